@@ -1,0 +1,176 @@
+// Package config holds linectl's configuration file: the gateway, the signer
+// settings, and the saved session (MID, certificate, tokens). viper is used
+// here and nowhere else; the rest of linectl sees typed structs.
+//
+// The file holds secrets. It is created 0600 in a 0700 directory, replaced
+// atomically (temp file + rename) under an exclusive lock on a sibling lock
+// file, and a file other users can read is refused while it holds secrets.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+// Signer kinds.
+const (
+	SignerWasm    = "wasm"
+	SignerCommand = "command"
+	SignerNone    = "none"
+)
+
+// Config is the whole file, as typed data.
+type Config struct {
+	Gateway string  `yaml:"gateway,omitempty" mapstructure:"gateway"`
+	Signer  Signer  `yaml:"signer,omitempty" mapstructure:"signer"`
+	Account Account `yaml:"account,omitempty" mapstructure:"account"`
+	Tokens  Tokens  `yaml:"tokens,omitempty" mapstructure:"tokens"`
+	Send    Send    `yaml:"send,omitempty" mapstructure:"send"`
+}
+
+// Signer says how requests get their x-hmac.
+type Signer struct {
+	Kind    string `yaml:"kind,omitempty" mapstructure:"kind"`       // wasm | command | none
+	Command string `yaml:"command,omitempty" mapstructure:"command"` // for kind command
+	Dir     string `yaml:"dir,omitempty" mapstructure:"dir"`         // for kind wasm: imported module directory
+}
+
+// Account is the device identity that survives logouts.
+type Account struct {
+	MID         string `yaml:"mid,omitempty" mapstructure:"mid"`
+	Certificate string `yaml:"certificate,omitempty" mapstructure:"certificate"`
+	LoginMethod string `yaml:"loginMethod,omitempty" mapstructure:"loginMethod"`
+	LoggedInAt  string `yaml:"loggedInAt,omitempty" mapstructure:"loggedInAt"`
+}
+
+// Tokens is the saved token set (PROTOCOL.md §5).
+type Tokens struct {
+	AccessToken               string       `yaml:"accessToken,omitempty" mapstructure:"accessToken"`
+	RefreshToken              string       `yaml:"refreshToken,omitempty" mapstructure:"refreshToken"`
+	TokenIssueTimeEpochSec    int64        `yaml:"tokenIssueTimeEpochSec,omitempty" mapstructure:"tokenIssueTimeEpochSec"`
+	DurationUntilRefreshInSec int64        `yaml:"durationUntilRefreshInSec,omitempty" mapstructure:"durationUntilRefreshInSec"`
+	RefreshDue                string       `yaml:"refreshDue,omitempty" mapstructure:"refreshDue"` // RFC 3339, informational
+	LoginSessionID            string       `yaml:"loginSessionId,omitempty" mapstructure:"loginSessionId"`
+	RetryPolicy               *RetryPolicy `yaml:"refreshApiRetryPolicy,omitempty" mapstructure:"refreshApiRetryPolicy"`
+}
+
+// RetryPolicy mirrors lineapi.RetryPolicy.
+type RetryPolicy struct {
+	InitialDelayInMillis int64   `yaml:"initialDelayInMillis" mapstructure:"initialDelayInMillis"`
+	MaxDelayInMillis     int64   `yaml:"maxDelayInMillis" mapstructure:"maxDelayInMillis"`
+	Multiplier           float64 `yaml:"multiplier" mapstructure:"multiplier"`
+	JitterRate           float64 `yaml:"jitterRate" mapstructure:"jitterRate"`
+}
+
+// Send holds sending limits.
+type Send struct {
+	// RatePerSecond caps sendMessage calls per second (0 = the default, 5).
+	RatePerSecond float64 `yaml:"ratePerSecond,omitempty" mapstructure:"ratePerSecond"`
+}
+
+// LoggedIn reports whether an access token is saved.
+func (t Tokens) LoggedIn() bool { return t.AccessToken != "" }
+
+// Due returns when the token should be refreshed (zero if unknown).
+func (t Tokens) Due() time.Time {
+	if t.TokenIssueTimeEpochSec == 0 || t.DurationUntilRefreshInSec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(t.TokenIssueTimeEpochSec+t.DurationUntilRefreshInSec, 0)
+}
+
+func (c *Config) hasSecrets() bool {
+	return c.Tokens.AccessToken != "" || c.Tokens.RefreshToken != "" || c.Account.Certificate != ""
+}
+
+// Errors a caller maps to exit codes.
+var (
+	// ErrInsecure: the file holds secrets and other users can read it.
+	ErrInsecure = errors.New("config file is readable by other users")
+	// ErrCorrupt: the file exists but cannot be parsed; it is never overwritten.
+	ErrCorrupt = errors.New("config file is not valid")
+)
+
+// DefaultPath returns $XDG_CONFIG_HOME/linectl/config.yaml (or the OS's user config dir).
+func DefaultPath() (string, error) {
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		var err error
+		if dir, err = os.UserConfigDir(); err != nil {
+			return "", fmt.Errorf("cannot find a config directory (set --config or LINECTL_CONFIG): %w", err)
+		}
+	}
+	return filepath.Join(dir, "linectl", "config.yaml"), nil
+}
+
+// read parses the file at path. A missing file is an empty Config.
+func read(path string) (*Config, error) {
+	var cfg Config
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &cfg, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("%w: %s is a directory", ErrCorrupt, path)
+	}
+	v := viper.New()
+	v.SetConfigFile(path)
+	v.SetConfigType("yaml")
+	if err := v.ReadInConfig(); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("read config %s: %w", path, pe.Err)
+		}
+		return nil, fmt.Errorf("%w: %s: %v (fix it or move it away; linectl will not overwrite it)", ErrCorrupt, path, err)
+	}
+	if err := v.Unmarshal(&cfg); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v (fix it or move it away; linectl will not overwrite it)", ErrCorrupt, path, err)
+	}
+	if cfg.hasSecrets() && st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%w: %s has mode %04o and holds your LINE session; run: chmod 600 %s",
+			ErrInsecure, path, st.Mode().Perm(), path)
+	}
+	return &cfg, nil
+}
+
+// Overrides are settings from flags and the environment, laid over the file.
+type Overrides struct {
+	Gateway       string // --gateway / LINECTL_GATEWAY
+	SignerCommand string // LINECTL_SIGNER_COMMAND
+	SignerKind    string // LINECTL_SIGNER
+}
+
+// FromEnv reads the LINECTL_* overrides through viper's environment binding.
+func FromEnv() Overrides {
+	v := viper.New()
+	v.SetEnvPrefix("LINECTL")
+	for _, k := range []string{"gateway", "signer_command", "signer"} {
+		_ = v.BindEnv(k)
+	}
+	return Overrides{Gateway: v.GetString("gateway"), SignerCommand: v.GetString("signer_command"), SignerKind: v.GetString("signer")}
+}
+
+// Apply lays the overrides over c (flags first, then env, then file).
+func (o Overrides) Apply(c *Config) {
+	if o.Gateway != "" {
+		c.Gateway = o.Gateway
+	}
+	if o.SignerCommand != "" {
+		c.Signer.Command = o.SignerCommand
+		if o.SignerKind == "" {
+			c.Signer.Kind = SignerCommand
+		}
+	}
+	if o.SignerKind != "" {
+		c.Signer.Kind = o.SignerKind
+	}
+}
