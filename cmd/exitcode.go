@@ -1,0 +1,107 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/pkg/lineapi"
+)
+
+// Exit codes: the one table (docs/exit-codes.md documents it).
+const (
+	ExitOK          = 0   // success
+	ExitInternal    = 1   // a bug or an unexpected failure
+	ExitUsage       = 2   // usage or invalid input; nothing was sent
+	ExitLogin       = 3   // login needed: no session, or it ended and could not be refreshed
+	ExitRejected    = 4   // LINE refused the request (TalkException, gateway refusal)
+	ExitTemporary   = 5   // network, 5xx, timeout, rate limit; nothing was sent
+	ExitUnknown     = 6   // outcome unknown: a send may have been delivered
+	ExitInterrupted = 130 // SIGINT/SIGTERM
+)
+
+const exitCodeHelp = `Exit codes:
+  0    success
+  1    internal error
+  2    usage or invalid input (nothing was sent)
+  3    login needed (no session, or it ended and could not be refreshed)
+  4    rejected by LINE (TalkException or gateway refusal; code and reason shown)
+  5    temporary failure (network, 5xx, timeout, rate limit; nothing was sent)
+  6    outcome unknown (a send may have been delivered)
+  130  interrupted`
+
+// exitError carries an explicit exit code and kind.
+type exitError struct {
+	code int
+	kind string
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErrorf is bad input: exit 2, nothing sent.
+func usageErrorf(format string, a ...any) error {
+	return &exitError{code: ExitUsage, kind: "usage", err: fmt.Errorf(format, a...)}
+}
+
+// withExit wraps err with an exit code and kind.
+func withExit(code int, kind string, err error) error {
+	return &exitError{code: code, kind: kind, err: err}
+}
+
+// errNotLoggedIn is the error of every command that needs a session when none is saved.
+var errNotLoggedIn = withExit(ExitLogin, "login_required",
+	errors.New("not logged in: run 'linectl login qr' or 'linectl login password --email you@example.com'"))
+
+// classified is an error mapped to what stderr's error line says.
+type classified struct {
+	code   int
+	kind   string
+	talk   int    // TalkException / gateway code, 0 if none
+	reason string // LINE's reason
+}
+
+// classify maps an error to its exit code. This is the only place that does.
+func classify(err error) classified {
+	var ee *exitError
+	var te *lineapi.TalkError
+	var ge *lineapi.GatewayError
+	var tr *lineapi.TransportError
+	c := classified{}
+	if errors.As(err, &te) {
+		c.talk, c.reason = te.Code, te.Reason
+	} else if errors.As(err, &ge) {
+		c.talk, c.reason = ge.Code, ge.Message
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		c.code, c.kind = ExitInterrupted, "interrupted"
+	case errors.As(err, &ee):
+		c.code, c.kind = ee.code, ee.kind
+	case errors.Is(err, config.ErrInsecure), errors.Is(err, config.ErrCorrupt):
+		c.code, c.kind = ExitUsage, "config"
+	case errors.Is(err, lineapi.ErrNotLoggedIn):
+		c.code, c.kind = ExitLogin, "login_required"
+	case lineapi.IsSessionGone(err), errors.Is(err, lineapi.ErrMustRefreshToken), errors.Is(err, lineapi.ErrNeedLogin):
+		c.code, c.kind = ExitLogin, "session_ended"
+	case lineapi.IsRateLimited(err):
+		c.code, c.kind = ExitTemporary, "rate_limited"
+	case errors.Is(err, lineapi.ErrInvalidHMAC):
+		c.code, c.kind = ExitRejected, "bad_signature"
+	case te != nil:
+		c.code, c.kind = ExitRejected, "rejected"
+	case ge != nil && ge.Temporary():
+		c.code, c.kind = ExitTemporary, "temporary"
+	case ge != nil:
+		c.code, c.kind = ExitRejected, "rejected"
+	case errors.As(err, &tr), errors.Is(err, context.DeadlineExceeded):
+		c.code, c.kind = ExitTemporary, "network"
+	case errors.Is(err, lineapi.ErrLoginTimedOut):
+		c.code, c.kind = ExitTemporary, "timeout"
+	default:
+		c.code, c.kind = ExitInternal, "internal"
+	}
+	return c
+}

@@ -1,0 +1,201 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/internal/session"
+	"github.com/linectl/linectl/pkg/lineapi"
+)
+
+// iostreams are the process's standard streams, swappable in tests.
+type iostreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// InTTY / ErrTTY say whether stdin / stderr are terminals.
+	InTTY, ErrTTY bool
+	// inFd is stdin's descriptor when it is a terminal (for no-echo prompts).
+	inFd int
+}
+
+func systemStreams() *iostreams {
+	return &iostreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		InTTY:  term.IsTerminal(int(os.Stdin.Fd())),
+		ErrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+		inFd:   int(os.Stdin.Fd()),
+	}
+}
+
+// factory builds each command's dependencies lazily, so a command pays only
+// for what it uses and a test swaps one field.
+type factory struct {
+	IO  *iostreams
+	Now func() time.Time
+	// Flags shared by every command.
+	ConfigPath string
+	Gateway    string
+	Debug      bool
+	Timeout    time.Duration
+	// HTTPSleep is the client's retry sleep (tests make it instant).
+	HTTPSleep func(context.Context, time.Duration) error
+
+	out     *printer
+	store   *config.Store
+	cfg     *config.Config
+	source  *session.Source
+	closers []func() error
+	// sessionUsed is set once a command used the saved session, so Main
+	// knows whether an ended session must be cleared from the config.
+	sessionUsed bool
+}
+
+func newFactory(io *iostreams) *factory {
+	return &factory{IO: io, Now: time.Now, Timeout: 30 * time.Second}
+}
+
+// Out returns the JSON-lines printer for stdout.
+func (f *factory) Out() *printer {
+	if f.out == nil {
+		f.out = newPrinter(f.IO.Out)
+	}
+	return f.out
+}
+
+// progress writes human text to stderr.
+func (f *factory) progress(format string, a ...any) {
+	fmt.Fprintf(f.IO.ErrOut, format+"\n", a...)
+}
+
+// Store returns the config store at --config / LINECTL_CONFIG / the default path.
+func (f *factory) Store() (*config.Store, error) {
+	if f.store != nil {
+		return f.store, nil
+	}
+	p := f.ConfigPath
+	if p == "" {
+		p = os.Getenv("LINECTL_CONFIG")
+	}
+	if p == "" {
+		var err error
+		if p, err = config.DefaultPath(); err != nil {
+			return nil, withExit(ExitUsage, "config", err)
+		}
+	}
+	f.store = &config.Store{Path: p}
+	return f.store, nil
+}
+
+// Config reads the config file with flags and environment laid over it.
+func (f *factory) Config() (*config.Config, error) {
+	if f.cfg != nil {
+		return f.cfg, nil
+	}
+	s, err := f.Store()
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Load()
+	if err != nil {
+		return nil, err
+	}
+	ov := config.FromEnv()
+	if f.Gateway != "" {
+		ov.Gateway = f.Gateway
+	}
+	ov.Apply(c)
+	if c.Gateway == "" {
+		c.Gateway = lineapi.DefaultBaseURL
+	}
+	if err := lineapi.CheckBaseURL(c.Gateway); err != nil {
+		return nil, withExit(ExitUsage, "usage", err)
+	}
+	f.cfg = c
+	return c, nil
+}
+
+// Client returns a gateway client. With auth, it uses the saved session and
+// fails with exit 3 when there is none.
+func (f *factory) Client(auth bool) (*lineapi.Client, error) {
+	c, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	if auth && !c.Tokens.LoggedIn() {
+		return nil, errNotLoggedIn
+	}
+	signer, err := f.signer(c)
+	if err != nil {
+		return nil, err
+	}
+	opts := []lineapi.Option{lineapi.WithSigner(signer), lineapi.WithTimeout(f.Timeout), lineapi.WithClock(f.Now)}
+	if f.Debug {
+		opts = append(opts, lineapi.WithDebugLog(f.IO.ErrOut))
+	}
+	if f.HTTPSleep != nil {
+		opts = append(opts, lineapi.WithSleep(f.HTTPSleep))
+	}
+	if auth {
+		f.source = session.New(f.store, c.Tokens)
+		f.source.Now = f.Now
+		opts = append(opts, lineapi.WithTokenSource(f.source))
+		f.sessionUsed = true
+	}
+	cl, err := lineapi.New(c.Gateway, opts...)
+	if err != nil {
+		return nil, withExit(ExitUsage, "usage", err)
+	}
+	if f.source != nil {
+		f.source.Client = cl
+	}
+	return cl, nil
+}
+
+// Session returns the token source of the authenticated client, if one was built.
+func (f *factory) Session() *session.Source { return f.source }
+
+// signer builds the configured x-hmac signer.
+func (f *factory) signer(c *config.Config) (lineapi.Signer, error) {
+	switch c.Signer.Kind {
+	case config.SignerNone:
+		return lineapi.NoneSigner{}, nil
+	case config.SignerCommand:
+		if c.Signer.Command == "" {
+			return nil, withExit(ExitUsage, "config", errors.New("signer.kind is command but no signer.command (or LINECTL_SIGNER_COMMAND) is set"))
+		}
+		s, err := lineapi.NewCommandSigner(c.Signer.Command)
+		if err != nil {
+			return nil, withExit(ExitUsage, "config", err)
+		}
+		f.closers = append(f.closers, s.Close)
+		return s, nil
+	case config.SignerWasm:
+		return f.wasmSigner(c)
+	case "":
+		if c.Gateway != lineapi.DefaultBaseURL && isLoopbackURL(c.Gateway) {
+			return lineapi.NoneSigner{}, nil // a local simulator
+		}
+		return nil, withExit(ExitUsage, "no_signer", errors.New(
+			"no x-hmac signer configured: LINE's gateway rejects unsigned requests. "+
+				"Run 'linectl signer import --auto' (uses your installed LINE Chrome extension), "+
+				"or set signer.kind: command with signer.command (see docs/signer.md)"))
+	default:
+		return nil, withExit(ExitUsage, "config", fmt.Errorf("unknown signer.kind %q (want wasm, command or none)", c.Signer.Kind))
+	}
+}
+
+// close releases what the factory started (signer co-processes).
+func (f *factory) close() {
+	for _, c := range f.closers {
+		_ = c()
+	}
+	f.closers = nil
+}

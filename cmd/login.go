@@ -1,0 +1,96 @@
+package cmd
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/internal/session"
+	"github.com/linectl/linectl/pkg/lineapi"
+)
+
+func newCmdLogin(f *factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Log in as a secondary device (QR code or email + password)",
+		Long: `Log in to LINE as a secondary device, as LINE's Chrome extension does.
+
+Two ways:
+  linectl login qr         scan a QR code with the LINE app on your phone
+  linectl login password   email + password, confirmed on the phone with a PIN
+
+The certificate LINE issues is saved, so later logins from this config skip the PIN.
+Tokens are saved in the config file (mode 0600) and refreshed automatically.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newCmdLoginQR(f, nil), newCmdLoginPassword(f, nil))
+	return cmd
+}
+
+// loginLine is printed on stdout after a successful login.
+type loginLine struct {
+	Type            string `json:"type"` // "login"
+	MID             string `json:"mid"`
+	Method          string `json:"method"` // "qr" | "password"
+	UsedCertificate bool   `json:"usedCertificate"`
+	RefreshDue      string `json:"refreshDue,omitempty"`
+	E2EEKeys        bool   `json:"e2eeKeys"`
+	Config          string `json:"config"`
+}
+
+// pinLine is printed when the user must confirm a PIN on the phone.
+type pinLine struct {
+	Type string `json:"type"` // "pin"
+	PIN  string `json:"pin"`
+}
+
+// loginEvents prints the PIN (stdout line + stderr for a person) and progress.
+func loginEvents(f *factory) lineapi.LoginEvents {
+	return lineapi.LoginEvents{
+		PIN: func(pin string) {
+			_ = f.Out().line(pinLine{Type: "pin", PIN: pin})
+			f.progress("PIN: %s — confirm it in the LINE app on your phone", pin)
+		},
+		Progress: func(msg string) { f.progress("%s…", msg) },
+	}
+}
+
+// withLoginDeadline bounds a whole login, PIN waits included.
+func withLoginDeadline(ctx context.Context, wait time.Duration) (context.Context, context.CancelFunc) {
+	if wait <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, wait)
+}
+
+// saveLogin stores the session: MID, certificate (kept if none issued), tokens.
+func saveLogin(f *factory, s *lineapi.Session) (*config.Config, error) {
+	st, err := f.Store()
+	if err != nil {
+		return nil, err
+	}
+	return st.Update(func(c *config.Config) error {
+		if c.Account.MID != "" && c.Account.MID != s.MID {
+			c.Account.Certificate = "" // a certificate belongs to one account
+		}
+		c.Account.MID = s.MID
+		if s.Certificate != "" {
+			c.Account.Certificate = s.Certificate
+		}
+		c.Account.LoginMethod = s.Method
+		c.Account.LoggedInAt = f.Now().UTC().Format(time.RFC3339)
+		c.Tokens = session.Merge(config.Tokens{}, s.Tokens)
+		return nil
+	})
+}
+
+func printLogin(f *factory, s *lineapi.Session, c *config.Config, e2eeKeys bool) error {
+	f.progress("Logged in as %s.", s.MID)
+	return f.Out().line(loginLine{
+		Type: "login", MID: s.MID, Method: s.Method, UsedCertificate: s.UsedCertificate,
+		RefreshDue: c.Tokens.RefreshDue, E2EEKeys: e2eeKeys, Config: f.store.Path,
+	})
+}

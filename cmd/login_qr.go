@@ -1,0 +1,109 @@
+package cmd
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/mdp/qrterminal/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/linectl/linectl/pkg/lineapi"
+)
+
+type loginQROptions struct {
+	QRStyle string // auto | half | ascii | none
+	Wait    time.Duration
+}
+
+func newCmdLoginQR(f *factory, runF func(*loginQROptions) error) *cobra.Command {
+	opts := &loginQROptions{}
+	cmd := &cobra.Command{
+		Use:   "qr",
+		Short: "Log in by scanning a QR code with the LINE app",
+		Long: `Log in by scanning a QR code with the LINE app on your phone.
+
+linectl prints {"type":"qr","url":…} on stdout and draws the QR code on stderr. Scan it with
+the LINE app's QR reader. If this config holds a certificate from an earlier login of the
+same account, that is all; otherwise linectl prints a PIN ({"type":"pin","pin":…}) to type
+in the app. The QR code is valid for two windows of 150 seconds.
+
+--qr-style: auto draws compact half-block characters when stderr is a terminal and nothing
+otherwise (the URL is on stdout); ascii draws with '#' for terminals without Unicode.`,
+		Example: `  linectl login qr
+  linectl login qr --qr-style ascii`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch opts.QRStyle {
+			case "auto", "half", "ascii", "none":
+			default:
+				return usageErrorf("--qr-style must be auto, half, ascii or none (got %q)", opts.QRStyle)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runLoginQR(cmd, f, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.QRStyle, "qr-style", "auto", "how to draw the QR code on stderr: auto, half, ascii, none")
+	cmd.Flags().DurationVar(&opts.Wait, "wait", 6*time.Minute, "how long to wait for the scan and PIN")
+	return cmd
+}
+
+// qrLine is printed with the URL to scan.
+type qrLine struct {
+	Type string `json:"type"` // "qr"
+	URL  string `json:"url"`
+}
+
+func drawQR(f *factory, style, url string) {
+	if style == "auto" {
+		style = "none"
+		if f.IO.ErrTTY {
+			style = "half"
+		}
+	}
+	switch style {
+	case "half":
+		qrterminal.GenerateWithConfig(url, qrterminal.Config{
+			Level: qrterminal.L, Writer: f.IO.ErrOut, HalfBlocks: true,
+			BlackChar: qrterminal.BLACK_BLACK, WhiteBlackChar: qrterminal.WHITE_BLACK,
+			WhiteChar: qrterminal.WHITE_WHITE, BlackWhiteChar: qrterminal.BLACK_WHITE, QuietZone: 2,
+		})
+	case "ascii":
+		qrterminal.GenerateWithConfig(url, qrterminal.Config{
+			Level: qrterminal.L, Writer: f.IO.ErrOut, BlackChar: "  ", WhiteChar: "##", QuietZone: 2,
+		})
+	}
+}
+
+func runLoginQR(cmd *cobra.Command, f *factory, opts *loginQROptions) error {
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	cl, err := f.Client(false)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := withLoginDeadline(cmd.Context(), opts.Wait)
+	defer cancel()
+	ev := loginEvents(f)
+	ev.QR = func(url string) {
+		_ = f.Out().line(qrLine{Type: "qr", URL: url})
+		drawQR(f, opts.QRStyle, url)
+		f.progress("Scan this QR code with the LINE app (Home > QR code reader).")
+	}
+	s, err := cl.LoginWithQR(ctx, lineapi.QRLogin{Certificate: cfg.Account.Certificate, Events: ev})
+	if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	c, err := saveLogin(f, s)
+	if err != nil {
+		return err
+	}
+	keys, err := saveE2EELogin(f, s, nil)
+	if err != nil {
+		return err
+	}
+	return printLogin(f, s, c, keys)
+}

@@ -1,0 +1,130 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/internal/session"
+	"github.com/linectl/linectl/pkg/lineapi"
+)
+
+// Main runs linectl and returns the process exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, systemStreams(), os.Args[1:])
+}
+
+// run executes one command line; tests call it with their own streams.
+func run(ctx context.Context, io *iostreams, args []string) int {
+	f := newFactory(io)
+	defer f.close()
+	root := newRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("%w: %v", context.Canceled, err)
+	}
+	if f.sessionUsed && lineapi.IsSessionGone(err) {
+		var ended *session.ErrEnded
+		if !errors.As(err, &ended) {
+			clearTokens(f)
+			err = &session.ErrEnded{Cause: err}
+		}
+	}
+	c := classify(err)
+	msg := err.Error()
+	fmt.Fprintf(io.ErrOut, "linectl: %s\n", msg)
+	if b, merr := marshalLine(errorLine{Type: "error", ExitCode: c.code, Kind: c.kind, Code: c.talk, Reason: c.reason, Message: msg}); merr == nil {
+		_, _ = io.ErrOut.Write(b)
+	}
+	return c.code
+}
+
+func clearTokens(f *factory) {
+	if s, err := f.Store(); err == nil {
+		_, _ = s.Update(func(c *config.Config) error { c.Tokens = config.Tokens{}; return nil })
+	}
+}
+
+func newRootCmd(f *factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "linectl",
+		Short: "Send and receive LINE messages from scripts, as a secondary device",
+		Long: `linectl is a command-line client for LINE. It logs in as a secondary device, the way
+LINE's Chrome extension does, keeps its certificate and tokens, sends text to users,
+groups and rooms, and streams incoming events. Everything it prints on stdout is JSON
+lines (one object per line, each with a "type"); people-facing text goes to stderr.
+
+Try it without a LINE account against the built-in simulator: 'linectl sandbox --help'.
+
+` + exitCodeHelp,
+		Example: `  # log in by scanning a QR code with the LINE app
+  linectl login qr
+  # post a notification into a group from cron
+  linectl send --to c0123456789abcdef0123456789abcdef "backup finished"
+  # follow incoming messages as JSON lines
+  linectl receive --follow | jq -c 'select(.opName=="RECEIVE_MESSAGE")'`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%v", err) })
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.ConfigPath, "config", "", "config file (env LINECTL_CONFIG; default $XDG_CONFIG_HOME/linectl/config.yaml)")
+	pf.StringVar(&f.Gateway, "gateway", "", "gateway URL (env LINECTL_GATEWAY; default "+lineapi.DefaultBaseURL+")")
+	pf.BoolVar(&f.Debug, "debug", false, "log requests and responses to stderr, secrets redacted")
+	pf.DurationVar(&f.Timeout, "timeout", 30*time.Second, "deadline of one gateway request")
+
+	root.AddCommand(
+		newCmdLogin(f),
+		newCmdLogout(f, nil),
+		newCmdWhoami(f, nil),
+		newCmdVersion(f),
+		newCmdSandbox(f, nil),
+	)
+	for _, c := range root.Commands() {
+		c.Flags().SetInterspersed(true)
+	}
+	// Unknown subcommands and stray arguments are usage errors (exit 2).
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageErrorf("unknown command %q for linectl", args[0])
+		}
+		return nil
+	}
+	root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	return root
+}
+
+// noArgs rejects positional arguments with a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("%s takes no arguments (got %q)", cmd.CommandPath(), strings.Join(args, " "))
+	}
+	return nil
+}
+
+func isLoopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	return h == "localhost" || strings.HasPrefix(h, "127.") || h == "::1"
+}

@@ -1,0 +1,209 @@
+// Package session keeps a saved LINE session usable: it hands out the access
+// token, refreshes it when it is due or when LINE says it expired, and does
+// so under the config file lock, re-reading the file inside the lock, so
+// that of many linectl processes sharing one config exactly one refreshes
+// and the others pick up its tokens. An older token is never saved over a
+// newer one.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/pkg/lineapi"
+)
+
+// ErrEnded means LINE ended the session (logged out elsewhere, kicked, or the
+// refresh token was refused). The tokens were removed from the config; the
+// certificate was kept so the next login can skip the PIN.
+type ErrEnded struct{ Cause error }
+
+func (e *ErrEnded) Error() string {
+	reason := lineapi.Describe(e.Cause)
+	var te *lineapi.TalkError
+	if errors.As(e.Cause, &te) && te.Reason == "V3_TOKEN_CLIENT_LOGGED_OUT" {
+		reason = "this account logged in on another Chrome-extension session (LINE allows one)"
+	}
+	return fmt.Sprintf("LINE ended this session: %s; run 'linectl login' again", reason)
+}
+
+func (e *ErrEnded) Unwrap() error { return e.Cause }
+
+// Refresher is the gateway call a Source needs.
+type Refresher interface {
+	RefreshToken(ctx context.Context, accessToken, refreshToken string) (*lineapi.TokenV3IssueResult, error)
+}
+
+// Source is a lineapi.TokenSource backed by the config file.
+type Source struct {
+	Store  *config.Store
+	Client Refresher
+	Now    func() time.Time
+	Sleep  func(context.Context, time.Duration) error
+	// MaxRetries bounds 10202 AUTH_RETRY_REQUIRED retries (default 5).
+	MaxRetries int
+	// OnRefresh, if set, is told after each refresh this process made.
+	OnRefresh func()
+
+	mu     sync.Mutex
+	tokens config.Tokens
+	loaded bool
+}
+
+// New returns a Source starting from the tokens already read from the config.
+func New(store *config.Store, tokens config.Tokens) *Source {
+	return &Source{Store: store, tokens: tokens, loaded: true}
+}
+
+func (s *Source) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Tokens returns the current token set.
+func (s *Source) Tokens() config.Tokens {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokens
+}
+
+// Token returns the access token, refreshing it first when it is due.
+func (s *Source) Token(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	if !s.loaded {
+		c, err := s.Store.Load()
+		if err != nil {
+			s.mu.Unlock()
+			return "", err
+		}
+		s.tokens, s.loaded = c.Tokens, true
+	}
+	t := s.tokens
+	s.mu.Unlock()
+	if t.AccessToken == "" {
+		return "", nil
+	}
+	if due := t.Due(); !due.IsZero() && !s.now().Before(due) {
+		return s.Refresh(ctx, t.AccessToken)
+	}
+	return t.AccessToken, nil
+}
+
+// Refresh renews the token after stale was refused or is due. If another
+// process already replaced stale in the config, its token is used as is.
+func (s *Source) Refresh(ctx context.Context, stale string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ended error
+	c, err := s.Store.Update(func(c *config.Config) error {
+		if c.Tokens.AccessToken != "" && c.Tokens.AccessToken != stale {
+			return nil // someone else refreshed: use theirs
+		}
+		if c.Tokens.AccessToken == "" || c.Tokens.RefreshToken == "" {
+			return lineapi.ErrNotLoggedIn
+		}
+		res, err := s.refresh(ctx, c.Tokens)
+		if err != nil {
+			if lineapi.IsSessionGone(err) {
+				c.Tokens = config.Tokens{}
+				ended = &ErrEnded{Cause: err}
+				return nil
+			}
+			return err
+		}
+		c.Tokens = Merge(c.Tokens, res)
+		if s.OnRefresh != nil {
+			s.OnRefresh()
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	s.tokens = c.Tokens
+	if ended != nil {
+		return "", ended
+	}
+	return c.Tokens.AccessToken, nil
+}
+
+// refresh calls tokenRefresh, following LINE's retry policy on 10202.
+func (s *Source) refresh(ctx context.Context, t config.Tokens) (*lineapi.TokenV3IssueResult, error) {
+	max := s.MaxRetries
+	if max <= 0 {
+		max = 5
+	}
+	sleep := s.Sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	var policy *lineapi.RetryPolicy
+	if p := t.RetryPolicy; p != nil {
+		policy = &lineapi.RetryPolicy{InitialDelayInMillis: lineapi.I64(p.InitialDelayInMillis),
+			MaxDelayInMillis: lineapi.I64(p.MaxDelayInMillis), Multiplier: p.Multiplier, JitterRate: p.JitterRate}
+	}
+	for n := 1; ; n++ {
+		res, err := s.Client.RefreshToken(ctx, t.AccessToken, t.RefreshToken)
+		if err == nil {
+			return res, nil
+		}
+		if !errors.Is(err, lineapi.ErrAuthRetryRequired) || n > max {
+			return nil, fmt.Errorf("refresh access token: %w", err)
+		}
+		d := policy.Delay(n)
+		if policy != nil && policy.JitterRate > 0 {
+			d += time.Duration(float64(d) * policy.JitterRate * rand.Float64())
+		}
+		if err := sleep(ctx, d); err != nil {
+			return nil, fmt.Errorf("refresh access token: %w", err)
+		}
+	}
+}
+
+// Merge lays a refresh or login result over saved tokens.
+func Merge(t config.Tokens, r *lineapi.TokenV3IssueResult) config.Tokens {
+	if r == nil {
+		return t
+	}
+	if r.AccessToken != "" {
+		t.AccessToken = r.AccessToken
+	}
+	if r.RefreshToken != "" {
+		t.RefreshToken = r.RefreshToken
+	}
+	if r.DurationUntilRefreshInSec != 0 {
+		t.DurationUntilRefreshInSec = int64(r.DurationUntilRefreshInSec)
+	}
+	if r.TokenIssueTimeEpochSec != 0 {
+		t.TokenIssueTimeEpochSec = int64(r.TokenIssueTimeEpochSec)
+	}
+	if r.LoginSessionID != "" {
+		t.LoginSessionID = r.LoginSessionID
+	}
+	if p := r.RefreshAPIRetryPolicy; p != nil {
+		t.RetryPolicy = &config.RetryPolicy{InitialDelayInMillis: int64(p.InitialDelayInMillis),
+			MaxDelayInMillis: int64(p.MaxDelayInMillis), Multiplier: p.Multiplier, JitterRate: p.JitterRate}
+	}
+	if d := t.Due(); !d.IsZero() {
+		t.RefreshDue = d.UTC().Format(time.RFC3339)
+	}
+	return t
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}
