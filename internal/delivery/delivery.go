@@ -1,0 +1,223 @@
+// Package delivery sends messages exactly once on a gateway that does not
+// deduplicate. A send whose outcome is unknown (the connection dropped after
+// the request went out, a 500/504, a timeout) is never repeated blindly: the
+// operation stream is searched, from the revision saved before sending, for
+// the SEND_MESSAGE operation carrying the send's reqSeq. Found: it was sent.
+// Not found within the window: it is sent again with the same reqSeq, once.
+// Still unresolved: ErrOutcomeUnknown.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/linectl/linectl/pkg/lineapi"
+)
+
+// ErrOutcomeUnknown means a message may or may not have been delivered.
+var ErrOutcomeUnknown = errors.New("outcome unknown: the message may have been delivered")
+
+// ErrNeedsE2EE means the chat requires Letter Sealing and no encrypter can seal for it.
+var ErrNeedsE2EE = errors.New("this chat requires Letter Sealing (end-to-end encryption)")
+
+// Gateway is what a Sender calls.
+type Gateway interface {
+	SendMessage(ctx context.Context, reqSeq int64, m lineapi.OutgoingMessage) (*lineapi.SentMessage, error)
+	ProbeE2EE(ctx context.Context, mid string) (*lineapi.Probe, error)
+	GetLastOpRevision(ctx context.Context) (int64, error)
+}
+
+// Finder searches the operation stream from a revision for SEND_MESSAGE
+// operations with the given reqSeqs, until all are found or ctx ends, and
+// returns what it found (reqSeq → server message id).
+type Finder interface {
+	FindSends(ctx context.Context, fromRevision int64, reqSeqs []int64) (map[int64]string, error)
+}
+
+// Encrypter seals a message for a chat where the probe found Letter Sealing
+// usable. It fills Chunks and ContentMetadata.
+type Encrypter interface {
+	Seal(ctx context.Context, p *lineapi.Probe, m *lineapi.OutgoingMessage) (specVersion int, err error)
+}
+
+// E2EE modes.
+const (
+	E2EEAuto    = "auto"
+	E2EEOff     = "off"
+	E2EERequire = "require"
+)
+
+// Sender sends messages from one account.
+type Sender struct {
+	GW        Gateway
+	Finder    Finder
+	Encrypter Encrypter // nil: Letter Sealing cannot be sent
+	From      string
+	E2EE      string        // auto | off | require
+	Window    time.Duration // how long to search the stream for an unknown outcome
+	Limiter   *Limiter      // nil: no client-side rate limit
+
+	mu      sync.Mutex
+	next    int64
+	baseRev int64
+	haveRev bool
+}
+
+// Result is one send's outcome.
+type Result struct {
+	To          string
+	ToType      lineapi.ToType
+	ReqSeq      int64
+	MessageID   string
+	CreatedTime int64
+	E2EE        bool
+	SpecVersion int
+	// Resolved is true when an unknown outcome was settled through the stream.
+	Resolved bool
+}
+
+// NextReqSeq returns the next request sequence number: a counter starting
+// at a random 31-bit value, as the extension's.
+func (s *Sender) NextReqSeq() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.next == 0 {
+		s.next = int64(rand.Int32N(1<<30)) + 1
+	}
+	s.next++
+	return s.next
+}
+
+// Revision returns the operation revision saved before the first send.
+func (s *Sender) Revision(ctx context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.haveRev {
+		return s.baseRev, nil
+	}
+	rev, err := s.GW.GetLastOpRevision(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("getLastOpRevision: %w", err)
+	}
+	s.baseRev, s.haveRev = rev, true
+	return rev, nil
+}
+
+// Send sends text to one destination exactly once.
+func (s *Sender) Send(ctx context.Context, to, text string) (*Result, error) {
+	toType, err := lineapi.ParseMID(to)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{To: to, ToType: toType}
+	m := lineapi.OutgoingMessage{From: s.From, To: to, ToType: toType, Text: text}
+	if s.E2EE != E2EEOff {
+		p, err := s.GW.ProbeE2EE(ctx, to)
+		if err != nil {
+			return res, fmt.Errorf("Letter Sealing probe: %w", err)
+		}
+		switch {
+		case p.Usable && s.Encrypter == nil:
+			return res, fmt.Errorf("%w, which this build cannot send yet (probe: spec version %d)", ErrNeedsE2EE, p.SpecVersion)
+		case p.Usable:
+			v, err := s.Encrypter.Seal(ctx, p, &m)
+			if err != nil {
+				return res, fmt.Errorf("Letter Sealing: %w", err)
+			}
+			res.E2EE, res.SpecVersion = true, v
+		case s.E2EE == E2EERequire:
+			return res, fmt.Errorf("%w was asked for (--e2ee require), but LINE says it is not possible here: %s", ErrNeedsE2EE, p.Reason)
+		}
+	}
+	if _, err := s.Revision(ctx); err != nil {
+		return res, err
+	}
+	if s.Limiter != nil {
+		if err := s.Limiter.Wait(ctx); err != nil {
+			return res, err
+		}
+	}
+	res.ReqSeq = s.NextReqSeq()
+	for attempt := 1; ; attempt++ {
+		sent, err := s.GW.SendMessage(ctx, res.ReqSeq, m)
+		if err == nil {
+			res.MessageID, res.CreatedTime = sent.ID, int64(sent.CreatedTime)
+			return res, nil
+		}
+		if errors.Is(err, lineapi.ErrE2EERetryEncrypt) {
+			return res, fmt.Errorf("%w: LINE refused the plain message (%s)", ErrNeedsE2EE, lineapi.Describe(err))
+		}
+		if !OutcomeUnknown(err) {
+			return res, err
+		}
+		id, ferr := s.find(ctx, res.ReqSeq)
+		if ferr == nil && id != "" {
+			res.MessageID, res.Resolved = id, true
+			return res, nil
+		}
+		if attempt >= 2 || ctx.Err() != nil {
+			return res, fmt.Errorf("%w (reqSeq %d; %v)", ErrOutcomeUnknown, res.ReqSeq, err)
+		}
+		// Not on the stream within the window: it did not happen. Send once more, same reqSeq.
+	}
+}
+
+func (s *Sender) find(ctx context.Context, reqSeq int64) (string, error) {
+	if s.Finder == nil {
+		return "", errors.New("no operation stream to confirm with")
+	}
+	rev, err := s.Revision(ctx)
+	if err != nil {
+		return "", err
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.window())
+	defer cancel()
+	found, err := s.Finder.FindSends(wctx, rev, []int64{reqSeq})
+	return found[reqSeq], err
+}
+
+func (s *Sender) window() time.Duration {
+	if s.Window > 0 {
+		return s.Window
+	}
+	return 15 * time.Second
+}
+
+// Confirm waits (bounded by ctx) for the SEND_MESSAGE operations of the
+// given results and reports which were seen.
+func (s *Sender) Confirm(ctx context.Context, results []*Result) (map[int64]string, error) {
+	if s.Finder == nil {
+		return nil, errors.New("no operation stream to confirm with")
+	}
+	rev, err := s.Revision(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seqs := make([]int64, 0, len(results))
+	for _, r := range results {
+		seqs = append(seqs, r.ReqSeq)
+	}
+	return s.Finder.FindSends(ctx, rev, seqs)
+}
+
+// OutcomeUnknown reports whether a failed send may nevertheless have been
+// stored by LINE: the request was written and no answer came, or a
+// 500/504 came back without an envelope.
+func OutcomeUnknown(err error) bool {
+	if lineapi.NotProcessed(err) {
+		return false
+	}
+	var te *lineapi.TransportError
+	if errors.As(err, &te) {
+		return te.Written
+	}
+	var ge *lineapi.GatewayError
+	if errors.As(err, &ge) {
+		return ge.Code == 0 && ge.HTTPStatus >= 500
+	}
+	return false
+}

@@ -1,0 +1,140 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/linectl/linectl/pkg/lineapi"
+)
+
+var (
+	user  = "u" + strings.Repeat("a", 32)
+	group = "c" + strings.Repeat("b", 32)
+)
+
+// fakeGW stores messages like LINE (no deduplication) and can fail sends.
+type fakeGW struct {
+	mu       sync.Mutex
+	stored   []int64 // reqSeqs of stored messages
+	failures []error // per send attempt; nil = succeed
+	commit   []bool  // per attempt: store even though it fails
+	probe    *lineapi.Probe
+	sends    int
+}
+
+func (g *fakeGW) SendMessage(_ context.Context, reqSeq int64, m lineapi.OutgoingMessage) (*lineapi.SentMessage, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	i := g.sends
+	g.sends++
+	var err error
+	if i < len(g.failures) {
+		err = g.failures[i]
+	}
+	if err == nil || (i < len(g.commit) && g.commit[i]) {
+		g.stored = append(g.stored, reqSeq)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &lineapi.SentMessage{ID: "srv-1", CreatedTime: 1}, nil
+}
+
+func (g *fakeGW) ProbeE2EE(_ context.Context, mid string) (*lineapi.Probe, error) {
+	if g.probe != nil {
+		return g.probe, nil
+	}
+	return &lineapi.Probe{MID: mid, SpecVersion: -1, Reason: "peer has Letter Sealing off"}, nil
+}
+
+func (g *fakeGW) GetLastOpRevision(context.Context) (int64, error) { return 100, nil }
+
+// finder sees what the gateway stored.
+type finder struct{ g *fakeGW }
+
+func (f finder) FindSends(_ context.Context, rev int64, seqs []int64) (map[int64]string, error) {
+	f.g.mu.Lock()
+	defer f.g.mu.Unlock()
+	out := map[int64]string{}
+	for _, s := range seqs {
+		for _, st := range f.g.stored {
+			if st == s {
+				out[s] = "srv-found"
+			}
+		}
+	}
+	return out, nil
+}
+
+var dropped = &lineapi.TransportError{Method: "sendMessage", Written: true, Err: errors.New("EOF")}
+
+func TestExactlyOnce(t *testing.T) {
+	tests := []struct {
+		name     string
+		failures []error
+		commit   []bool
+		stored   int
+		sends    int
+		err      error
+		resolved bool
+	}{
+		{"plain success", nil, nil, 1, 1, nil, false},
+		{"drop after commit: found on the stream, not resent", []error{dropped}, []bool{true}, 1, 1, nil, true},
+		{"drop before commit: not found, resent once with the same reqSeq", []error{dropped}, []bool{false}, 1, 2, nil, false},
+		{"unresolvable: exit 6, never a third send", []error{dropped, dropped}, []bool{false, false}, 0, 2, ErrOutcomeUnknown, false},
+		{"rejected: no retry", []error{&lineapi.TalkError{Name: "TalkException", Code: 10, Reason: "not a member"}}, nil, 0, 1, lineapi.ErrNotAMember, false},
+		{"82: needs Letter Sealing", []error{&lineapi.TalkError{Name: "TalkException", Code: 82}}, nil, 0, 1, ErrNeedsE2EE, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &fakeGW{failures: tc.failures, commit: tc.commit}
+			s := &Sender{GW: g, Finder: finder{g}, From: user, E2EE: E2EEAuto}
+			r, err := s.Send(context.Background(), group, "hi")
+			if tc.err == nil && err != nil || tc.err != nil && !errors.Is(err, tc.err) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+			if len(g.stored) != tc.stored || g.sends != tc.sends {
+				t.Fatalf("stored %d (want %d), sends %d (want %d)", len(g.stored), tc.stored, g.sends, tc.sends)
+			}
+			if len(g.stored) == 1 && g.stored[0] != r.ReqSeq {
+				t.Fatalf("stored reqSeq %d, result %d", g.stored[0], r.ReqSeq)
+			}
+			if tc.err == nil && r.Resolved != tc.resolved {
+				t.Fatalf("resolved = %v", r.Resolved)
+			}
+		})
+	}
+}
+
+func TestE2EEModes(t *testing.T) {
+	usable := &lineapi.Probe{Usable: true, SpecVersion: 2}
+	off := &lineapi.Probe{Usable: false, SpecVersion: -1, Reason: "member settings off"}
+	for _, tc := range []struct {
+		mode  string
+		probe *lineapi.Probe
+		sent  bool
+	}{
+		{E2EEAuto, off, true},
+		{E2EERequire, off, false},
+		{E2EEAuto, usable, false}, // no encrypter: refuse rather than send plain
+		{E2EEOff, usable, true},
+	} {
+		g := &fakeGW{probe: tc.probe}
+		s := &Sender{GW: g, Finder: finder{g}, From: user, E2EE: tc.mode}
+		_, err := s.Send(context.Background(), group, "hi")
+		if (err == nil) != tc.sent || (!tc.sent && !errors.Is(err, ErrNeedsE2EE)) {
+			t.Errorf("mode %s usable=%v: err = %v", tc.mode, tc.probe.Usable, err)
+		}
+	}
+}
+
+func TestReqSeqCounter(t *testing.T) {
+	s := &Sender{}
+	a, b := s.NextReqSeq(), s.NextReqSeq()
+	if b != a+1 || a <= 0 || a >= 1<<31 {
+		t.Fatalf("reqSeq %d, %d", a, b)
+	}
+}
