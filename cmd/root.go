@@ -97,6 +97,9 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 		newCmdWhoami(f, nil),
 		newCmdVersion(f),
 		newCmdSandbox(f, nil),
+		newCmdSend(f, nil),
+		newCmdChats(f, nil),
+		newCmdContacts(f, nil),
 	)
 	for _, c := range root.Commands() {
 		c.Flags().SetInterspersed(true)

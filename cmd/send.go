@@ -1,0 +1,390 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/linectl/linectl/internal/delivery"
+	"github.com/linectl/linectl/pkg/lineapi"
+)
+
+// MaxTextLength is the longest text linectl sends, in UTF-16 code units (as
+// LINE counts). LINE does not document the app's limit; its Messaging API
+// documents 5,000 characters for a text message, and that is the safe
+// bound chosen here.
+const MaxTextLength = 5000
+
+type sendOptions struct {
+	To             []string
+	ToName         []string
+	Text           string // resolved text (args or stdin)
+	JSONL          bool
+	E2EE           string
+	Confirm        bool
+	ConfirmTimeout time.Duration
+	Rate           float64
+	RateSet        bool
+}
+
+func newCmdSend(f *factory, runF func(*sendOptions) error) *cobra.Command {
+	opts := &sendOptions{}
+	cmd := &cobra.Command{
+		Use:   "send --to MID [--to MID …] [TEXT …]",
+		Short: "Send a text message to users, groups or rooms",
+		Long: `Send a text message. The text is the arguments joined by spaces, or stdin when no text
+argument is given or it is "-" (multi-line text is kept; one trailing newline, as echo adds,
+is removed). --to takes a user (u…), group (c…) or room (r…) MID; with several --to the same
+text goes to each, in order, and one result line is printed per destination:
+
+  {"type":"sent","to":…,"toType":N,"messageId":…,"reqSeq":N,"createdTime":…,"e2ee":false}
+  {"type":"failed","to":…,"exitCode":N,"kind":…,"code":N,"reason":…,"message":…}
+
+The exit code is the worst of the destinations'.
+
+Before each send linectl runs the Letter Sealing probe LINE's Chrome extension runs. With
+--e2ee auto (default) a chat that supports Letter Sealing is sent sealed and any other chat
+plain; --e2ee require never sends plain; --e2ee off skips the probe.
+
+Exactly once: LINE does not deduplicate. A send whose outcome is unknown (connection lost
+after the request went out) is looked up on the operation stream by its reqSeq before it is
+ever sent again; if that cannot settle it, linectl exits 6 and does not resend.
+--confirm waits for every message to appear on the stream ("confirmed":true).
+
+--jsonl reads {"to":"MID","text":"…"} lines from stdin and sends each over one connection.
+Sends are limited to --rate per second (default 10; 0 = no limit).
+
+Text longer than 5000 characters is refused (exit 2).`,
+		Example: `  linectl send --to c0123456789abcdef0123456789abcdef "backup finished"
+  df -h | linectl send --to u0123456789abcdef0123456789abcdef
+  linectl send --to-name "Family" --confirm "dinner at 7"
+  jq -c '{to: .chat, text: .msg}' alerts.json | linectl send --jsonl`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.RateSet = cmd.Flags().Changed("rate")
+			if err := parseSendArgs(f, opts, args); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runSend(cmd.Context(), f, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&opts.To, "to", nil, "destination MID (user u…, group c…, room r…); repeatable")
+	fl.StringArrayVar(&opts.ToName, "to-name", nil, "destination chat or contact by exact name (from 'linectl chats'/'contacts'); repeatable")
+	fl.BoolVar(&opts.JSONL, "jsonl", false, `read {"to":…,"text":…} lines from stdin`)
+	fl.StringVar(&opts.E2EE, "e2ee", "auto", "Letter Sealing: auto, off or require")
+	fl.BoolVar(&opts.Confirm, "confirm", false, "wait until each message appears on the operation stream")
+	fl.DurationVar(&opts.ConfirmTimeout, "confirm-timeout", 30*time.Second, "how long --confirm waits")
+	fl.Float64Var(&opts.Rate, "rate", 10, "maximum sends per second (0 = no limit; config send.ratePerSecond)")
+	_ = cmd.RegisterFlagCompletionFunc("to", completeDestinations(f, false))
+	_ = cmd.RegisterFlagCompletionFunc("to-name", completeDestinations(f, true))
+	_ = cmd.RegisterFlagCompletionFunc("e2ee", cobra.FixedCompletions([]string{"auto", "off", "require"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// parseSendArgs validates everything before anything is sent.
+func parseSendArgs(f *factory, opts *sendOptions, args []string) error {
+	switch opts.E2EE {
+	case delivery.E2EEAuto, delivery.E2EEOff, delivery.E2EERequire:
+	default:
+		return usageErrorf("--e2ee must be auto, off or require (got %q)", opts.E2EE)
+	}
+	if opts.Rate < 0 {
+		return usageErrorf("--rate must not be negative")
+	}
+	if opts.JSONL {
+		if len(opts.To) > 0 || len(opts.ToName) > 0 || len(args) > 0 {
+			return usageErrorf("--jsonl takes destinations and text from stdin: no --to, --to-name or text arguments")
+		}
+		return nil
+	}
+	if len(opts.To) == 0 && len(opts.ToName) == 0 {
+		return usageErrorf("no destination: give --to MID (see 'linectl chats' and 'linectl contacts')")
+	}
+	for _, to := range opts.To {
+		if _, err := lineapi.ParseMID(to); err != nil {
+			return usageErrorf("--to: %v", err)
+		}
+	}
+	var text string
+	if len(args) == 0 || (len(args) == 1 && args[0] == "-") {
+		b, err := io.ReadAll(io.LimitReader(f.IO.In, 1<<20))
+		if err != nil {
+			return usageErrorf("read text from stdin: %v", err)
+		}
+		text = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	} else {
+		text = strings.Join(args, " ")
+	}
+	if err := validateText(text); err != nil {
+		return err
+	}
+	opts.Text = text
+	return nil
+}
+
+func validateText(text string) error {
+	if !utf8.ValidString(text) {
+		return usageErrorf("the text is not valid UTF-8")
+	}
+	if strings.TrimFunc(text, unicode.IsSpace) == "" {
+		return usageErrorf("the text is empty")
+	}
+	if n := utf16Len(text); n > MaxTextLength {
+		return usageErrorf("the text is %d characters long; the limit is %d", n, MaxTextLength)
+	}
+	return nil
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += len(utf16.AppendRune(nil, r))
+	}
+	return n
+}
+
+// sentLine is printed for each delivered message.
+type sentLine struct {
+	Type        string `json:"type"` // "sent"
+	To          string `json:"to"`
+	ToType      int    `json:"toType"`
+	MessageID   string `json:"messageId"`
+	ReqSeq      int64  `json:"reqSeq"`
+	CreatedTime string `json:"createdTime,omitempty"`
+	E2EE        bool   `json:"e2ee"`
+	SpecVersion int    `json:"specVersion,omitempty"`
+	Confirmed   *bool  `json:"confirmed,omitempty"`
+}
+
+// failedLine is printed for each destination that failed.
+type failedLine struct {
+	Type     string `json:"type"` // "failed"
+	To       string `json:"to,omitempty"`
+	ToType   *int   `json:"toType,omitempty"`
+	ReqSeq   int64  `json:"reqSeq,omitempty"`
+	Line     int    `json:"line,omitempty"` // --jsonl input line
+	ExitCode int    `json:"exitCode"`
+	Kind     string `json:"kind"`
+	Code     int    `json:"code,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Message  string `json:"message"`
+}
+
+// job is one text to one destination.
+type job struct {
+	to, text string
+	line     int
+	err      error // input error for this line
+}
+
+func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
+	cfg, err := f.Config()
+	if err != nil {
+		return err
+	}
+	targets, err := resolveNames(ctx, f, opts.To, opts.ToName)
+	if err != nil {
+		return err
+	}
+	cl, err := f.Client(true)
+	if err != nil {
+		return err
+	}
+	rate := opts.Rate
+	if !opts.RateSet && cfg.Send.RatePerSecond > 0 {
+		rate = cfg.Send.RatePerSecond
+	}
+	s := &delivery.Sender{
+		GW: cl, Finder: &streamFinder{cl: cl}, From: cfg.Account.MID, E2EE: opts.E2EE,
+		Encrypter: newEncrypter(f, cl), Limiter: delivery.NewLimiter(rate, int(max(rate, 1)), nil, nil),
+	}
+	if s.From == "" {
+		p, err := cl.GetProfile(ctx)
+		if err != nil {
+			return err
+		}
+		s.From = p.MID
+	}
+	jobs := make(chan job)
+	go func() {
+		defer close(jobs)
+		if opts.JSONL {
+			readJSONL(ctx, f.IO.In, jobs)
+			return
+		}
+		for _, to := range targets {
+			select {
+			case jobs <- job{to: to, text: opts.Text}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	worst := classified{code: ExitOK}
+	var firstErr error
+	var sent []*delivery.Result
+	fail := func(j job, r *delivery.Result, err error) error {
+		c := classify(sendExit(err))
+		fl := failedLine{Type: "failed", To: j.to, Line: j.line, ExitCode: c.code, Kind: c.kind, Code: c.talk, Reason: c.reason, Message: err.Error()}
+		if r != nil {
+			tt := int(r.ToType)
+			fl.ToType, fl.ReqSeq = &tt, r.ReqSeq
+		}
+		if rank(c.code) > rank(worst.code) {
+			worst, firstErr = c, sendExit(err)
+		}
+		return f.Out().line(fl)
+	}
+	for j := range jobs {
+		if j.err != nil {
+			if err := fail(j, nil, j.err); err != nil {
+				return err
+			}
+			continue
+		}
+		r, err := s.Send(ctx, j.to, j.text)
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			if err := fail(j, r, err); err != nil {
+				return err
+			}
+			continue
+		}
+		if opts.Confirm {
+			sent = append(sent, r)
+			continue
+		}
+		if err := printSent(f, r, nil); err != nil {
+			return err
+		}
+	}
+	if opts.Confirm && len(sent) > 0 {
+		cctx, cancel := context.WithTimeout(ctx, opts.ConfirmTimeout)
+		found, _ := s.Confirm(cctx, sent)
+		cancel()
+		missing := 0
+		for _, r := range sent {
+			ok := found[r.ReqSeq] != ""
+			if !ok {
+				missing++
+			}
+			if err := printSent(f, r, &ok); err != nil {
+				return err
+			}
+		}
+		if missing > 0 && rank(ExitUnknown) > rank(worst.code) {
+			worst = classified{code: ExitUnknown}
+			firstErr = withExit(ExitUnknown, "unconfirmed", fmt.Errorf("%d message(s) accepted by LINE but not seen on the operation stream within %s", missing, opts.ConfirmTimeout))
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return firstErr
+}
+
+func printSent(f *factory, r *delivery.Result, confirmed *bool) error {
+	l := sentLine{Type: "sent", To: r.To, ToType: int(r.ToType), MessageID: r.MessageID, ReqSeq: r.ReqSeq,
+		E2EE: r.E2EE, SpecVersion: r.SpecVersion, Confirmed: confirmed}
+	if r.CreatedTime != 0 {
+		l.CreatedTime = fmt.Sprint(r.CreatedTime)
+	}
+	if r.Resolved {
+		t := true
+		l.Confirmed = &t
+	}
+	return f.Out().line(l)
+}
+
+// sendExit gives delivery's errors their exit codes.
+func sendExit(err error) error {
+	switch {
+	case errors.Is(err, delivery.ErrOutcomeUnknown):
+		return withExit(ExitUnknown, "outcome_unknown", err)
+	case errors.Is(err, delivery.ErrNeedsE2EE):
+		return withExit(ExitRejected, "e2ee_required", err)
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return err
+}
+
+// rank orders exit codes from best to worst for "the worst one".
+func rank(code int) int {
+	switch code {
+	case ExitOK:
+		return 0
+	case ExitUsage:
+		return 1
+	case ExitTemporary:
+		return 2
+	case ExitRejected:
+		return 3
+	case ExitLogin:
+		return 4
+	case ExitInternal:
+		return 5
+	case ExitUnknown:
+		return 6
+	default:
+		return 7
+	}
+}
+
+// readJSONL turns stdin lines into jobs; a bad line is a job with an input error.
+func readJSONL(ctx context.Context, r io.Reader, jobs chan<- job) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var in struct {
+			To   string `json:"to"`
+			Text string `json:"text"`
+		}
+		j := job{line: n}
+		if !utf8.ValidString(line) {
+			j.err = usageErrorf("line %d: not valid UTF-8", n)
+		} else if err := json.Unmarshal([]byte(line), &in); err != nil {
+			j.err = usageErrorf("line %d: not a JSON object with to and text: %v", n, err)
+		} else if _, err := lineapi.ParseMID(in.To); err != nil {
+			j.to, j.err = in.To, usageErrorf("line %d: %v", n, err)
+		} else if err := validateText(in.Text); err != nil {
+			j.to, j.err = in.To, usageErrorf("line %d: %v", n, err)
+		} else {
+			j.to, j.text = in.To, in.Text
+		}
+		select {
+		case jobs <- j:
+		case <-ctx.Done():
+			return
+		}
+	}
+	if err := sc.Err(); err != nil {
+		select {
+		case jobs <- job{line: n + 1, err: usageErrorf("read stdin: %v", err)}:
+		case <-ctx.Done():
+		}
+	}
+}
