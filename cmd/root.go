@@ -100,6 +100,8 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 		newCmdSend(f, nil),
 		newCmdChats(f, nil),
 		newCmdContacts(f, nil),
+		newCmdProbeE2EE(f, nil),
+		newCmdSession(f),
 	)
 	for _, c := range root.Commands() {
 		c.Flags().SetInterspersed(true)
