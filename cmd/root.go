@@ -103,6 +103,7 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 		newCmdProbeE2EE(f, nil),
 		newCmdSession(f),
 	)
+	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		c.Flags().SetInterspersed(true)
 	}
