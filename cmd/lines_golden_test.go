@@ -1,0 +1,52 @@
+package cmd
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestLineFieldsGolden locks the field names of every JSON line type: a
+// renamed field must break this test, not a user's script. Regenerate with
+// `go test ./cmd -run Golden -update` only for an intended, documented change.
+func TestLineFieldsGolden(t *testing.T) {
+	tr, one := true, 1
+	lines := []any{
+		loginLine{Type: "login", MID: "u1", Method: "qr", UsedCertificate: true, RefreshDue: "2026-01-01T00:00:00Z", E2EEKeys: true, Config: "/c"},
+		pinLine{Type: "pin", PIN: "123456"},
+		qrLine{Type: "qr", URL: "https://line.me/R/au/lgn/sq/x?secret=y&e2eeVersion=1"},
+		logoutLine{Type: "logout", MID: "u1", ForgotDevice: true, Remote: true},
+		whoamiLine{Type: "whoami", MID: "u1", DisplayName: "A", StatusMessage: "s", Session: sessionState{LoggedIn: true, Certificate: true, RefreshDue: "d", TokenIssuedAt: 1, LoginMethod: "qr", Gateway: "g", ConfigFile: "f"}},
+		versionLine{Type: "version", Version: "v", Commit: "c", Go: "go", ExtensionVersion: "3.7.2"},
+		sentLine{Type: "sent", To: "c1", ToType: 2, MessageID: "m", ReqSeq: 5, CreatedTime: "1", E2EE: true, SpecVersion: 2, Confirmed: &tr},
+		failedLine{Type: "failed", To: "c1", ToType: &one, ReqSeq: 5, Line: 3, ExitCode: 4, Kind: "rejected", Code: 10, Reason: "r", Message: "m"},
+		probeLine{Type: "e2ee", MID: "c1", ToType: 2, Usable: false, SpecVersion: -1, AllowedTypes: []int{}, Reason: "member settings off", PeerKeyID: &one, GroupKeyID: &one, MemberKeyIDs: map[string]int{"u1": 1}},
+		chatEntry{Type: "chat", MID: "c1", Name: "Family", Kind: "group", Members: 3, Invited: false},
+		contactEntry{Type: "contact", MID: "u1", DisplayName: "Bob"},
+		errorLine{Type: "error", ExitCode: 4, Kind: "rejected", Code: 10, Reason: "r", Message: "m"},
+	}
+	var got bytes.Buffer
+	for _, l := range lines {
+		b, err := marshalLine(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Write(b)
+	}
+	const golden = "testdata/lines.golden.jsonl"
+	if *update {
+		if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("JSON line fields changed.\n got:\n%s\nwant:\n%s", got.Bytes(), want)
+	}
+}
