@@ -1,0 +1,100 @@
+package simgw
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// admin serves /_sandbox/: the simulator's own control endpoints (not LINE's),
+// for `linectl sandbox` users and for tests that drive a separate process.
+func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		URL     string `json:"url"`
+		PIN     string `json:"pin"`
+		From    string `json:"from"`
+		To      string `json:"to"`
+		Text    string `json:"text"`
+		MID     string `json:"mid"`
+		Advance string `json:"advance"`
+		Method  string `json:"method"`
+		Kind    string `json:"kind"`
+		Count   int    `json:"count"`
+		Code    int    `json:"code"`
+		Reason  string `json:"reason"`
+		Name    string `json:"name"`
+		Data    string `json:"data"`
+	}
+	if r.Method == http.MethodPost {
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil && err.Error() != "EOF" {
+			writeJSON(w, 400, map[string]any{"error": err.Error()})
+			return
+		}
+	}
+	var err error
+	switch r.URL.Path {
+	case "/_sandbox/state":
+		writeJSON(w, 200, s.state())
+		return
+	case "/_sandbox/scan":
+		err = s.Scan(in.URL)
+	case "/_sandbox/pin":
+		err = s.ConfirmPIN(in.PIN)
+	case "/_sandbox/inject":
+		s.InjectMessage(in.From, in.To, in.Text)
+	case "/_sandbox/event":
+		s.InjectEvent(in.MID, in.Name, in.Data)
+	case "/_sandbox/clock":
+		var d time.Duration
+		if d, err = time.ParseDuration(in.Advance); err == nil {
+			s.Advance(d)
+		}
+	case "/_sandbox/expire-tokens":
+		s.ExpireTokens()
+	case "/_sandbox/kick":
+		s.Kick(in.MID)
+	case "/_sandbox/faults":
+		kinds := map[string]FaultKind{"503": Fault503, "429": Fault429, "drop-before": FaultDropBefore, "drop-after": FaultDropAfter, "talk": FaultTalk}
+		switch k, ok := kinds[in.Kind]; {
+		case in.Kind == "expire-windows":
+			s.ExpireWindows(in.Count)
+		case in.Kind == "refresh-retry":
+			s.RefreshRetryRequired(in.Count)
+		case in.Kind == "drop-stream-every":
+			s.DropStreamEvery(in.Count)
+		case ok:
+			s.FailTalk(in.Method, k, in.Code, in.Reason, in.Count)
+		default:
+			writeJSON(w, 400, map[string]any{"error": "unknown fault kind"})
+			return
+		}
+	default:
+		writeJSON(w, 404, map[string]any{"error": "unknown sandbox endpoint"})
+		return
+	}
+	if err != nil {
+		writeJSON(w, 409, map[string]any{"error": err.Error()})
+		return
+	}
+	writeJSON(w, 200, map[string]any{"ok": true})
+}
+
+func (s *Server) state() map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	accounts := []any{}
+	for _, mid := range s.order {
+		a := s.accounts[mid]
+		accounts = append(accounts, map[string]any{"mid": a.MID, "email": a.Email, "displayName": a.DisplayName, "letterSealing": a.LetterSealing})
+	}
+	chats := []any{}
+	for _, mid := range s.chatList {
+		c := s.chats[mid]
+		chats = append(chats, map[string]any{"mid": c.MID, "name": c.Name, "members": c.Members})
+	}
+	msgs := []any{}
+	for _, m := range s.messages {
+		msgs = append(msgs, map[string]any{"id": m.ID, "reqSeq": m.ReqSeq, "from": m.From, "to": m.To, "toType": m.ToType, "text": m.Text, "e2ee": len(m.Chunks) > 0})
+	}
+	return map[string]any{"accounts": accounts, "chats": chats, "messages": msgs, "revision": s.rev}
+}

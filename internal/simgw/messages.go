@@ -1,0 +1,287 @@
+package simgw
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Message is a message the simulator stored.
+type Message struct {
+	ID       string
+	ReqSeq   int64
+	From     string
+	To       string
+	ToType   int
+	Text     string            // "" for a sealed message
+	Metadata map[string]string // contentMetadata
+	Chunks   []string          // Letter Sealing chunks
+	Created  int64
+}
+
+// Messages returns every stored message, in order. LINE does not
+// deduplicate, so a reqSeq sent twice is stored twice.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.messages...)
+}
+
+type op struct {
+	rev  int64
+	data []byte // the operation JSON, as the gateway sends it
+	name string // SSE event name: "" for an operation
+}
+
+// appendOp adds an operation to mid's stream. Caller holds s.mu.
+func (s *Server) appendOp(mid string, typ int, reqSeq int64, params [3]string, msg map[string]any) {
+	s.rev++
+	o := map[string]any{"revision": strconv.FormatInt(s.rev, 10), "createdTime": strconv.FormatInt(s.now().UnixMilli(), 10),
+		"type": typ, "reqSeq": reqSeq, "param1": params[0]}
+	if params[1] != "" {
+		o["param2"] = params[1]
+	}
+	if params[2] != "" {
+		o["param3"] = params[2]
+	}
+	if msg != nil {
+		o["message"] = msg
+	}
+	b, _ := json.Marshal(o)
+	s.ops[mid] = append(s.ops[mid], op{rev: s.rev, data: asciiJSON(b)})
+	s.broadcast()
+}
+
+// asciiJSON writes non-ASCII characters as \uXXXX escapes, as the gateway does.
+func asciiJSON(b []byte) []byte {
+	var out bytes.Buffer
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r < utf8.RuneSelf {
+			out.WriteByte(b[0])
+		} else {
+			for _, u := range utf16.Encode([]rune{r}) {
+				out.WriteString(`\u`)
+				out.WriteString(strconv.FormatUint(uint64(u)|0x10000, 16)[1:])
+			}
+		}
+		b = b[size:]
+	}
+	return out.Bytes()
+}
+
+// outgoing is the Message the extension sends; every field is required.
+type outgoing struct {
+	From            *string           `json:"from"`
+	To              *string           `json:"to"`
+	ToType          *int              `json:"toType"`
+	ID              *string           `json:"id"`
+	CreatedTime     *string           `json:"createdTime"`
+	SessionID       *int              `json:"sessionId"`
+	Text            *string           `json:"text"`
+	ContentType     *int              `json:"contentType"`
+	ContentMetadata map[string]string `json:"contentMetadata"`
+	HasContent      *bool             `json:"hasContent"`
+	Chunks          []string          `json:"chunks"`
+}
+
+func (s *Server) sendMessage(req *request) (any, error) {
+	var reqSeq int64
+	if err := json.Unmarshal(req.args[0], &reqSeq); err != nil {
+		return nil, gw(10102)
+	}
+	var m outgoing
+	if err := json.Unmarshal(req.args[1], &m); err != nil || m.From == nil || m.To == nil || m.ToType == nil ||
+		m.ID == nil || m.CreatedTime == nil || m.SessionID == nil || m.ContentType == nil || m.ContentMetadata == nil || m.HasContent == nil {
+		return nil, gw(10102)
+	}
+	if _, err := strconv.ParseInt(*m.CreatedTime, 10, 64); err != nil {
+		return nil, gw(10102)
+	}
+	if *m.ID != "local-"+strconv.FormatInt(reqSeq, 10) || *m.SessionID != 0 || *m.ContentType != 0 || *m.HasContent {
+		return nil, talk(0, "illegal argument")
+	}
+	sealed := m.ContentMetadata["e2eeVersion"] != "" && len(m.Chunks) > 0
+	switch {
+	case sealed && m.Text != nil:
+		return nil, talk(0, "text must be removed from a sealed message")
+	case !sealed && (m.Text == nil || *m.Text == ""):
+		return nil, talk(0, "empty text")
+	case m.Text != nil && utf16Len(*m.Text) > 10000:
+		return nil, talk(6, "Invalid Length")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if *m.From != req.mid {
+		return nil, talk(0, "from is not the session's account")
+	}
+	to := *m.To
+	if len(to) < 2 || toTypeOf(to) != *m.ToType {
+		return nil, talk(9, "invalid mid")
+	}
+	var recipients []string
+	sealedChat := false
+	switch *m.ToType {
+	case 0:
+		peer := s.accounts[to]
+		if peer == nil {
+			return nil, talk(5, "not found")
+		}
+		recipients = []string{to}
+		sealedChat = peer.LetterSealing && s.accounts[req.mid].LetterSealing
+	default:
+		c := s.chats[to]
+		if c == nil {
+			return nil, talk(5, "not found")
+		}
+		if !c.isMember(req.mid) {
+			return nil, talk(10, "not a member")
+		}
+		sealedChat = true
+		for _, mem := range c.Members {
+			if a := s.accounts[mem]; a == nil || !a.LetterSealing {
+				sealedChat = false
+			}
+			if mem != req.mid {
+				recipients = append(recipients, mem)
+			}
+		}
+	}
+	if sealedChat && !sealed {
+		return nil, talk(82, "can not send using plain mode")
+	}
+	s.seq += 7919
+	id := strconv.FormatInt(s.seq, 10)
+	created := s.now().UnixMilli()
+	stored := Message{ID: id, ReqSeq: reqSeq, From: req.mid, To: to, ToType: *m.ToType, Metadata: m.ContentMetadata, Chunks: m.Chunks, Created: created}
+	msg := map[string]any{"from": req.mid, "to": to, "toType": *m.ToType, "id": id, "createdTime": strconv.FormatInt(created, 10),
+		"hasContent": false, "contentType": 0, "contentMetadata": m.ContentMetadata, "sessionId": 0, "reactions": []any{}}
+	if m.Text != nil {
+		stored.Text, msg["text"] = *m.Text, *m.Text
+	}
+	if len(m.Chunks) > 0 {
+		msg["chunks"] = m.Chunks
+	}
+	s.messages = append(s.messages, stored)
+	s.appendOp(req.mid, 25, reqSeq, [3]string{"0", "", ""}, msg)
+	for _, r := range recipients {
+		if _, ok := s.accounts[r]; ok {
+			s.appendOp(r, 26, 0, [3]string{"0", "", ""}, msg)
+		}
+	}
+	return map[string]any{"from": req.mid, "toType": *m.ToType, "id": id, "createdTime": strconv.FormatInt(created, 10),
+		"deliveredTime": "0", "hasContent": false, "contentType": 0, "sessionId": 0, "reactions": []any{}}, nil
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += len(utf16.Encode([]rune{r}))
+	}
+	return n
+}
+
+// InjectMessage delivers a message from → to as a RECEIVE_MESSAGE operation
+// on the streams of the recipients (to, or every member of chat to but from).
+func (s *Server) InjectMessage(from, to, text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq += 7919
+	tt := toTypeOf(to)
+	msg := map[string]any{"from": from, "to": to, "toType": tt, "id": strconv.FormatInt(s.seq, 10),
+		"createdTime": strconv.FormatInt(s.now().UnixMilli(), 10), "text": text, "hasContent": false, "contentType": 0,
+		"contentMetadata": map[string]string{}, "sessionId": 0, "reactions": []any{}}
+	targets := []string{to}
+	if c := s.chats[to]; c != nil {
+		targets = nil
+		for _, m := range c.Members {
+			if m != from {
+				targets = append(targets, m)
+			}
+		}
+	}
+	for _, t := range targets {
+		s.appendOp(t, 26, 0, [3]string{"0", "", ""}, msg)
+	}
+}
+
+// InjectEvent queues a raw SSE event (name "" = unnamed) on mid's stream, as
+// the next thing it sends; data is sent as is (it may be malformed on purpose).
+// A fullSync event's revision bump is the caller's business.
+func (s *Server) InjectEvent(mid, name, data string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rev++
+	s.ops[mid] = append(s.ops[mid], op{rev: s.rev, name: name, data: []byte(data)})
+	s.broadcast()
+}
+
+// Revision returns the newest revision.
+func (s *Server) Revision() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rev
+}
+
+func (s *Server) negotiateE2EEPublicKey(req *request) (any, error) {
+	mid, err := argString(req.args[0])
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	peer := s.accounts[mid]
+	if peer == nil {
+		return nil, talk(5, "not found")
+	}
+	if !peer.LetterSealing || !s.accounts[req.mid].LetterSealing {
+		return map[string]any{"allowedTypes": []int{}, "specVersion": -1}, nil
+	}
+	return map[string]any{"publicKey": map[string]any{"version": 1, "keyId": peer.KeyID, "keyData": b64(peer.Key.PublicKey().Bytes())},
+		"allowedTypes": []int{0, 15}, "specVersion": 2}, nil
+}
+
+func (s *Server) getLastE2EEGroupSharedKey(req *request) (any, error) {
+	var v int
+	if argInt(req.args[0], &v) != nil || v != 1 {
+		return nil, gw(10102)
+	}
+	chat, err := argString(req.args[1])
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chats[chat]
+	if c == nil || !c.isMember(req.mid) {
+		return nil, talk(10, "not a member")
+	}
+	if k := s.groupKey[chat]; k != nil {
+		return k, nil
+	}
+	return nil, talk(5, "not found")
+}
+
+func (s *Server) getLastE2EEPublicKeys(req *request) (any, error) {
+	chat, err := argString(req.args[0])
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chats[chat]
+	if c == nil || !c.isMember(req.mid) {
+		return nil, talk(10, "not a member")
+	}
+	out := map[string]any{}
+	for _, m := range c.Members {
+		a := s.accounts[m]
+		if a == nil || !a.LetterSealing {
+			return nil, &talkErr{"TalkException", 98, "member settings off"}
+		}
+		out[m] = map[string]any{"version": 1, "keyId": a.KeyID, "keyData": b64(a.Key.PublicKey().Bytes())}
+	}
+	return out, nil
+}

@@ -1,0 +1,441 @@
+// Package simgw is linectl's gateway simulator: a real HTTP server that
+// follows PROTOCOL.md and rejects what LINE's gateway rejects — wrong body
+// shapes, missing headers, bad x-hmac (when a signing key is set, using the
+// scheme of package simsign), unknown or expired tokens, reused RSA keys,
+// out-of-order login steps. Tests run the real client and the built binary
+// against it, and users run it as `linectl sandbox`.
+//
+// A simulated phone scans QR codes and confirms PINs, automatically after
+// Options.PhoneDelay or when told (Scan, ConfirmPIN, or the /_sandbox/ admin
+// endpoints). Fault knobs make calls fail the ways networks and LINE do.
+package simgw
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/linectl/linectl/internal/simsign"
+)
+
+// The extension identity the simulator insists on (PROTOCOL.md §1).
+const (
+	Version    = "3.7.2"
+	Origin     = "chrome-extension://ophjlpahpchlmihnnnihgmmeilfjmjjc"
+	acceptJSON = "application/json, text/plain, */*"
+)
+
+// Options configures a Server.
+type Options struct {
+	// SigningKey, when set, makes every request but the SSE stream carry a
+	// valid simsign x-hmac; otherwise the simulator answers 10005.
+	SigningKey []byte
+	// PhoneDelay is how long the simulated phone takes to scan a QR code or
+	// confirm a PIN by itself. Negative: never by itself (tests drive it).
+	PhoneDelay time.Duration
+	// PhoneMID is the account whose phone scans QR codes (default: first account).
+	PhoneMID string
+	// AccessTokenTTL is how long an access token lives (default 7 days).
+	AccessTokenTTL time.Duration
+	// RefreshAfter is durationUntilRefreshInSec (default 6 days).
+	RefreshAfter time.Duration
+	// MaxPollWait caps a long-poll window (default: the x-lst header).
+	MaxPollWait time.Duration
+	// PingInterval is the SSE ping period (default 20s).
+	PingInterval time.Duration
+	// Now is the clock (default time.Now); Advance moves it forward.
+	Now func() time.Time
+	// Logf, if set, logs each request.
+	Logf func(format string, a ...any)
+}
+
+// Server is the simulator. It is safe for concurrent use.
+type Server struct {
+	opts Options
+
+	mu       sync.Mutex
+	offset   time.Duration
+	accounts map[string]*Account // by MID
+	order    []string
+	chats    map[string]*Chat
+	chatList []string
+	rsaKeys  map[string]*rsaSession // keynm → session
+	verifier map[string]*pending    // password-login verifiers
+	qr       map[string]*qrSession  // authSessionId
+	tokens   map[string]*token      // access token
+	refresh  map[string]*refreshTok // refresh token
+	certs    map[string]string      // certificate → MID
+	groupKey map[string]map[string]any
+	rev      int64
+	ops      map[string][]op // MID → operations
+	wake     chan struct{}   // closed and replaced when anything changes
+	messages []Message
+	calls    []Call
+	faults   faults
+	seq      int64
+
+	listener net.Listener
+	httpSrv  *http.Server
+}
+
+// New returns a simulator with no accounts.
+func New(opts Options) *Server {
+	if opts.AccessTokenTTL == 0 {
+		opts.AccessTokenTTL = 7 * 24 * time.Hour
+	}
+	if opts.RefreshAfter == 0 {
+		opts.RefreshAfter = 6 * 24 * time.Hour
+	}
+	if opts.PingInterval == 0 {
+		opts.PingInterval = 20 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Server{
+		opts: opts, accounts: map[string]*Account{}, chats: map[string]*Chat{},
+		rsaKeys: map[string]*rsaSession{}, verifier: map[string]*pending{}, qr: map[string]*qrSession{},
+		tokens: map[string]*token{}, refresh: map[string]*refreshTok{}, certs: map[string]string{},
+		groupKey: map[string]map[string]any{}, ops: map[string][]op{}, wake: make(chan struct{}),
+		rev: 947933, seq: 605311889450205372,
+	}
+}
+
+// Start serves on addr (e.g. "127.0.0.1:0") and returns the base URL.
+func (s *Server) Start(addr string) (string, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	s.listener = l
+	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.httpSrv.Serve(l) }()
+	return "http://" + l.Addr().String(), nil
+}
+
+// Close stops the listener started by Start.
+func (s *Server) Close() error {
+	if s.httpSrv == nil {
+		return nil
+	}
+	s.mu.Lock()
+	s.broadcast()
+	s.mu.Unlock()
+	return s.httpSrv.Close()
+}
+
+// now is the simulated clock. Callers hold s.mu or accept a racy read of offset.
+func (s *Server) now() time.Time { return s.opts.Now().Add(s.offset) }
+
+// Advance moves the simulated clock forward (tokens expire by it).
+func (s *Server) Advance(d time.Duration) {
+	s.mu.Lock()
+	s.offset += d
+	s.mu.Unlock()
+}
+
+// broadcast wakes every waiting long-poll and stream. Caller holds s.mu.
+func (s *Server) broadcast() {
+	close(s.wake)
+	s.wake = make(chan struct{})
+}
+
+// Call is one request the simulator received, for tests.
+type Call struct {
+	Method string // RPC method or path
+	Header http.Header
+	Body   string
+}
+
+// Calls returns the requests received so far, in order.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// CallNames returns the RPC method names received so far, in order.
+func (s *Server) CallNames() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, len(s.calls))
+	for i, c := range s.calls {
+		out[i] = c.Method
+	}
+	return out
+}
+
+// envelope writers
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("content-type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func ok(w http.ResponseWriter, data any) {
+	if data == nil {
+		writeJSON(w, 200, map[string]any{"code": 0, "message": "OK"})
+		return
+	}
+	writeJSON(w, 200, map[string]any{"code": 0, "message": "OK", "data": data})
+}
+
+// gwErr is a gateway envelope error.
+type gwErr struct {
+	code    int
+	message string
+	status  int // data.statusCode for 10052
+}
+
+func (e *gwErr) Error() string { return fmt.Sprintf("%d %s", e.code, e.message) }
+
+// talkErr is a Thrift exception carried in a 10051 envelope.
+type talkErr struct {
+	name   string
+	code   int
+	reason string
+}
+
+func (e *talkErr) Error() string { return fmt.Sprintf("%s %d %s", e.name, e.code, e.reason) }
+
+func talk(code int, reason string) *talkErr { return &talkErr{"TalkException", code, reason} }
+func qrErr(code int, reason string) *talkErr {
+	return &talkErr{"SecondaryQrCodeException", code, reason}
+}
+
+var gatewayNames = map[int]string{
+	10001: "REQUEST_NOT_FOUND", 10002: "REQUEST_INVALID_JSON", 10003: "REQUEST_INVALID_PARAM",
+	10004: "REQUEST_NEED_LOGIN", 10005: "REQUEST_INVALID_HMAC", 10006: "REQUEST_MUST_UPGRADE",
+	10052: "RESPONSE_HTTP_ERROR", 10101: "THRIFT_INVALID_METHOD", 10102: "THRIFT_INVALID_ARGUMENT",
+	10201: "AUTH_INVALID_REQUEST", 10202: "AUTH_RETRY_REQUIRED",
+}
+
+func gw(code int) *gwErr { return &gwErr{code: code, message: gatewayNames[code]} }
+
+func writeErr(w http.ResponseWriter, err error) {
+	switch e := err.(type) {
+	case *talkErr:
+		writeJSON(w, 400, map[string]any{"code": 10051, "message": "RESPONSE_ERROR", "data": map[string]any{
+			"name": e.name, "message": e.name, "code": e.code, "reason": e.reason, "parameterMap": nil}})
+	case *gwErr:
+		body := map[string]any{"code": e.code, "message": e.message}
+		if e.status != 0 {
+			body["data"] = map[string]any{"statusCode": e.status}
+		}
+		writeJSON(w, 400, body)
+	default:
+		writeJSON(w, 500, map[string]any{"code": 99999, "message": "UNKNOWN_ERROR"})
+	}
+}
+
+// request is one decoded call.
+type request struct {
+	r      *http.Request
+	method string            // RPC method or route name
+	body   []byte            // exact bytes received
+	args   []json.RawMessage // positional args of a thrift call
+	token  string            // x-line-access
+	mid    string            // authenticated account
+}
+
+// ServeHTTP routes a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Logf != nil {
+		s.opts.Logf("%s %s", r.Method, r.URL.Path)
+	}
+	path := r.URL.Path
+	switch {
+	case strings.HasPrefix(path, "/_sandbox/"):
+		s.admin(w, r)
+	case path == "/api/operation/receive":
+		s.stream(w, r)
+	default:
+		s.api(w, r)
+	}
+}
+
+func (s *Server) api(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return
+	}
+	path := r.URL.Path
+	req := &request{r: r, body: body, token: r.Header.Get("x-line-access")}
+	var h handler
+	switch {
+	case strings.HasPrefix(path, "/api/talk/thrift/"):
+		parts := strings.Split(strings.TrimPrefix(path, "/api/talk/thrift/"), "/")
+		if len(parts) != 3 {
+			writeErr(w, gw(10001))
+			return
+		}
+		req.method = parts[2]
+		m, known := thriftMethods[parts[0]+"/"+parts[1]+"/"+parts[2]]
+		if !known {
+			if _, svc := services[parts[0]+"/"+parts[1]]; svc {
+				writeErr(w, gw(10101))
+			} else {
+				writeErr(w, gw(10001))
+			}
+			return
+		}
+		h = m
+	case path == "/api/auth/tokenRefresh":
+		req.method, h = "tokenRefresh", handler{fn: (*Server).tokenRefresh, http: "POST", object: true}
+	case strings.HasPrefix(path, "/api/talk/long-polling/"):
+		req.method = "long-polling/" + strings.TrimPrefix(path, "/api/talk/long-polling/")
+		if req.method != "long-polling/JQ" && req.method != "long-polling/LF1" {
+			writeErr(w, gw(10001))
+			return
+		}
+		h = handler{fn: (*Server).pollJQ, http: "GET"}
+	default:
+		writeErr(w, gw(10001))
+		return
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, Call{Method: req.method, Header: r.Header.Clone(), Body: string(body)})
+	f := s.faults.take(req.method)
+	s.mu.Unlock()
+	if f.delay > 0 {
+		time.Sleep(f.delay)
+	}
+	switch f.kind {
+	case fault503:
+		w.Header().Set("content-type", "text/html")
+		w.WriteHeader(503)
+		_, _ = io.WriteString(w, "<html><body>503 Service Unavailable</body></html>")
+		return
+	case fault429:
+		w.WriteHeader(429)
+		_, _ = io.WriteString(w, "Too Many Requests")
+		return
+	case faultDropBefore:
+		hangUp(w)
+		return
+	case faultTalk:
+		writeErr(w, talk(f.code, f.reason))
+		return
+	}
+	if err := s.validate(req, h); err != nil {
+		writeErr(w, err)
+		return
+	}
+	data, err := h.fn(s, req)
+	if f.kind == faultDropAfter {
+		hangUp(w) // the call was processed; the answer is lost
+		return
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if sc, ok := data.(setCookie); ok {
+		http.SetCookie(w, &http.Cookie{Name: "lct", Value: sc.value, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode, MaxAge: sc.maxAge})
+		data = sc.data
+	}
+	ok(w, data)
+}
+
+// setCookie wraps a result that sets (or clears) the lct cookie.
+type setCookie struct {
+	data   any
+	value  string
+	maxAge int
+}
+
+func hangUp(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if c, _, err := hj.Hijack(); err == nil {
+			_ = c.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// validate checks what the real gateway checks before running a call.
+func (s *Server) validate(req *request, h handler) error {
+	r := req.r
+	if r.Method != h.http {
+		return gw(10001)
+	}
+	hd := r.Header
+	if hd.Get("x-line-chrome-version") != Version {
+		return gw(10006)
+	}
+	if hd.Get("origin") != Origin || hd.Get("x-lal") == "" || !strings.Contains(hd.Get("user-agent"), "Chrome/") ||
+		hd.Get("accept") != acceptJSON {
+		return gw(10003)
+	}
+	if h.http == "POST" && hd.Get("content-type") != "application/json" {
+		return gw(10003)
+	}
+	if s.opts.SigningKey != nil {
+		sig := hd.Get("x-hmac")
+		if sig == "" || !simsign.Verify(s.opts.SigningKey, Version, req.token, r.URL.RequestURI(), string(req.body), sig) {
+			return gw(10005)
+		}
+	}
+	if c, err := r.Cookie("lct"); err == nil && req.token != "" && c.Value != req.token {
+		return talk(1, "Authentication Failed.")
+	}
+	if h.http == "POST" {
+		if !json.Valid(req.body) {
+			return gw(10002)
+		}
+		trimmed := bytes.TrimSpace(req.body)
+		if h.object {
+			if len(trimmed) == 0 || trimmed[0] != '{' {
+				return gw(10003)
+			}
+		} else {
+			if len(trimmed) == 0 || trimmed[0] != '[' {
+				return gw(10003)
+			}
+			if err := json.Unmarshal(trimmed, &req.args); err != nil {
+				return gw(10003)
+			}
+			if h.arity >= 0 && len(req.args) != h.arity {
+				return gw(10102)
+			}
+		}
+	} else if len(req.body) != 0 {
+		return gw(10003)
+	}
+	if h.auth {
+		if req.token == "" {
+			return gw(10004)
+		}
+		s.mu.Lock()
+		mid, err := s.authenticate(req.token)
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		req.mid = mid
+	}
+	return nil
+}
+
+// authenticate maps an access token to its account. Caller holds s.mu.
+func (s *Server) authenticate(tok string) (string, error) {
+	t, ok := s.tokens[tok]
+	switch {
+	case !ok || t.loggedOut:
+		return "", talk(1, "Authentication Failed.")
+	case t.kicked:
+		return "", talk(8, "V3_TOKEN_CLIENT_LOGGED_OUT")
+	case t.expired || !s.now().Before(t.expires):
+		return "", talk(119, "Access token refresh required")
+	}
+	return t.mid, nil
+}
