@@ -264,3 +264,20 @@ func (s *Server) ConfirmPIN(pin string) error {
 	}
 	return errf("no login is waiting for PIN %s", pin)
 }
+
+// PendingPIN returns a PIN the phone is waiting to confirm ("" if none).
+func (s *Server) PendingPIN() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, q := range s.qr {
+		if q.pin != "" && !q.pinConfirmed && !q.done {
+			return q.pin
+		}
+	}
+	for _, p := range s.verifier {
+		if !p.confirmed && !p.finished {
+			return p.pin
+		}
+	}
+	return ""
+}
