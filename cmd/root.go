@@ -102,6 +102,7 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 		newCmdContacts(f, nil),
 		newCmdProbeE2EE(f, nil),
 		newCmdSession(f),
+		newCmdReceive(f, nil),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {

@@ -1,0 +1,154 @@
+package cmd
+
+import (
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/linectl/linectl/pkg/lineapi/stream"
+)
+
+// appendOperationLine writes one "operation" line:
+//
+//	{"type":"operation","revision":"…","opType":N,"opName":"…","createdTime":"…","reqSeq":N,
+//	 "param1":…,"param2":…,"param3":…,"message":{…}}
+//
+// Message strings are decoded (LINE sends \uXXXX escapes) and written as
+// UTF-8; i64s stay strings. Hand-written for throughput; locked by tests.
+func appendOperationLine(b []byte, op *stream.Operation) []byte {
+	b = append(b, `{"type":"operation","revision":"`...)
+	b = strconv.AppendInt(b, op.Revision, 10)
+	b = append(b, `","opType":`...)
+	b = strconv.AppendInt(b, int64(op.Type), 10)
+	b = append(b, `,"opName":"`...)
+	b = append(b, op.Type.String()...)
+	b = append(b, `","createdTime":"`...)
+	b = strconv.AppendInt(b, op.CreatedTime, 10)
+	b = append(b, `","reqSeq":`...)
+	b = strconv.AppendInt(b, op.ReqSeq, 10)
+	for i, p := range [3]gjson.Result{op.Param1, op.Param2, op.Param3} {
+		if !p.Exists() {
+			continue
+		}
+		b = append(b, `,"param`...)
+		b = append(b, byte('1'+i))
+		b = append(b, `":`...)
+		b = appendValue(b, p)
+	}
+	if op.Message.IsObject() {
+		b = append(b, `,"message":`...)
+		b = appendValue(b, op.Message)
+	}
+	return append(b, "}\n"...)
+}
+
+// appendMessageLine writes the compact --text-only form:
+// {"type":"message","chat":…,"from":…,"text":…,"revision":"…"}.
+func appendMessageLine(b []byte, op *stream.Operation, me string) []byte {
+	m := op.Message
+	from, to := m.Get("from").String(), m.Get("to").String()
+	chat := to
+	if m.Get("toType").Int() == 0 && to == me {
+		chat = from
+	}
+	b = append(b, `{"type":"message","chat":`...)
+	b = appendString(b, chat)
+	b = append(b, `,"from":`...)
+	b = appendString(b, from)
+	b = append(b, `,"text":`...)
+	b = appendString(b, m.Get("text").String())
+	b = append(b, `,"revision":"`...)
+	b = strconv.AppendInt(b, op.Revision, 10)
+	return append(b, "\"}\n"...)
+}
+
+// appendValue re-encodes a JSON value with strings decoded to UTF-8.
+func appendValue(b []byte, v gjson.Result) []byte {
+	switch {
+	case v.Type == gjson.String:
+		return appendString(b, v.Str)
+	case v.IsObject():
+		b = append(b, '{')
+		first := true
+		v.ForEach(func(k, val gjson.Result) bool {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendString(b, k.Str)
+			b = append(b, ':')
+			b = appendValue(b, val)
+			return true
+		})
+		return append(b, '}')
+	case v.IsArray():
+		b = append(b, '[')
+		first := true
+		v.ForEach(func(_, val gjson.Result) bool {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendValue(b, val)
+			return true
+		})
+		return append(b, ']')
+	case v.Type == gjson.Number || v.Type == gjson.True || v.Type == gjson.False || v.Type == gjson.Null:
+		return append(b, v.Raw...)
+	default:
+		return append(b, "null"...)
+	}
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string: UTF-8 kept, control characters,
+// quotes and backslashes escaped, invalid UTF-8 replaced by U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -1,0 +1,155 @@
+package stream
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tidwall/gjson"
+)
+
+// Operation is one operation of the stream (PROTOCOL.md §7). Fields hold
+// views into the event data: they are valid until the reader's next event.
+type Operation struct {
+	Revision    int64
+	CreatedTime int64
+	Type        OpType
+	ReqSeq      int64
+	Param1      gjson.Result
+	Param2      gjson.Result
+	Param3      gjson.Result
+	// Message is the message object (Exists() false when absent).
+	Message gjson.Result
+}
+
+// ErrBadOperation is a stream event that is not a usable operation.
+var ErrBadOperation = errors.New("malformed operation")
+
+// ParseOperation reads an operation's JSON. i64 fields may be strings or
+// numbers. It never panics; malformed input is ErrBadOperation.
+func ParseOperation(data []byte) (Operation, error) {
+	var op Operation
+	if !gjson.ValidBytes(data) {
+		return op, fmt.Errorf("%w: not JSON", ErrBadOperation)
+	}
+	root := gjson.ParseBytes(data)
+	if !root.IsObject() {
+		return op, fmt.Errorf("%w: not an object", ErrBadOperation)
+	}
+	var rev, ctime, typ, reqSeq gjson.Result
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "revision":
+			rev = v
+		case "createdTime":
+			ctime = v
+		case "type":
+			typ = v
+		case "reqSeq":
+			reqSeq = v
+		case "param1":
+			op.Param1 = v
+		case "param2":
+			op.Param2 = v
+		case "param3":
+			op.Param3 = v
+		case "message":
+			op.Message = v
+		}
+		return true
+	})
+	var ok bool
+	if op.Revision, ok = i64(rev); !ok || op.Revision <= 0 {
+		return op, fmt.Errorf("%w: no revision", ErrBadOperation)
+	}
+	t, ok := i64(typ)
+	if !ok || t < 0 || t > 1<<16 {
+		return op, fmt.Errorf("%w: bad type", ErrBadOperation)
+	}
+	op.Type = OpType(t)
+	op.CreatedTime, _ = i64(ctime)
+	op.ReqSeq, _ = i64(reqSeq)
+	if op.Message.Exists() && !op.Message.IsObject() && op.Message.Type != gjson.Null {
+		return op, fmt.Errorf("%w: message is not an object", ErrBadOperation)
+	}
+	return op, nil
+}
+
+// i64 reads a JSON number or a string of digits exactly.
+func i64(r gjson.Result) (int64, bool) {
+	var s string
+	switch r.Type {
+	case gjson.String:
+		s = r.Str
+	case gjson.Number:
+		s = r.Raw
+	default:
+		return 0, false
+	}
+	if len(s) == 0 || len(s) > 20 {
+		return 0, false
+	}
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if n > (1<<63-1-int64(c-'0'))/10 {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, len(s) > 0
+}
+
+// FullSync is a fullSync event: jump to NextRevision.
+type FullSync struct {
+	Reasons      []int64
+	NextRevision int64
+}
+
+// ParseFullSync reads {"reasons":[…],"nextRevision":"…"}.
+func ParseFullSync(data []byte) (FullSync, error) {
+	var fs FullSync
+	if !gjson.ValidBytes(data) {
+		return fs, fmt.Errorf("%w: fullSync is not JSON", ErrBadOperation)
+	}
+	r := gjson.ParseBytes(data)
+	n, ok := i64(r.Get("nextRevision"))
+	if !ok || n < 0 {
+		return fs, fmt.Errorf("%w: fullSync without nextRevision", ErrBadOperation)
+	}
+	fs.NextRevision = n
+	for _, v := range r.Get("reasons").Array() {
+		if x, ok := i64(v); ok {
+			fs.Reasons = append(fs.Reasons, x)
+		}
+	}
+	return fs, nil
+}
+
+// TalkException is a talkException event's payload.
+type TalkException struct {
+	Code   int
+	Reason string
+}
+
+// ParseTalkException reads {"code":N,"reason":"…","parameterMap":…}.
+func ParseTalkException(data []byte) (TalkException, error) {
+	if !gjson.ValidBytes(data) {
+		return TalkException{}, fmt.Errorf("%w: talkException is not JSON", ErrBadOperation)
+	}
+	r := gjson.ParseBytes(data)
+	c, ok := i64(r.Get("code"))
+	if !ok {
+		return TalkException{}, fmt.Errorf("%w: talkException without code", ErrBadOperation)
+	}
+	return TalkException{Code: int(c), Reason: r.Get("reason").String()}, nil
+}
