@@ -86,7 +86,7 @@ Text longer than 5000 characters is refused (exit 2).`,
 	fl.BoolVar(&opts.JSONL, "jsonl", false, `read {"to":…,"text":…} lines from stdin`)
 	fl.StringVar(&opts.E2EE, "e2ee", "auto", "Letter Sealing: auto, off or require")
 	fl.BoolVar(&opts.Confirm, "confirm", false, "wait until each message appears on the operation stream")
-	fl.DurationVar(&opts.ConfirmTimeout, "confirm-timeout", 30*time.Second, "how long --confirm waits")
+	fl.DurationVar(&opts.ConfirmTimeout, "confirm-timeout", 15*time.Second, "how long to watch the operation stream for a send (--confirm, or a lost answer)")
 	fl.Float64Var(&opts.Rate, "rate", 10, "maximum sends per second (0 = no limit; config send.ratePerSecond)")
 	_ = cmd.RegisterFlagCompletionFunc("to", completeDestinations(f, false))
 	_ = cmd.RegisterFlagCompletionFunc("to-name", completeDestinations(f, true))
@@ -209,7 +209,7 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 	}
 	s := &delivery.Sender{
 		GW: cl, Finder: &streamFinder{cl: cl}, From: cfg.Account.MID, E2EE: opts.E2EE,
-		Encrypter: newEncrypter(f, cl), Limiter: delivery.NewLimiter(rate, int(max(rate, 1)), nil, nil),
+		Encrypter: newEncrypter(f, cl), Window: opts.ConfirmTimeout, Limiter: delivery.NewLimiter(rate, int(max(rate, 1)), nil, nil),
 	}
 	if s.From == "" {
 		p, err := cl.GetProfile(ctx)

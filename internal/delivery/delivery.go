@@ -149,7 +149,7 @@ func (s *Sender) Send(ctx context.Context, to, text string) (*Result, error) {
 			return res, nil
 		}
 		if errors.Is(err, lineapi.ErrE2EERetryEncrypt) {
-			return res, fmt.Errorf("%w: LINE refused the plain message (%s)", ErrNeedsE2EE, lineapi.Describe(err))
+			return res, fmt.Errorf("%w: LINE refused the plain message: %w", ErrNeedsE2EE, err)
 		}
 		if !OutcomeUnknown(err) {
 			return res, err
