@@ -44,7 +44,9 @@ func run(ctx context.Context, io *iostreams, args []string) int {
 	if f.sessionUsed && lineapi.IsSessionGone(err) {
 		var ended *session.ErrEnded
 		if !errors.As(err, &ended) {
-			clearTokens(f)
+			if src := f.Session(); src != nil {
+				clearTokens(f, src.Tokens().AccessToken)
+			}
 			err = &session.ErrEnded{Cause: err}
 		}
 	}
@@ -57,9 +59,16 @@ func run(ctx context.Context, io *iostreams, args []string) int {
 	return c.code
 }
 
-func clearTokens(f *factory) {
+// clearTokens removes the tokens of an ended session, unless another process
+// has already replaced the token that was refused.
+func clearTokens(f *factory, refused string) {
 	if s, err := f.Store(); err == nil {
-		_, _ = s.Update(func(c *config.Config) error { c.Tokens = config.Tokens{}; return nil })
+		_, _ = s.Update(func(c *config.Config) error {
+			if c.Tokens.AccessToken == refused {
+				c.Tokens = config.Tokens{}
+			}
+			return nil
+		})
 	}
 }
 

@@ -96,6 +96,26 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 	return t.AccessToken, nil
 }
 
+// Reload re-reads the config and reports whether it holds a token other
+// than stale (saved by another process). It takes the config lock first, so
+// a refresh in progress elsewhere (which may already have ended stale at
+// LINE) is waited for.
+func (s *Source) Reload(ctx context.Context, stale string) (string, bool) {
+	unlock, err := s.Store.Lock()
+	if err != nil {
+		return "", false
+	}
+	c, err := s.Store.Load()
+	unlock()
+	if err != nil || c.Tokens.AccessToken == "" || c.Tokens.AccessToken == stale {
+		return "", false
+	}
+	s.mu.Lock()
+	s.tokens = c.Tokens
+	s.mu.Unlock()
+	return c.Tokens.AccessToken, true
+}
+
 // Refresh renews the token after stale was refused or is due. If another
 // process already replaced stale in the config, its token is used as is.
 func (s *Source) Refresh(ctx context.Context, stale string) (string, error) {

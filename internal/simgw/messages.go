@@ -209,12 +209,22 @@ func (s *Server) InjectMessage(from, to, text string) {
 
 // InjectEvent queues a raw SSE event (name "" = unnamed) on mid's stream, as
 // the next thing it sends; data is sent as is (it may be malformed on purpose).
-// A fullSync event's revision bump is the caller's business.
+// A fullSync moves the server's revision to its nextRevision.
 func (s *Server) InjectEvent(mid, name, data string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rev++
 	s.ops[mid] = append(s.ops[mid], op{rev: s.rev, name: name, data: []byte(data)})
+	if name == "fullSync" {
+		var fs struct {
+			NextRevision json.RawMessage `json:"nextRevision"`
+		}
+		if json.Unmarshal([]byte(data), &fs) == nil {
+			if n, err := argI64(fs.NextRevision); err == nil && n > s.rev {
+				s.rev = n
+			}
+		}
+	}
 	s.broadcast()
 }
 

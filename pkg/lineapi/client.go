@@ -48,6 +48,12 @@ type TokenSource interface {
 	Refresh(ctx context.Context, stale string) (string, error)
 }
 
+// Reloader is an optional TokenSource method: it returns a token newer than
+// stale if another process saved one (after which stale may be refused).
+type Reloader interface {
+	Reload(ctx context.Context, stale string) (string, bool)
+}
+
 // StaticToken is a TokenSource that never refreshes.
 type StaticToken string
 
@@ -275,6 +281,16 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 			}
 			attempt--
 			continue
+		}
+		if cl.auth && cl.token == nil && !refreshed && IsSessionGone(err) {
+			// Another process may have refreshed the token, which ends the old one.
+			if rl, ok := c.tokens.(Reloader); ok {
+				if _, newer := rl.Reload(ctx, token); newer {
+					refreshed = true
+					attempt--
+					continue
+				}
+			}
 		}
 		if attempt >= c.attempts || !(NotProcessed(err) || (cl.repeatable && Temporary(err))) {
 			return err

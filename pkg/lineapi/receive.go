@@ -43,6 +43,11 @@ func (c *Client) OpenOperationStream(ctx context.Context, localRev int64) (io.Re
 		if refreshed || !(errors.Is(err, ErrNeedLogin) || errors.Is(err, ErrMustRefreshToken)) {
 			return nil, err
 		}
+		if rl, ok := c.tokens.(Reloader); ok {
+			if _, newer := rl.Reload(ctx, token); newer {
+				continue
+			}
+		}
 		if _, err := c.tokens.Refresh(ctx, token); err != nil {
 			return nil, err
 		}

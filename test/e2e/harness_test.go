@@ -207,3 +207,15 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met within 10s")
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// accessToken returns the access token saved in the config.
+func (e *env) accessToken() string {
+	for _, line := range strings.Split(e.configText(), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "accessToken:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
