@@ -33,6 +33,8 @@ step "linectl login password --email alice@example.com --password-stdin   (certi
 echo "sandbox-password" | "$BIN" login password --email alice@example.com --password-stdin
 step "echo multi-line | linectl send --to-name Family --confirm"
 printf 'line one\nline two\n' | "$BIN" send --to-name Family --confirm
+step "linectl receive --from-revision 0 --text-only   (the operation stream: what was sent)"
+"$BIN" receive --from-revision 0 --text-only --wait 500ms
 step linectl logout --forget-device
 "$BIN" logout --forget-device
 echo >&2
