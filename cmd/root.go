@@ -112,6 +112,7 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 		newCmdProbeE2EE(f, nil),
 		newCmdSession(f),
 		newCmdReceive(f, nil),
+		newCmdSigner(f),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
