@@ -1,30 +1,25 @@
 package cmd
 
 import (
-	"crypto/aes"
 	"crypto/ecdh"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
-	"path/filepath"
 
-	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/sealing"
 )
 
 // passwordE2EE is the client side of a Letter Sealing password login
 // (PROTOCOL.md §3): a login X25519 key, a client PIN, and the secret
 // base64(AES-256-ECB(SHA-256(PIN), publicKey)).
 type passwordE2EE struct {
-	f   *factory
 	key *ecdh.PrivateKey
 }
 
-func newPasswordE2EE(f *factory) *passwordE2EE { return &passwordE2EE{f: f} }
+func newPasswordE2EE(*factory) *passwordE2EE { return &passwordE2EE{} }
 
 func (p *passwordE2EE) Begin() (secret, pin string, err error) {
 	if p.key, err = ecdh.X25519().GenerateKey(rand.Reader); err != nil {
@@ -35,90 +30,57 @@ func (p *passwordE2EE) Begin() (secret, pin string, err error) {
 		return "", "", err
 	}
 	pin = fmt.Sprintf("%06d", n.Int64())
-	k := sha256.Sum256([]byte(pin))
-	ct, err := aesECB(k[:], p.key.PublicKey().Bytes())
+	sec, err := sealing.PasswordLoginSecret(pin, p.key.PublicKey().Bytes())
 	if err != nil {
 		return "", "", err
 	}
-	return base64.StdEncoding.EncodeToString(ct), pin, nil
+	return base64.StdEncoding.EncodeToString(sec), pin, nil
 }
 
 func (p *passwordE2EE) Finish(meta *lineapi.E2EEMetadata) (string, error) {
 	if meta == nil || meta.PublicKey == "" || meta.EncryptedKeyChain == "" {
 		return "", errors.New("Letter Sealing login: the phone sent no key chain")
 	}
-	pub, err := base64.StdEncoding.DecodeString(meta.PublicKey)
+	pub, err1 := base64.StdEncoding.DecodeString(meta.PublicKey)
+	kc, err2 := base64.StdEncoding.DecodeString(meta.EncryptedKeyChain)
+	if err := errors.Join(err1, err2); err != nil {
+		return "", fmt.Errorf("Letter Sealing login: %w", err)
+	}
+	h, err := sealing.HashKeyChain(p.key.Bytes(), pub, kc)
 	if err != nil {
-		return "", fmt.Errorf("Letter Sealing login: bad server public key: %w", err)
+		return "", fmt.Errorf("Letter Sealing login: %w", err)
 	}
-	kc, err := base64.StdEncoding.DecodeString(meta.EncryptedKeyChain)
-	if err != nil {
-		return "", fmt.Errorf("Letter Sealing login: bad key chain: %w", err)
-	}
-	peer, err := ecdh.X25519().NewPublicKey(pub)
-	if err != nil {
-		return "", fmt.Errorf("Letter Sealing login: bad server public key: %w", err)
-	}
-	shared, err := p.key.ECDH(peer)
-	if err != nil {
-		return "", err
-	}
-	key := sha256.Sum256(append(shared, "Key"...))
-	h := sha256.Sum256(kc)
-	var folded [16]byte
-	for i := range folded {
-		folded[i] = h[i] ^ h[i+16]
-	}
-	out, err := aesECB(key[:], folded[:])
-	if err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(out), nil
+	return base64.StdEncoding.EncodeToString(h), nil
 }
 
-func aesECB(key, data []byte) ([]byte, error) {
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, err
-	}
-	if len(data)%aes.BlockSize != 0 {
-		return nil, errors.New("AES-ECB: data is not a whole number of blocks")
-	}
-	out := make([]byte, len(data))
-	for i := 0; i < len(data); i += aes.BlockSize {
-		b.Encrypt(out[i:i+aes.BlockSize], data[i:i+aes.BlockSize])
-	}
-	return out, nil
-}
-
-// e2eeLoginFile is the Letter Sealing material a login returned, kept
-// (0600, beside the config) until the key chain is unwrapped into the key store.
-type e2eeLoginFile struct {
-	MID         string                `json:"mid"`
-	LoginKey    string                `json:"loginPrivateKey"` // base64 X25519 private key
-	Metadata    *lineapi.E2EEMetadata `json:"metadata"`
-	E2EEVersion int                   `json:"e2eeVersion"`
-}
-
-func e2eeLoginPath(f *factory) string {
-	return filepath.Join(filepath.Dir(f.store.Path), "e2ee-login.json")
-}
-
-// saveE2EELogin keeps the key-chain material of a login, if it returned one.
+// saveE2EELogin unwraps the key chain a login returned with the login key
+// and stores the account's Letter Sealing keys. It reports whether keys were saved.
 func saveE2EELogin(f *factory, s *lineapi.Session, pw lineapi.PasswordE2EE) (bool, error) {
 	key := s.LoginKey
-	if p, ok := pw.(*passwordE2EE); ok && key == nil && s.E2EE != nil {
+	if p, ok := pw.(*passwordE2EE); ok && key == nil && p.key != nil {
 		key = p.key
 	}
 	if s.E2EE == nil || s.E2EE.EncryptedKeyChain == "" || key == nil {
 		return false, nil
 	}
-	b, err := json.Marshal(e2eeLoginFile{MID: s.MID, LoginKey: base64.StdEncoding.EncodeToString(key.Bytes()), Metadata: s.E2EE, E2EEVersion: 1})
+	pub, err1 := base64.StdEncoding.DecodeString(s.E2EE.PublicKey)
+	kc, err2 := base64.StdEncoding.DecodeString(s.E2EE.EncryptedKeyChain)
+	if err := errors.Join(err1, err2); err != nil {
+		f.progress("warning: the login's Letter Sealing key chain is malformed (%v); sealed chats will not work", err)
+		return false, nil
+	}
+	keys, err := sealing.UnwrapKeyChain(key.Bytes(), pub, kc)
+	if err != nil {
+		f.progress("warning: cannot unwrap the login's Letter Sealing key chain (%v); sealed chats will not work", err)
+		return false, nil
+	}
+	ks, err := loadKeyStore(f)
 	if err != nil {
 		return false, err
 	}
-	if err := config.WriteFileAtomic(e2eeLoginPath(f), b); err != nil {
-		return false, err
+	if ks.MID != s.MID {
+		ks.Peers, ks.Groups = map[string]sealing.KeyPair{}, map[string]groupKeyEntry{}
 	}
-	return true, nil
+	ks.MID, ks.Own = s.MID, keys
+	return true, ks.save()
 }

@@ -84,5 +84,5 @@ func runLogout(cmd *cobra.Command, f *factory, opts *logoutOptions) error {
 // deviceFiles are the files beside the config that belong to this device's
 // identity and go with --forget-device.
 func deviceFiles(f *factory) []string {
-	return []string{e2eeLoginPath(f), e2eeKeysPath(f)}
+	return []string{e2eeKeysPath(f)}
 }

@@ -179,6 +179,7 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 			return err
 		}
 	}
+	opener := newEncrypter(f, cl).(*sealer)
 	out := bufio.NewWriterSize(f.IO.Out, 64<<10)
 	var buf []byte
 	savedRev, lastSave := from, time.Time{}
@@ -198,10 +199,14 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 			if !opts.match(op) {
 				return nil
 			}
+			var si *sealedInfo
+			if op.Message.IsObject() {
+				si = opener.openSealed(ctx, op.Message)
+			}
 			if opts.TextOnly {
-				buf = appendMessageLine(buf[:0], op, me)
+				buf = appendMessageLine(buf[:0], op, me, si)
 			} else {
-				buf = appendOperationLine(buf[:0], op)
+				buf = appendOperationLine(buf[:0], op, si)
 			}
 			_, err := out.Write(buf)
 			return err
@@ -233,6 +238,7 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 		},
 	}
 	runErr := fw.Run(ctx)
+	_ = opener.ks.save()
 	if err := save(fw.Revision(), true); err != nil && runErr == nil {
 		runErr = err
 	}

@@ -16,7 +16,7 @@ import (
 //
 // Message strings are decoded (LINE sends \uXXXX escapes) and written as
 // UTF-8; i64s stay strings. Hand-written for throughput; locked by tests.
-func appendOperationLine(b []byte, op *stream.Operation) []byte {
+func appendOperationLine(b []byte, op *stream.Operation, si *sealedInfo) []byte {
 	b = append(b, `{"type":"operation","revision":"`...)
 	b = strconv.AppendInt(b, op.Revision, 10)
 	b = append(b, `","opType":`...)
@@ -39,13 +39,17 @@ func appendOperationLine(b []byte, op *stream.Operation) []byte {
 	if op.Message.IsObject() {
 		b = append(b, `,"message":`...)
 		b = appendValue(b, op.Message)
+		if si != nil {
+			b = appendSealed(b[:len(b)-1], si) // inside the message object
+			b = append(b, '}')
+		}
 	}
 	return append(b, "}\n"...)
 }
 
 // appendMessageLine writes the compact --text-only form:
 // {"type":"message","chat":…,"from":…,"text":…,"revision":"…"}.
-func appendMessageLine(b []byte, op *stream.Operation, me string) []byte {
+func appendMessageLine(b []byte, op *stream.Operation, me string, si *sealedInfo) []byte {
 	m := op.Message
 	from, to := m.Get("from").String(), m.Get("to").String()
 	chat := to
@@ -56,8 +60,12 @@ func appendMessageLine(b []byte, op *stream.Operation, me string) []byte {
 	b = appendString(b, chat)
 	b = append(b, `,"from":`...)
 	b = appendString(b, from)
-	b = append(b, `,"text":`...)
-	b = appendString(b, m.Get("text").String())
+	if si != nil {
+		b = appendSealed(b, si)
+	} else {
+		b = append(b, `,"text":`...)
+		b = appendString(b, m.Get("text").String())
+	}
 	b = append(b, `,"revision":"`...)
 	b = strconv.AppendInt(b, op.Revision, 10)
 	return append(b, "\"}\n"...)

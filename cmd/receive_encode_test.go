@@ -14,12 +14,12 @@ func TestOperationLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := string(appendOperationLine(nil, &op))
+	got := string(appendOperationLine(nil, &op, nil))
 	want := `{"type":"operation","revision":"947937","opType":25,"opName":"SEND_MESSAGE","createdTime":"1773625305500","reqSeq":662642008,"param1":"0","message":{"from":"u1","to":"c1","toType":2,"id":"605311889450205372","createdTime":"1773625305497","text":"テスト 😀 \"q\"\n<&>","contentMetadata":{"e2eeVersion":"2"}}}` + "\n"
 	if got != want {
 		t.Fatalf("\n got %s\nwant %s", got, want)
 	}
-	got = string(appendMessageLine(nil, &op, "u1"))
+	got = string(appendMessageLine(nil, &op, "u1", nil))
 	want = `{"type":"message","chat":"c1","from":"u1","text":"テスト 😀 \"q\"\n<&>","revision":"947937"}` + "\n"
 	if got != want {
 		t.Fatalf("\n got %s\nwant %s", got, want)

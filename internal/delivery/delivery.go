@@ -44,6 +44,13 @@ type Encrypter interface {
 	Seal(ctx context.Context, p *lineapi.Probe, m *lineapi.OutgoingMessage) (specVersion int, err error)
 }
 
+// Forgetter is an optional Encrypter method: drop cached keys of a
+// destination after LINE said a key changed (83, 84) or asked for a new
+// group key (99).
+type Forgetter interface {
+	Forget(to string, recreateGroup bool)
+}
+
 // E2EE modes.
 const (
 	E2EEAuto    = "auto"
@@ -115,23 +122,8 @@ func (s *Sender) Send(ctx context.Context, to, text string) (*Result, error) {
 	}
 	res := &Result{To: to, ToType: toType}
 	m := lineapi.OutgoingMessage{From: s.From, To: to, ToType: toType, Text: text}
-	if s.E2EE != E2EEOff {
-		p, err := s.GW.ProbeE2EE(ctx, to)
-		if err != nil {
-			return res, fmt.Errorf("Letter Sealing probe: %w", err)
-		}
-		switch {
-		case p.Usable && s.Encrypter == nil:
-			return res, fmt.Errorf("%w, which this build cannot send yet (probe: spec version %d)", ErrNeedsE2EE, p.SpecVersion)
-		case p.Usable:
-			v, err := s.Encrypter.Seal(ctx, p, &m)
-			if err != nil {
-				return res, fmt.Errorf("Letter Sealing: %w", err)
-			}
-			res.E2EE, res.SpecVersion = true, v
-		case s.E2EE == E2EERequire:
-			return res, fmt.Errorf("%w was asked for (--e2ee require), but LINE says it is not possible here: %s", ErrNeedsE2EE, p.Reason)
-		}
+	if err := s.seal(ctx, res, &m); err != nil {
+		return res, err
 	}
 	if _, err := s.Revision(ctx); err != nil {
 		return res, err
@@ -142,6 +134,7 @@ func (s *Sender) Send(ctx context.Context, to, text string) (*Result, error) {
 		}
 	}
 	res.ReqSeq = s.NextReqSeq()
+	resealed := false
 	for attempt := 1; ; attempt++ {
 		sent, err := s.GW.SendMessage(ctx, res.ReqSeq, m)
 		if err == nil {
@@ -150,6 +143,17 @@ func (s *Sender) Send(ctx context.Context, to, text string) (*Result, error) {
 		}
 		if errors.Is(err, lineapi.ErrE2EERetryEncrypt) {
 			return res, fmt.Errorf("%w: LINE refused the plain message: %w", ErrNeedsE2EE, err)
+		}
+		if f, ok := s.Encrypter.(Forgetter); ok && res.E2EE && !resealed && keyChanged(err) {
+			// LINE refused the keys (not processed): refresh them and seal again, same reqSeq.
+			resealed = true
+			f.Forget(to, errors.Is(err, lineapi.ErrE2EERecreateGroupKey))
+			m = lineapi.OutgoingMessage{From: s.From, To: to, ToType: toType, Text: text}
+			if err := s.seal(ctx, res, &m); err != nil {
+				return res, err
+			}
+			attempt--
+			continue
 		}
 		if !OutcomeUnknown(err) {
 			return res, err
@@ -164,6 +168,38 @@ func (s *Sender) Send(ctx context.Context, to, text string) (*Result, error) {
 		}
 		// Not on the stream within the window: it did not happen. Send once more, same reqSeq.
 	}
+}
+
+func keyChanged(err error) bool {
+	return errors.Is(err, lineapi.ErrE2EEUpdateSenderKey) || errors.Is(err, lineapi.ErrE2EEUpdateReceiver) ||
+		errors.Is(err, lineapi.ErrE2EERecreateGroupKey)
+}
+
+// seal runs the Letter Sealing probe and seals m where the chat needs it.
+func (s *Sender) seal(ctx context.Context, res *Result, m *lineapi.OutgoingMessage) error {
+	to := m.To
+	if s.E2EE != E2EEOff {
+		p, err := s.GW.ProbeE2EE(ctx, to)
+		if err != nil {
+			return fmt.Errorf("Letter Sealing probe: %w", err)
+		}
+		switch {
+		case p.Usable && s.Encrypter == nil:
+			return fmt.Errorf("%w, and this config has no Letter Sealing keys to send it (probe: spec version %d)", ErrNeedsE2EE, p.SpecVersion)
+		case p.Usable:
+			v, err := s.Encrypter.Seal(ctx, p, m)
+			if err != nil {
+				if lineapi.Temporary(err) || lineapi.IsSessionGone(err) {
+					return fmt.Errorf("Letter Sealing: %w", err)
+				}
+				return fmt.Errorf("%w: cannot seal: %w", ErrNeedsE2EE, err)
+			}
+			res.E2EE, res.SpecVersion = true, v
+		case s.E2EE == E2EERequire:
+			return fmt.Errorf("%w was asked for (--e2ee require), but LINE says it is not possible here: %s", ErrNeedsE2EE, p.Reason)
+		}
+	}
+	return nil
 }
 
 func (s *Sender) find(ctx context.Context, reqSeq int64) (string, error) {

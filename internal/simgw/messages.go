@@ -152,6 +152,13 @@ func (s *Server) sendMessage(req *request) (any, error) {
 	if sealedChat && !sealed {
 		return nil, talk(82, "can not send using plain mode")
 	}
+	var opened string
+	if sealed {
+		var err error
+		if opened, err = s.openSealed(req.mid, to, m.ContentMetadata["e2eeVersion"], m.Chunks); err != nil {
+			return nil, err
+		}
+	}
 	s.seq += 7919
 	id := strconv.FormatInt(s.seq, 10)
 	created := s.now().UnixMilli()
@@ -160,6 +167,8 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		"hasContent": false, "contentType": 0, "contentMetadata": m.ContentMetadata, "sessionId": 0, "reactions": []any{}}
 	if m.Text != nil {
 		stored.Text, msg["text"] = *m.Text, *m.Text
+	} else {
+		stored.Text = opened // what the recipient's device reads
 	}
 	if len(m.Chunks) > 0 {
 		msg["chunks"] = m.Chunks
@@ -268,8 +277,8 @@ func (s *Server) getLastE2EEGroupSharedKey(req *request) (any, error) {
 	if c == nil || !c.isMember(req.mid) {
 		return nil, talk(10, "not a member")
 	}
-	if k := s.groupKey[chat]; k != nil {
-		return k, nil
+	if g := s.groupKeys[chat]; g != nil && g.wrapped[req.mid] != nil {
+		return g.answerFor(req.mid), nil
 	}
 	return nil, talk(5, "not found")
 }

@@ -63,6 +63,9 @@ func (s *Server) createQrCode(req *request) (any, error) {
 		return nil, err
 	}
 	q.qrCreated = true
+	if s.opts.ManualScan {
+		return map[string]any{"callbackUrl": "https://line.me/R/au/lgn/sq/" + id, "longPollingMaxCount": 2, "longPollingIntervalSec": 150}, nil
+	}
 	s.phoneLater(func() {
 		if !q.scanned {
 			q.scanned, q.scanner = true, s.phoneMID()
@@ -194,17 +197,6 @@ func (s *Server) qrCodeLoginV2(req *request) (any, error) {
 		"mid": q.scanner, "lastBindTimestamp": "1534608800980", "metaData": meta}
 	sc.data = r
 	return sc, nil
-}
-
-// keyChainFor returns the Letter Sealing metaData for a login key. The
-// key-chain encryption is modelled only as far as its shape. Caller holds s.mu.
-func (s *Server) keyChainFor(mid string, loginPub []byte) map[string]any {
-	acc := s.accounts[mid]
-	if acc == nil || !acc.LetterSealing {
-		return map[string]any{"errorCode": "E2EE_NOT_ENABLED"}
-	}
-	return map[string]any{"keyId": strconv.Itoa(acc.KeyID), "publicKey": b64(acc.Key.PublicKey().Bytes()),
-		"encryptedKeyChain": b64(make([]byte, 64)), "e2eeVersion": "1", "errorCode": ""}
 }
 
 // Scan makes the phone scan a QR code: url is what the client printed

@@ -39,6 +39,9 @@ type Options struct {
 	// PhoneDelay is how long the simulated phone takes to scan a QR code or
 	// confirm a PIN by itself. Negative: never by itself (tests drive it).
 	PhoneDelay time.Duration
+	// ManualScan: the phone scans QR codes only when told (Scan), so it can
+	// read the login key from the printed URL; PINs still follow PhoneDelay.
+	ManualScan bool
 	// PhoneMID is the account whose phone scans QR codes (default: first account).
 	PhoneMID string
 	// AccessTokenTTL is how long an access token lives (default 7 days).
@@ -59,26 +62,26 @@ type Options struct {
 type Server struct {
 	opts Options
 
-	mu       sync.Mutex
-	offset   time.Duration
-	accounts map[string]*Account // by MID
-	order    []string
-	chats    map[string]*Chat
-	chatList []string
-	rsaKeys  map[string]*rsaSession // keynm → session
-	verifier map[string]*pending    // password-login verifiers
-	qr       map[string]*qrSession  // authSessionId
-	tokens   map[string]*token      // access token
-	refresh  map[string]*refreshTok // refresh token
-	certs    map[string]string      // certificate → MID
-	groupKey map[string]map[string]any
-	rev      int64
-	ops      map[string][]op // MID → operations
-	wake     chan struct{}   // closed and replaced when anything changes
-	messages []Message
-	calls    []Call
-	faults   faults
-	seq      int64
+	mu        sync.Mutex
+	offset    time.Duration
+	accounts  map[string]*Account // by MID
+	order     []string
+	chats     map[string]*Chat
+	chatList  []string
+	rsaKeys   map[string]*rsaSession // keynm → session
+	verifier  map[string]*pending    // password-login verifiers
+	qr        map[string]*qrSession  // authSessionId
+	tokens    map[string]*token      // access token
+	refresh   map[string]*refreshTok // refresh token
+	certs     map[string]string      // certificate → MID
+	groupKeys map[string]*groupKey
+	rev       int64
+	ops       map[string][]op // MID → operations
+	wake      chan struct{}   // closed and replaced when anything changes
+	messages  []Message
+	calls     []Call
+	faults    faults
+	seq       int64
 
 	listener net.Listener
 	httpSrv  *http.Server
@@ -102,7 +105,7 @@ func New(opts Options) *Server {
 		opts: opts, accounts: map[string]*Account{}, chats: map[string]*Chat{},
 		rsaKeys: map[string]*rsaSession{}, verifier: map[string]*pending{}, qr: map[string]*qrSession{},
 		tokens: map[string]*token{}, refresh: map[string]*refreshTok{}, certs: map[string]string{},
-		groupKey: map[string]map[string]any{}, ops: map[string][]op{}, wake: make(chan struct{}),
+		groupKeys: map[string]*groupKey{}, ops: map[string][]op{}, wake: make(chan struct{}),
 		rev: 947933, seq: 605311889450205372,
 	}
 }

@@ -43,6 +43,7 @@ func init() {
 		"Talk/TalkService/negotiateE2EEPublicKey":    post((*Server).negotiateE2EEPublicKey, 1, true),
 		"Talk/TalkService/getLastE2EEGroupSharedKey": post((*Server).getLastE2EEGroupSharedKey, 2, true),
 		"Talk/TalkService/getLastE2EEPublicKeys":     post((*Server).getLastE2EEPublicKeys, 1, true),
+		"Talk/TalkService/registerE2EEGroupKey":      post((*Server).registerE2EEGroupKey, 5, true),
 		qrs + "createSession":                        post((*Server).createSession, 1, false),
 		qrs + "createQrCode":                         post((*Server).createQrCode, 1, false),
 		qrs + "verifyCertificate":                    post((*Server).verifyCertificate, 1, false),

@@ -136,3 +136,16 @@ func (c *Client) ProbeE2EE(ctx context.Context, mid string) (*Probe, error) {
 	p.Reason = "no group key yet: one must be registered"
 	return p, nil
 }
+
+// RegisterE2EEGroupKey registers a new group key: for each member (and key
+// id) the group private key wrapped for that member. It returns the group
+// key as this account sees it.
+//
+// Gateway: POST /api/talk/thrift/Talk/TalkService/registerE2EEGroupKey [1, chatMid, members, keyIds, encryptedSharedKeys]
+func (c *Client) RegisterE2EEGroupKey(ctx context.Context, chatMID string, members []string, keyIDs []int, wrapped []string) (*GroupSharedKey, error) {
+	var r GroupSharedKey
+	if err := c.thriftCall(ctx, "Talk/TalkService", "registerE2EEGroupKey", []any{1, chatMID, members, keyIDs, wrapped}, &r, true, false); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
