@@ -1,8 +1,11 @@
 package simgw
 
 import (
+	"crypto/aes"
+	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -39,6 +42,13 @@ type pending struct {
 	pin       string
 	confirmed bool
 	finished  bool
+	// Letter Sealing password login: the client's PIN-encrypted login key.
+	e2ee       bool
+	secret     []byte
+	loginPub   []byte
+	meta       map[string]any
+	deviceHash []byte
+	sealedOK   bool
 }
 
 type token struct {
@@ -157,7 +167,7 @@ func (s *Server) loginV2(req *request) (any, error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		p := s.verifier[*lr.Verifier]
-		if p == nil || !p.confirmed || p.finished {
+		if p == nil || !p.confirmed || p.finished || (p.e2ee && !p.sealedOK) {
 			return nil, talk(3, "invalid verifier")
 		}
 		p.finished = true
@@ -193,7 +203,18 @@ func (s *Server) loginV2(req *request) (any, error) {
 		if *lr.Secret == "" {
 			return nil, talk(0, "secret required")
 		}
-		return nil, talk(89, "not supported") // Letter Sealing password login: not modelled
+		if !acc.LetterSealing {
+			return nil, talk(89, "not supported")
+		}
+		sec, err := base64.StdEncoding.DecodeString(*lr.Secret)
+		if err != nil || len(sec) != 32 {
+			return nil, talk(0, "bad secret")
+		}
+		// The PIN is the client's: only the person sees it, so the phone
+		// confirms it only when told (ConfirmPIN / /_sandbox/pin).
+		v := "ver." + randomID(18)
+		s.verifier[v] = &pending{mid: acc.MID, e2ee: true, secret: sec}
+		return map[string]any{"verifier": v, "type": 3, "lastPrimaryBindTime": "0"}, nil
 	}
 	if c := *lr.Certificate; c != "" && s.certs[c] == acc.MID {
 		return s.loginSuccess(acc.MID, ""), nil
@@ -231,13 +252,14 @@ func (s *Server) phoneLater(fn func()) {
 // pollJQ is the password-login long-poll.
 func (s *Server) pollJQ(req *request) (any, error) {
 	v := req.r.Header.Get("x-line-session-id")
+	lf1 := req.method == "long-polling/LF1"
 	lst, err := strconv.Atoi(req.r.Header.Get("x-lst"))
 	if v == "" || err != nil || lst <= 0 {
 		return nil, gw(10003)
 	}
 	confirmed, err := s.waitFor(req.r, lst, func() (bool, error) {
 		p := s.verifier[v]
-		if p == nil {
+		if p == nil || p.e2ee != lf1 {
 			return false, talk(3, "invalid verifier")
 		}
 		return p.confirmed, nil
@@ -248,8 +270,13 @@ func (s *Server) pollJQ(req *request) (any, error) {
 	if !confirmed {
 		return nil, &gwErr{code: 10052, message: "RESPONSE_HTTP_ERROR", status: 410}
 	}
-	return map[string]any{"result": map[string]any{"verifier": v, "authPhase": "QRCODE_VERIFIED"},
-		"timestamp": strconv.FormatInt(s.now().UnixMilli(), 10)}, nil
+	result := map[string]any{"verifier": v, "authPhase": "QRCODE_VERIFIED"}
+	if lf1 {
+		s.mu.Lock()
+		result["metadata"] = s.verifier[v].meta
+		s.mu.Unlock()
+	}
+	return map[string]any{"result": result, "timestamp": strconv.FormatInt(s.now().UnixMilli(), 10)}, nil
 }
 
 // waitFor long-polls until cond holds, the window (x-lst ms, capped) ends,
@@ -326,3 +353,56 @@ func (s *Server) tokenRefresh(req *request) (any, error) {
 	res := s.issueTokens(rt.mid)
 	return res, nil
 }
+
+// confirmE2EELogin [verifier, deviceSecret]: the device secret must be the
+// hashKeyChain of the key chain the phone sent.
+func (s *Server) confirmE2EELogin(req *request) (any, error) {
+	v, err := argString(req.args[0])
+	if err != nil {
+		return nil, err
+	}
+	ds, err := argString(req.args[1])
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.verifier[v]
+	if p == nil || !p.e2ee || !p.confirmed {
+		return nil, talk(3, "invalid verifier")
+	}
+	got, err := base64.StdEncoding.DecodeString(ds)
+	if err != nil || string(got) != string(p.deviceHash) {
+		return nil, talk(85, "device secret does not match the key chain")
+	}
+	p.sealedOK = true
+	return v, nil
+}
+
+// confirmSealedPIN is the phone confirming a Letter Sealing password login
+// with the PIN the person read: it recovers the login key and wraps the key
+// chain for it. Caller holds s.mu.
+func (s *Server) confirmSealedPIN(p *pending, pin string) error {
+	blk, _ := aes.NewCipher(h256([]byte(pin)))
+	pub := make([]byte, 32)
+	blk.Decrypt(pub[:16], p.secret[:16])
+	blk.Decrypt(pub[16:], p.secret[16:])
+	meta := s.keyChainFor(p.mid, pub)
+	if meta["errorCode"] != "" {
+		return errf("cannot make a key chain: %v", meta["errorCode"])
+	}
+	// What the client must answer in confirmE2EELogin.
+	eph, _ := base64.StdEncoding.DecodeString(meta["publicKey"].(string))
+	enc, _ := base64.StdEncoding.DecodeString(meta["encryptedKeyChain"].(string))
+	shared, err := dhPub(s.lastEph, pub)
+	if err != nil || string(eph) != string(s.lastEph.PublicKey().Bytes()) {
+		return errf("key agreement failed")
+	}
+	hk, _ := aes.NewCipher(h256(shared, []byte("Key")))
+	p.deviceHash = make([]byte, 16)
+	hk.Encrypt(p.deviceHash, fold(h256(enc)))
+	p.loginPub, p.meta, p.pin, p.confirmed = pub, meta, pin, true
+	return nil
+}
+
+func dhPub(priv *ecdh.PrivateKey, pub []byte) ([]byte, error) { return dh(priv, pub) }

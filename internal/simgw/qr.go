@@ -248,8 +248,17 @@ func (s *Server) ConfirmPIN(pin string) error {
 		}
 	}
 	for _, p := range s.verifier {
-		if p.pin == pin && !p.finished {
+		if p.pin == pin && !p.finished && !p.e2ee {
 			p.confirmed = true
+			s.broadcast()
+			return nil
+		}
+	}
+	for _, p := range s.verifier {
+		if p.e2ee && !p.confirmed && !p.finished {
+			if err := s.confirmSealedPIN(p, pin); err != nil {
+				return err
+			}
 			s.broadcast()
 			return nil
 		}
@@ -267,7 +276,7 @@ func (s *Server) PendingPIN() string {
 		}
 	}
 	for _, p := range s.verifier {
-		if !p.confirmed && !p.finished {
+		if !p.confirmed && !p.finished && !p.e2ee {
 			return p.pin
 		}
 	}

@@ -92,6 +92,7 @@ func (s *Server) keyChainFor(mid string, loginPub []byte) map[string]any {
 		return map[string]any{"errorCode": "E2EE_NOT_ENABLED"}
 	}
 	eph, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	s.lastEph = eph
 	shared, err := dh(eph, loginPub)
 	if err != nil {
 		return map[string]any{"errorCode": "INVALID_PUBLIC_KEY"}

@@ -12,6 +12,7 @@ package simgw
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -75,6 +76,7 @@ type Server struct {
 	refresh   map[string]*refreshTok // refresh token
 	certs     map[string]string      // certificate → MID
 	groupKeys map[string]*groupKey
+	lastEph   *ecdh.PrivateKey // the key of the newest key chain (for confirmE2EELogin)
 	rev       int64
 	ops       map[string][]op // MID → operations
 	wake      chan struct{}   // closed and replaced when anything changes

@@ -33,6 +33,7 @@ func init() {
 		"Talk/TalkService/getRSAKeyInfo":             post((*Server).getRSAKeyInfo, 1, false),
 		"Talk/AuthService/loginV2":                   post((*Server).loginV2, 1, false),
 		"Talk/AuthService/logoutV2":                  post((*Server).logoutV2, 0, true),
+		"Talk/AuthService/confirmE2EELogin":          post((*Server).confirmE2EELogin, 2, false),
 		"Talk/TalkService/getProfile":                post((*Server).getProfile, 1, true),
 		"Talk/TalkService/getLastOpRevision":         post((*Server).getLastOpRevision, 0, true),
 		"Talk/TalkService/getAllChatMids":            post((*Server).getAllChatMids, 2, true),

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -160,11 +161,11 @@ func (c *Client) WaitDeviceConfirm(ctx context.Context, channel, verifier string
 	return &r, nil
 }
 
-// ConfirmE2EELogin completes a Letter Sealing password login.
+// ConfirmE2EELogin completes a Letter Sealing password login with the
+// device secret (base64 hashKeyChain). Its answer is not used.
 //
 // Gateway: POST /api/talk/thrift/Talk/AuthService/confirmE2EELogin [verifier, deviceSecret]
-func (c *Client) ConfirmE2EELogin(ctx context.Context, verifier, hashKeyChain string) (string, error) {
-	var v string
-	err := c.thriftCall(ctx, "Talk/AuthService", "confirmE2EELogin", []any{verifier, hashKeyChain}, &v, false, false)
-	return v, err
+func (c *Client) ConfirmE2EELogin(ctx context.Context, verifier, hashKeyChain string) error {
+	var ignored json.RawMessage
+	return c.thriftCall(ctx, "Talk/AuthService", "confirmE2EELogin", []any{verifier, hashKeyChain}, &ignored, false, false)
 }

@@ -146,7 +146,7 @@ func (c *Client) finishE2EEPasswordLogin(ctx context.Context, r *LoginResult, pi
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.ConfirmE2EELogin(ctx, r.Verifier, hash); err != nil {
+	if err := c.ConfirmE2EELogin(ctx, r.Verifier, hash); err != nil {
 		return nil, err
 	}
 	s, err := c.finishVerifier(ctx, r.Verifier)

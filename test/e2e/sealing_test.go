@@ -148,3 +148,53 @@ func TestLetterSealingReceive(t *testing.T) {
 		t.Fatal("key store kept after --forget-device")
 	}
 }
+
+// The Letter Sealing password login: type 2 with a client PIN; the person
+// types the PIN on the phone; LF1 brings the key chain; confirmE2EELogin.
+func TestLetterSealingPasswordLogin(t *testing.T) {
+	e := sealedEnv(t)
+	cmd := exec.Command(binary, "login", "password", "--email", simgw.BobEmail, "--password-stdin")
+	cmd.Env = e.environ()
+	cmd.Stdin = strings.NewReader(simgw.DemoPassword + "\n")
+	out, _ := cmd.StdoutPipe()
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	var login map[string]any
+	for sc.Scan() {
+		var l map[string]any
+		_ = json.Unmarshal(sc.Bytes(), &l)
+		switch l["type"] {
+		case "pin":
+			pin := l["pin"].(string)
+			if len(pin) != 6 {
+				t.Errorf("client PIN %q", pin)
+			}
+			go func() {
+				time.Sleep(20 * time.Millisecond)
+				if err := e.sim.ConfirmPIN(pin); err != nil {
+					t.Error(err)
+				}
+			}()
+		case "login":
+			login = l
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("login: %v\n%s", err, errb.String())
+	}
+	if login["e2eeKeys"] != true || login["mid"] != simgw.BobMID {
+		t.Fatalf("login %v", login)
+	}
+	calls := strings.Join(e.sim.CallNames(), " ")
+	if !strings.Contains(calls, "long-polling/LF1 confirmE2EELogin loginV2") {
+		t.Fatalf("calls %s", calls)
+	}
+	r := e.must("", "send", "--e2ee", "require", "--to", daveMID, "sealed after a password login")
+	if r.first(t, "sent")["e2ee"] != true || e.sim.Messages()[0].Text != "sealed after a password login" {
+		t.Fatalf("send %s", r.stdout)
+	}
+}

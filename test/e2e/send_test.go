@@ -24,7 +24,7 @@ func probeAndSend(e *env) []string {
 
 func loginBob(e *env) {
 	e.t.Helper()
-	e.must(simgw.DemoPassword+"\n", "login", "password", "--email", simgw.BobEmail, "--password-stdin")
+	e.must(simgw.DemoPassword+"\n", "login", "password", "--email", simgw.BobEmail, "--password-stdin", "--no-e2ee")
 }
 
 // Seed trace 1: a Letter Sealing off account posts into a group.
