@@ -45,7 +45,9 @@ your real session is untouched):
   linectl send --to-name Family "hello"
 
 Demo accounts: alice@example.com (the phone's account) and bob@example.com, password
-"sandbox-password"; groups "Family" and "Ops alerts"; Bob has Letter Sealing on.
+"sandbox-password"; groups "Family" and "Ops alerts"; Bob has Letter Sealing on. Bob's
+password login goes the Letter Sealing way: linectl shows a PIN of its own that only a
+person can read, so confirm it with /_sandbox/pin (or use --no-e2ee).
 
 Requests must be signed (x-hmac) with the sandbox's public key, as LINE's gateway requires a
 signature; 'linectl sandbox signer' is a signer co-process for it (--no-hmac turns the check
