@@ -53,6 +53,8 @@ type factory struct {
 	cfg     *config.Config
 	source  *session.Source
 	closers []func() error
+	// signerVersion is the extension version of the wasm signer (x-line-chrome-version).
+	signerVersion string
 	// sessionUsed is set once a command used the saved session, so Main
 	// knows whether an ended session must be cleared from the config.
 	sessionUsed bool
@@ -137,6 +139,9 @@ func (f *factory) Client(auth bool) (*lineapi.Client, error) {
 		return nil, err
 	}
 	opts := []lineapi.Option{lineapi.WithSigner(signer), lineapi.WithTimeout(f.Timeout), lineapi.WithClock(f.Now)}
+	if f.signerVersion != "" {
+		opts = append(opts, lineapi.WithVersion(f.signerVersion))
+	}
 	if f.Debug {
 		opts = append(opts, lineapi.WithDebugLog(f.IO.ErrOut))
 	}

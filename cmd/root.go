@@ -72,6 +72,9 @@ func clearTokens(f *factory, refused string) {
 	}
 }
 
+// NewRootForDocs returns the command tree for generating documentation.
+func NewRootForDocs() *cobra.Command { return newRootCmd(newFactory(&iostreams{})) }
+
 func newRootCmd(f *factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "linectl",

@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-
-	"github.com/linectl/linectl/cmd"
 )
 
 func main() {
@@ -19,13 +17,13 @@ func main() {
 		os.Exit(2)
 	}
 	if *md != "" {
-		if err := cmd.GenerateMarkdown(*md); err != nil {
+		if err := GenerateMarkdown(*md); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 	}
 	if *man != "" {
-		if err := cmd.GenerateMan(*man); err != nil {
+		if err := GenerateMan(*man); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

@@ -181,12 +181,12 @@ func manifestVersion(b []byte) string {
 	return ""
 }
 
-var tokenRE = regexp.MustCompile(`"chrome-extension://` + ExtensionID + `"\s*:\s*"([A-Za-z0-9_\-]{20,200})"`)
+var tokenRE = regexp.MustCompile(`"chrome-extension://` + ExtensionID + `"\s*:\s*"([A-Za-z0-9_\-]+)"`)
 
 // findToken reads the static token the extension's JS maps from its origin.
 func findToken(scripts [][]byte) string {
 	for _, s := range scripts {
-		if m := tokenRE.FindSubmatch(s); m != nil {
+		if m := tokenRE.FindSubmatch(s); m != nil && len(m[1]) >= 20 && len(m[1]) <= 200 {
 			return string(m[1])
 		}
 	}

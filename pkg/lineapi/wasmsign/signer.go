@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -55,12 +56,23 @@ type Options struct {
 	Cache   wazero.CompilationCache // compiled-code cache (nil: compile every time)
 	// AllowUnknownBuild skips the hash check.
 	AllowUnknownBuild bool
+	// SHA256, if set, is the module's hash as verified at import (skips re-hashing).
+	SHA256 string
+	// StateDir, if set, keeps a snapshot of the module's state after
+	// SecureKey.loadToken there, so later starts skip that slow step.
+	StateDir string
 }
 
 // Open loads the module bytes and prepares the signing key.
 func Open(ctx context.Context, wasm []byte, o Options) (*Signer, error) {
-	sum := sha256.Sum256(wasm)
-	if _, ok := KnownBuilds[fmt.Sprintf("%x", sum)]; !ok && !o.AllowUnknownBuild {
+	var sum [32]byte
+	if b, err := hex.DecodeString(o.SHA256); err == nil && len(b) == 32 {
+		copy(sum[:], b)
+	} else {
+		sum = sha256.Sum256(wasm)
+	}
+	known := KnownBuilds[fmt.Sprintf("%x", sum)] != ""
+	if !known && !o.AllowUnknownBuild {
 		return nil, ErrUnknownBuild
 	}
 	if o.Token == "" {
@@ -80,12 +92,27 @@ func Open(ctx context.Context, wasm []byte, o Options) (*Signer, error) {
 		in.close(ctx)
 		return nil, fmt.Errorf("wasmsign: the module does not register SecureKey/Hmac as expected")
 	}
+	var snap string
+	if o.StateDir != "" && known {
+		snap = snapshotPath(o.StateDir, sum, o.Token, o.Version)
+		if ptr, err := in.loadSnapshot(snap); err == nil {
+			s.secure = ptr
+			return s, nil
+		}
+	}
+	var base []byte
+	if snap != "" {
+		base = in.memoryImage()
+	}
 	v, err := in.h.call(ctx, sk.statics["loadToken"], nil, o.Token)
 	if err != nil {
 		in.close(ctx)
 		return nil, fmt.Errorf("wasmsign: SecureKey.loadToken: %w", err)
 	}
 	s.secure = v.(uint32)
+	if snap != "" {
+		_ = in.saveSnapshot(snap, base, s.secure) // a failed save only costs time next run
+	}
 	return s, nil
 }
 

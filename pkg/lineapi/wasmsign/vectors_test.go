@@ -24,18 +24,29 @@ func TestRealVectors(t *testing.T) {
 	if err := json.Unmarshal(b, &vectors); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(context.Background(), wasm, Options{})
-	if err != nil {
-		t.Fatal(err)
+	state := t.TempDir()
+	for _, run := range []string{"fresh", "snapshot saved", "from snapshot"} {
+		opts := Options{}
+		if run != "fresh" {
+			opts.StateDir = state
+		}
+		s, err := Open(context.Background(), wasm, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkVectors(t, run, s, vectors)
+		s.Close()
 	}
-	defer s.Close()
+}
+
+func checkVectors(t *testing.T, run string, s *Signer, vectors []struct{ Version, AccessToken, Path, Body, XHmac string }) {
 	for i, v := range vectors {
 		got, err := s.Sign(context.Background(), lineapi.SignRequest{Path: v.Path, Body: v.Body, AccessToken: v.AccessToken, Version: v.Version})
 		if err != nil {
-			t.Fatalf("vector %d: %v", i, err)
+			t.Fatalf("%s: vector %d: %v", run, i, err)
 		}
 		if got != v.XHmac {
-			t.Errorf("vector %d (%s): got %s, want %s", i, v.Path, got, v.XHmac)
+			t.Errorf("%s: vector %d (%s): got %s, want %s", run, i, v.Path, got, v.XHmac)
 		}
 	}
 }

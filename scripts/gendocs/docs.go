@@ -1,4 +1,4 @@
-package cmd
+package main
 
 import (
 	"bytes"
@@ -9,12 +9,13 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+
+	"github.com/linectl/linectl/cmd"
 )
 
-// docsRoot builds the command tree for documentation, with neutral defaults
-// (no machine-specific paths).
+// docsRoot builds the command tree for documentation.
 func docsRoot() *cobra.Command {
-	root := newRootCmd(newFactory(&iostreams{}))
+	root := cmd.NewRootForDocs()
 	root.DisableAutoGenTag = true
 	return root
 }
