@@ -33,11 +33,57 @@ const (
 )
 
 type hostFn struct {
-	name    string
+	name    string // the minified import name in LINE's 3.7.2 build (module "a")
 	params  []api.ValueType
 	results []api.ValueType
 	fn      api.GoModuleFunc
 }
+
+// fullNames are the Emscripten names of the minified imports, for modules
+// built without minification (module "env", and WASI's fd_* functions).
+var fullNames = map[string]string{
+	"p": "__cxa_allocate_exception",
+	"B": "__cxa_throw",
+	"s": "__syscall_fcntl64",
+	"F": "__syscall_ioctl",
+	"G": "__syscall_openat",
+	"v": "_embind_register_bigint",
+	"J": "_embind_register_bool",
+	"i": "_embind_register_class",
+	"g": "_embind_register_class_class_function",
+	"k": "_embind_register_class_constructor",
+	"b": "_embind_register_class_function",
+	"c": "_embind_register_constant",
+	"I": "_embind_register_emval",
+	"u": "_embind_register_float",
+	"N": "_embind_register_function",
+	"h": "_embind_register_integer",
+	"d": "_embind_register_memory_view",
+	"t": "_embind_register_std_string",
+	"n": "_embind_register_std_wstring",
+	"K": "_embind_register_void",
+	"z": "_emval_as",
+	"a": "_emval_decref",
+	"f": "_emval_get_global",
+	"A": "_emval_get_property",
+	"j": "_emval_incref",
+	"e": "_emval_new",
+	"x": "_emval_new_array",
+	"M": "_emval_new_cstring",
+	"y": "_emval_run_destructors",
+	"L": "_emval_set_property",
+	"l": "_emval_take_value",
+	"m": "abort",
+	"o": "emscripten_asm_const_int",
+	"H": "emscripten_memcpy_big",
+	"C": "emscripten_resize_heap",
+	"q": "fd_close",
+	"E": "fd_read",
+	"D": "fd_seek",
+	"r": "fd_write",
+}
+
+var wasiNames = map[string]bool{"fd_close": true, "fd_read": true, "fd_seek": true, "fd_write": true}
 
 func rep(t api.ValueType, n int) []api.ValueType {
 	out := make([]api.ValueType, n)
@@ -101,13 +147,41 @@ func (h *host) imports() []hostFn {
 	}
 }
 
+// build provides the host functions under LINE's minified names (module "a")
+// and under their Emscripten names (modules "env" and
+// "wasi_snapshot_preview1"), so a module built without minification — the
+// project's own test module — runs on the same code.
 func (h *host) build(ctx context.Context, r wazero.Runtime) error {
-	b := r.NewHostModuleBuilder("a")
+	a := r.NewHostModuleBuilder("a")
+	env := r.NewHostModuleBuilder("env")
+	wasi := r.NewHostModuleBuilder("wasi_snapshot_preview1")
 	for _, f := range h.imports() {
-		b.NewFunctionBuilder().WithGoModuleFunction(f.fn, f.params, f.results).Export(f.name)
+		a.NewFunctionBuilder().WithGoModuleFunction(f.fn, f.params, f.results).Export(f.name)
+		full := fullNames[f.name]
+		if full == "" {
+			continue
+		}
+		fn, params, results := f.fn, f.params, f.results
+		switch full {
+		case "_embind_register_bigint": // without WASM_BIGINT the i64 bounds are split into i32 pairs
+			params = rep(i32, 7)
+		case "emscripten_memcpy_big": // older Emscripten returns dest
+			inner := f.fn
+			fn = func(ctx context.Context, m api.Module, s []uint64) { d := s[0]; inner(ctx, m, s); s[0] = d }
+			results = []api.ValueType{i32}
+		}
+		target := env
+		if wasiNames[full] {
+			target = wasi
+		}
+		target.NewFunctionBuilder().WithGoModuleFunction(fn, params, results).Export(full)
 	}
-	_, err := b.Instantiate(ctx)
-	return err
+	for _, b := range []wazero.HostModuleBuilder{a, env, wasi} {
+		if _, err := b.Instantiate(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (h *host) alloc(m api.Module, n uint32) uint32 {

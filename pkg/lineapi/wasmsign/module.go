@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 )
 
 // instance is one running copy of the module.
@@ -39,8 +40,14 @@ func instantiate(ctx context.Context, wasm []byte, origin string, cache wazero.C
 		return nil, fmt.Errorf("wasmsign: instantiate: %w", err)
 	}
 	h.mod = mod
-	h.malloc, h.freeFn = mod.ExportedFunction("V"), mod.ExportedFunction("R")
-	ctors := mod.ExportedFunction("P")
+	export := func(minified, full string) api.Function {
+		if f := mod.ExportedFunction(minified); f != nil {
+			return f
+		}
+		return mod.ExportedFunction(full)
+	}
+	h.malloc, h.freeFn = export("V", "malloc"), export("R", "free")
+	ctors := export("P", "__wasm_call_ctors")
 	if h.malloc == nil || h.freeFn == nil || ctors == nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wasmsign: the module lacks the expected exports (not the known build)")
