@@ -204,7 +204,8 @@ func main() {
 		fmt.Fprintf(report, "| `curl -N … \\| jq -c` (projection) | %s | %.0f | – | 1.00× |\n", ms(jr.wall), float64(n)/jr.wall.Seconds())
 		fmt.Fprintf(report, "| `linectl receive` | %s | %.0f | %.1f MB | %.2f× |\n\n", ms(lr.wall), float64(n)/lr.wall.Seconds(), mb(lr.rss), ratio(jr.wall, lr.wall))
 	}
-	fmt.Fprintf(report, "Target: ≥ 3× curl·jq throughput, ≤ 30 MB and flat (compare the two stream lengths).\n")
+	fmt.Fprintf(report, "Target: ≥ 3× curl·jq throughput, ≤ 30 MB and flat (compare the two stream lengths).\n\n")
+	benchSigner(report, abs, dir, *runs)
 	must(os.WriteFile(*out, []byte(report.String()), 0o644))
 	fmt.Print(report.String())
 }
