@@ -94,3 +94,16 @@ func printLogin(f *factory, s *lineapi.Session, c *config.Config, e2eeKeys bool)
 		RefreshDue: c.Tokens.RefreshDue, E2EEKeys: e2eeKeys, Config: f.store.Path,
 	})
 }
+
+// finishLogin saves the session and its Letter Sealing keys and prints the login line.
+func finishLogin(f *factory, s *lineapi.Session, pw lineapi.PasswordE2EE) error {
+	c, err := saveLogin(f, s)
+	if err != nil {
+		return err
+	}
+	keys, err := saveE2EELogin(f, s, pw)
+	if err != nil {
+		return err
+	}
+	return printLogin(f, s, c, keys)
+}

@@ -127,13 +127,5 @@ func runLoginPassword(cmd *cobra.Command, f *factory, opts *loginPasswordOptions
 	if err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
-	c, err := saveLogin(f, s)
-	if err != nil {
-		return err
-	}
-	keys, err := saveE2EELogin(f, s, in.E2EE)
-	if err != nil {
-		return err
-	}
-	return printLogin(f, s, c, keys)
+	return finishLogin(f, s, in.E2EE)
 }

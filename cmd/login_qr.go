@@ -97,13 +97,5 @@ func runLoginQR(cmd *cobra.Command, f *factory, opts *loginQROptions) error {
 	if err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
-	c, err := saveLogin(f, s)
-	if err != nil {
-		return err
-	}
-	keys, err := saveE2EELogin(f, s, nil)
-	if err != nil {
-		return err
-	}
-	return printLogin(f, s, c, keys)
+	return finishLogin(f, s, nil)
 }

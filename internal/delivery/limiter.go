@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/linectl/linectl/pkg/lineapi"
 )
 
 // Limiter is a token bucket: at most Rate sends per second, in bursts of at most Burst.
@@ -29,16 +31,7 @@ func NewLimiter(rate float64, burst int, now func() time.Time, sleep func(contex
 		now = time.Now
 	}
 	if sleep == nil {
-		sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		}
+		sleep = lineapi.SleepContext
 	}
 	return &Limiter{rate: rate, burst: float64(burst), tokens: float64(burst), now: now, sleep: sleep}
 }

@@ -162,7 +162,7 @@ func (s *Source) refresh(ctx context.Context, t config.Tokens) (*lineapi.TokenV3
 	}
 	sleep := s.Sleep
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = lineapi.SleepContext
 	}
 	var policy *lineapi.RetryPolicy
 	if p := t.RetryPolicy; p != nil {
@@ -215,15 +215,4 @@ func Merge(t config.Tokens, r *lineapi.TokenV3IssueResult) config.Tokens {
 		t.RefreshDue = d.UTC().Format(time.RFC3339)
 	}
 	return t
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-tm.C:
-		return nil
-	}
 }

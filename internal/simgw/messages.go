@@ -202,6 +202,12 @@ func (s *Server) InjectMessage(from, to, text string) {
 	msg := map[string]any{"from": from, "to": to, "toType": tt, "id": strconv.FormatInt(s.seq, 10),
 		"createdTime": strconv.FormatInt(s.now().UnixMilli(), 10), "text": text, "hasContent": false, "contentType": 0,
 		"contentMetadata": map[string]string{}, "sessionId": 0, "reactions": []any{}}
+	s.deliver(from, to, msg)
+}
+
+// deliver appends a RECEIVE_MESSAGE to the streams of to (a user) or of every
+// member of chat to but from. Caller holds s.mu.
+func (s *Server) deliver(from, to string, msg map[string]any) {
 	targets := []string{to}
 	if c := s.chats[to]; c != nil {
 		targets = nil

@@ -63,14 +63,13 @@ func (s *Server) createQrCode(req *request) (any, error) {
 		return nil, err
 	}
 	q.qrCreated = true
-	if s.opts.ManualScan {
-		return map[string]any{"callbackUrl": "https://line.me/R/au/lgn/sq/" + id, "longPollingMaxCount": 2, "longPollingIntervalSec": 150}, nil
+	if !s.opts.ManualScan {
+		s.phoneLater(func() {
+			if !q.scanned {
+				q.scanned, q.scanner = true, s.phoneMID()
+			}
+		})
 	}
-	s.phoneLater(func() {
-		if !q.scanned {
-			q.scanned, q.scanner = true, s.phoneMID()
-		}
-	})
 	return map[string]any{"callbackUrl": "https://line.me/R/au/lgn/sq/" + id, "longPollingMaxCount": 2, "longPollingIntervalSec": 150}, nil
 }
 

@@ -376,17 +376,6 @@ func (s *Server) InjectSealedMessage(from, to string, version int, text string, 
 	msg := map[string]any{"from": from, "to": to, "toType": toTypeOf(to), "id": strconv.FormatInt(s.seq, 10),
 		"createdTime": strconv.FormatInt(s.now().UnixMilli(), 10), "hasContent": false, "contentType": 0,
 		"contentMetadata": map[string]string{"e2eeVersion": strconv.Itoa(version)}, "chunks": chunks, "sessionId": 0, "reactions": []any{}}
-	targets := []string{to}
-	if c := s.chats[to]; c != nil {
-		targets = nil
-		for _, m := range c.Members {
-			if m != from {
-				targets = append(targets, m)
-			}
-		}
-	}
-	for _, t := range targets {
-		s.appendOp(t, 26, 0, [3]string{"0", "", ""}, msg)
-	}
+	s.deliver(from, to, msg)
 	return nil
 }

@@ -134,7 +134,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		maxBody:   defaultMaxBody,
 		timeout:   defaultTimeout,
 		now:       time.Now,
-		sleep:     sleepCtx,
+		sleep:     SleepContext,
 		attempts:  3,
 	}
 	for _, o := range opts {
@@ -195,7 +195,8 @@ func newTransport() *http.Transport {
 	}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// SleepContext waits for d or until ctx ends, whichever is first.
+func SleepContext(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

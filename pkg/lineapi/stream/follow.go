@@ -132,14 +132,7 @@ func (f *Follower) sleep(ctx context.Context, d time.Duration) error {
 	if f.Sleep != nil {
 		return f.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return lineapi.SleepContext(ctx, d)
 }
 
 func (f *Follower) notice(n Notice) {
