@@ -5,6 +5,8 @@ import (
 	"flag"
 	"os"
 	"testing"
+
+	"github.com/linectl/linectl/pkg/lineapi/stream"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -27,6 +29,12 @@ func TestLineFieldsGolden(t *testing.T) {
 		chatEntry{Type: "chat", MID: "c1", Name: "Family", Kind: "group", Members: 3, Invited: false},
 		contactEntry{Type: "contact", MID: "u1", DisplayName: "Bob"},
 		errorLine{Type: "error", ExitCode: 4, Kind: "rejected", Code: 10, Reason: "r", Message: "m"},
+		sessionLine{Type: "session", RefreshDue: "d", IssuedAt: 1},
+		signatureLine{Type: "signature", Path: "/p", HMAC: "h"},
+		signerStatusLine{Type: "signer", Kind: "wasm", Command: "c", Dir: "d", Gateway: "g", Version: "3.7.2", Ready: true, Signature: "s", Problem: "p"},
+		signerImportLine{Type: "signer-import", Version: "3.7.2", SHA256: "h", Source: "s", Dir: "d"},
+		noticeLine{Type: "notice", Event: "fullSync", NextRevision: "5", Detail: "reasons [1]"},
+		sandboxLine{Type: "sandbox", URL: "http://127.0.0.1:1", SignerCommand: "linectl sandbox signer", Accounts: []string{"a"}},
 	}
 	var got bytes.Buffer
 	for _, l := range lines {
@@ -35,6 +43,21 @@ func TestLineFieldsGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 		got.Write(b)
+	}
+	for _, raw := range []string{
+		`{"revision":"947937","createdTime":"1","type":25,"reqSeq":7,"param1":"0","message":{"from":"u1","to":"c1","toType":2,"id":"m","text":"\u30c6","contentMetadata":{}}}`,
+		`{"revision":"947938","createdTime":"1","type":26,"reqSeq":0,"param1":"0","message":{"from":"u2","to":"u1","toType":0,"id":"m","chunks":["a"],"contentMetadata":{"e2eeVersion":"2"}}}`,
+	} {
+		op, err := stream.ParseOperation([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var si *sealedInfo
+		if op.Message.Get("chunks").Exists() {
+			si = &sealedInfo{text: "sealed", decrypted: true}
+		}
+		got.Write(appendOperationLine(nil, &op, si))
+		got.Write(appendMessageLine(nil, &op, "u1", si))
 	}
 	const golden = "testdata/lines.golden.jsonl"
 	if *update {

@@ -31,12 +31,15 @@ health check from cron: exit 0 means the session is alive, exit 3 means log in a
 				return fmt.Errorf("refresh: %w", err)
 			}
 			t := src.Tokens()
-			return f.Out().line(struct {
-				Type       string `json:"type"`
-				RefreshDue string `json:"refreshDue,omitempty"`
-				IssuedAt   int64  `json:"tokenIssuedAt,omitempty"`
-			}{"session", t.RefreshDue, t.TokenIssueTimeEpochSec})
+			return f.Out().line(sessionLine{Type: "session", RefreshDue: t.RefreshDue, IssuedAt: t.TokenIssueTimeEpochSec})
 		},
 	})
 	return cmd
+}
+
+// sessionLine is printed by session refresh.
+type sessionLine struct {
+	Type       string `json:"type"` // "session"
+	RefreshDue string `json:"refreshDue,omitempty"`
+	IssuedAt   int64  `json:"tokenIssuedAt,omitempty"`
 }

@@ -113,15 +113,18 @@ stdin with --access-token-stdin (never from a flag).`,
 			if err != nil {
 				return fmt.Errorf("sign: %w", err)
 			}
-			return f.Out().line(struct {
-				Type string `json:"type"`
-				Path string `json:"path"`
-				HMAC string `json:"xHmac"`
-			}{"signature", path, sig})
+			return f.Out().line(signatureLine{Type: "signature", Path: path, HMAC: sig})
 		},
 	}
 	cmd.Flags().StringVar(&path, "path", "", "request URI after the host, with the query (required)")
 	cmd.Flags().StringVar(&body, "body", "", "exact request body")
 	cmd.Flags().BoolVar(&tokenStdin, "access-token-stdin", false, "read the access token from stdin")
 	return cmd
+}
+
+// signatureLine is printed by signer sign.
+type signatureLine struct {
+	Type string `json:"type"` // "signature"
+	Path string `json:"path"`
+	HMAC string `json:"xHmac"`
 }
