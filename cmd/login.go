@@ -107,3 +107,17 @@ func finishLogin(f *factory, s *lineapi.Session, pw lineapi.PasswordE2EE) error 
 	}
 	return printLogin(f, s, c, keys)
 }
+
+// loginSetup reads the config, builds an unauthenticated client and bounds the login by wait.
+func loginSetup(cmd *cobra.Command, f *factory, wait time.Duration) (*config.Config, *lineapi.Client, context.Context, context.CancelFunc, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	cl, err := f.Client(false)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	ctx, cancel := withLoginDeadline(cmd.Context(), wait)
+	return cfg, cl, ctx, cancel, nil
+}

@@ -107,15 +107,10 @@ func runLoginPassword(cmd *cobra.Command, f *factory, opts *loginPasswordOptions
 	if err != nil {
 		return err
 	}
-	cfg, err := f.Config()
+	cfg, cl, ctx, cancel, err := loginSetup(cmd, f, opts.Wait)
 	if err != nil {
 		return err
 	}
-	cl, err := f.Client(false)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := withLoginDeadline(cmd.Context(), opts.Wait)
 	defer cancel()
 	in := lineapi.PasswordLogin{
 		Email: opts.Email, Password: pw, Certificate: cfg.Account.Certificate, Events: loginEvents(f),

@@ -77,15 +77,10 @@ func drawQR(f *factory, style, url string) {
 }
 
 func runLoginQR(cmd *cobra.Command, f *factory, opts *loginQROptions) error {
-	cfg, err := f.Config()
+	cfg, cl, ctx, cancel, err := loginSetup(cmd, f, opts.Wait)
 	if err != nil {
 		return err
 	}
-	cl, err := f.Client(false)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := withLoginDeadline(cmd.Context(), opts.Wait)
 	defer cancel()
 	ev := loginEvents(f)
 	ev.QR = func(url string) {

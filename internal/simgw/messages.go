@@ -279,9 +279,8 @@ func (s *Server) getLastE2EEGroupSharedKey(req *request) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.chats[chat]
-	if c == nil || !c.isMember(req.mid) {
-		return nil, talk(10, "not a member")
+	if _, err := s.memberChat(chat, req.mid); err != nil {
+		return nil, err
 	}
 	if g := s.groupKeys[chat]; g != nil && g.wrapped[req.mid] != nil {
 		return g.answerFor(req.mid), nil
@@ -296,9 +295,9 @@ func (s *Server) getLastE2EEPublicKeys(req *request) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.chats[chat]
-	if c == nil || !c.isMember(req.mid) {
-		return nil, talk(10, "not a member")
+	c, err := s.memberChat(chat, req.mid)
+	if err != nil {
+		return nil, err
 	}
 	out := map[string]any{}
 	for _, m := range c.Members {
@@ -309,4 +308,13 @@ func (s *Server) getLastE2EEPublicKeys(req *request) (any, error) {
 		out[m] = map[string]any{"version": 1, "keyId": a.KeyID, "keyData": b64(a.Key.PublicKey().Bytes())}
 	}
 	return out, nil
+}
+
+// memberChat returns a chat mid is a member of, or NOT_A_MEMBER. Caller holds s.mu.
+func (s *Server) memberChat(chat, mid string) (*Chat, error) {
+	c := s.chats[chat]
+	if c == nil || !c.isMember(mid) {
+		return nil, talk(10, "not a member")
+	}
+	return c, nil
 }

@@ -165,9 +165,10 @@ func (s *Server) registerE2EEGroupKey(req *request) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, me := s.chats[chat], s.accounts[req.mid]
-	if c == nil || !c.isMember(req.mid) {
-		return nil, talk(10, "not a member")
+	me := s.accounts[req.mid]
+	c, err := s.memberChat(chat, req.mid)
+	if err != nil {
+		return nil, err
 	}
 	if len(members) != len(c.Members) {
 		return nil, talk(85, "members do not match the chat")
