@@ -17,6 +17,8 @@ type Account struct {
 	// KeyID and Key are the account's Letter Sealing key pair (set when LetterSealing).
 	KeyID int
 	Key   *ecdh.PrivateKey
+	// SpecVersion is the Letter Sealing version the account's app speaks (default 2).
+	SpecVersion int
 	// Contacts are the MIDs of the account's friends.
 	Contacts []string
 }

@@ -264,8 +264,12 @@ func (s *Server) negotiateE2EEPublicKey(req *request) (any, error) {
 	if !peer.LetterSealing || !s.accounts[req.mid].LetterSealing {
 		return map[string]any{"allowedTypes": []int{}, "specVersion": -1}, nil
 	}
+	spec := peer.SpecVersion
+	if spec == 0 {
+		spec = 2
+	}
 	return map[string]any{"publicKey": map[string]any{"version": 1, "keyId": peer.KeyID, "keyData": b64(peer.Key.PublicKey().Bytes())},
-		"allowedTypes": []int{0, 15}, "specVersion": 2}, nil
+		"allowedTypes": []int{0, 15}, "specVersion": spec}, nil
 }
 
 func (s *Server) getLastE2EEGroupSharedKey(req *request) (any, error) {

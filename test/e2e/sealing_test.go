@@ -198,3 +198,33 @@ func TestLetterSealingPasswordLogin(t *testing.T) {
 		t.Fatalf("send %s", r.stdout)
 	}
 }
+
+// Named recovery paths: LINE says a key changed (84) or asks for a new group
+// key (99): linectl refreshes its keys and seals again, once, same reqSeq.
+// And a peer whose app speaks spec version 1 gets a V1 message.
+func TestLetterSealingKeyChangesAndV1(t *testing.T) {
+	e := sealedEnv(t)
+	eve := "u0e7e000000000000000000000000e7e0"
+	e.sim.AddAccount(simgw.Account{MID: eve, Email: "eve@example.com", Password: "p", DisplayName: "Eve", LetterSealing: true, SpecVersion: 1})
+	e.loginQRWithKeys()
+
+	e.sim.FailTalk("sendMessage", simgw.FaultTalk, 84, "receiver key changed", 1)
+	r := e.must("", "send", "--to", daveMID, "after 84")
+	s := r.first(t, "sent")
+	e.sim.FailTalk("sendMessage", simgw.FaultTalk, 99, "E2EE_RECREATE_GROUP_KEY", 1)
+	r2 := e.must("", "send", "--to", sealedMID, "after 99")
+	if n := count(e.sim.CallNames(), "registerE2EEGroupKey"); n != 1 {
+		t.Fatalf("after 99: %d group key registrations, want 1", n)
+	}
+	r3 := e.must("", "send", "--to", eve, "v1 please")
+	if v := r3.first(t, "sent")["specVersion"]; v != 1.0 {
+		t.Fatalf("spec version %v, want 1", v)
+	}
+	msgs := e.sim.Messages()
+	if len(msgs) != 3 || msgs[0].Text != "after 84" || msgs[1].Text != "after 99" || msgs[2].Text != "v1 please" || msgs[2].Metadata["e2eeVersion"] != "1" {
+		t.Fatalf("stored %+v", msgs)
+	}
+	if float64(msgs[0].ReqSeq) != s["reqSeq"] || float64(msgs[1].ReqSeq) != r2.first(t, "sent")["reqSeq"] {
+		t.Fatal("the resealed send did not keep its reqSeq")
+	}
+}
