@@ -24,17 +24,13 @@ func (f *factory) wasmSigner(c *config.Config) (lineapi.Signer, error) {
 	if err != nil {
 		return nil, withExit(ExitUsage, "no_signer", err)
 	}
-	wasm, err := os.ReadFile(filepath.Join(dir, "ltsm.wasm"))
-	if err != nil {
-		return nil, withExit(ExitUsage, "no_signer", fmt.Errorf("read the imported signing module: %w", err))
-	}
 	var cache wazero.CompilationCache
 	if cd, err := os.UserCacheDir(); err == nil {
 		if cc, err := wazero.NewCompilationCacheWithDir(filepath.Join(cd, "linectl", "wazero")); err == nil {
 			cache = cc
 		}
 	}
-	s, err := wasmsign.Open(context.Background(), wasm, wasmsign.Options{Token: info.Token, Version: info.Version, Cache: cache,
+	s, err := wasmsign.OpenFile(context.Background(), filepath.Join(dir, "ltsm.wasm"), wasmsign.Options{Token: info.Token, Version: info.Version, Cache: cache,
 		AllowUnknownBuild: true, StateDir: dir, SHA256: info.WasmSHA256})
 	if err != nil {
 		return nil, withExit(ExitUsage, "no_signer", fmt.Errorf("load the signing module: %w", err))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 )
 
 // instance is one running copy of the module.
@@ -34,7 +35,7 @@ func instantiate(ctx context.Context, wasm []byte, origin string, cache wazero.C
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wasmsign: compile: %w", err)
 	}
-	mod, err := rt.InstantiateModule(ctx, cm, wazero.NewModuleConfig().WithName("ltsm").WithStartFunctions())
+	mod, err := rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, memoryAllocator()), cm, wazero.NewModuleConfig().WithName("ltsm").WithStartFunctions())
 	if err != nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wasmsign: instantiate: %w", err)

@@ -47,6 +47,7 @@ type Signer struct {
 	version string
 	secure  uint32            // SecureKey from loadToken
 	derived map[string]uint32 // access token → Hmac instance
+	release func()            // unmaps the module's bytes (OpenFile)
 }
 
 // Options configure Open.
@@ -63,7 +64,27 @@ type Options struct {
 	StateDir string
 }
 
-// Open loads the module bytes and prepares the signing key.
+// OpenFile maps the module file (rather than copying it onto the heap: a
+// cron run's start-up is mostly first touches of memory) and opens it.
+func OpenFile(ctx context.Context, path string, o Options) (*Signer, error) {
+	wasm, release, err := mapFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := Open(ctx, wasm, o)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	s.release = release
+	return s, nil
+}
+
+// snapshotUnknownBuilds lets tests snapshot the project's own test module.
+var snapshotUnknownBuilds = false
+
+// Open loads the module bytes and prepares the signing key. The bytes must
+// stay unchanged until Close.
 func Open(ctx context.Context, wasm []byte, o Options) (*Signer, error) {
 	var sum [32]byte
 	if b, err := hex.DecodeString(o.SHA256); err == nil && len(b) == 32 {
@@ -93,7 +114,7 @@ func Open(ctx context.Context, wasm []byte, o Options) (*Signer, error) {
 		return nil, fmt.Errorf("wasmsign: the module does not register SecureKey/Hmac as expected")
 	}
 	var snap string
-	if o.StateDir != "" && known {
+	if o.StateDir != "" && (known || snapshotUnknownBuilds) {
 		snap = snapshotPath(o.StateDir, sum, o.Token, o.Version)
 		if ptr, err := in.loadSnapshot(snap); err == nil {
 			s.secure = ptr
@@ -168,6 +189,10 @@ func (s *Signer) Close() error {
 	if s.in != nil {
 		s.in.close(context.Background())
 		s.in = nil
+	}
+	if s.release != nil {
+		s.release()
+		s.release = nil
 	}
 	return nil
 }

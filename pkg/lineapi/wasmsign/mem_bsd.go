@@ -1,0 +1,7 @@
+//go:build darwin || freebsd
+
+package wasmsign
+
+const mapNoReserve = 0
+
+func adviseHuge([]byte) {}

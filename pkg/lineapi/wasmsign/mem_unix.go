@@ -1,0 +1,98 @@
+//go:build linux || darwin || freebsd
+
+package wasmsign
+
+import (
+	"os"
+	"syscall"
+
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// Start-up of a short-lived linectl is dominated by first touches of fresh
+// memory, so the module's bytes and snapshot are mapped from the page cache
+// rather than copied onto the heap, and the module's linear memory lives
+// outside the Go heap where it can ask for transparent huge pages.
+
+// mapFile maps a file read-only. release unmaps it.
+func mapFile(path string) (b []byte, release func(), err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.Size() == 0 || st.Size() > 1<<30 {
+		b, err := os.ReadFile(path)
+		return b, func() {}, err
+	}
+	b, err = syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		b, err := os.ReadFile(path)
+		return b, func() {}, err
+	}
+	return b, func() { syscall.Munmap(b) }, nil
+}
+
+// reserveLimit caps the address space reserved up front for a memory that may grow.
+const reserveLimit = 1 << 30
+
+// mmapMemory is a linear memory in its own anonymous mapping.
+type mmapMemory struct {
+	buf []byte // the whole mapping; the memory is buf[:size]
+}
+
+func (m *mmapMemory) Reallocate(size uint64) []byte {
+	if size <= uint64(len(m.buf)) {
+		return m.buf[:size]
+	}
+	nb, err := anonMap(size)
+	if err != nil {
+		return nil
+	}
+	copy(nb, m.buf)
+	syscall.Munmap(m.buf)
+	m.buf = nb
+	return nb[:size]
+}
+
+func (m *mmapMemory) Free() {
+	if m.buf != nil {
+		syscall.Munmap(m.buf)
+		m.buf = nil
+	}
+}
+
+func anonMap(n uint64) ([]byte, error) {
+	b, err := syscall.Mmap(-1, 0, int(n), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE|mapNoReserve)
+	if err != nil {
+		return nil, err
+	}
+	adviseHuge(b)
+	return b, nil
+}
+
+// memoryAllocator returns the allocator for the module's linear memory.
+func memoryAllocator() experimental.MemoryAllocator {
+	return experimental.MemoryAllocatorFunc(func(capacity, max uint64) experimental.LinearMemory {
+		n := max
+		if n > reserveLimit {
+			n = max64(capacity, reserveLimit)
+		}
+		b, err := anonMap(n)
+		if err != nil {
+			return &heapMemory{}
+		}
+		return &mmapMemory{buf: b}
+	})
+}
+
+func max64(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
+}
