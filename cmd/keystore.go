@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 
@@ -123,4 +124,8 @@ func (ks *keyStore) forget(mid string) {
 			delete(ks.Groups, k)
 		}
 	}
+}
+
+func e2eeKeysPath(f *factory) string {
+	return filepath.Join(filepath.Dir(f.store.Path), "e2ee-keys.json")
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/internal/signagent"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
@@ -28,7 +29,7 @@ See docs/signer.md.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newCmdSignerStatus(f), newCmdSignerSign(f), newCmdSignerImport(f))
+	cmd.AddCommand(newCmdSignerStatus(f), newCmdSignerSign(f), newCmdSignerImport(f), newCmdSignerAgent(f))
 	return cmd
 }
 
@@ -42,6 +43,9 @@ type signerStatusLine struct {
 	Ready     bool   `json:"ready"`
 	Signature string `json:"testSignature,omitempty"`
 	Problem   string `json:"problem,omitempty"`
+	// AgentMode and Agent, for kind wasm: signer.agent and the agent that signed, if any.
+	AgentMode string            `json:"agentMode,omitempty"`
+	Agent     *signagent.Status `json:"agent,omitempty"`
 }
 
 func newCmdSignerStatus(f *factory) *cobra.Command {
@@ -65,6 +69,14 @@ func newCmdSignerStatus(f *factory) *cobra.Command {
 			s, err := f.signer(c)
 			if err == nil {
 				l.Signature, err = s.Sign(cmd.Context(), lineapi.SignRequest{Path: "/api/talk/thrift/Talk/TalkService/getProfile", Body: "[2]", Version: lineapi.ExtensionVersion})
+			}
+			if a, ok := s.(*agentSigner); ok && err == nil {
+				if st, perr := a.agent.Ping(cmd.Context()); perr == nil {
+					l.Agent = &st
+				}
+			}
+			if l.Kind == config.SignerWasm {
+				l.AgentMode, _ = agentMode(c)
 			}
 			if err != nil {
 				l.Problem = err.Error()

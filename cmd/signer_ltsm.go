@@ -2,28 +2,60 @@ package cmd
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
 	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/internal/signagent"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/wasmsign"
 )
 
-// wasmSigner opens the imported LINE signing module, with wazero's compiled
-// code cached in the user cache directory so a cron run starts fast.
+// defaultAgentIdle is how long an automatically started signer agent stays.
+const defaultAgentIdle = 15 * time.Minute
+
+// wasmSigner returns the signer for an imported LINE module: the signer
+// agent when one answers (a cron run then skips loading the module), else
+// the module loaded in this process — starting an agent for the next runs
+// when signer.agent is auto.
 func (f *factory) wasmSigner(c *config.Config) (lineapi.Signer, error) {
-	dir := c.Signer.Dir
-	if dir == "" {
-		dir = filepath.Join(filepath.Dir(f.store.Path), "signer")
-	}
+	dir := signerDir(f, c)
 	info, err := wasmsign.ReadInfo(dir)
 	if err != nil {
 		return nil, withExit(ExitUsage, "no_signer", err)
 	}
+	f.signerVersion = info.Version
+	mode, err := agentMode(c)
+	if err != nil {
+		return nil, err
+	}
+	if mode == config.AgentAuto && signagent.Supported {
+		if path, err := signagent.SocketPath(agentIdentity(dir, info)); err == nil {
+			if cl, err := signagent.Dial(path); err == nil {
+				f.closers = append(f.closers, cl.Close)
+				return &agentSigner{agent: cl, local: func() (lineapi.Signer, error) { return f.openWasm(dir, info) }}, nil
+			}
+			f.startAgent(c)
+		}
+	}
+	s, err := f.openWasm(dir, info)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// openWasm loads the module in this process, with wazero's compiled code
+// cached in the user cache directory.
+func (f *factory) openWasm(dir string, info wasmsign.Info) (*wasmsign.Signer, error) {
 	var cache wazero.CompilationCache
 	if cd, err := os.UserCacheDir(); err == nil {
 		if cc, err := wazero.NewCompilationCacheWithDir(filepath.Join(cd, "linectl", "wazero")); err == nil {
@@ -36,10 +68,79 @@ func (f *factory) wasmSigner(c *config.Config) (lineapi.Signer, error) {
 		return nil, withExit(ExitUsage, "no_signer", fmt.Errorf("load the signing module: %w", err))
 	}
 	f.closers = append(f.closers, s.Close)
-	f.signerVersion = info.Version
 	return s, nil
 }
 
-func e2eeKeysPath(f *factory) string {
-	return filepath.Join(filepath.Dir(f.store.Path), "e2ee-keys.json")
+func signerDir(f *factory, c *config.Config) string {
+	if c.Signer.Dir != "" {
+		return c.Signer.Dir
+	}
+	return filepath.Join(filepath.Dir(f.store.Path), "signer")
+}
+
+func agentMode(c *config.Config) (string, error) {
+	switch c.Signer.Agent {
+	case "", config.AgentAuto:
+		return config.AgentAuto, nil
+	case config.AgentOff:
+		return config.AgentOff, nil
+	}
+	return "", withExit(ExitUsage, "config", fmt.Errorf("unknown signer.agent %q (want auto or off)", c.Signer.Agent))
+}
+
+func agentIdle(c *config.Config) (time.Duration, error) {
+	if c.Signer.AgentIdle == "" {
+		return defaultAgentIdle, nil
+	}
+	d, err := time.ParseDuration(c.Signer.AgentIdle)
+	if err != nil || d < 0 {
+		return 0, withExit(ExitUsage, "config", fmt.Errorf("signer.agentIdle %q is not a duration like 15m", c.Signer.AgentIdle))
+	}
+	return d, nil
+}
+
+// agentIdentity names the import an agent serves: its directory, module,
+// token and version. A new import gets a new agent.
+func agentIdentity(dir string, info wasmsign.Info) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	h := sha256.Sum256([]byte(abs + "\x00" + info.WasmSHA256 + "\x00" + info.Token + "\x00" + info.Version))
+	return hex.EncodeToString(h[:8])
+}
+
+// agentSigner signs through the agent and, if the agent goes away, with the
+// module loaded here (a signature is a pure function of the request, so
+// asking again elsewhere is safe; nothing has been sent yet).
+type agentSigner struct {
+	agent *signagent.Client
+	local func() (lineapi.Signer, error)
+
+	mu  sync.Mutex
+	own lineapi.Signer
+}
+
+func (s *agentSigner) Sign(ctx context.Context, r lineapi.SignRequest) (string, error) {
+	s.mu.Lock()
+	own := s.own
+	s.mu.Unlock()
+	if own == nil {
+		sig, err := s.agent.Sign(ctx, r)
+		if !errors.Is(err, signagent.ErrUnavailable) {
+			return sig, err
+		}
+		s.mu.Lock()
+		if s.own == nil {
+			l, err := s.local()
+			if err != nil {
+				s.mu.Unlock()
+				return "", err
+			}
+			s.own = l
+		}
+		own = s.own
+		s.mu.Unlock()
+	}
+	return own.Sign(ctx, r)
 }

@@ -39,7 +39,18 @@ type Signer struct {
 	Kind    string `yaml:"kind,omitempty" mapstructure:"kind"`       // wasm | command | none
 	Command string `yaml:"command,omitempty" mapstructure:"command"` // for kind command
 	Dir     string `yaml:"dir,omitempty" mapstructure:"dir"`         // for kind wasm: imported module directory
+	// Agent, for kind wasm: "auto" (default: use a running signer agent,
+	// start one when none answers) or "off" (always load the module in-process).
+	Agent string `yaml:"agent,omitempty" mapstructure:"agent"`
+	// AgentIdle is how long an automatically started agent waits for requests before exiting (default 15m).
+	AgentIdle string `yaml:"agentIdle,omitempty" mapstructure:"agentIdle"`
 }
+
+// Signer agent modes.
+const (
+	AgentAuto = "auto"
+	AgentOff  = "off"
+)
 
 // Account is the device identity that survives logouts.
 type Account struct {
@@ -147,16 +158,18 @@ type Overrides struct {
 	Gateway       string // --gateway / LINECTL_GATEWAY
 	SignerCommand string // LINECTL_SIGNER_COMMAND
 	SignerKind    string // LINECTL_SIGNER
+	SignerAgent   string // LINECTL_SIGNER_AGENT
 }
 
 // FromEnv reads the LINECTL_* overrides through viper's environment binding.
 func FromEnv() Overrides {
 	v := viper.New()
 	v.SetEnvPrefix("LINECTL")
-	for _, k := range []string{"gateway", "signer_command", "signer"} {
+	for _, k := range []string{"gateway", "signer_command", "signer", "signer_agent"} {
 		_ = v.BindEnv(k)
 	}
-	return Overrides{Gateway: v.GetString("gateway"), SignerCommand: v.GetString("signer_command"), SignerKind: v.GetString("signer")}
+	return Overrides{Gateway: v.GetString("gateway"), SignerCommand: v.GetString("signer_command"), SignerKind: v.GetString("signer"),
+		SignerAgent: v.GetString("signer_agent")}
 }
 
 // Apply lays the overrides over c (flags first, then env, then file).
@@ -172,5 +185,8 @@ func (o Overrides) Apply(c *Config) {
 	}
 	if o.SignerKind != "" {
 		c.Signer.Kind = o.SignerKind
+	}
+	if o.SignerAgent != "" {
+		c.Signer.Agent = o.SignerAgent
 	}
 }

@@ -45,6 +45,8 @@ type env struct {
 	url    string
 	config string
 	extra  []string
+	// runtime is XDG_RUNTIME_DIR (signer agent sockets; a short path, as socket paths are limited).
+	runtime string
 }
 
 func newEnv(t *testing.T, opts ...func(*simgw.Options)) *env {
@@ -59,7 +61,12 @@ func newEnv(t *testing.T, opts ...func(*simgw.Options)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	return &env{t: t, sim: sim, url: url, config: filepath.Join(t.TempDir(), "linectl", "config.yaml")}
+	rt, err := os.MkdirTemp("", "lc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(rt) })
+	return &env{t: t, sim: sim, url: url, config: filepath.Join(t.TempDir(), "linectl", "config.yaml"), runtime: rt}
 }
 
 // result is one run of the binary.
@@ -104,6 +111,7 @@ func (e *env) environ() []string {
 		"HOME=" + filepath.Dir(e.config), "PATH=" + os.Getenv("PATH"),
 		"LINECTL_CONFIG=" + e.config, "LINECTL_GATEWAY=" + e.url,
 		"LINECTL_SIGNER_COMMAND=" + binary + " sandbox signer --key " + testKey,
+		"LINECTL_SIGNER_AGENT=off", "XDG_RUNTIME_DIR=" + e.runtime,
 	}
 	return append(envv, e.extra...)
 }

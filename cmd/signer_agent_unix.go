@@ -1,0 +1,30 @@
+//go:build linux || darwin || freebsd
+
+package cmd
+
+import (
+	"os"
+	"os/exec"
+	"syscall"
+
+	"github.com/linectl/linectl/internal/config"
+)
+
+// startAgent starts 'linectl signer agent' in the background, detached from
+// this run (own session, no stdio), so that later runs find the module
+// loaded. Failure only means later runs load it themselves.
+func (f *factory) startAgent(c *config.Config) {
+	idle, err := agentIdle(c)
+	if err != nil || idle == 0 {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	cmd := exec.Command(exe, "signer", "agent", "--idle", idle.String(), "--config", f.store.Path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if cmd.Start() == nil {
+		_ = cmd.Process.Release()
+	}
+}

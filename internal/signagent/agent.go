@@ -1,0 +1,136 @@
+// Package signagent keeps LINE's signing module loaded between linectl runs.
+//
+// Loading the module costs a fresh process tens of milliseconds (decoding
+// 2 MB of WebAssembly and mapping its compiled code); a cron job that sends
+// one message pays that every time. The agent is a linectl process that
+// holds the loaded module and answers signature requests on a Unix socket,
+// as ssh-agent does for keys: a run that finds it signs in well under a
+// millisecond, a run that does not loads the module itself.
+//
+// Only the user who owns the agent can reach it: the socket lives in a 0700
+// directory owned by that user (checked by both sides before use), and on
+// Linux both sides also check the peer's uid. Requests carry the access
+// token, which the agent keeps only as the key of its cache of derived keys.
+//
+// Wire format: one JSON object per line each way.
+//
+//	→ {"op":"sign","path":"/api/…","body":"[2]","accessToken":"…","version":"3.7.2"}
+//	← {"xHmac":"…"}              or {"error":"…"}
+//	→ {"op":"ping"}              ← {"status":{…}}
+//	→ {"op":"stop"}              ← {"status":{…}}, then the agent exits
+package signagent
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/linectl/linectl/pkg/lineapi"
+)
+
+// MaxLine bounds one request or response line (a request body is at most 16 MiB).
+const MaxLine = 34 << 20
+
+// request is one line from a client.
+type request struct {
+	Op string `json:"op"` // sign (default) | ping | stop
+	lineapi.SignRequest
+}
+
+// response is one line to a client.
+type response struct {
+	HMAC   string  `json:"xHmac,omitempty"`
+	Error  string  `json:"error,omitempty"`
+	Status *Status `json:"status,omitempty"`
+}
+
+// Status describes a running agent.
+type Status struct {
+	PID        int       `json:"pid"`
+	Module     string    `json:"module"` // the module's sha256
+	Version    string    `json:"version"`
+	Since      time.Time `json:"since"`
+	Signatures int64     `json:"signatures"`
+	Idle       string    `json:"idle,omitempty"` // exits after this long without requests
+}
+
+// WithIdle returns a copy of st that reports the idle limit.
+func (st Status) WithIdle(d time.Duration) *Status {
+	if d > 0 {
+		st.Idle = d.String()
+	}
+	return &st
+}
+
+// ErrUnavailable wraps every failure to reach or talk to an agent (as
+// opposed to the agent's signer refusing a request): the caller can sign
+// by itself instead.
+var ErrUnavailable = errors.New("signer agent unavailable")
+
+var errTooLong = errors.New("line too long")
+
+// readLine reads one line of at most MaxLine bytes (without the newline).
+func readLine(r *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		line = append(line, chunk...)
+		if len(line) > MaxLine {
+			return nil, errTooLong
+		}
+		if err == nil {
+			return line[:len(line)-1], nil
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, err
+		}
+	}
+}
+
+// parseRequest decodes one request line.
+func parseRequest(line []byte) (request, error) {
+	var q request
+	if err := json.Unmarshal(line, &q); err != nil {
+		return q, fmt.Errorf("bad request: %v", err)
+	}
+	switch q.Op {
+	case "", "sign", "ping", "stop":
+		return q, nil
+	}
+	return q, fmt.Errorf("bad request: unknown op %q", q.Op)
+}
+
+// SocketDir returns (creating it if needed) the private directory for
+// agent sockets: $XDG_RUNTIME_DIR/linectl, else <tmp>/linectl-<uid>. It
+// refuses a directory that another user owns or others can enter.
+func SocketDir() (string, error) {
+	dir := ""
+	if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" && filepath.IsAbs(rt) {
+		dir = filepath.Join(rt, "linectl")
+	} else {
+		dir = filepath.Join(os.TempDir(), "linectl-"+strconv.Itoa(os.Getuid()))
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return "", err
+	}
+	if err := checkPrivate(dir); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// SocketPath is where the agent for the given identity listens. The
+// identity names the module, its token and version and the signer
+// directory, so an agent never signs for a different import.
+func SocketPath(identity string) (string, error) {
+	dir, err := SocketDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "signer-"+identity+".sock"), nil
+}
