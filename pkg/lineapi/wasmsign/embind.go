@@ -45,6 +45,7 @@ type method struct {
 	invoker   uint32 // function table index
 	fn        uint32 // the C++ function (context) passed to the invoker
 	static    bool
+	call      api.Function // the invoker, looked up once (each lookup costs a fresh call stack)
 }
 
 type class struct {
@@ -183,14 +184,17 @@ type undefined struct{}
 // jsGlobal is a global the module looked up (a constructor such as Uint8Array).
 type jsGlobal string
 
+// emvals is the handle table of emscripten::val (as embind's emval_handles:
+// reserved handles 1–4, then a free list).
 type emvals struct {
-	vals map[uint32]any
-	refs map[uint32]int
-	next uint32
+	vals  []any
+	refs  []int32
+	free  []uint32
+	boxed []any // small whole numbers boxed once (bytes and indices cross per element)
 }
 
 func newEmvals() *emvals {
-	return &emvals{vals: map[uint32]any{1: undefined{}, 2: nil, 3: true, 4: false}, refs: map[uint32]int{}, next: 5}
+	return &emvals{vals: []any{nil, undefined{}, nil, true, false}, refs: make([]int32, 5)}
 }
 
 func (e *emvals) toHandle(v any) uint32 {
@@ -205,27 +209,51 @@ func (e *emvals) toHandle(v any) uint32 {
 	if _, ok := v.(undefined); ok {
 		return 1
 	}
-	h := e.next
-	e.next++
-	e.vals[h], e.refs[h] = v, 1
-	return h
+	if n := len(e.free); n > 0 {
+		h := e.free[n-1]
+		e.free = e.free[:n-1]
+		e.vals[h], e.refs[h] = v, 1
+		return h
+	}
+	e.vals = append(e.vals, v)
+	e.refs = append(e.refs, 1)
+	return uint32(len(e.vals) - 1)
 }
 
-func (e *emvals) toValue(h uint32) any { return e.vals[h] }
+func (e *emvals) toValue(h uint32) any {
+	if int(h) < len(e.vals) {
+		return e.vals[h]
+	}
+	return nil
+}
 
 func (e *emvals) incref(h uint32) {
-	if h > 4 {
+	if h > 4 && int(h) < len(e.refs) {
 		e.refs[h]++
 	}
 }
 
 func (e *emvals) decref(h uint32) {
-	if h > 4 {
-		if e.refs[h]--; e.refs[h] <= 0 {
-			delete(e.vals, h)
-			delete(e.refs, h)
+	if h > 4 && int(h) < len(e.refs) && e.refs[h] > 0 {
+		if e.refs[h]--; e.refs[h] == 0 {
+			e.vals[h] = nil
+			e.free = append(e.free, h)
 		}
 	}
+}
+
+// number returns f as a value, without a fresh allocation for small whole numbers.
+func (e *emvals) number(f float64) any {
+	if i := int(f); float64(i) == f && i >= 0 && i < 1<<16 {
+		if i >= len(e.boxed) {
+			e.boxed = append(e.boxed, make([]any, i+1-len(e.boxed))...)
+		}
+		if e.boxed[i] == nil {
+			e.boxed[i] = f
+		}
+		return e.boxed[i]
+	}
+	return f
 }
 
 // readValue reads a value of a registered type from memory (readValueFromPointer).
@@ -249,7 +277,7 @@ func (h *host) readValue(m api.Module, t *wireType, ptr uint32) (any, error) {
 		return h.ev.toValue(hd), nil
 	case kindInt, kindBool, kindClassPtr:
 		v, _ := mem.ReadUint32Le(ptr)
-		return float64(v), nil
+		return h.ev.number(float64(v)), nil
 	case kindFloat:
 		if t.size == 4 {
 			v, _ := mem.ReadFloat32Le(ptr)

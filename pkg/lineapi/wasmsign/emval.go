@@ -32,7 +32,7 @@ func (h *host) emvalGetProperty(ctx context.Context, m api.Module, s []uint64) {
 			}
 		case float64:
 			if i := int(k); i >= 0 && i < len(o) {
-				v = float64(o[i])
+				v = h.ev.number(float64(o[i]))
 			}
 		}
 	case *jsArray:
@@ -66,7 +66,8 @@ func (h *host) emvalSetProperty(ctx context.Context, m api.Module, s []uint64) {
 
 func (h *host) emvalAs(ctx context.Context, m api.Module, s []uint64) {
 	v := h.ev.toValue(api.DecodeU32(s[0]))
-	m.Memory().WriteUint32Le(api.DecodeU32(s[2]), api.DecodeU32(api.EncodeU32(h.ev.toHandle(&jsArray{}))))
+	// Numbers need no destructors: hand back undefined as the (empty) list.
+	m.Memory().WriteUint32Le(api.DecodeU32(s[2]), 1)
 	s[0] = api.EncodeF64(f64(v))
 }
 

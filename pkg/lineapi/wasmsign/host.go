@@ -402,11 +402,14 @@ func (h *host) call(ctx context.Context, md *method, this *uint32, args ...any) 
 		}
 	}()
 	m := h.mod
-	params, results, err := sigTypes(md.signature)
-	if err != nil {
-		return nil, err
+	if md.call == nil {
+		params, results, err := sigTypes(md.signature)
+		if err != nil {
+			return nil, err
+		}
+		md.call = table.LookupFunction(m, 0, md.invoker, params, results)
 	}
-	fn := table.LookupFunction(m, 0, md.invoker, params, results)
+	fn := md.call
 	wire := []uint64{uint64(md.fn)}
 	var frees []uint32
 	defer func() {

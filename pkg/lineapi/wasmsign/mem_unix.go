@@ -42,37 +42,29 @@ const reserveLimit = 1 << 30
 
 // mmapMemory is a linear memory in its own anonymous mapping.
 type mmapMemory struct {
-	buf []byte // the whole mapping; the memory is buf[:size]
+	buf   []byte // the memory is buf[:size]
+	whole []byte // the mapping holding buf
 }
 
 func (m *mmapMemory) Reallocate(size uint64) []byte {
 	if size <= uint64(len(m.buf)) {
 		return m.buf[:size]
 	}
-	nb, err := anonMap(size)
+	nb, whole, err := anonMap(size)
 	if err != nil {
 		return nil
 	}
 	copy(nb, m.buf)
-	syscall.Munmap(m.buf)
-	m.buf = nb
+	_ = syscall.Munmap(m.whole)
+	m.buf, m.whole = nb, whole
 	return nb[:size]
 }
 
 func (m *mmapMemory) Free() {
-	if m.buf != nil {
-		syscall.Munmap(m.buf)
-		m.buf = nil
+	if m.whole != nil {
+		_ = syscall.Munmap(m.whole)
+		m.buf, m.whole = nil, nil
 	}
-}
-
-func anonMap(n uint64) ([]byte, error) {
-	b, err := syscall.Mmap(-1, 0, int(n), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE|mapNoReserve)
-	if err != nil {
-		return nil, err
-	}
-	adviseHuge(b)
-	return b, nil
 }
 
 // memoryAllocator returns the allocator for the module's linear memory.
@@ -82,11 +74,11 @@ func memoryAllocator() experimental.MemoryAllocator {
 		if n > reserveLimit {
 			n = max64(capacity, reserveLimit)
 		}
-		b, err := anonMap(n)
+		b, whole, err := anonMap(n)
 		if err != nil {
 			return &heapMemory{}
 		}
-		return &mmapMemory{buf: b}
+		return &mmapMemory{buf: b, whole: whole}
 	})
 }
 
