@@ -113,10 +113,17 @@ func main() {
 	out := flag.String("out", "docs/benchmarks.md", "report file")
 	runs := flag.Int("runs", 25, "runs per single-call measurement")
 	ops := flag.Int("ops", 1000000, "operations in the recorded stream")
+	signerOnly := flag.Bool("signer-only", false, "measure only the signer and print it (docs/benchmarks.md untouched)")
 	flag.Parse()
 	abs, _ := filepath.Abs(*bin)
 	dir, _ := os.MkdirTemp("", "linectl-bench-")
 	defer os.RemoveAll(dir)
+	if *signerOnly {
+		report := &strings.Builder{}
+		benchSigner(report, abs, dir, *runs)
+		fmt.Print(report.String())
+		return
+	}
 
 	sim := simgw.NewSandbox(simgw.Options{PhoneDelay: time.Millisecond})
 	url, err := sim.Start("127.0.0.1:0")
