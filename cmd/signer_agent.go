@@ -35,7 +35,8 @@ for other linectl runs of the same user over a private Unix socket, so that each
 skips loading the module (tens of milliseconds; see docs/signer.md).
 
 With signer.agent: auto (the default) linectl starts an agent by itself when none
-answers, idling out after signer.agentIdle (default 15m) without requests. Run it
+answers and another run loaded the module within signer.agentIdle (default 15m); the
+agent idles out after that long without requests. Run it
 yourself (for example as a systemd user service, with --idle 0) to keep it always up,
 or set signer.agent: off (or LINECTL_SIGNER_AGENT=off) to always load the module
 in-process. A run whose agent disappears signs with the module itself instead.

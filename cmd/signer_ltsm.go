@@ -43,7 +43,9 @@ func (f *factory) wasmSigner(c *config.Config) (lineapi.Signer, error) {
 				f.closers = append(f.closers, cl.Close)
 				return &agentSigner{agent: cl, local: func() (lineapi.Signer, error) { return f.openWasm(dir, info) }}, nil
 			}
-			f.startAgent(c)
+			if recentLoad(path+".last", c) {
+				f.startAgent(c)
+			}
 		}
 	}
 	s, err := f.openWasm(dir, info)
@@ -51,6 +53,24 @@ func (f *factory) wasmSigner(c *config.Config) (lineapi.Signer, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// recentLoad records that this run loads the module and reports whether
+// another run did so within signer.agentIdle: an agent is started only when
+// runs come often enough to use it (an hourly cron job leaves nothing behind).
+func recentLoad(stamp string, c *config.Config) bool {
+	idle, err := agentIdle(c)
+	if err != nil || idle == 0 {
+		return false
+	}
+	st, err := os.Stat(stamp)
+	recent := err == nil && time.Since(st.ModTime()) < idle
+	if f, err := os.OpenFile(stamp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err == nil {
+		f.Close()
+		now := time.Now()
+		_ = os.Chtimes(stamp, now, now)
+	}
+	return recent
 }
 
 // openWasm loads the module in this process, with wazero's compiled code
