@@ -56,6 +56,7 @@ type class struct {
 	statics map[string]*method
 	rawDtor uint32
 	dtorSig string
+	dtor    api.Function // looked up on first delete
 }
 
 type registry struct {

@@ -390,6 +390,19 @@ func sigTypes(sig string) (params, results []api.ValueType, err error) {
 	return params, results, nil
 }
 
+// destroy deletes an object of class c that the host owns (embind's
+// ClassHandle.delete: the class's raw destructor).
+func (h *host) destroy(ctx context.Context, c *class, ptr uint32) error {
+	if c.dtor == nil {
+		params, results, err := sigTypes(c.dtorSig)
+		if err != nil {
+			return err
+		}
+		c.dtor = table.LookupFunction(h.mod, 0, c.rawDtor, params, results)
+	}
+	return safeCall(func() error { _, err := c.dtor.Call(ctx, uint64(ptr)); return err })
+}
+
 // call invokes an embind-registered function: invoker(fn, [this], args...).
 func (h *host) call(ctx context.Context, md *method, this *uint32, args ...any) (res any, err error) {
 	defer func() {

@@ -150,11 +150,18 @@ func (s *Signer) hmacFor(ctx context.Context, accessToken string) (uint32, error
 		return 0, fmt.Errorf("wasmsign: deriveKey: %w", err)
 	}
 	hm, err := s.in.h.call(ctx, reg.classes["Hmac"].ctors[1], nil, dk.(uint32))
+	// The derived key was copied into the Hmac: delete it, as the extension does.
+	if derr := s.in.h.destroy(ctx, reg.classes["SecureKey"], dk.(uint32)); err == nil && derr != nil {
+		err = derr
+	}
 	if err != nil {
 		return 0, fmt.Errorf("wasmsign: new Hmac: %w", err)
 	}
-	if len(s.derived) > 64 { // tokens change weekly; keep the map small
-		s.derived = map[string]uint32{}
+	if len(s.derived) >= 64 { // tokens change weekly; a long-lived agent must not fill the module's memory
+		for _, old := range s.derived {
+			_ = s.in.h.destroy(ctx, reg.classes["Hmac"], old)
+		}
+		clear(s.derived)
 	}
 	s.derived[accessToken] = hm.(uint32)
 	return hm.(uint32), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"testing"
 
@@ -76,3 +77,40 @@ func TestHostLayerWithTestModule(t *testing.T) {
 func sha256Sum(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// A long-lived signer (the agent) sees many access tokens over months: the
+// objects made for old tokens must be deleted, or the module's fixed memory
+// fills up. Measured as where a fresh 1 MiB allocation lands.
+func TestManyTokensDoNotFillTheModule(t *testing.T) {
+	s, err := Open(context.Background(), testModule(t), Options{AllowUnknownBuild: true, Token: "test-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	heapTop := func() uint64 {
+		t.Helper()
+		out, err := s.in.h.malloc.Call(context.Background(), 1<<20)
+		if err != nil || out[0] == 0 {
+			t.Fatalf("malloc: %v %v", out, err)
+		}
+		s.in.h.freeFn.Call(context.Background(), out[0])
+		return out[0]
+	}
+	sign := func(i int) {
+		r := lineapi.SignRequest{Path: "/p", Body: "b", AccessToken: fmt.Sprint("token-", i), Version: "3.7.2"}
+		got, err := s.Sign(context.Background(), r)
+		if want := b64(reference("test-token", "3.7.2", r.AccessToken, []byte("/pb"))); err != nil || got != want {
+			t.Fatalf("token %d: %q %v, want %s", i, got, err, want)
+		}
+	}
+	for i := 0; i < 200; i++ {
+		sign(i)
+	}
+	before := heapTop()
+	for i := 200; i < 3000; i++ {
+		sign(i)
+	}
+	if after := heapTop(); after > before+64<<10 {
+		t.Fatalf("the module's heap grew from %d to %d over 2,800 tokens", before, after)
+	}
+}
