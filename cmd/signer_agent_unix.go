@@ -5,6 +5,7 @@ package cmd
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 
 	"github.com/linectl/linectl/internal/config"
@@ -22,7 +23,12 @@ func (f *factory) startAgent(c *config.Config) {
 	if err != nil {
 		return
 	}
-	cmd := exec.Command(exe, "signer", "agent", "--idle", idle.String(), "--config", f.store.Path)
+	cfg, err := filepath.Abs(f.store.Path)
+	if err != nil {
+		return
+	}
+	cmd := exec.Command(exe, "signer", "agent", "--idle", idle.String(), "--config", cfg)
+	cmd.Dir = "/" // keep no directory of the caller busy
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if cmd.Start() == nil {
 		_ = cmd.Process.Release()

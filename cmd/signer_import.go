@@ -63,7 +63,10 @@ never ships LINE's module.`,
 			if err != nil {
 				return err
 			}
-			dir := filepath.Join(filepath.Dir(st.Path), "signer")
+			dir, err := filepath.Abs(filepath.Join(filepath.Dir(st.Path), "signer"))
+			if err != nil {
+				return withExit(ExitUsage, "config", err)
+			}
 			if err := config.EnsureDir(filepath.Dir(st.Path)); err != nil {
 				return err
 			}

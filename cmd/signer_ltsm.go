@@ -91,11 +91,21 @@ func (f *factory) openWasm(dir string, info wasmsign.Info) (*wasmsign.Signer, er
 	return s, nil
 }
 
+// signerDir is the imported module's directory: signer.dir (relative to the
+// config file's directory), else signer/ beside the config file; absolute,
+// since it also names the signer agent.
 func signerDir(f *factory, c *config.Config) string {
+	dir := filepath.Join(filepath.Dir(f.store.Path), "signer")
 	if c.Signer.Dir != "" {
-		return c.Signer.Dir
+		dir = c.Signer.Dir
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(filepath.Dir(f.store.Path), dir)
+		}
 	}
-	return filepath.Join(filepath.Dir(f.store.Path), "signer")
+	if abs, err := filepath.Abs(dir); err == nil {
+		return abs
+	}
+	return dir
 }
 
 func agentMode(c *config.Config) (string, error) {
