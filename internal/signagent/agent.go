@@ -28,6 +28,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/linectl/linectl/pkg/lineapi"
@@ -47,6 +49,23 @@ type response struct {
 	HMAC   string  `json:"xHmac,omitempty"`
 	Error  string  `json:"error,omitempty"`
 	Status *Status `json:"status,omitempty"`
+}
+
+// Server answers signature requests with Signer.
+type Server struct {
+	Signer lineapi.Signer
+	Status Status
+	// Idle ends the agent after this long without requests (0: never).
+	Idle time.Duration
+	// Watch is called every Poll; returning false ends the agent (the
+	// import it serves has changed or gone).
+	Watch func() bool
+	Poll  time.Duration
+
+	last  atomic.Int64 // unix nanoseconds of the last request
+	count atomic.Int64
+	stop  chan struct{}
+	once  sync.Once
 }
 
 // Status describes a running agent.

@@ -24,15 +24,6 @@ func checkPrivate(string) error { return errNotHere }
 // Listen is not available here.
 func Listen(string) (net.Listener, func(), error) { return nil, nil, errNotHere }
 
-// Server is not available here.
-type Server struct {
-	Signer lineapi.Signer
-	Status Status
-	Idle   time.Duration
-	Watch  func() bool
-	Poll   time.Duration
-}
-
 // Serve is not available here.
 func (s *Server) Serve(context.Context, net.Listener) error { return errNotHere }
 

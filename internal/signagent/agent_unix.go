@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -77,23 +76,6 @@ func Listen(path string) (ln net.Listener, closeFn func(), err error) {
 		}
 		lock.Close()
 	}, nil
-}
-
-// Server answers signature requests with Signer.
-type Server struct {
-	Signer lineapi.Signer
-	Status Status
-	// Idle ends the agent after this long without requests (0: never).
-	Idle time.Duration
-	// Watch is called every Poll; returning false ends the agent (the
-	// import it serves has changed or gone).
-	Watch func() bool
-	Poll  time.Duration
-
-	last  atomic.Int64 // unix nanoseconds of the last request
-	count atomic.Int64
-	stop  chan struct{}
-	once  sync.Once
 }
 
 // Serve accepts connections until idle, Watch says stop, a stop request
