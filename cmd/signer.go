@@ -25,7 +25,9 @@ extension; linectl does not ship it. Two ways to sign:
            ({"path","body","accessToken","version"}), one base64 signature line out;
            set signer.kind: command and signer.command (or LINECTL_SIGNER_COMMAND)
 
-See docs/signer.md.`,
+Loading LINE's module costs a run tens of milliseconds, so after two runs in a row a
+signer agent keeps it loaded for the next ones ('linectl signer agent --help';
+signer.agent: off to never leave a process behind). See docs/signer.md.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
