@@ -89,6 +89,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	conns := make(chan net.Conn)
 	acceptErr := make(chan error, 1)
+	quit := make(chan struct{})
+	defer close(quit)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -96,7 +98,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 				acceptErr <- err
 				return
 			}
-			conns <- c
+			select {
+			case conns <- c:
+			case <-quit:
+				c.Close()
+				return
+			}
 		}
 	}()
 	tick := time.NewTicker(s.Poll)

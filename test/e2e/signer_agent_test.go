@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -181,4 +182,61 @@ func TestSignerAgentForegroundIdle(t *testing.T) {
 	if r := e.run("", "signer", "agent"); r.code != 2 || !strings.Contains(r.stderr, "open to other users") {
 		t.Fatalf("agent with an open socket directory: %d %s", r.code, r.stderr)
 	}
+}
+
+// Twenty runs at once with no agent up and a recent run behind them: every
+// one signs correctly, each may try to start an agent, and one agent remains.
+func TestSignerAgentManyRunsAtOnce(t *testing.T) {
+	e := agentEnv(t)
+	want := e.sign("") // also the recent run that makes the next ones start an agent
+	type res struct {
+		sig  string
+		code int
+		err  string
+	}
+	out := make(chan res, 20)
+	for i := 0; i < 20; i++ {
+		go func() {
+			cmd := exec.Command(binary, "signer", "sign", "--path", "/api/talk/thrift/Talk/TalkService/sendMessage", "--body", `[1,{"text":"hi"}]`)
+			cmd.Env = e.environ()
+			var so, se strings.Builder
+			cmd.Stdout, cmd.Stderr = &so, &se
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			var l map[string]any
+			json.Unmarshal([]byte(so.String()), &l)
+			sig, _ := l["xHmac"].(string)
+			out <- res{sig, code, se.String()}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		r := <-out
+		if r.code != 0 || r.sig != want {
+			t.Fatalf("run %d: exit %d sig %q (want %q): %s", i, r.code, r.sig, want, r.err)
+		}
+	}
+	var pid int
+	waitFor(t, func() bool { pid = e.agentPID(); return pid != 0 })
+	time.Sleep(500 * time.Millisecond) // let any losing agents see the lock and leave
+	if runtime.GOOS == "linux" {
+		if n := agentsFor(e.config); n != 1 {
+			t.Fatalf("%d agents running, want 1", n)
+		}
+	}
+}
+
+// agentsFor counts the signer agents serving a config (Linux: /proc).
+func agentsFor(config string) int {
+	n := 0
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(b), "signer\x00agent") && strings.Contains(string(b), config) {
+			n++
+		}
+	}
+	return n
 }
