@@ -4,7 +4,7 @@ BIN      ?= bin/linectl
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X github.com/linectl/linectl/cmd.Version=$(VERSION)
 
-.PHONY: all build test test-short lint fmt-check vet demo bench man docs testwasm clean
+.PHONY: all build test test-short lint staticcheck fmt-check vet demo bench man docs testwasm clean
 
 all: build
 
@@ -27,7 +27,12 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-lint: fmt-check vet
+# gofmt, vet and staticcheck (pinned; fetched through the module proxy on
+# first use). CI runs it after the tests.
+lint: fmt-check vet staticcheck
+
+staticcheck:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 # Builds linectl, starts the sandbox, logs in by QR and by password, shows
 # whoami, sends a message, logs out. No LINE account is touched.

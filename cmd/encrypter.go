@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 
@@ -226,5 +225,3 @@ func (s *sealer) groupPrivate(ctx context.Context, chat string, id int) ([]byte,
 	}
 	return priv, nil
 }
-
-var errNotSealed = errors.New("not a sealed message")

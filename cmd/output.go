@@ -10,9 +10,8 @@ import (
 // printer writes JSON lines: one object per line, HTML not escaped, each
 // line written in one call so it is flushed at once.
 type printer struct {
-	mu  sync.Mutex
-	w   io.Writer
-	buf []byte
+	mu sync.Mutex
+	w  io.Writer
 }
 
 func newPrinter(w io.Writer) *printer { return &printer{w: w} }

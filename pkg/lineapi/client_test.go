@@ -218,6 +218,7 @@ func TestEncryptPasswordFormat(t *testing.T) {
 	if enc != strings.ToLower(enc) {
 		t.Error("not lowercase hex")
 	}
+	//lint:ignore SA1019 checks the PKCS #1 v1.5 blob LINE's protocol requires
 	pt, err := rsa.DecryptPKCS1v15(nil, priv, ct)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package lineapi
 import (
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // Gateway envelope codes (PROTOCOL.md §1, the extension's enum).
@@ -244,16 +243,4 @@ func IsRateLimited(err error) bool {
 	}
 	return errors.Is(err, ErrExcessiveAccess) || errors.Is(err, ErrAbuseBlock) ||
 		errors.Is(err, ErrCongestionControl) || errors.Is(err, ErrServerBusy)
-}
-
-// sanitize removes secrets that a lower layer may have put in an error text
-// (Go's url.Error quotes the full URL, which never holds a token here, but a
-// proxy error could echo headers).
-func sanitize(s string, secrets ...string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 6 {
-			s = strings.ReplaceAll(s, sec, redactedParameter)
-		}
-	}
-	return s
 }

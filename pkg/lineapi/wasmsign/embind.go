@@ -2,7 +2,6 @@ package wasmsign
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -321,5 +320,3 @@ func f64(v any) float64 {
 	}
 	return math.NaN()
 }
-
-func le32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
