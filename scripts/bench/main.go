@@ -120,7 +120,7 @@ func main() {
 	defer os.RemoveAll(dir)
 	if *signerOnly {
 		report := &strings.Builder{}
-		benchSigner(report, abs, dir, *runs)
+		benchSigner(report, abs, dir, *runs, nil)
 		fmt.Print(report.String())
 		return
 	}
@@ -212,7 +212,7 @@ func main() {
 		fmt.Fprintf(report, "| `linectl receive` | %s | %.0f | %.1f MB | %.2f× |\n\n", ms(lr.wall), float64(n)/lr.wall.Seconds(), mb(lr.rss), ratio(jr.wall, lr.wall))
 	}
 	fmt.Fprintf(report, "Target: ≥ 3× curl·jq throughput, ≤ 30 MB and flat (compare the two stream lengths).\n\n")
-	benchSigner(report, abs, dir, *runs)
+	benchSigner(report, abs, dir, *runs, &sendBench{cfg: cfg, url: url, curl: c.wall})
 	must(os.WriteFile(*out, []byte(report.String()), 0o644))
 	fmt.Print(report.String())
 }

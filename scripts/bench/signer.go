@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linectl/linectl/internal/simgw"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/wasmsign"
 )
@@ -18,7 +19,7 @@ import (
 // benchSigner measures the WebAssembly signer with LINE's own module, when
 // one is available locally (LINECTL_TEST_LTSM_DIR or .ltsm/); the project
 // cannot ship it.
-func benchSigner(report *strings.Builder, bin, dir string, runs int) {
+func benchSigner(report *strings.Builder, bin, dir string, runs int, sb *sendBench) {
 	ltsm := os.Getenv("LINECTL_TEST_LTSM_DIR")
 	if ltsm == "" {
 		ltsm = ".ltsm"
@@ -71,6 +72,10 @@ func benchSigner(report *strings.Builder, bin, dir string, runs int) {
 
 	version, err := run(base, nil, bin, "version")
 	must(err)
+	var sendRows string
+	if sb != nil {
+		sendRows = benchSignedSend(bin, wasmPath, rt, cache, runs, sb)
+	}
 
 	// Further signatures in one process: batches of 100, so that the
 	// machine's moments of contention show as spread, not as one mean.
@@ -99,4 +104,53 @@ func benchSigner(report *strings.Builder, bin, dir string, runs int) {
 	fmt.Fprintf(report, "| `linectl version` on the same machine (process start-up floor) | %s | – |\n", ms(version.wall))
 	fmt.Fprintf(report, "| each further signature in one process (15 batches of 100: median batch / fastest / slowest) | %s / %s / %s | ≤ 1 ms |\n\n",
 		us(batches[len(batches)/2]), us(batches[0]), us(batches[len(batches)-1]))
+	fmt.Fprint(report, sendRows)
+}
+
+// sendBench is the logged-in simulator setup of the send benchmark.
+type sendBench struct {
+	cfg, url string
+	curl     time.Duration // curl's median for one sendMessage
+}
+
+// benchSignedSend measures one send signed by LINE's module (the simulator
+// here does not check signatures, so the module's real work is timed), with
+// the module loaded in the process and with the signer agent up.
+func benchSignedSend(bin, wasmPath, rt, cache string, runs int, sb *sendBench) string {
+	env := append(os.Environ(), "LINECTL_CONFIG="+sb.cfg, "LINECTL_GATEWAY="+sb.url, "XDG_CACHE_HOME="+cache, "XDG_RUNTIME_DIR="+rt, "LINECTL_SIGNER_COMMAND=")
+	_, err := run(env, nil, bin, "signer", "import", wasmPath)
+	must(err)
+	args := []string{"send", "--to", simgw.FamilyMID, "signed bench message"}
+	in := func(mode string) sample {
+		var s []sample
+		for i := 0; i < runs; i++ {
+			measure := run
+			if i == 0 {
+				measure = withRSS
+			}
+			x, err := measure(append(env, "LINECTL_SIGNER_AGENT="+mode), nil, bin, args...)
+			must(err)
+			s = append(s, x)
+		}
+		return median(s)
+	}
+	off := in("off")
+	agent := exec.Command(bin, "signer", "agent", "--idle", "0")
+	agent.Env = env
+	out, err := agent.StdoutPipe()
+	must(err)
+	must(agent.Start())
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || !strings.Contains(line, `"running"`) {
+		must(fmt.Errorf("signer agent did not start: %q %v", line, err))
+	}
+	on := in("auto")
+	_, err = run(env, nil, bin, "signer", "agent", "--stop")
+	must(err)
+	_ = agent.Wait()
+	var b strings.Builder
+	fmt.Fprintf(&b, "One `linectl send` (4 requests, each signed by LINE's module) against the simulator, next to curl's one unsigned request above:\n\n")
+	fmt.Fprintf(&b, "| command | median wall | peak RSS | vs curl |\n|---|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| `linectl send`, module loaded in the process (`signer.agent: off`) | %s | %.1f MB | %.2f× |\n", ms(off.wall), mb(off.rss), ratio(off.wall, sb.curl))
+	fmt.Fprintf(&b, "| `linectl send`, signer agent running | %s | %.1f MB | %.2f× |\n\n", ms(on.wall), mb(on.rss), ratio(on.wall, sb.curl))
+	return b.String()
 }
