@@ -35,6 +35,9 @@ import (
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
+// systemRuntimeDir holds the per-user runtime directories systemd-logind makes.
+var systemRuntimeDir = "/run/user"
+
 // MaxLine bounds one request or response line (a request body is at most 16 MiB).
 const MaxLine = 34 << 20
 
@@ -125,14 +128,17 @@ func parseRequest(line []byte) (request, error) {
 }
 
 // SocketDir returns (creating it if needed) the private directory for
-// agent sockets: $XDG_RUNTIME_DIR/linectl, else <tmp>/linectl-<uid>. It
-// refuses a directory that another user owns or others can enter.
+// agent sockets: $XDG_RUNTIME_DIR/linectl; else /run/user/<uid>/linectl when
+// that runtime directory exists and is private (cron jobs have no
+// XDG_RUNTIME_DIR, yet must find an agent run as a systemd user service);
+// else <tmp>/linectl-<uid>. It refuses a directory that another user owns or
+// others can enter.
 func SocketDir() (string, error) {
-	dir := ""
+	dir := filepath.Join(os.TempDir(), "linectl-"+strconv.Itoa(os.Getuid()))
 	if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" && filepath.IsAbs(rt) {
 		dir = filepath.Join(rt, "linectl")
-	} else {
-		dir = filepath.Join(os.TempDir(), "linectl-"+strconv.Itoa(os.Getuid()))
+	} else if rt := filepath.Join(systemRuntimeDir, strconv.Itoa(os.Getuid())); checkPrivate(rt) == nil {
+		dir = filepath.Join(rt, "linectl")
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return "", err

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -222,4 +223,31 @@ func FuzzRequestLine(f *testing.F) {
 			_, _ = parseRequest(line)
 		}
 	})
+}
+
+// Without XDG_RUNTIME_DIR (cron), a private /run/user/<uid> is used, so a
+// cron job finds an agent run as a systemd user service; otherwise <tmp>.
+func TestSocketDirWithoutXDGRuntimeDir(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	tmp := shortTemp(t)
+	t.Setenv("TMPDIR", tmp)
+	run := shortTemp(t)
+	saved := systemRuntimeDir
+	systemRuntimeDir = run
+	defer func() { systemRuntimeDir = saved }()
+	dir, err := SocketDir()
+	if err != nil || dir != filepath.Join(tmp, "linectl-"+strconv.Itoa(os.Getuid())) {
+		t.Fatalf("no runtime dir: %q %v", dir, err)
+	}
+	user := filepath.Join(run, strconv.Itoa(os.Getuid()))
+	if err := os.Mkdir(user, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if dir, err := SocketDir(); err != nil || dir != filepath.Join(user, "linectl") {
+		t.Fatalf("with /run/user/<uid>: %q %v", dir, err)
+	}
+	os.Chmod(user, 0o755) // not private: not used
+	if dir, err := SocketDir(); err != nil || dir != filepath.Join(tmp, "linectl-"+strconv.Itoa(os.Getuid())) {
+		t.Fatalf("open runtime dir: %q %v", dir, err)
+	}
 }
