@@ -43,9 +43,8 @@ in-process. A run whose agent disappears signs with the module itself instead.
 
 The agent exits when idle, when the imported module changes or is removed, on
 SIGINT/SIGTERM, and on 'linectl signer agent --stop'. Its socket lives in
-$XDG_RUNTIME_DIR/linectl (else /run/user/<uid>/linectl, else <tmp>/linectl-<uid>), a 0700
-directory; both sides refuse
-a directory others can enter.`,
+$XDG_RUNTIME_DIR/linectl (else /run/user/<uid>/linectl, else <tmp>/linectl-<uid>),
+a 0700 directory; both sides refuse a directory others can enter.`,
 		Example: `  linectl signer agent                 # in the foreground, until idle for 15m
   linectl signer agent --idle 0        # never idle out (systemd user service)
   linectl signer agent --stop`,
