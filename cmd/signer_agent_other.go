@@ -2,7 +2,7 @@
 
 package cmd
 
-import "github.com/linectl/linectl/internal/config"
+import "time"
 
 // startAgent: the signer agent needs a Unix system.
-func (f *factory) startAgent(*config.Config) {}
+func (f *factory) startAgent(time.Duration) {}

@@ -7,18 +7,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
-
-	"github.com/linectl/linectl/internal/config"
+	"time"
 )
 
 // startAgent starts 'linectl signer agent' in the background, detached from
 // this run (own session, no stdio), so that later runs find the module
 // loaded. Failure only means later runs load it themselves.
-func (f *factory) startAgent(c *config.Config) {
-	idle, err := agentIdle(c)
-	if err != nil || idle == 0 {
-		return
-	}
+func (f *factory) startAgent(idle time.Duration) {
 	exe, err := os.Executable()
 	if err != nil {
 		return

@@ -37,14 +37,18 @@ func (f *factory) wasmSigner(c *config.Config) (lineapi.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
+	idle, err := agentIdle(c)
+	if err != nil {
+		return nil, err
+	}
 	if mode == config.AgentAuto && signagent.Supported {
 		if path, err := signagent.SocketPath(agentIdentity(dir, info)); err == nil {
 			if cl, err := signagent.Dial(path); err == nil {
 				f.closers = append(f.closers, cl.Close)
 				return &agentSigner{agent: cl, local: func() (lineapi.Signer, error) { return f.openWasm(dir, info) }}, nil
 			}
-			if recentLoad(path+".last", c) {
-				f.startAgent(c)
+			if recentLoad(path+".last", idle) {
+				f.startAgent(idle)
 			}
 		}
 	}
@@ -58,9 +62,8 @@ func (f *factory) wasmSigner(c *config.Config) (lineapi.Signer, error) {
 // recentLoad records that this run loads the module and reports whether
 // another run did so within signer.agentIdle: an agent is started only when
 // runs come often enough to use it (an hourly cron job leaves nothing behind).
-func recentLoad(stamp string, c *config.Config) bool {
-	idle, err := agentIdle(c)
-	if err != nil || idle == 0 {
+func recentLoad(stamp string, idle time.Duration) bool {
+	if idle == 0 {
 		return false
 	}
 	st, err := os.Stat(stamp)
@@ -129,14 +132,10 @@ func agentIdle(c *config.Config) (time.Duration, error) {
 	return d, nil
 }
 
-// agentIdentity names the import an agent serves: its directory, module,
-// token and version. A new import gets a new agent.
+// agentIdentity names the import an agent serves: its (absolute) directory,
+// module, token and version. A new import gets a new agent.
 func agentIdentity(dir string, info wasmsign.Info) string {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		abs = dir
-	}
-	h := sha256.Sum256([]byte(abs + "\x00" + info.WasmSHA256 + "\x00" + info.Token + "\x00" + info.Version))
+	h := sha256.Sum256([]byte(dir + "\x00" + info.WasmSHA256 + "\x00" + info.Token + "\x00" + info.Version))
 	return hex.EncodeToString(h[:8])
 }
 
