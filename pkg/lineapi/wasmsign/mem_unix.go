@@ -69,10 +69,10 @@ func (m *mmapMemory) Free() {
 
 // memoryAllocator returns the allocator for the module's linear memory.
 func memoryAllocator() experimental.MemoryAllocator {
-	return experimental.MemoryAllocatorFunc(func(capacity, max uint64) experimental.LinearMemory {
-		n := max
+	return experimental.MemoryAllocatorFunc(func(capacity, maxBytes uint64) experimental.LinearMemory {
+		n := maxBytes
 		if n > reserveLimit {
-			n = max64(capacity, reserveLimit)
+			n = max(capacity, reserveLimit)
 		}
 		b, whole, err := anonMap(n)
 		if err != nil {
@@ -80,11 +80,4 @@ func memoryAllocator() experimental.MemoryAllocator {
 		}
 		return &mmapMemory{buf: b, whole: whole}
 	})
-}
-
-func max64(a, b uint64) uint64 {
-	if a > b {
-		return a
-	}
-	return b
 }

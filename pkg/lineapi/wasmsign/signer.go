@@ -150,7 +150,7 @@ func (s *Signer) hmacFor(ctx context.Context, accessToken string) (uint32, error
 		return 0, fmt.Errorf("wasmsign: deriveKey: %w", err)
 	}
 	hm, err := s.in.h.call(ctx, reg.classes["Hmac"].ctors[1], nil, dk.(uint32))
-	// The derived key was copied into the Hmac: delete it, as the extension does.
+	// Hmac takes the derived key by value (a copy): delete ours.
 	if derr := s.in.h.destroy(ctx, reg.classes["SecureKey"], dk.(uint32)); err == nil && derr != nil {
 		err = derr
 	}
