@@ -5,7 +5,9 @@ import (
 	"flag"
 	"os"
 	"testing"
+	"time"
 
+	"github.com/linectl/linectl/internal/signagent"
 	"github.com/linectl/linectl/pkg/lineapi/stream"
 )
 
@@ -31,7 +33,10 @@ func TestLineFieldsGolden(t *testing.T) {
 		errorLine{Type: "error", ExitCode: 4, Kind: "rejected", Code: 10, Reason: "r", Message: "m"},
 		sessionLine{Type: "session", RefreshDue: "d", IssuedAt: 1},
 		signatureLine{Type: "signature", Path: "/p", HMAC: "h"},
-		signerStatusLine{Type: "signer", Kind: "wasm", Command: "c", Dir: "d", Gateway: "g", Version: "3.7.2", Ready: true, Signature: "s", Problem: "p"},
+		signerStatusLine{Type: "signer", Kind: "wasm", Command: "c", Dir: "d", Gateway: "g", Version: "3.7.2", Ready: true, Signature: "s", Problem: "p",
+			AgentMode: "auto", Agent: &signagent.Status{PID: 7, Module: "h", Version: "3.7.2", Since: time.Unix(0, 0).UTC(), Signatures: 3, Idle: "15m0s"}},
+		agentLine{Type: "signer-agent", State: "running", Socket: "/run/user/1000/linectl/signer-x.sock",
+			Status: &signagent.Status{PID: 7, Module: "h", Version: "3.7.2", Since: time.Unix(0, 0).UTC(), Signatures: 0, Idle: "15m0s"}},
 		signerImportLine{Type: "signer-import", Version: "3.7.2", SHA256: "h", Source: "s", Dir: "d"},
 		noticeLine{Type: "notice", Event: "fullSync", NextRevision: "5", Detail: "reasons [1]"},
 		sandboxLine{Type: "sandbox", URL: "http://127.0.0.1:1", SignerCommand: "linectl sandbox signer", Accounts: []string{"a"}},
