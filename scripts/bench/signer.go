@@ -57,18 +57,9 @@ func benchSigner(report *strings.Builder, bin, dir string, runs int, sb *sendBen
 	w := warmRuns(inProcess)
 
 	// With the signer agent up (what signer.agent: auto leaves running after the first run).
-	agent := exec.Command(bin, "signer", "agent", "--idle", "0")
-	agent.Env = base
-	out, err := agent.StdoutPipe()
-	must(err)
-	must(agent.Start())
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || !strings.Contains(line, `"running"`) {
-		must(fmt.Errorf("signer agent did not start: %q %v", line, err))
-	}
+	stop := startAgent(bin, base)
 	a := warmRuns(append(base, "LINECTL_SIGNER_AGENT=auto"))
-	_, err = run(base, nil, bin, "signer", "agent", "--stop")
-	must(err)
-	_ = agent.Wait()
+	stop()
 
 	version, err := run(base, nil, bin, "version")
 	must(err)
@@ -135,6 +126,19 @@ func benchSignedSend(bin, wasmPath, rt, cache string, runs int, sb *sendBench) s
 		return median(s)
 	}
 	off := in("off")
+	stop := startAgent(bin, env)
+	on := in("auto")
+	stop()
+	var b strings.Builder
+	fmt.Fprintf(&b, "One `linectl send` (4 requests, each signed by LINE's module) against the simulator, next to curl's one unsigned request above:\n\n")
+	fmt.Fprintf(&b, "| command | median wall | peak RSS | vs curl |\n|---|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| `linectl send`, module loaded in the process (`signer.agent: off`) | %s | %.1f MB | %.2f× |\n", ms(off.wall), mb(off.rss), ratio(off.wall, sb.curl))
+	fmt.Fprintf(&b, "| `linectl send`, signer agent running | %s | %.1f MB | %.2f× |\n\n", ms(on.wall), mb(on.rss), ratio(on.wall, sb.curl))
+	return b.String()
+}
+
+// startAgent runs 'linectl signer agent' until the returned stop is called.
+func startAgent(bin string, env []string) (stop func()) {
 	agent := exec.Command(bin, "signer", "agent", "--idle", "0")
 	agent.Env = env
 	out, err := agent.StdoutPipe()
@@ -143,14 +147,9 @@ func benchSignedSend(bin, wasmPath, rt, cache string, runs int, sb *sendBench) s
 	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || !strings.Contains(line, `"running"`) {
 		must(fmt.Errorf("signer agent did not start: %q %v", line, err))
 	}
-	on := in("auto")
-	_, err = run(env, nil, bin, "signer", "agent", "--stop")
-	must(err)
-	_ = agent.Wait()
-	var b strings.Builder
-	fmt.Fprintf(&b, "One `linectl send` (4 requests, each signed by LINE's module) against the simulator, next to curl's one unsigned request above:\n\n")
-	fmt.Fprintf(&b, "| command | median wall | peak RSS | vs curl |\n|---|---:|---:|---:|\n")
-	fmt.Fprintf(&b, "| `linectl send`, module loaded in the process (`signer.agent: off`) | %s | %.1f MB | %.2f× |\n", ms(off.wall), mb(off.rss), ratio(off.wall, sb.curl))
-	fmt.Fprintf(&b, "| `linectl send`, signer agent running | %s | %.1f MB | %.2f× |\n\n", ms(on.wall), mb(on.rss), ratio(on.wall, sb.curl))
-	return b.String()
+	return func() {
+		_, err := run(env, nil, bin, "signer", "agent", "--stop")
+		must(err)
+		_ = agent.Wait()
+	}
 }
