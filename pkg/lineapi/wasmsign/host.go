@@ -390,15 +390,25 @@ func sigTypes(sig string) (params, results []api.ValueType, err error) {
 	return params, results, nil
 }
 
+// tableFunc returns the function at a table index, typed by an embind
+// signature string. Callers keep it: each lookup makes a fresh call stack.
+func (h *host) tableFunc(index uint32, sig string) (api.Function, error) {
+	params, results, err := sigTypes(sig)
+	if err != nil {
+		return nil, err
+	}
+	return table.LookupFunction(h.mod, 0, index, params, results), nil
+}
+
 // destroy deletes an object of class c that the host owns (embind's
 // ClassHandle.delete: the class's raw destructor).
 func (h *host) destroy(ctx context.Context, c *class, ptr uint32) error {
 	if c.dtor == nil {
-		params, results, err := sigTypes(c.dtorSig)
+		fn, err := h.tableFunc(c.rawDtor, c.dtorSig)
 		if err != nil {
 			return err
 		}
-		c.dtor = table.LookupFunction(h.mod, 0, c.rawDtor, params, results)
+		c.dtor = fn
 	}
 	return safeCall(func() error { _, err := c.dtor.Call(ctx, uint64(ptr)); return err })
 }
@@ -416,11 +426,9 @@ func (h *host) call(ctx context.Context, md *method, this *uint32, args ...any) 
 	}()
 	m := h.mod
 	if md.call == nil {
-		params, results, err := sigTypes(md.signature)
-		if err != nil {
+		if md.call, err = h.tableFunc(md.invoker, md.signature); err != nil {
 			return nil, err
 		}
-		md.call = table.LookupFunction(m, 0, md.invoker, params, results)
 	}
 	fn := md.call
 	wire := []uint64{uint64(md.fn)}

@@ -13,6 +13,5 @@ func mapFile(path string) ([]byte, func(), error) {
 	return b, func() {}, err
 }
 
-func memoryAllocator() experimental.MemoryAllocator {
-	return experimental.MemoryAllocatorFunc(func(capacity, max uint64) experimental.LinearMemory { return &heapMemory{} })
-}
+// memoryAllocator: none, so wazero keeps the memory on the Go heap.
+func memoryAllocator() experimental.MemoryAllocator { return nil }

@@ -67,6 +67,22 @@ func (m *mmapMemory) Free() {
 	}
 }
 
+// heapMemory is a linear memory on the Go heap (the fallback when a mapping fails).
+type heapMemory struct{ buf []byte }
+
+func (m *heapMemory) Reallocate(size uint64) []byte {
+	if size <= uint64(cap(m.buf)) {
+		m.buf = m.buf[:size]
+		return m.buf
+	}
+	nb := make([]byte, size)
+	copy(nb, m.buf)
+	m.buf = nb
+	return nb
+}
+
+func (m *heapMemory) Free() { m.buf = nil }
+
 // memoryAllocator returns the allocator for the module's linear memory.
 func memoryAllocator() experimental.MemoryAllocator {
 	return experimental.MemoryAllocatorFunc(func(capacity, maxBytes uint64) experimental.LinearMemory {
