@@ -32,6 +32,33 @@ func (c *Client) NegotiateE2EEPublicKey(ctx context.Context, mid string) (*Negot
 	return &r, nil
 }
 
+// GetE2EEPublicKey returns mid's Letter Sealing public key with the given id,
+// also one the peer has since rotated away from (negotiateE2EEPublicKey
+// gives only the current one). keyVersion is 1. Evidence: the extension's
+// fetchUserPublicKey, beeper/line e2ee_keys.go, OkLine e2ee.py.
+//
+// Gateway: POST /api/talk/thrift/Talk/TalkService/getE2EEPublicKey [mid, 1, keyId]
+func (c *Client) GetE2EEPublicKey(ctx context.Context, mid string, keyID int) (*E2EEPublicKey, error) {
+	var r E2EEPublicKey
+	if err := c.thriftCall(ctx, "Talk/TalkService", "getE2EEPublicKey", []any{mid, 1, keyID}, &r, true, true); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// GetE2EEGroupSharedKey returns the chat's group key with the given id,
+// wrapped for this account (getLastE2EEGroupSharedKey gives only the newest).
+// Evidence: the extension's fetchGroupKey, beeper/line methods.go.
+//
+// Gateway: POST /api/talk/thrift/Talk/TalkService/getE2EEGroupSharedKey [1, chatMid, groupKeyId]
+func (c *Client) GetE2EEGroupSharedKey(ctx context.Context, chatMID string, groupKeyID int) (*GroupSharedKey, error) {
+	var r GroupSharedKey
+	if err := c.thriftCall(ctx, "Talk/TalkService", "getE2EEGroupSharedKey", []any{1, chatMID, groupKeyID}, &r, true, true); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
 // GroupSharedKey is a chat's Letter Sealing group key, wrapped for this account.
 type GroupSharedKey struct {
 	KeyVersion         int    `json:"keyVersion,omitempty"`
@@ -72,10 +99,12 @@ func (c *Client) GetLastE2EEPublicKeys(ctx context.Context, chatMID string) (map
 
 // Probe is what the Letter Sealing probe found out about one destination.
 type Probe struct {
-	MID          string
-	ToType       ToType
-	Usable       bool
-	SpecVersion  int
+	MID         string
+	ToType      ToType
+	Usable      bool
+	SpecVersion int
+	// AllowedTypes are the content types LINE lets be sealed here; nil when
+	// the probe did not say (a group without a key yet).
 	AllowedTypes []int
 	Reason       string
 	PeerKey      *E2EEPublicKey           // user: the peer's key
@@ -93,16 +122,13 @@ func (c *Client) ProbeE2EE(ctx context.Context, mid string) (*Probe, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Probe{MID: mid, ToType: t, SpecVersion: -1, AllowedTypes: []int{}}
+	p := &Probe{MID: mid, ToType: t, SpecVersion: -1}
 	if t == ToUser {
 		r, err := c.NegotiateE2EEPublicKey(ctx, mid)
 		if err != nil {
 			return nil, err
 		}
-		p.SpecVersion, p.PeerKey = r.SpecVersion, r.PublicKey
-		if r.AllowedTypes != nil {
-			p.AllowedTypes = r.AllowedTypes
-		}
+		p.SpecVersion, p.PeerKey, p.AllowedTypes = r.SpecVersion, r.PublicKey, r.AllowedTypes
 		p.Usable = r.SpecVersion > 0 && r.PublicKey != nil && r.PublicKey.KeyData != ""
 		if !p.Usable {
 			p.Reason = "peer has Letter Sealing off"
@@ -111,9 +137,11 @@ func (c *Client) ProbeE2EE(ctx context.Context, mid string) (*Probe, error) {
 	}
 	gk, err := c.GetLastE2EEGroupSharedKey(ctx, mid)
 	if err == nil {
-		p.Usable, p.GroupKey, p.SpecVersion = true, gk, max(gk.SpecVersion, 2)
-		if gk.AllowedTypes != nil {
-			p.AllowedTypes = gk.AllowedTypes
+		// The group key's spec version decides V1 or V2 (the extension
+		// switches on it); a key that does not say is V2.
+		p.Usable, p.GroupKey, p.SpecVersion, p.AllowedTypes = true, gk, gk.SpecVersion, gk.AllowedTypes
+		if p.SpecVersion <= 0 {
+			p.SpecVersion = 2
 		}
 		return p, nil
 	}
@@ -135,6 +163,21 @@ func (c *Client) ProbeE2EE(ctx context.Context, mid string) (*Probe, error) {
 	p.Usable, p.MemberKeys, p.SpecVersion = true, keys, 2
 	p.Reason = "no group key yet: one must be registered"
 	return p, nil
+}
+
+// Allows reports whether LINE lets contentType be sealed here: the
+// extension sends a content type that allowedTypes does not list plain
+// (encryptMessage). A probe that did not say (nil) allows every type.
+func (p *Probe) Allows(contentType int) bool {
+	if p.AllowedTypes == nil {
+		return true
+	}
+	for _, t := range p.AllowedTypes {
+		if t == contentType {
+			return true
+		}
+	}
+	return false
 }
 
 // RegisterE2EEGroupKey registers a new group key: for each member (and key

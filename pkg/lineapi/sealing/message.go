@@ -15,18 +15,61 @@ type Message struct {
 	SenderKeyID   int
 	ReceiverKeyID int
 	ContentType   int
+	// AAD is how the MIDs go into V2's additional data.
+	AAD AADForm
+}
+
+// AADForm is how a V2 message's MIDs are written into its additional data.
+type AADForm int
+
+const (
+	// AADLower33: each MID lower-cased and zero-padded or cut to 33 bytes.
+	// beeper/line (Letter Sealing verified live) writes this, as its notes on
+	// LINE's module say the module re-formats MIDs ("%s%08llx%08llx%s"); the
+	// gateway carries upper-case "U…" MIDs, so the form matters there.
+	AADLower33 AADForm = iota
+	// AADAsCarried: the MIDs exactly as the message carries them (CHRLINE and
+	// linejs, on endpoints whose MIDs are already lower-case).
+	AADAsCarried
+)
+
+func (f AADForm) String() string {
+	if f == AADAsCarried {
+		return "as-carried"
+	}
+	return "lower33"
+}
+
+// aadMID writes a MID in the form f.
+func (f AADForm) mid(b []byte, mid string) []byte {
+	if f == AADAsCarried {
+		return append(b, mid...)
+	}
+	var m [33]byte
+	for i := 0; i < len(m) && i < len(mid); i++ {
+		c := mid[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		m[i] = c
+	}
+	return append(b, m[:]...)
 }
 
 // aad is V2's additional data: to‖from‖BE32(senderKeyId)‖BE32(receiverKeyId)‖BE32(2)‖BE32(contentType).
 func (m Message) aad() []byte {
-	b := append([]byte(m.To), m.From...)
+	b := m.AAD.mid(make([]byte, 0, 82), m.To)
+	b = m.AAD.mid(b, m.From)
 	b = append(b, be32(m.SenderKeyID)...)
 	b = append(b, be32(m.ReceiverKeyID)...)
 	b = append(b, be32(2)...)
 	return append(b, be32(m.ContentType)...)
 }
 
-// TextPayload is the plaintext of a sealed text message.
+// TextPayload is the plaintext of a sealed text message, V1 and V2 alike:
+// the extension stringifies {text, …} for both versions and JSON.parses what
+// it decrypts (ltsmSandbox.js encryptWithE2eeChannel); CHRLINE, linejs and
+// beeper/line do the same.
 type TextPayload struct {
 	Text string `json:"text"`
 }
@@ -136,8 +179,8 @@ func DecryptV1(secret []byte, chunks [][]byte) ([]byte, error) {
 	return pkcs7Unpad(plain)
 }
 
-// TextFromPlaintext reads a V2 JSON payload's text; a V1 plaintext is the
-// text itself when it is not JSON.
+// TextFromPlaintext reads a payload's text. A plaintext that is not a JSON
+// object (no peer writes one; early linectl sealed V1 raw) is the text itself.
 func TextFromPlaintext(plain []byte) string {
 	var p TextPayload
 	if json.Unmarshal(plain, &p) == nil {

@@ -174,9 +174,11 @@ func HashKeyChain(loginPriv, serverPub, encryptedKeyChain []byte) ([]byte, error
 }
 
 // UnwrapKeyChain decrypts a login's encryptedKeyChain with the login key:
-// AES-256-CBC (no padding) keyed from X25519(loginPriv, serverPub), then the
-// Thrift-compact E2EEKeyChain (CHRLINE: field 1 = list of keys; key fields
-// 2 keyId, 4 publicKey, 5 privateKey).
+// AES-256-CBC keyed from X25519(loginPriv, serverPub), PKCS#7 padding (as
+// LINE writes it; beeper/line), then the Thrift-compact E2EEKeyChain
+// (CHRLINE: field 1 = list of keys; key fields 2 keyId, 4 publicKey,
+// 5 privateKey). A chain whose padding is not PKCS#7 is decoded as it is:
+// Thrift ignores what follows the struct.
 func UnwrapKeyChain(loginPriv, serverPub, encrypted []byte) ([]KeyPair, error) {
 	s, err := SharedSecret(loginPriv, serverPub)
 	if err != nil {
@@ -187,22 +189,33 @@ func UnwrapKeyChain(loginPriv, serverPub, encrypted []byte) ([]KeyPair, error) {
 	if err != nil {
 		return nil, err
 	}
+	if unpadded, err := pkcs7Unpad(plain); err == nil {
+		plain = unpadded
+	}
 	return DecodeKeyChain(plain)
 }
 
-// WrapKeyChain is UnwrapKeyChain's inverse (for tests and simulators): the
-// encoded chain is zero-padded to whole blocks, as Thrift ignores the tail.
+// LatestKey returns the key with the highest key id: the one LINE's apps seal
+// and wrap with (the extension's getLatestMyKeyId; beeper/line, OkLine).
+func LatestKey(keys []KeyPair) (KeyPair, bool) {
+	var best KeyPair
+	for _, k := range keys {
+		if k.KeyID >= best.KeyID {
+			best = k
+		}
+	}
+	return best, len(keys) > 0
+}
+
+// WrapKeyChain is UnwrapKeyChain's inverse (for tests): PKCS#7-padded, as
+// LINE's module requires.
 func WrapKeyChain(serverPriv, loginPub []byte, keys []KeyPair) ([]byte, error) {
 	s, err := SharedSecret(serverPriv, loginPub)
 	if err != nil {
 		return nil, err
 	}
 	key, iv := keyAndIV(s)
-	plain := EncodeKeyChain(keys)
-	if r := len(plain) % aes.BlockSize; r != 0 {
-		plain = append(plain, make([]byte, aes.BlockSize-r)...)
-	}
-	return cbc(key, iv, plain, true)
+	return cbc(key, iv, pkcs7Pad(EncodeKeyChain(keys)), true)
 }
 
 // UnwrapGroupKey returns a group's private key from encryptedSharedKey:

@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"crypto/sha256"
 	"errors"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/curve25519"
@@ -23,7 +24,9 @@ func TestV2KnownAnswer(t *testing.T) {
 	secret, _ := curve25519.X25519(a.Private, b.Public)
 	salt := bytes.Repeat([]byte{0x11}, 16)
 	nonce := bytes.Repeat([]byte{0x22}, 12)
-	m := Message{From: "uA", To: "uB", SenderKeyID: 7, ReceiverKeyID: 9, ContentType: 0}
+	// The gateway's upper-case MID forms; the AAD carries them lower-cased,
+	// 33 bytes each (beeper/line's buildAADv2).
+	m := Message{From: "U344ECDDFDF88ED86AF6CA6C90C57922A", To: "U68862805245b88d04979403b71ff821d", SenderKeyID: 7, ReceiverKeyID: 9, ContentType: 0}
 	plain := []byte(`{"text":"テスト"}`)
 
 	h := sha256.New()
@@ -31,7 +34,7 @@ func TestV2KnownAnswer(t *testing.T) {
 	h.Write(salt)
 	h.Write([]byte("Key"))
 	key := h.Sum(nil)
-	aad := []byte("uBuA\x00\x00\x00\x07\x00\x00\x00\x09\x00\x00\x00\x02\x00\x00\x00\x00")
+	aad := []byte("u68862805245b88d04979403b71ff821du344ecddfdf88ed86af6ca6c90c57922a\x00\x00\x00\x07\x00\x00\x00\x09\x00\x00\x00\x02\x00\x00\x00\x00")
 	blk, _ := aes.NewCipher(key)
 	g, _ := cipher.NewGCM(blk)
 	want := g.Seal(nil, nonce, plain, aad)
@@ -46,15 +49,25 @@ func TestV2KnownAnswer(t *testing.T) {
 	}
 	// The receiver derives the same secret from its side.
 	secret2, _ := SharedSecret(b.Private, a.Public)
-	got, err := DecryptV2(secret2, Message{From: "uA", To: "uB"}, chunks)
+	got, err := DecryptV2(secret2, Message{From: m.From, To: m.To}, chunks)
 	if err != nil || !bytes.Equal(got, plain) {
 		t.Fatalf("decrypt: %q %v", got, err)
+	}
+	// The MIDs as carried are another AAD: authentication fails.
+	if _, err := DecryptV2(secret2, Message{From: m.From, To: m.To, AAD: AADAsCarried}, chunks); !errors.Is(err, ErrAuth) {
+		t.Fatalf("as-carried AAD: %v", err)
+	}
+	// Short MIDs are zero-padded, long ones cut at 33 bytes.
+	short := Message{From: "uA", To: "Ub" + strings.Repeat("f", 40)}
+	wantAAD := append(append([]byte("ub"+strings.Repeat("f", 31)), append([]byte("ua"), make([]byte, 31)...)...), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0)
+	if !bytes.Equal(short.aad(), wantAAD) {
+		t.Fatalf("aad %q", short.aad())
 	}
 	// A 16-byte nonce (CHRLINE's choice) decrypts too.
 	g16, _ := cipher.NewGCMWithNonceSize(blk, 16)
 	n16 := bytes.Repeat([]byte{0x33}, 16)
 	c16 := [][]byte{salt, g16.Seal(nil, n16, plain, aad), n16, chunks[3], chunks[4]}
-	if got, err := DecryptV2(secret2, Message{From: "uA", To: "uB"}, c16); err != nil || !bytes.Equal(got, plain) {
+	if got, err := DecryptV2(secret2, Message{From: m.From, To: m.To}, c16); err != nil || !bytes.Equal(got, plain) {
 		t.Fatalf("16-byte nonce: %v", err)
 	}
 }
