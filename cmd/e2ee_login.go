@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 
+	"github.com/linectl/linectl/internal/keystore"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/sealing"
 )
@@ -74,13 +75,5 @@ func saveE2EELogin(f *factory, s *lineapi.Session, pw lineapi.PasswordE2EE) (boo
 		f.progress("warning: cannot unwrap the login's Letter Sealing key chain (%v); sealed chats will not work", err)
 		return false, nil
 	}
-	ks, err := loadKeyStore(f)
-	if err != nil {
-		return false, err
-	}
-	if ks.MID != s.MID {
-		ks.Peers, ks.Groups = map[string]sealing.KeyPair{}, map[string]groupKeyEntry{}
-	}
-	ks.MID, ks.Own = s.MID, keys
-	return true, ks.save()
+	return true, keystore.SetOwn(e2eeKeysPath(f), s.MID, keys)
 }

@@ -3,11 +3,11 @@ package cmd
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/internal/keystore"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
@@ -71,18 +71,12 @@ func runLogout(cmd *cobra.Command, f *factory, opts *logoutOptions) error {
 	}
 	f.sessionUsed = false
 	if opts.ForgetDevice {
-		for _, p := range deviceFiles(f) {
-			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
+		// Under the key store's lock, so that a running receive or send
+		// that saves its key cache afterwards finds it gone.
+		if err := keystore.Remove(e2eeKeysPath(f)); err != nil {
+			return err
 		}
 	}
 	f.progress("Logged out.")
 	return f.Out().line(logoutLine{Type: "logout", MID: c.Account.MID, ForgotDevice: opts.ForgetDevice, Remote: remote})
-}
-
-// deviceFiles are the files beside the config that belong to this device's
-// identity and go with --forget-device.
-func deviceFiles(f *factory) []string {
-	return []string{e2eeKeysPath(f)}
 }

@@ -79,6 +79,9 @@ func runProbe(cmd *cobra.Command, f *factory, opts *probeOptions) error {
 		}
 		l := probeLine{Type: "e2ee", MID: mid, ToType: int(p.ToType), Usable: p.Usable, SpecVersion: p.SpecVersion,
 			AllowedTypes: p.AllowedTypes, Reason: p.Reason}
+		if l.AllowedTypes == nil {
+			l.AllowedTypes = []int{} // LINE did not say (a group without a key yet)
+		}
 		if p.PeerKey != nil {
 			l.PeerKeyID = &p.PeerKey.KeyID
 		}

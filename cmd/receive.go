@@ -179,7 +179,10 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 			return err
 		}
 	}
-	opener := newEncrypter(f, cl).(*sealer)
+	opener, keys, err := newSealer(f, cl)
+	if err != nil {
+		return err
+	}
 	out := bufio.NewWriterSize(f.IO.Out, 64<<10)
 	var buf []byte
 	savedRev, lastSave := from, time.Time{}
@@ -201,7 +204,7 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 			}
 			var si *sealedInfo
 			if op.Message.IsObject() {
-				si = opener.openSealed(ctx, op.Message)
+				si = openSealed(ctx, opener, op.Message)
 			}
 			if opts.TextOnly {
 				buf = appendMessageLine(buf[:0], op, me, si)
@@ -238,7 +241,9 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 		},
 	}
 	runErr := fw.Run(ctx)
-	_ = opener.ks.save()
+	if err := keys.Save(); err != nil {
+		f.progress("warning: Letter Sealing key cache not saved: %v", err)
+	}
 	if err := save(fw.Revision(), true); err != nil && runErr == nil {
 		runErr = err
 	}

@@ -203,13 +203,22 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 	if err != nil {
 		return err
 	}
+	sealer, keys, err := newSealer(f, cl)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := keys.Save(); err != nil {
+			f.progress("warning: Letter Sealing key cache not saved: %v", err)
+		}
+	}()
 	rate := opts.Rate
 	if !opts.RateSet && cfg.Send.RatePerSecond > 0 {
 		rate = cfg.Send.RatePerSecond
 	}
 	s := &delivery.Sender{
 		GW: cl, Finder: &streamFinder{cl: cl}, From: cfg.Account.MID, E2EE: opts.E2EE,
-		Encrypter: newEncrypter(f, cl), Window: opts.ConfirmTimeout, Limiter: delivery.NewLimiter(rate, int(max(rate, 1)), nil, nil),
+		Encrypter: sealer, Window: opts.ConfirmTimeout, Limiter: delivery.NewLimiter(rate, int(max(rate, 1)), nil, nil),
 	}
 	if s.From == "" {
 		p, err := cl.GetProfile(ctx)
@@ -218,6 +227,7 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 		}
 		s.From = p.MID
 	}
+	sealer.MID = s.From
 	jobs := make(chan job)
 	go func() {
 		defer close(jobs)
@@ -316,7 +326,7 @@ func sendExit(err error) error {
 	switch {
 	case errors.Is(err, delivery.ErrOutcomeUnknown):
 		return withExit(ExitUnknown, "outcome_unknown", err)
-	case errors.Is(err, delivery.ErrNeedsE2EE):
+	case errors.Is(err, delivery.ErrNeedsE2EE), errors.Is(err, delivery.ErrSealingImpossible):
 		return withExit(ExitRejected, "e2ee_required", err)
 	}
 	var ee *exitError

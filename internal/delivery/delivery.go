@@ -24,6 +24,10 @@ var ErrOutcomeUnknown = errors.New("outcome unknown: the message may have been d
 // ErrNeedsE2EE means the chat requires Letter Sealing and no encrypter can seal for it.
 var ErrNeedsE2EE = errors.New("this chat requires Letter Sealing (end-to-end encryption)")
 
+// ErrSealingImpossible means Letter Sealing was required (E2EERequire) where
+// LINE says it cannot be used, or does not allow it for the content type.
+var ErrSealingImpossible = errors.New("Letter Sealing was required (--e2ee require) but cannot be used for this chat")
+
 // Gateway is what a Sender calls.
 type Gateway interface {
 	SendMessage(ctx context.Context, reqSeq int64, m lineapi.OutgoingMessage) (*lineapi.SentMessage, error)
@@ -184,6 +188,11 @@ func (s *Sender) seal(ctx context.Context, res *Result, m *lineapi.OutgoingMessa
 			return fmt.Errorf("Letter Sealing probe: %w", err)
 		}
 		switch {
+		case p.Usable && !p.Allows(m.ContentType) && s.E2EE == E2EERequire:
+			return fmt.Errorf("%w: LINE does not allow content type %d to be sealed here (allowedTypes %v)", ErrSealingImpossible, m.ContentType, p.AllowedTypes)
+		case p.Usable && !p.Allows(m.ContentType):
+			// The extension sends a type allowedTypes does not list plain
+			// (encryptMessage); LINE answers 82 if it wants it sealed after all.
 		case p.Usable && s.Encrypter == nil:
 			return fmt.Errorf("%w, and this config has no Letter Sealing keys to send it (probe: spec version %d)", ErrNeedsE2EE, p.SpecVersion)
 		case p.Usable:
@@ -196,7 +205,7 @@ func (s *Sender) seal(ctx context.Context, res *Result, m *lineapi.OutgoingMessa
 			}
 			res.E2EE, res.SpecVersion = true, v
 		case s.E2EE == E2EERequire:
-			return fmt.Errorf("%w was asked for (--e2ee require), but LINE says it is not possible here: %s", ErrNeedsE2EE, p.Reason)
+			return fmt.Errorf("%w: %s", ErrSealingImpossible, p.Reason)
 		}
 	}
 	return nil

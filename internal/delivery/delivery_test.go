@@ -109,24 +109,47 @@ func TestExactlyOnce(t *testing.T) {
 	}
 }
 
+type fakeSealer struct{}
+
+func (fakeSealer) Seal(_ context.Context, p *lineapi.Probe, m *lineapi.OutgoingMessage) (int, error) {
+	m.Chunks, m.Text = []string{"x"}, ""
+	return p.SpecVersion, nil
+}
+
 func TestE2EEModes(t *testing.T) {
 	usable := &lineapi.Probe{Usable: true, SpecVersion: 2}
+	textAllowed := &lineapi.Probe{Usable: true, SpecVersion: 2, AllowedTypes: []int{0, 15}}
+	textNotAllowed := &lineapi.Probe{Usable: true, SpecVersion: 2, AllowedTypes: []int{15}}
 	off := &lineapi.Probe{Usable: false, SpecVersion: -1, Reason: "member settings off"}
 	for _, tc := range []struct {
-		mode  string
-		probe *lineapi.Probe
-		sent  bool
+		mode   string
+		probe  *lineapi.Probe
+		sealer Encrypter
+		err    error // nil: sent
+		sealed bool
 	}{
-		{E2EEAuto, off, true},
-		{E2EERequire, off, false},
-		{E2EEAuto, usable, false}, // no encrypter: refuse rather than send plain
-		{E2EEOff, usable, true},
+		{E2EEAuto, off, nil, nil, false},
+		{E2EERequire, off, nil, ErrSealingImpossible, false},
+		{E2EEAuto, usable, nil, ErrNeedsE2EE, false}, // no encrypter: refuse rather than send plain
+		{E2EEOff, usable, nil, nil, false},
+		{E2EEAuto, textAllowed, fakeSealer{}, nil, true},
+		{E2EERequire, textAllowed, fakeSealer{}, nil, true},
+		// allowedTypes without the content type: plain, as the extension does; require refuses.
+		{E2EEAuto, textNotAllowed, fakeSealer{}, nil, false},
+		{E2EERequire, textNotAllowed, fakeSealer{}, ErrSealingImpossible, false},
 	} {
 		g := &fakeGW{probe: tc.probe}
-		s := &Sender{GW: g, Finder: finder{g}, From: user, E2EE: tc.mode}
-		_, err := s.Send(context.Background(), group, "hi")
-		if (err == nil) != tc.sent || (!tc.sent && !errors.Is(err, ErrNeedsE2EE)) {
-			t.Errorf("mode %s usable=%v: err = %v", tc.mode, tc.probe.Usable, err)
+		s := &Sender{GW: g, Finder: finder{g}, From: user, E2EE: tc.mode, Encrypter: tc.sealer}
+		r, err := s.Send(context.Background(), group, "hi")
+		if tc.err == nil && err != nil || tc.err != nil && !errors.Is(err, tc.err) {
+			t.Errorf("mode %s probe %+v: err = %v, want %v", tc.mode, tc.probe, err, tc.err)
+			continue
+		}
+		if tc.err == nil && (r.E2EE != tc.sealed || len(g.stored) != 1) {
+			t.Errorf("mode %s probe %+v: sealed %v, stored %d", tc.mode, tc.probe, r.E2EE, len(g.stored))
+		}
+		if tc.err != nil && g.sends != 0 {
+			t.Errorf("mode %s probe %+v: refused but sent", tc.mode, tc.probe)
 		}
 	}
 }

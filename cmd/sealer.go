@@ -1,0 +1,34 @@
+package cmd
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/linectl/linectl/internal/keystore"
+	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/e2ee"
+)
+
+// e2eeKeysPath is the Letter Sealing key store beside the config.
+func e2eeKeysPath(f *factory) string {
+	return filepath.Join(filepath.Dir(f.store.Path), "e2ee-keys.json")
+}
+
+// newSealer returns the account's Letter Sealing sealer/opener over the key
+// store beside the config. A key store that cannot be read is an error (exit
+// 2, kind config): it is kept as it is, never replaced by an empty one.
+// The caller saves the store (ks.Save) when done.
+func newSealer(f *factory, cl *lineapi.Client) (*e2ee.Sealer, *keystore.File, error) {
+	ks, err := keystore.Open(e2eeKeysPath(f))
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &e2ee.Sealer{GW: cl, Keys: ks, MID: ks.MID()}
+	if f.cfg != nil && f.cfg.Account.MID != "" {
+		s.MID = f.cfg.Account.MID
+	}
+	if f.Debug {
+		s.Debugf = func(format string, a ...any) { fmt.Fprintf(f.IO.ErrOut, "debug: letter sealing: "+format+"\n", a...) }
+	}
+	return s, ks, nil
+}

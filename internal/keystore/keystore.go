@@ -1,0 +1,263 @@
+// Package keystore keeps an account's Letter Sealing keys in a file beside
+// the config (e2ee-keys.json): the account's own key pairs from its key
+// chain, and caches of peers' public keys and chats' group keys by key id.
+//
+// It follows the config store's rules: 0600 in a 0700 directory, replaced
+// atomically under a lock, read inside the lock before every write so that
+// concurrent linectl processes lose nothing, never overwritten when it
+// cannot be read (the account's private keys would be lost), refused when
+// other users could read it. A run only merges its cache entries into the
+// file; only a login writes the account's own keys, and once the file is
+// removed (logout --forget-device) no running process writes it back.
+package keystore
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync"
+
+	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/pkg/lineapi/e2ee"
+	"github.com/linectl/linectl/pkg/lineapi/sealing"
+)
+
+// maxSize bounds what is read: a key chain and years of cached keys are a
+// few hundred kilobytes.
+const maxSize = 16 << 20
+
+// data is the file's contents.
+type data struct {
+	MID    string                     `json:"mid"`
+	Own    []sealing.KeyPair          `json:"own"`
+	Peers  map[string]sealing.KeyPair `json:"peers,omitempty"`  // "mid/keyId" → public key
+	Groups map[string]groupKey        `json:"groups,omitempty"` // "chat/groupKeyId" → group private key
+}
+
+type groupKey struct {
+	GroupKeyID int    `json:"groupKeyId"`
+	Private    []byte `json:"privateKey"`
+}
+
+// File is the key store at one path. It implements e2ee.KeyStore; Save
+// merges what was learnt into the file.
+type File struct {
+	path string
+
+	mu        sync.Mutex
+	d         data
+	dirty     bool
+	forgotten []string // MIDs whose cached keys must also go from the file
+}
+
+var _ e2ee.KeyStore = (*File)(nil)
+
+// Open reads the store at path. A missing file is an empty store. A file
+// that cannot be read or parsed is an error (wrapping config.ErrCorrupt or
+// config.ErrInsecure) and is left as it is.
+func Open(path string) (*File, error) {
+	d, err := read(path)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{path: path}
+	if d != nil {
+		f.d = *d
+	}
+	return f, nil
+}
+
+// Path is the file's path.
+func (f *File) Path() string { return f.path }
+
+// MID is the account the keys belong to ("" when there are none).
+func (f *File) MID() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.d.MID
+}
+
+// read returns the file's contents, nil when it does not exist. Only a
+// regular file (not a symlink, FIFO or device) of sane size is read.
+func read(path string) (*data, error) {
+	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file (%s); linectl will not use or replace it", config.ErrCorrupt, path, st.Mode().Type())
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%w: %s has mode %04o and holds your Letter Sealing private keys; run: chmod 600 %s",
+			config.ErrInsecure, path, st.Mode().Perm(), path)
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer fh.Close()
+	if st2, err := fh.Stat(); err != nil || !os.SameFile(st, st2) {
+		return nil, fmt.Errorf("read %s: the file changed while it was opened", path)
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, maxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) > maxSize {
+		return nil, fmt.Errorf("%w: %s is larger than %d bytes", config.ErrCorrupt, path, maxSize)
+	}
+	var d data
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v (it holds your Letter Sealing private keys: fix it or move it away; linectl will not overwrite it)",
+			config.ErrCorrupt, path, err)
+	}
+	return &d, nil
+}
+
+// OwnKeys implements e2ee.KeyStore.
+func (f *File) OwnKeys() []sealing.KeyPair {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]sealing.KeyPair(nil), f.d.Own...)
+}
+
+// PeerKey implements e2ee.KeyStore.
+func (f *File) PeerKey(mid string, id int) ([]byte, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k, ok := f.d.Peers[e2ee.CacheKey(mid, id)]
+	return k.Public, ok
+}
+
+// SetPeerKey implements e2ee.KeyStore.
+func (f *File) SetPeerKey(mid string, id int, pub []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.d.Peers == nil {
+		f.d.Peers = map[string]sealing.KeyPair{}
+	}
+	f.d.Peers[e2ee.CacheKey(mid, id)] = sealing.KeyPair{KeyID: id, Public: pub}
+	f.dirty = true
+}
+
+// GroupKey implements e2ee.KeyStore.
+func (f *File) GroupKey(chat string, id int) ([]byte, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	g, ok := f.d.Groups[e2ee.CacheKey(chat, id)]
+	return g.Private, ok
+}
+
+// SetGroupKey implements e2ee.KeyStore.
+func (f *File) SetGroupKey(chat string, id int, priv []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.d.Groups == nil {
+		f.d.Groups = map[string]groupKey{}
+	}
+	f.d.Groups[e2ee.CacheKey(chat, id)] = groupKey{GroupKeyID: id, Private: priv}
+	f.dirty = true
+}
+
+// Forget implements e2ee.KeyStore.
+func (f *File) Forget(mid string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e2ee.ForgetFrom(f.d.Peers, mid)
+	e2ee.ForgetFrom(f.d.Groups, mid)
+	f.forgotten = append(f.forgotten, mid)
+	f.dirty = true
+}
+
+// Save merges the cache entries learnt since Open into the file, under its
+// lock. It writes nothing when nothing was learnt, when the file is gone
+// (the device was forgotten, or no login ever stored keys), or when it now
+// belongs to another account.
+func (f *File) Save() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.dirty {
+		return nil
+	}
+	return f.update(func(disk *data) *data {
+		if disk == nil || !e2ee.SameMID(disk.MID, f.d.MID) {
+			return nil
+		}
+		for _, mid := range f.forgotten {
+			e2ee.ForgetFrom(disk.Peers, mid)
+			e2ee.ForgetFrom(disk.Groups, mid)
+		}
+		disk.Peers = merge(disk.Peers, f.d.Peers)
+		disk.Groups = merge(disk.Groups, f.d.Groups)
+		f.dirty, f.forgotten = false, nil
+		return disk
+	})
+}
+
+func merge[V any](dst, src map[string]V) map[string]V {
+	if dst == nil && len(src) > 0 {
+		dst = map[string]V{}
+	}
+	for k, v := range src {
+		dst[k] = v
+	}
+	return dst
+}
+
+// update runs fn on the file's current contents (nil when missing) under the
+// lock and writes what it returns (nothing when nil).
+func (f *File) update(fn func(disk *data) *data) error {
+	unlock, err := (&config.Store{Path: f.path}).Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	disk, err := read(f.path)
+	if err != nil {
+		return err
+	}
+	out := fn(disk)
+	if out == nil {
+		return nil
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	return config.WriteFileAtomic(f.path, b)
+}
+
+// SetOwn stores the account's key chain after a login: the own keys are
+// replaced, and the caches cleared when the account changed. A file that
+// cannot be read is refused, not replaced: it may hold the only copy of
+// keys that older messages need.
+func SetOwn(path, mid string, keys []sealing.KeyPair) error {
+	f := &File{path: path}
+	return f.update(func(disk *data) *data {
+		if disk == nil || !e2ee.SameMID(disk.MID, mid) {
+			disk = &data{}
+		}
+		disk.MID, disk.Own = mid, keys
+		return disk
+	})
+}
+
+// Remove deletes the store under its lock (logout --forget-device); a
+// running process that saves afterwards finds it gone and writes nothing.
+func Remove(path string) error {
+	unlock, err := (&config.Store{Path: path}).Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
