@@ -14,9 +14,13 @@ type Account struct {
 	Password      string
 	DisplayName   string
 	LetterSealing bool
-	// KeyID and Key are the account's Letter Sealing key pair (set when LetterSealing).
+	// KeyID and Key are the account's current Letter Sealing key pair (set
+	// when LetterSealing): the one with the highest id.
 	KeyID int
 	Key   *ecdh.PrivateKey
+	// PastKeys are the keys RotateKey retired, oldest first. Old messages
+	// and group keys still name them, so they stay retrievable by id.
+	PastKeys []SealKey
 	// SpecVersion is the Letter Sealing version the account's app speaks (default 2).
 	SpecVersion int
 	// Contacts are the MIDs of the account's friends.
@@ -61,6 +65,24 @@ func (s *Server) AddAccount(a Account) *Account {
 	return &acc
 }
 
+// SetLetterSealing turns an account's Letter Sealing on (with a key pair if
+// it has none) or off.
+func (s *Server) SetLetterSealing(mid string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accounts[mid]
+	if a == nil {
+		return
+	}
+	a.LetterSealing = on
+	if on && a.Key == nil {
+		a.Key, _ = ecdh.X25519().GenerateKey(rand.Reader)
+		if a.KeyID == 0 {
+			a.KeyID = 1000 + len(s.order)
+		}
+	}
+}
+
 // AddChat adds a group (c…) or room (r…).
 func (s *Server) AddChat(c Chat) {
 	s.mu.Lock()
@@ -80,7 +102,9 @@ func (s *Server) Account(mid string) *Account {
 // NewSandbox returns a simulator with the demo accounts and chats.
 func NewSandbox(opts Options) *Server {
 	s := New(opts)
-	s.AddAccount(Account{MID: AliceMID, Email: AliceEmail, Password: DemoPassword, DisplayName: "Alice",
+	// Alice and Bob both have Letter Sealing, so the sandbox shows sealing
+	// between two of its people; Carol keeps a plain account.
+	s.AddAccount(Account{MID: AliceMID, Email: AliceEmail, Password: DemoPassword, DisplayName: "Alice", LetterSealing: true,
 		Contacts: []string{BobMID, CarolMID}})
 	s.AddAccount(Account{MID: BobMID, Email: BobEmail, Password: DemoPassword, DisplayName: "Bob", LetterSealing: true,
 		Contacts: []string{AliceMID}})

@@ -24,6 +24,7 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		Reason  string `json:"reason"`
 		Name    string `json:"name"`
 		Data    string `json:"data"`
+		Version int    `json:"version"`
 	}
 	if r.Method == http.MethodPost {
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil && err.Error() != "EOF" {
@@ -42,6 +43,19 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		err = s.ConfirmPIN(in.PIN)
 	case "/_sandbox/inject":
 		s.InjectMessage(in.From, in.To, in.Text)
+	case "/_sandbox/inject-sealed":
+		if in.Version == 0 {
+			in.Version = 2
+		}
+		err = s.InjectSealed(SealedInjection{From: in.From, To: in.To, Version: in.Version, Text: in.Text})
+	case "/_sandbox/rotate-key":
+		id, err := s.RotateKey(in.MID)
+		if err != nil {
+			writeJSON(w, 409, map[string]any{"error": err.Error()})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"ok": true, "keyId": id})
+		return
 	case "/_sandbox/event":
 		s.InjectEvent(in.MID, in.Name, in.Data)
 	case "/_sandbox/clock":
@@ -85,7 +99,8 @@ func (s *Server) state() map[string]any {
 	accounts := []any{}
 	for _, mid := range s.order {
 		a := s.accounts[mid]
-		accounts = append(accounts, map[string]any{"mid": a.MID, "email": a.Email, "displayName": a.DisplayName, "letterSealing": a.LetterSealing})
+		accounts = append(accounts, map[string]any{"mid": a.MID, "email": a.Email, "displayName": a.DisplayName, "letterSealing": a.LetterSealing,
+			"keyId": a.KeyID})
 	}
 	chats := []any{}
 	for _, mid := range s.chatList {

@@ -257,7 +257,7 @@ func (s *Server) negotiateE2EEPublicKey(req *request) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	peer := s.accounts[mid]
+	peer := s.account(mid)
 	if peer == nil {
 		return nil, talk(5, "not found")
 	}
@@ -268,8 +268,7 @@ func (s *Server) negotiateE2EEPublicKey(req *request) (any, error) {
 	if spec == 0 {
 		spec = 2
 	}
-	return map[string]any{"publicKey": map[string]any{"version": 1, "keyId": peer.KeyID, "keyData": b64(peer.Key.PublicKey().Bytes())},
-		"allowedTypes": []int{0, 15}, "specVersion": spec}, nil
+	return map[string]any{"publicKey": publicKeyAnswer(peer.KeyID, peer.Key), "allowedTypes": []int{0, 15}, "specVersion": spec}, nil
 }
 
 func (s *Server) getLastE2EEGroupSharedKey(req *request) (any, error) {
@@ -286,7 +285,7 @@ func (s *Server) getLastE2EEGroupSharedKey(req *request) (any, error) {
 	if _, err := s.memberChat(chat, req.mid); err != nil {
 		return nil, err
 	}
-	if g := s.groupKeys[chat]; g != nil && g.wrapped[req.mid] != nil {
+	if g := s.currentGroupKey(chat); g != nil && g.wrapped[req.mid] != nil {
 		return g.answerFor(req.mid), nil
 	}
 	return nil, talk(5, "not found")

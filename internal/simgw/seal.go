@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 )
 
 func h256(parts ...[]byte) []byte {
@@ -59,54 +60,69 @@ func cbcCrypt(secret, data []byte, enc bool) ([]byte, error) {
 	return out, nil
 }
 
-// keyChain encodes E2EEKeyChain{1: list<E2EEKey{1 version, 2 keyId, 4 pub, 5 priv, 6 created}>} in Thrift compact.
-func keyChain(keyID int, pub, priv []byte) []byte {
+// keyChain encodes E2EEKeyChain{1: list<E2EEKey{1 version, 2 keyId, 4 pub,
+// 5 priv, 6 created}>} in Thrift compact, PKCS#7-padded for CBC: LINE's
+// module rejects zero padding (PROTOCOL.md §8).
+func keyChain(keys []SealKey) []byte {
 	var b []byte
 	varint := func(v uint64) { b = binary.AppendUvarint(b, v) }
 	zz := func(v int64) { varint(uint64((v << 1) ^ (v >> 63))) }
-	b = append(b, 0x19, 0x1c) // field 1 list, 1 element of struct
-	b = append(b, 0x15)       // field 1 i32
-	zz(1)
-	b = append(b, 0x15) // field 2 i32
-	zz(int64(keyID))
-	b = append(b, 0x28) // field 4 binary
-	varint(uint64(len(pub)))
-	b = append(b, pub...)
-	b = append(b, 0x18) // field 5 binary
-	varint(uint64(len(priv)))
-	b = append(b, priv...)
-	b = append(b, 0x16) // field 6 i64
-	zz(1773625290000)
-	b = append(b, 0, 0)
-	for len(b)%16 != 0 {
-		b = append(b, 0)
+	b = append(b, 0x19) // field 1 list
+	if len(keys) < 15 {
+		b = append(b, byte(len(keys)<<4|0x0c)) // n elements of struct
+	} else {
+		b = append(b, 0xfc)
+		varint(uint64(len(keys)))
 	}
-	return b
+	for _, k := range keys {
+		pub, priv := k.Key.PublicKey().Bytes(), k.Key.Bytes()
+		b = append(b, 0x15) // field 1 i32
+		zz(1)
+		b = append(b, 0x15) // field 2 i32
+		zz(int64(k.ID))
+		b = append(b, 0x28) // field 4 binary
+		varint(uint64(len(pub)))
+		b = append(b, pub...)
+		b = append(b, 0x18) // field 5 binary
+		varint(uint64(len(priv)))
+		b = append(b, priv...)
+		b = append(b, 0x16) // field 6 i64
+		zz(keyCreated(k.ID))
+		b = append(b, 0) // end of E2EEKey
+	}
+	b = append(b, 0) // end of E2EEKeyChain
+	return pad16(b)
 }
 
-// keyChainFor returns qrCodeLoginV2's metaData: the account's key chain
-// encrypted for the client's login key. Caller holds s.mu.
+// keyChainFor returns qrCodeLoginV2's metaData: all the account's keys
+// encrypted for the client's login key. Without a usable login key (a QR
+// scanned blind carries none) it is an errorCode and no key chain.
+// Caller holds s.mu.
 func (s *Server) keyChainFor(mid string, loginPub []byte) map[string]any {
 	acc := s.accounts[mid]
-	if acc == nil || !acc.LetterSealing {
+	if acc == nil || !acc.LetterSealing || acc.Key == nil {
 		return map[string]any{"errorCode": "E2EE_NOT_ENABLED"}
 	}
+	if len(loginPub) != 32 {
+		return map[string]any{"errorCode": "NO_PUBLIC_KEY"}
+	}
 	eph, _ := ecdh.X25519().GenerateKey(rand.Reader)
-	s.lastEph = eph
 	shared, err := dh(eph, loginPub)
 	if err != nil {
 		return map[string]any{"errorCode": "INVALID_PUBLIC_KEY"}
 	}
-	enc, _ := cbcCrypt(shared, keyChain(acc.KeyID, acc.Key.PublicKey().Bytes(), acc.Key.Bytes()), true)
+	s.lastEph = eph
+	enc, _ := cbcCrypt(shared, keyChain(acc.allKeys()), true)
 	return map[string]any{"keyId": strconv.Itoa(acc.KeyID), "publicKey": b64(eph.PublicKey().Bytes()),
 		"encryptedKeyChain": b64(enc), "e2eeVersion": "1", "errorCode": ""}
 }
 
-// groupKey is a chat's registered group key.
+// groupKey is one registered group key of a chat.
 type groupKey struct {
 	id      int
+	spec    int // the Letter Sealing version members seal with
 	creator string
-	credKey int
+	credKey int // the creator's key id that wrapped it
 	priv    []byte
 	wrapped map[string][]byte // member → encryptedSharedKey
 	keyIDs  map[string]int
@@ -115,9 +131,10 @@ type groupKey struct {
 func (g *groupKey) answerFor(mid string) map[string]any {
 	return map[string]any{"keyVersion": 1, "groupKeyId": g.id, "creator": g.creator, "creatorKeyId": g.credKey,
 		"receiver": mid, "receiverKeyId": g.keyIDs[mid], "encryptedSharedKey": b64(g.wrapped[mid]),
-		"allowedTypes": []int{0, 15}, "specVersion": 2}
+		"allowedTypes": []int{0, 15}, "specVersion": g.spec}
 }
 
+// pad16 is PKCS#7 padding to the AES block.
 func pad16(b []byte) []byte {
 	n := 16 - len(b)%16
 	out := append([]byte{}, b...)
@@ -127,31 +144,26 @@ func pad16(b []byte) []byte {
 	return out
 }
 
-// SetGroupKey registers a group key for chat as if creator's device did. Caller must not hold s.mu.
-func (s *Server) SetGroupKey(chat, creator string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, cr := s.chats[chat], s.accounts[creator]
-	if c == nil || cr == nil || !cr.LetterSealing {
-		return errors.New("no such chat or creator without Letter Sealing")
+// unpad16 strips PKCS#7 padding, checking every pad byte.
+func unpad16(b []byte) ([]byte, bool) {
+	if len(b) == 0 || len(b)%16 != 0 {
+		return nil, false
 	}
-	gk, _ := ecdh.X25519().GenerateKey(rand.Reader)
-	g := &groupKey{id: 5000 + len(s.groupKeys), creator: creator, credKey: cr.KeyID, priv: gk.Bytes(), wrapped: map[string][]byte{}, keyIDs: map[string]int{}}
-	for _, m := range c.Members {
-		a := s.accounts[m]
-		if a == nil || !a.LetterSealing {
-			return errors.New("a member has Letter Sealing off")
+	n := int(b[len(b)-1])
+	if n == 0 || n > 16 {
+		return nil, false
+	}
+	for _, c := range b[len(b)-n:] {
+		if int(c) != n {
+			return nil, false
 		}
-		shared, _ := dh(cr.Key, a.Key.PublicKey().Bytes())
-		g.wrapped[m], _ = cbcCrypt(shared, pad16(g.priv), true)
-		g.keyIDs[m] = a.KeyID
 	}
-	s.groupKeys[chat] = g
-	return nil
+	return b[:len(b)-n], true
 }
 
 // registerE2EEGroupKey [keyVersion, chatMid, members, keyIds, encryptedSharedKeys]:
-// every member's wrapped key must unwrap, with that member's key, to one group key.
+// every member's wrapped key must unwrap, with that member's key, to one
+// group key, which becomes the chat's current one.
 func (s *Server) registerE2EEGroupKey(req *request) (any, error) {
 	var version int
 	var chat string
@@ -173,7 +185,10 @@ func (s *Server) registerE2EEGroupKey(req *request) (any, error) {
 	if len(members) != len(c.Members) {
 		return nil, talk(85, "members do not match the chat")
 	}
-	g := &groupKey{id: 5000 + len(s.groupKeys) + 1, creator: req.mid, credKey: me.KeyID, wrapped: map[string][]byte{}, keyIDs: map[string]int{}}
+	if !me.LetterSealing || me.Key == nil {
+		return nil, talk(85, "not a sealed member: "+req.mid)
+	}
+	g := &groupKey{creator: req.mid, credKey: me.KeyID, wrapped: map[string][]byte{}, keyIDs: map[string]int{}}
 	for i, m := range members {
 		a := s.accounts[m]
 		if a == nil || !c.isMember(m) || !a.LetterSealing {
@@ -201,19 +216,40 @@ func (s *Server) registerE2EEGroupKey(req *request) (any, error) {
 		}
 		g.wrapped[m], g.keyIDs[m] = enc, keyIDs[i]
 	}
-	s.groupKeys[chat] = g
+	s.addGroupKey(chat, g)
 	return g.answerFor(req.mid), nil
 }
 
-func gcmAAD(to, from string, senderKeyID, receiverKeyID, contentType int) []byte {
-	b := []byte(to + from)
+// aadMID is a MID as LINE's module puts it in the V2 AAD: ASCII lower-case,
+// zero-padded or truncated to 33 bytes (PROTOCOL.md §8; BEEPER, verified live).
+func aadMID(mid string) []byte {
+	out := make([]byte, 33)
+	copy(out, strings.ToLower(mid))
+	return out
+}
+
+// gcmAAD is the V2 additional data; to and from are already in AAD form.
+func gcmAAD(to, from []byte, senderKeyID, receiverKeyID, contentType int) []byte {
+	b := append(append([]byte{}, to...), from...)
 	for _, v := range []int{senderKeyID, receiverKeyID, 2, contentType} {
 		b = binary.BigEndian.AppendUint32(b, uint32(v))
 	}
 	return b
 }
 
-// openSealed decrypts a sealed message the way its recipient's device would.
+// textOf reads the {"text":…} plaintext both versions carry.
+func textOf(plain []byte) (string, error) {
+	var p struct {
+		Text *string `json:"text"`
+	}
+	if json.Unmarshal(plain, &p) != nil || p.Text == nil {
+		return "", talk(85, "plaintext is not JSON")
+	}
+	return *p.Text, nil
+}
+
+// openSealed decrypts a sealed message the way its recipient's device would:
+// current keys only, AAD in the lower-33 form, JSON plaintext in both versions.
 // Caller holds s.mu.
 func (s *Server) openSealed(from, to string, version string, chunks []string) (string, error) {
 	raw := make([][]byte, len(chunks))
@@ -232,121 +268,69 @@ func (s *Server) openSealed(from, to string, version string, chunks []string) (s
 	if sender == nil || !sender.LetterSealing || sender.KeyID != senderKeyID {
 		return "", talk(83, "sender key changed")
 	}
-	var shared []byte
-	var err error
-	if toTypeOf(to) == 0 {
-		peer := s.accounts[to]
-		if peer == nil || !peer.LetterSealing || peer.KeyID != receiverKeyID {
-			return "", talk(84, "receiver key changed")
-		}
-		shared, err = dh(peer.Key, sender.Key.PublicKey().Bytes())
-	} else {
-		g := s.groupKeys[to]
-		if g == nil || g.id != receiverKeyID {
-			return "", talk(99, "E2EE_RECREATE_GROUP_KEY")
-		}
-		gk, gerr := ecdh.X25519().NewPrivateKey(g.priv)
-		if gerr != nil {
-			return "", talk(85, "bad group key")
-		}
-		shared, err = dh(gk, sender.Key.PublicKey().Bytes())
-	}
+	shared, err := s.openSecret(sender, to, receiverKeyID)
 	if err != nil {
-		return "", talk(85, "bad key")
+		return "", err
 	}
 	key := h256(shared, raw[0], []byte("Key"))
 	blk, _ := aes.NewCipher(key)
 	switch version {
 	case "2":
-		g, err := cipher.NewGCMWithNonceSize(blk, len(raw[2]))
-		if err != nil {
+		if len(raw[2]) != 12 && len(raw[2]) != 16 {
 			return "", talk(85, "bad nonce")
 		}
-		plain, err := g.Open(nil, raw[2], raw[1], gcmAAD(to, from, senderKeyID, receiverKeyID, 0))
+		g, _ := cipher.NewGCMWithNonceSize(blk, len(raw[2]))
+		plain, err := g.Open(nil, raw[2], raw[1], gcmAAD(aadMID(to), aadMID(from), senderKeyID, receiverKeyID, 0))
 		if err != nil {
 			return "", talk(85, "message does not decrypt")
 		}
-		var p struct {
-			Text string `json:"text"`
-		}
-		if json.Unmarshal(plain, &p) != nil {
-			return "", talk(85, "plaintext is not JSON")
-		}
-		return p.Text, nil
+		return textOf(plain)
 	case "1":
+		if len(raw[1])%16 != 0 || len(raw[1]) == 0 {
+			return "", talk(85, "bad ciphertext")
+		}
 		mac := make([]byte, 16)
 		blk.Encrypt(mac, fold(h256(raw[1])))
-		if string(mac) != string(raw[2]) || len(raw[1])%16 != 0 || len(raw[1]) == 0 {
+		if string(mac) != string(raw[2]) {
 			return "", talk(85, "MAC mismatch")
 		}
 		plain := make([]byte, len(raw[1]))
 		cipher.NewCBCDecrypter(blk, fold(h256(shared, raw[0], []byte("IV")))).CryptBlocks(plain, raw[1])
-		n := int(plain[len(plain)-1])
-		if n == 0 || n > 16 {
+		text, ok := unpad16(plain)
+		if !ok {
 			return "", talk(85, "bad padding")
 		}
-		return string(plain[:len(plain)-n]), nil
+		return textOf(text)
 	}
 	return "", talk(86, "E2EE_INVALID_VERSION")
 }
 
-// sealFor encrypts text from → to as from's device would (V2 JSON or V1 raw).
-// Caller holds s.mu.
-func (s *Server) sealFor(from, to string, version int, text string, badKeyID bool) ([]string, error) {
-	sender := s.accounts[from]
-	if sender == nil || !sender.LetterSealing {
-		return nil, errors.New("sender without Letter Sealing")
-	}
+// openSecret is the recipient's shared secret: with the peer's current key,
+// or the chat's current group key. Caller holds s.mu.
+func (s *Server) openSecret(sender *Account, to string, receiverKeyID int) ([]byte, error) {
 	var shared []byte
-	var receiverKeyID int
 	var err error
 	if toTypeOf(to) == 0 {
 		peer := s.accounts[to]
-		if peer == nil || !peer.LetterSealing {
-			return nil, errors.New("recipient without Letter Sealing")
+		if peer == nil || !peer.LetterSealing || peer.KeyID != receiverKeyID {
+			return nil, talk(84, "receiver key changed")
 		}
-		shared, err = dh(sender.Key, peer.Key.PublicKey().Bytes())
-		receiverKeyID = peer.KeyID
+		shared, err = dh(peer.Key, sender.Key.PublicKey().Bytes())
 	} else {
-		g := s.groupKeys[to]
-		if g == nil {
-			return nil, errors.New("chat has no group key")
+		g := s.currentGroupKey(to)
+		if g == nil || g.id != receiverKeyID {
+			return nil, talk(99, "E2EE_RECREATE_GROUP_KEY")
 		}
-		gk, _ := ecdh.X25519().NewPrivateKey(g.priv)
+		gk, gerr := ecdh.X25519().NewPrivateKey(g.priv)
+		if gerr != nil {
+			return nil, talk(85, "bad group key")
+		}
 		shared, err = dh(gk, sender.Key.PublicKey().Bytes())
-		receiverKeyID = g.id
 	}
 	if err != nil {
-		return nil, err
+		return nil, talk(85, "bad key")
 	}
-	senderKeyID := sender.KeyID
-	if badKeyID {
-		senderKeyID += 777
-	}
-	salt := make([]byte, 16)
-	if version == 1 {
-		salt = salt[:8]
-	}
-	_, _ = rand.Read(salt)
-	key := h256(shared, salt, []byte("Key"))
-	blk, _ := aes.NewCipher(key)
-	var ct, third []byte
-	if version == 1 {
-		plain := pad16([]byte(text))
-		ct = make([]byte, len(plain))
-		cipher.NewCBCEncrypter(blk, fold(h256(shared, salt, []byte("IV")))).CryptBlocks(ct, plain)
-		third = make([]byte, 16)
-		blk.Encrypt(third, fold(h256(ct)))
-	} else {
-		g, _ := cipher.NewGCM(blk)
-		third = make([]byte, 12)
-		_, _ = rand.Read(third)
-		payload, _ := json.Marshal(map[string]string{"text": text})
-		ct = g.Seal(nil, third, payload, gcmAAD(to, from, senderKeyID, receiverKeyID, 0))
-	}
-	ids := binary.BigEndian.AppendUint32(nil, uint32(senderKeyID))
-	rids := binary.BigEndian.AppendUint32(nil, uint32(receiverKeyID))
-	return []string{b64(salt), b64(ct), b64(third), b64(ids), b64(rids)}, nil
+	return shared, nil
 }
 
 // SealFault spoils an injected sealed message.
@@ -359,24 +343,141 @@ const (
 	SealTampered           // one ciphertext bit flipped
 )
 
+// SealedInjection is a Letter Sealing message another device sends.
+type SealedInjection struct {
+	From, To    string // as the simulator knows them
+	Version     int    // 1 or 2
+	Text        string
+	Fault       SealFault
+	SenderKeyID int // 0 = From's current key; else one of its past keys
+	GroupKeyID  int // 0 = To's current group key; else an older one
+	// AADAsCarried builds the V2 AAD from the MIDs exactly as carried
+	// (CHRLINE/linejs form) instead of LINE's lower-33 form.
+	AADAsCarried bool
+	// UpperMIDs makes the message carry "U…"/"C…" forms: the first letter
+	// of from and to upper-cased, as the gateway writes MIDs.
+	UpperMIDs bool
+}
+
+// carried returns from and to as the message carries them.
+func (in SealedInjection) carried() (string, string) {
+	if !in.UpperMIDs {
+		return in.From, in.To
+	}
+	up := func(m string) string {
+		if m == "" {
+			return m
+		}
+		return strings.ToUpper(m[:1]) + m[1:]
+	}
+	return up(in.From), up(in.To)
+}
+
+// sealSecret is the sender's shared secret and the receiver key id for in.
+// Caller holds s.mu.
+func (s *Server) sealSecret(in SealedInjection, senderKey *ecdh.PrivateKey) ([]byte, int, error) {
+	if toTypeOf(in.To) == 0 {
+		peer := s.accounts[in.To]
+		if peer == nil || !peer.LetterSealing {
+			return nil, 0, errors.New("recipient without Letter Sealing")
+		}
+		shared, err := dh(senderKey, peer.Key.PublicKey().Bytes())
+		return shared, peer.KeyID, err
+	}
+	g := s.currentGroupKey(in.To)
+	if in.GroupKeyID != 0 {
+		g = s.groupKeyByID(in.To, in.GroupKeyID)
+	}
+	if g == nil {
+		return nil, 0, errors.New("chat has no such group key")
+	}
+	gk, err := ecdh.X25519().NewPrivateKey(g.priv)
+	if err != nil {
+		return nil, 0, err
+	}
+	shared, err := dh(gk, senderKey.PublicKey().Bytes())
+	return shared, g.id, err
+}
+
+// sealFor encrypts in.Text as From's device would: JSON plaintext in both
+// versions, V2 AAD in the lower-33 form unless AADAsCarried. Caller holds s.mu.
+func (s *Server) sealFor(in SealedInjection) ([]string, error) {
+	sender := s.accounts[in.From]
+	if sender == nil || !sender.LetterSealing {
+		return nil, errors.New("sender without Letter Sealing")
+	}
+	if in.Version != 1 && in.Version != 2 {
+		return nil, errors.New("version must be 1 or 2")
+	}
+	senderKeyID, senderKey := sender.KeyID, sender.Key
+	if in.SenderKeyID != 0 {
+		if senderKeyID, senderKey = in.SenderKeyID, sender.keyByID(in.SenderKeyID); senderKey == nil {
+			return nil, errors.New("sender has no key " + strconv.Itoa(in.SenderKeyID))
+		}
+	}
+	shared, receiverKeyID, err := s.sealSecret(in, senderKey)
+	if err != nil {
+		return nil, err
+	}
+	if in.Fault == SealBadKeyID {
+		senderKeyID += 777
+	}
+	payload, _ := json.Marshal(map[string]string{"text": in.Text})
+	salt := make([]byte, 16)
+	if in.Version == 1 {
+		salt = salt[:8]
+	}
+	_, _ = rand.Read(salt)
+	key := h256(shared, salt, []byte("Key"))
+	blk, _ := aes.NewCipher(key)
+	var ct, third []byte
+	if in.Version == 1 {
+		plain := pad16(payload)
+		ct = make([]byte, len(plain))
+		cipher.NewCBCEncrypter(blk, fold(h256(shared, salt, []byte("IV")))).CryptBlocks(ct, plain)
+		third = make([]byte, 16)
+		blk.Encrypt(third, fold(h256(ct)))
+	} else {
+		from, to := in.carried()
+		aad := gcmAAD(aadMID(to), aadMID(from), senderKeyID, receiverKeyID, 0)
+		if in.AADAsCarried {
+			aad = gcmAAD([]byte(to), []byte(from), senderKeyID, receiverKeyID, 0)
+		}
+		g, _ := cipher.NewGCM(blk)
+		third = make([]byte, 12)
+		_, _ = rand.Read(third)
+		ct = g.Seal(nil, third, payload, aad)
+	}
+	ids := binary.BigEndian.AppendUint32(nil, uint32(senderKeyID))
+	rids := binary.BigEndian.AppendUint32(nil, uint32(receiverKeyID))
+	return []string{b64(salt), b64(ct), b64(third), b64(ids), b64(rids)}, nil
+}
+
 // InjectSealedMessage delivers a Letter Sealing message from → to (version 1
 // or 2) as RECEIVE_MESSAGE operations.
 func (s *Server) InjectSealedMessage(from, to string, version int, text string, fault SealFault) error {
+	return s.InjectSealed(SealedInjection{From: from, To: to, Version: version, Text: text, Fault: fault})
+}
+
+// InjectSealed delivers a Letter Sealing message as RECEIVE_MESSAGE
+// operations, sealed as in describes. Caller must not hold s.mu.
+func (s *Server) InjectSealed(in SealedInjection) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	chunks, err := s.sealFor(from, to, version, text, fault == SealBadKeyID)
+	chunks, err := s.sealFor(in)
 	if err != nil {
 		return err
 	}
-	if fault == SealTampered {
+	if in.Fault == SealTampered {
 		ct, _ := base64.StdEncoding.DecodeString(chunks[1])
 		ct[0] ^= 1
 		chunks[1] = b64(ct)
 	}
+	from, to := in.carried()
 	s.seq += 7919
-	msg := map[string]any{"from": from, "to": to, "toType": toTypeOf(to), "id": strconv.FormatInt(s.seq, 10),
+	msg := map[string]any{"from": from, "to": to, "toType": toTypeOf(in.To), "id": strconv.FormatInt(s.seq, 10),
 		"createdTime": strconv.FormatInt(s.now().UnixMilli(), 10), "hasContent": false, "contentType": 0,
-		"contentMetadata": map[string]string{"e2eeVersion": strconv.Itoa(version)}, "chunks": chunks, "sessionId": 0, "reactions": []any{}}
-	s.deliver(from, to, msg)
+		"contentMetadata": map[string]string{"e2eeVersion": strconv.Itoa(in.Version)}, "chunks": chunks, "sessionId": 0, "reactions": []any{}}
+	s.deliver(in.From, in.To, msg)
 	return nil
 }

@@ -75,8 +75,9 @@ type Server struct {
 	tokens    map[string]*token      // access token
 	refresh   map[string]*refreshTok // refresh token
 	certs     map[string]string      // certificate → MID
-	groupKeys map[string]*groupKey
-	lastEph   *ecdh.PrivateKey // the key of the newest key chain (for confirmE2EELogin)
+	groupKeys map[string][]*groupKey // chat → its group keys, oldest first
+	gkSeq     int                    // group key ids ever issued: ids only grow
+	lastEph   *ecdh.PrivateKey       // the key of the newest key chain (for confirmE2EELogin)
 	rev       int64
 	ops       map[string][]op // MID → operations
 	wake      chan struct{}   // closed and replaced when anything changes
@@ -107,7 +108,7 @@ func New(opts Options) *Server {
 		opts: opts, accounts: map[string]*Account{}, chats: map[string]*Chat{},
 		rsaKeys: map[string]*rsaSession{}, verifier: map[string]*pending{}, qr: map[string]*qrSession{},
 		tokens: map[string]*token{}, refresh: map[string]*refreshTok{}, certs: map[string]string{},
-		groupKeys: map[string]*groupKey{}, ops: map[string][]op{}, wake: make(chan struct{}),
+		groupKeys: map[string][]*groupKey{}, ops: map[string][]op{}, wake: make(chan struct{}),
 		rev: 947933, seq: 605311889450205372,
 	}
 }

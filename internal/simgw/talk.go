@@ -45,6 +45,8 @@ func init() {
 		"Talk/TalkService/getLastE2EEGroupSharedKey": post((*Server).getLastE2EEGroupSharedKey, 2, true),
 		"Talk/TalkService/getLastE2EEPublicKeys":     post((*Server).getLastE2EEPublicKeys, 1, true),
 		"Talk/TalkService/registerE2EEGroupKey":      post((*Server).registerE2EEGroupKey, 5, true),
+		"Talk/TalkService/getE2EEPublicKey":          post((*Server).getE2EEPublicKey, 3, true),
+		"Talk/TalkService/getE2EEGroupSharedKey":     post((*Server).getE2EEGroupSharedKey, 3, true),
 		qrs + "createSession":                        post((*Server).createSession, 1, false),
 		qrs + "createQrCode":                         post((*Server).createQrCode, 1, false),
 		qrs + "verifyCertificate":                    post((*Server).verifyCertificate, 1, false),

@@ -49,7 +49,17 @@ type env struct {
 	runtime string
 }
 
+// newEnv is the sandbox with Alice's Letter Sealing off: the tests of
+// plain sends, receive and sessions. newSandboxEnv keeps it as shipped.
 func newEnv(t *testing.T, opts ...func(*simgw.Options)) *env {
+	t.Helper()
+	e := newSandboxEnv(t, opts...)
+	e.sim.SetLetterSealing(simgw.AliceMID, false)
+	return e
+}
+
+// newSandboxEnv is the sandbox exactly as `linectl sandbox` runs it.
+func newSandboxEnv(t *testing.T, opts ...func(*simgw.Options)) *env {
 	t.Helper()
 	o := simgw.Options{SigningKey: []byte(testKey), PhoneDelay: 30 * time.Millisecond, MaxPollWait: 2 * time.Second}
 	for _, f := range opts {

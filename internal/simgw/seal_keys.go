@@ -1,0 +1,204 @@
+package simgw
+
+// Key history: accounts rotate their Letter Sealing keys and chats renew
+// their group keys, while old messages and group keys keep naming the old
+// ids. LINE answers those by id (getE2EEPublicKey, getE2EEGroupSharedKey;
+// PROTOCOL.md §8 "Keys by id").
+
+import (
+	"crypto/ecdh"
+	"crypto/rand"
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// SealKey is one Letter Sealing key pair of an account.
+type SealKey struct {
+	ID  int
+	Key *ecdh.PrivateKey
+}
+
+// keyCreated is a key's createdTime. Ids grow with every rotation, so a
+// later id is also a later time.
+func keyCreated(id int) int64 { return 1773625290000 + int64(id)*60000 }
+
+// keyByID returns the account's key with that id, current or past (nil if none).
+func (a *Account) keyByID(id int) *ecdh.PrivateKey {
+	if a.KeyID == id && a.Key != nil {
+		return a.Key
+	}
+	for _, k := range a.PastKeys {
+		if k.ID == id {
+			return k.Key
+		}
+	}
+	return nil
+}
+
+// allKeys returns every key of the account, past ones first, current last.
+func (a *Account) allKeys() []SealKey {
+	return append(append([]SealKey{}, a.PastKeys...), SealKey{ID: a.KeyID, Key: a.Key})
+}
+
+// RotateKey retires mid's current Letter Sealing key into PastKeys and gives
+// the account a fresh one with the next id, as a reinstalled app would.
+func (s *Server) RotateKey(mid string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accounts[mid]
+	if a == nil || !a.LetterSealing || a.Key == nil {
+		return 0, errors.New("no such account with Letter Sealing")
+	}
+	k, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return 0, err
+	}
+	a.PastKeys = append(a.PastKeys, SealKey{ID: a.KeyID, Key: a.Key})
+	a.KeyID, a.Key = a.KeyID+1, k
+	s.broadcast()
+	return a.KeyID, nil
+}
+
+// publicKeyAnswer is the E2EEPublicKey struct LINE returns for one key.
+func publicKeyAnswer(id int, k *ecdh.PrivateKey) map[string]any {
+	return map[string]any{"version": 1, "keyId": id, "keyData": b64(k.PublicKey().Bytes()),
+		"createdTime": strconv.FormatInt(keyCreated(id), 10)}
+}
+
+// account finds an account by MID in either case of the first letter: the
+// gateway carries "U…" where older endpoints carry "u…" (PROTOCOL.md §6).
+// Caller holds s.mu.
+func (s *Server) account(mid string) *Account {
+	if a := s.accounts[mid]; a != nil || mid == "" {
+		return a
+	}
+	if a := s.accounts[strings.ToLower(mid[:1])+mid[1:]]; a != nil {
+		return a
+	}
+	return s.accounts[strings.ToUpper(mid[:1])+mid[1:]]
+}
+
+// getE2EEPublicKey [mid, keyVersion, keyId]: one key of an account by id,
+// also a rotated-away one.
+func (s *Server) getE2EEPublicKey(req *request) (any, error) {
+	mid, err := argString(req.args[0])
+	if err != nil {
+		return nil, err
+	}
+	var v, id int
+	if argInt(req.args[1], &v) != nil || v != 1 || argInt(req.args[2], &id) != nil {
+		return nil, gw(10102)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.account(mid)
+	if a == nil || !a.LetterSealing {
+		return nil, talk(5, "not found")
+	}
+	k := a.keyByID(id)
+	if k == nil {
+		return nil, talk(5, "not found")
+	}
+	return publicKeyAnswer(id, k), nil
+}
+
+// getE2EEGroupSharedKey [keyVersion, chatMid, groupKeyId]: one group key of
+// the chat by id, as wrapped for the caller.
+func (s *Server) getE2EEGroupSharedKey(req *request) (any, error) {
+	var v, id int
+	if argInt(req.args[0], &v) != nil || v != 1 || argInt(req.args[2], &id) != nil {
+		return nil, gw(10102)
+	}
+	chat, err := argString(req.args[1])
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.memberChat(chat, req.mid); err != nil {
+		return nil, err
+	}
+	if g := s.groupKeyByID(chat, id); g != nil && g.wrapped[req.mid] != nil {
+		return g.answerFor(req.mid), nil
+	}
+	return nil, talk(5, "not found")
+}
+
+// currentGroupKey is the chat's newest group key (nil if none). Caller holds s.mu.
+func (s *Server) currentGroupKey(chat string) *groupKey {
+	h := s.groupKeys[chat]
+	if len(h) == 0 {
+		return nil
+	}
+	return h[len(h)-1]
+}
+
+// groupKeyByID finds one of the chat's group keys. Caller holds s.mu.
+func (s *Server) groupKeyByID(chat string, id int) *groupKey {
+	for _, g := range s.groupKeys[chat] {
+		if g.id == id {
+			return g
+		}
+	}
+	return nil
+}
+
+// addGroupKey gives g the next group key id and makes it the chat's current
+// key. Caller holds s.mu.
+func (s *Server) addGroupKey(chat string, g *groupKey) {
+	s.gkSeq++
+	g.id = 5000 + s.gkSeq
+	if g.spec == 0 {
+		g.spec = 2
+	}
+	s.groupKeys[chat] = append(s.groupKeys[chat], g)
+}
+
+// GroupKeyOptions shapes a group key SetGroupKeyWith makes.
+type GroupKeyOptions struct {
+	SpecVersion  int // 0 = 2; 1 makes members seal with V1
+	CreatorKeyID int // 0 = the creator's current key; else one of its past keys
+}
+
+// SetGroupKey registers a group key for chat as if creator's device did. Caller must not hold s.mu.
+func (s *Server) SetGroupKey(chat, creator string) error {
+	_, err := s.SetGroupKeyWith(chat, creator, GroupKeyOptions{})
+	return err
+}
+
+// SetGroupKeyWith registers a new current group key for chat, wrapped by
+// creator's key CreatorKeyID for every member's current key, and returns its
+// id. Caller must not hold s.mu.
+func (s *Server) SetGroupKeyWith(chat, creator string, o GroupKeyOptions) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, cr := s.chats[chat], s.accounts[creator]
+	if c == nil || cr == nil || !cr.LetterSealing {
+		return 0, errors.New("no such chat or creator without Letter Sealing")
+	}
+	credID := cr.KeyID
+	if o.CreatorKeyID != 0 {
+		credID = o.CreatorKeyID
+	}
+	credKey := cr.keyByID(credID)
+	if credKey == nil {
+		return 0, errors.New("creator has no key " + strconv.Itoa(credID))
+	}
+	gk, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	g := &groupKey{spec: o.SpecVersion, creator: creator, credKey: credID, priv: gk.Bytes(), wrapped: map[string][]byte{}, keyIDs: map[string]int{}}
+	for _, m := range c.Members {
+		a := s.accounts[m]
+		if a == nil || !a.LetterSealing {
+			return 0, errors.New("a member has Letter Sealing off")
+		}
+		shared, err := dh(credKey, a.Key.PublicKey().Bytes())
+		if err != nil {
+			return 0, err
+		}
+		g.wrapped[m], _ = cbcCrypt(shared, pad16(g.priv), true)
+		g.keyIDs[m] = a.KeyID
+	}
+	s.addGroupKey(chat, g)
+	return g.id, nil
+}
