@@ -23,6 +23,9 @@ type Account struct {
 	PastKeys []SealKey
 	// SpecVersion is the Letter Sealing version the account's app speaks (default 2).
 	SpecVersion int
+	// AllowedTypes are the content types the account's app accepts sealed
+	// (nil: text and images, [0, 15]); others it takes plain.
+	AllowedTypes []int
 	// Contacts are the MIDs of the account's friends.
 	Contacts []string
 }
@@ -114,6 +117,23 @@ func NewSandbox(opts Options) *Server {
 	s.AddChat(Chat{MID: OpsMID, Name: "Ops alerts", Members: []string{AliceMID, BobMID}})
 	s.AddChat(Chat{MID: RoomMID, Name: "", Members: []string{AliceMID, CarolMID}})
 	return s
+}
+
+// allowedTypes are the content types a's app accepts sealed.
+func (a *Account) allowedTypes() []int {
+	if a.AllowedTypes != nil {
+		return a.AllowedTypes
+	}
+	return []int{0, 15}
+}
+
+func allows(types []int, contentType int) bool {
+	for _, t := range types {
+		if t == contentType {
+			return true
+		}
+	}
+	return false
 }
 
 // toTypeOf returns the destination kind of a MID from its first letter.

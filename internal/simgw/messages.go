@@ -130,7 +130,8 @@ func (s *Server) sendMessage(req *request) (any, error) {
 			return nil, talk(5, "not found")
 		}
 		recipients = []string{to}
-		sealedChat = peer.LetterSealing && s.accounts[req.mid].LetterSealing
+		// A content type the peer's app does not take sealed goes plain.
+		sealedChat = peer.LetterSealing && s.accounts[req.mid].LetterSealing && allows(peer.allowedTypes(), *m.ContentType)
 	default:
 		c := s.chats[to]
 		if c == nil {
@@ -268,7 +269,7 @@ func (s *Server) negotiateE2EEPublicKey(req *request) (any, error) {
 	if spec == 0 {
 		spec = 2
 	}
-	return map[string]any{"publicKey": publicKeyAnswer(peer.KeyID, peer.Key), "allowedTypes": []int{0, 15}, "specVersion": spec}, nil
+	return map[string]any{"publicKey": publicKeyAnswer(peer.KeyID, peer.Key), "allowedTypes": peer.allowedTypes(), "specVersion": spec}, nil
 }
 
 func (s *Server) getLastE2EEGroupSharedKey(req *request) (any, error) {
