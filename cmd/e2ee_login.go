@@ -62,6 +62,9 @@ func saveE2EELogin(f *factory, s *lineapi.Session, pw lineapi.PasswordE2EE) (boo
 		key = p.key
 	}
 	if s.E2EE == nil || s.E2EE.EncryptedKeyChain == "" || key == nil {
+		if s.E2EE != nil && s.E2EE.ErrorCode != "" && s.E2EE.ErrorCode != "0" && s.E2EE.ErrorCode != "E2EE_NOT_ENABLED" {
+			f.progress("warning: LINE sent no Letter Sealing keys with this login (%q): chats that require Letter Sealing will refuse to send", s.E2EE.ErrorCode)
+		}
 		return false, nil
 	}
 	pub, err1 := base64.StdEncoding.DecodeString(s.E2EE.PublicKey)

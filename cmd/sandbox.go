@@ -20,6 +20,7 @@ type sandboxOptions struct {
 	NoHMAC     bool
 	PhoneDelay time.Duration
 	Manual     bool
+	ManualScan bool
 	Verbose    bool
 }
 
@@ -40,14 +41,22 @@ your real session is untouched):
   export LINECTL_CONFIG=/tmp/sandbox/config.yaml
   export LINECTL_GATEWAY=<url>
   export LINECTL_SIGNER_COMMAND="<signerCommand>"
-  linectl login qr          # the simulated phone scans and confirms by itself
+  linectl login qr | linectl sandbox scan    # the phone reads the QR code
   linectl chats
   linectl send --to-name Family "hello"
+  linectl send --to u0b0b0000000000000000000000000b0b "hello Bob"   # sealed
 
 Demo accounts: alice@example.com (the phone's account) and bob@example.com, password
-"sandbox-password"; groups "Family" and "Ops alerts"; Bob has Letter Sealing on. Bob's
-password login goes the Letter Sealing way: linectl shows a PIN of its own that only a
-person can read, so confirm it with /_sandbox/pin (or use --no-e2ee).
+"sandbox-password", both with Letter Sealing on; carol@example.com has it off. Groups
+"Family" (Alice, Bob, Carol: plain, as Carol cannot read sealed messages) and "Ops
+alerts" (Alice, Bob: sealed). What Alice sends Bob is sealed, and the sandbox opens it as
+Bob's app would; a sealed answer from Bob: /_sandbox/inject-sealed.
+
+Letter Sealing keys come with a QR login whose code the phone has read: 'linectl sandbox
+scan' hands it the URL. Left alone, the phone scans blind after --phone-delay and the login
+brings no keys (sealed chats then refuse to send). A password login of a sealed account
+shows a PIN of linectl's own that only a person can read: confirm it with /_sandbox/pin
+(or log in with --no-e2ee); after a QR login the saved certificate skips the PIN.
 
 Requests must be signed (x-hmac) with the sandbox's public key, as LINE's gateway requires a
 signature; 'linectl sandbox signer' is a signer co-process for it (--no-hmac turns the check
@@ -56,6 +65,8 @@ off). The phone acts after --phone-delay; with --manual-phone drive it yourself:
   curl -d '{"url":"<qr url>"}' <url>/_sandbox/scan     # scan a QR code
   curl -d '{"pin":"123456"}'   <url>/_sandbox/pin      # confirm a PIN
   curl -d '{"from":"u0b0b…","to":"cfa01…","text":"hi"}' <url>/_sandbox/inject
+  curl -d '{"from":"u0b0b…","to":"u1a11…","text":"hi","version":2}' <url>/_sandbox/inject-sealed
+  curl -d '{"mid":"u0b0b…"}' <url>/_sandbox/rotate-key    # Bob's app makes a new key
   curl <url>/_sandbox/state                             # accounts, chats, stored messages`,
 		Example: `  linectl sandbox
   linectl sandbox --addr 127.0.0.1:8765 --phone-delay 3s
@@ -76,8 +87,9 @@ off). The phone acts after --phone-delay; with --manual-phone drive it yourself:
 	cmd.Flags().BoolVar(&opts.NoHMAC, "no-hmac", false, "do not check x-hmac signatures")
 	cmd.Flags().DurationVar(&opts.PhoneDelay, "phone-delay", 2*time.Second, "how long the simulated phone takes to scan or confirm")
 	cmd.Flags().BoolVar(&opts.Manual, "manual-phone", false, "the phone acts only through /_sandbox/scan and /_sandbox/pin")
+	cmd.Flags().BoolVar(&opts.ManualScan, "manual-scan", false, "the phone scans QR codes only when handed the URL ('linectl sandbox scan'); PINs still after --phone-delay")
 	cmd.Flags().BoolVar(&opts.Verbose, "verbose", false, "log each request on stderr")
-	cmd.AddCommand(newCmdSandboxSigner(f))
+	cmd.AddCommand(newCmdSandboxSigner(f), newCmdSandboxScan(f))
 	return cmd
 }
 
@@ -89,7 +101,7 @@ type sandboxLine struct {
 }
 
 func runSandbox(cmd *cobra.Command, f *factory, opts *sandboxOptions) error {
-	so := simgw.Options{PhoneDelay: opts.PhoneDelay}
+	so := simgw.Options{PhoneDelay: opts.PhoneDelay, ManualScan: opts.ManualScan}
 	if opts.Manual {
 		so.PhoneDelay = -1
 	}
@@ -121,7 +133,7 @@ func runSandbox(cmd *cobra.Command, f *factory, opts *sandboxOptions) error {
 	if l.SignerCommand != "" {
 		f.progress("  export LINECTL_SIGNER_COMMAND=%q", l.SignerCommand)
 	}
-	f.progress("  linectl login qr")
+	f.progress("  linectl login qr | linectl sandbox scan")
 	<-cmd.Context().Done()
 	return nil
 }

@@ -9,17 +9,17 @@ export LINECTL_CONFIG=$work/config.yaml
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*" >&2; }
 
-"$BIN" sandbox --addr 127.0.0.1:0 --phone-delay 1s >"$work/sandbox.out" 2>"$work/sandbox.err" &
+"$BIN" sandbox --addr 127.0.0.1:0 --phone-delay 1s --manual-scan >"$work/sandbox.out" 2>"$work/sandbox.err" &
 sb=$!
 for _ in $(seq 100); do grep -q '"type":"sandbox"' "$work/sandbox.out" 2>/dev/null && break; sleep 0.05; done
 url=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$work/sandbox.out" | head -1)
 signer=$(sed -n 's/.*"signerCommand":"\([^"]*\)".*/\1/p' "$work/sandbox.out" | head -1)
 [ -n "$url" ] || { cat "$work/sandbox.err" >&2; echo "sandbox did not start" >&2; exit 1; }
 export LINECTL_GATEWAY=$url LINECTL_SIGNER_COMMAND="$signer"
-echo "sandbox at $url (the simulated phone approves scans and PINs after 1s)" >&2
+echo "sandbox at $url (the simulated phone reads the QR code it is handed and approves PINs after 1s)" >&2
 
-step linectl login qr
-"$BIN" login qr --qr-style ascii
+step "linectl login qr | linectl sandbox scan   (the phone reads the QR code: Letter Sealing keys arrive)"
+"$BIN" login qr --qr-style ascii | "$BIN" sandbox scan
 step linectl whoami
 "$BIN" whoami
 step linectl chats
@@ -27,6 +27,16 @@ step linectl chats
 group=$("$BIN" chats | sed -n 's/.*"mid":"\([^"]*\)","name":"Family".*/\1/p')
 step "linectl send --to $group \"hello from linectl\""
 "$BIN" send --to "$group" "hello from linectl"
+bob=u0b0b0000000000000000000000000b0b
+step "linectl probe-e2ee $bob   (Bob has Letter Sealing on)"
+"$BIN" probe-e2ee "$bob"
+step "linectl send --to $bob \"sealed for Bob\"   (the sandbox opens it as Bob's app would)"
+"$BIN" send --to "$bob" "sealed for Bob"
+if command -v curl >/dev/null; then
+  step "Bob answers, sealed by his app (/_sandbox/inject-sealed); linectl receive decrypts it"
+  curl -fsS -d "{\"from\":\"$bob\",\"to\":\"u1a11ce0000000000000000000000a11c\",\"text\":\"sealed answer from Bob\"}" "$url/_sandbox/inject-sealed" >/dev/null
+  "$BIN" receive --from-revision 0 --text-only --wait 500ms
+fi
 step linectl logout
 "$BIN" logout
 step "linectl login password --email alice@example.com --password-stdin   (certificate saved: no PIN)"

@@ -1,0 +1,91 @@
+package cmd
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// newCmdSandboxScan is the sandbox phone reading the QR code from the
+// screen: a real phone reads the login key (the QR URL's secret) from the
+// code; the simulated one is handed the URL.
+func newCmdSandboxScan(f *factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "scan [URL]",
+		Short: "Make the sandbox's phone scan a QR login code, so Letter Sealing keys arrive",
+		Long: `Hands the QR login URL to the sandbox's simulated phone, as a real phone reads it from the
+QR code. Only then can the phone wrap the account's Letter Sealing key chain for linectl's
+login key (the URL's secret): a phone that scans blind (the sandbox's automatic phone) logs
+you in without keys, and chats that require Letter Sealing then refuse to send.
+
+Without URL it reads linectl's JSON lines on stdin, copies them to stdout, and scans the
+URL of the first {"type":"qr"} line: put it after 'linectl login qr' in a pipe. The sandbox
+is the one at --gateway / LINECTL_GATEWAY. This talks only to the sandbox, never to LINE.`,
+		Example: `  linectl login qr | linectl sandbox scan
+  linectl sandbox scan 'https://line.me/R/au/lgn/sq/…?secret=…&e2eeVersion=1'`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.Config()
+			if err != nil {
+				return err
+			}
+			if !isLoopbackURL(c.Gateway) {
+				return usageErrorf("sandbox scan talks to a sandbox on a loopback address; the gateway is %s", c.Gateway)
+			}
+			if len(args) == 1 {
+				return sandboxScan(c.Gateway, args[0])
+			}
+			return scanFromLines(f, c.Gateway)
+		},
+	}
+}
+
+// scanFromLines copies stdin to stdout and scans the first qr line's URL.
+func scanFromLines(f *factory, gateway string) error {
+	in := bufio.NewScanner(f.IO.In)
+	in.Buffer(make([]byte, 64<<10), 1<<20)
+	scanned := false
+	for in.Scan() {
+		line := in.Bytes()
+		if _, err := fmt.Fprintf(f.IO.Out, "%s\n", line); err != nil {
+			return err
+		}
+		var l qrLine
+		if !scanned && json.Unmarshal(line, &l) == nil && l.Type == "qr" && l.URL != "" {
+			scanned = true
+			if err := sandboxScan(gateway, l.URL); err != nil {
+				return err
+			}
+			f.progress("sandbox: the phone scanned the QR code")
+		}
+	}
+	if err := in.Err(); err != nil {
+		return err
+	}
+	if !scanned {
+		return usageErrorf(`no {"type":"qr"} line on stdin`)
+	}
+	return nil
+}
+
+func sandboxScan(gateway, url string) error {
+	body, _ := json.Marshal(map[string]string{"url": url})
+	cl := &http.Client{Timeout: 10 * time.Second}
+	resp, err := cl.Post(strings.TrimSuffix(gateway, "/")+"/_sandbox/scan", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("sandbox scan: %w", err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return withExit(ExitRejected, "rejected", fmt.Errorf("sandbox scan: %s: %s", resp.Status, bytes.TrimSpace(msg)))
+	}
+	return nil
+}
