@@ -73,7 +73,9 @@ type vectors struct {
 	} `json:"keyChains"`
 }
 
-func loadVectors(t *testing.T) *vectors {
+func loadVectors(t *testing.T) *vectors { return loadVectorsF(t) }
+
+func loadVectorsF(t testing.TB) *vectors {
 	t.Helper()
 	b, err := os.ReadFile(vectorsPath)
 	if err != nil {
