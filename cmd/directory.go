@@ -137,6 +137,9 @@ type nameMatch struct{ mid, kind, name string }
 
 func (d *directory) lookup(name string) []nameMatch {
 	var out []nameMatch
+	if strings.TrimFunc(name, isInvisible) == "" {
+		return nil // an empty name (an unnamed room) matches nothing
+	}
 	for _, c := range d.Chats {
 		if c.Name == name {
 			out = append(out, nameMatch{c.MID, c.Kind, c.Name})

@@ -92,7 +92,7 @@ func (f *factory) Store() (*config.Store, error) {
 			return nil, withExit(ExitUsage, "config", err)
 		}
 	}
-	f.store = &config.Store{Path: p}
+	f.store = &config.Store{Path: p, Warn: f.progress}
 	return f.store, nil
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/delivery"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
@@ -62,9 +63,10 @@ ever sent again; if that cannot settle it, linectl exits 6 and does not resend.
 --confirm waits for every message to appear on the stream ("confirmed":true).
 
 --jsonl reads {"to":"MID","text":"…"} lines from stdin and sends each over one connection.
-Sends are limited to --rate per second (default 10; 0 = no limit).
+Sends are limited to --rate per second (default 10; 0 = no limit; else 0.01 to 1000).
 
-Text longer than 5000 characters is refused (exit 2).`,
+Text longer than 5000 characters is refused (exit 2), and so is text that is empty to a
+reader: only white space, zero-width or other invisible characters, or any NUL.`,
 		Example: `  linectl send --to c0123456789abcdef0123456789abcdef "backup finished"
   df -h | linectl send --to u0123456789abcdef0123456789abcdef
   linectl send --to-name "Family" --confirm "dinner at 7"
@@ -86,8 +88,8 @@ Text longer than 5000 characters is refused (exit 2).`,
 	fl.BoolVar(&opts.JSONL, "jsonl", false, `read {"to":…,"text":…} lines from stdin`)
 	fl.StringVar(&opts.E2EE, "e2ee", "auto", "Letter Sealing: auto, off or require")
 	fl.BoolVar(&opts.Confirm, "confirm", false, "wait until each message appears on the operation stream")
-	fl.DurationVar(&opts.ConfirmTimeout, "confirm-timeout", 15*time.Second, "how long to watch the operation stream for a send (--confirm, or a lost answer)")
-	fl.Float64Var(&opts.Rate, "rate", 10, "maximum sends per second (0 = no limit; config send.ratePerSecond)")
+	fl.DurationVar(&opts.ConfirmTimeout, "confirm-timeout", 15*time.Second, "how long to watch the operation stream for a send (--confirm, or a lost answer); 100ms to 1h")
+	fl.Float64Var(&opts.Rate, "rate", 10, "maximum sends per second: 0 = no limit, else 0.01 to 1000 (config send.ratePerSecond)")
 	_ = cmd.RegisterFlagCompletionFunc("to", completeDestinations(f, false))
 	_ = cmd.RegisterFlagCompletionFunc("to-name", completeDestinations(f, true))
 	_ = cmd.RegisterFlagCompletionFunc("e2ee", cobra.FixedCompletions([]string{"auto", "off", "require"}, cobra.ShellCompDirectiveNoFileComp))
@@ -101,8 +103,16 @@ func parseSendArgs(f *factory, opts *sendOptions, args []string) error {
 	default:
 		return usageErrorf("--e2ee must be auto, off or require (got %q)", opts.E2EE)
 	}
-	if opts.Rate < 0 {
-		return usageErrorf("--rate must not be negative")
+	if err := checkRate("--rate", opts.Rate); err != nil {
+		return err
+	}
+	if err := checkDuration("--confirm-timeout", opts.ConfirmTimeout, minConfirmTimeout, maxConfirmTimeout); err != nil {
+		return err
+	}
+	for _, name := range opts.ToName {
+		if strings.TrimFunc(name, isInvisible) == "" {
+			return usageErrorf("--to-name %q: a name must have a visible character (an empty name matches nothing)", name)
+		}
 	}
 	if opts.JSONL {
 		if len(opts.To) > 0 || len(opts.ToName) > 0 || len(args) > 0 {
@@ -135,12 +145,55 @@ func parseSendArgs(f *factory, opts *sendOptions, args []string) error {
 	return nil
 }
 
+// Bounds of --confirm-timeout.
+const (
+	minConfirmTimeout = 100 * time.Millisecond
+	maxConfirmTimeout = time.Hour
+)
+
+// checkRate validates a sends-per-second value: 0 (no limit) or
+// config.MinRate to config.MaxRate; NaN, infinities, negative and tiny
+// values (a limiter that never fires, or spins) are refused.
+func checkRate(flag string, r float64) error {
+	if r == 0 || (r >= config.MinRate && r <= config.MaxRate) {
+		return nil
+	}
+	return usageErrorf("%s %v: use 0 (no limit) or %v to %v sends per second", flag, r, config.MinRate, config.MaxRate)
+}
+
+// checkDuration validates a duration flag against its documented range.
+func checkDuration(flag string, d, lo, hi time.Duration) error {
+	if d < lo || d > hi {
+		return usageErrorf("%s %v: must be from %v to %v", flag, d, lo, hi)
+	}
+	return nil
+}
+
+// isInvisible reports whether r shows nothing to a person on its own:
+// white space, controls, format characters (unicode.Cf: zero-width space,
+// joiners, word joiner, BOM, bidi marks…), variation selectors, other
+// default-ignorable code points (Hangul fillers…) and the blank braille
+// pattern.
+func isInvisible(r rune) bool {
+	return unicode.IsSpace(r) || unicode.In(r, unicode.Cc, unicode.Cf, unicode.Variation_Selector,
+		unicode.Other_Default_Ignorable_Code_Point) || r == '\u2800'
+}
+
+// validateText refuses what LINE would show as nothing, or not show as
+// sent: invalid UTF-8, NUL anywhere, a text of invisible characters only,
+// and a text over MaxTextLength.
 func validateText(text string) error {
 	if !utf8.ValidString(text) {
 		return usageErrorf("the text is not valid UTF-8")
 	}
-	if strings.TrimFunc(text, unicode.IsSpace) == "" {
-		return usageErrorf("the text is empty")
+	if strings.ContainsRune(text, 0) {
+		return usageErrorf("the text contains a NUL character")
+	}
+	if strings.TrimFunc(text, isInvisible) == "" {
+		if text == "" || strings.TrimFunc(text, unicode.IsSpace) == "" {
+			return usageErrorf("the text is empty")
+		}
+		return usageErrorf("the text is empty to a reader: only white space and invisible (zero-width, format) characters")
 	}
 	if n := utf16Len(text); n > MaxTextLength {
 		return usageErrorf("the text is %d characters long; the limit is %d", n, MaxTextLength)

@@ -8,6 +8,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -122,29 +123,30 @@ func DefaultPath() (string, error) {
 
 // read parses the file at path. A missing file is an empty Config.
 func read(path string) (*Config, error) {
+	b, st, err := readBounded(path)
+	if err != nil {
+		return nil, err
+	}
+	return parse(path, b, st)
+}
+
+// parse decodes the contents b of the file at path (nil: it does not exist).
+func parse(path string, b []byte, st fs.FileInfo) (*Config, error) {
 	var cfg Config
-	st, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if b == nil {
 		return &cfg, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read config %s: %w", path, err)
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%w: %s is a directory", ErrCorrupt, path)
-	}
 	v := viper.New()
-	v.SetConfigFile(path)
 	v.SetConfigType("yaml")
-	if err := v.ReadInConfig(); err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("read config %s: %w", path, pe.Err)
-		}
+	if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v (fix it or move it away; linectl will not overwrite it)", ErrCorrupt, path, err)
 	}
 	if err := v.Unmarshal(&cfg); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v (fix it or move it away; linectl will not overwrite it)", ErrCorrupt, path, err)
+	}
+	if r := cfg.Send.RatePerSecond; r != 0 && !(r >= MinRate && r <= MaxRate) {
+		return nil, fmt.Errorf("%w: %s: send.ratePerSecond is %v; use 0 (the default) or %v to %v",
+			ErrCorrupt, path, r, MinRate, MaxRate)
 	}
 	if cfg.hasSecrets() && st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("%w: %s has mode %04o and holds your LINE session; run: chmod 600 %s",
@@ -152,6 +154,13 @@ func read(path string) (*Config, error) {
 	}
 	return &cfg, nil
 }
+
+// Send rates linectl accepts (per second), in flags and in the file; 0 is
+// "no limit" for the flag and "the default" in the file.
+const (
+	MinRate = 0.01
+	MaxRate = 1000
+)
 
 // Overrides are settings from flags and the environment, laid over the file.
 type Overrides struct {

@@ -10,6 +10,9 @@ import (
 )
 
 func lock(path string, flags uint32) (func(), bool, error) {
+	if err := checkLockPath(path); err != nil {
+		return nil, false, err
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, false, err

@@ -2,9 +2,7 @@ package config
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -16,11 +14,29 @@ const header = "# linectl configuration. It holds your LINE session (certificate
 // Store is the config file at one path.
 type Store struct {
 	Path string
+	// Warn, when set, is told what linectl changed on its own (a config
+	// directory made private); the command prints it to stderr.
+	Warn func(format string, a ...any)
 }
 
 // Load reads the file without locking (replacements are atomic, so a
-// reader sees either the old or the new file).
-func (s *Store) Load() (*Config, error) { return read(s.Path) }
+// reader sees either the old or the new file). A config directory of the
+// user's that other users can read is made 0700 here already (and Warn told).
+func (s *Store) Load() (*Config, error) {
+	dir := filepath.Dir(s.Path)
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		if note, err := fixDirMode(dir, st); err == nil {
+			s.warn(note)
+		} // a directory that is not the user's is refused on the first write
+	}
+	return read(s.Path)
+}
+
+func (s *Store) warn(note string) {
+	if note != "" && s.Warn != nil {
+		s.Warn("%s", note)
+	}
+}
 
 // Update runs fn on the freshly read file under the exclusive lock and, if fn
 // returns nil, replaces the file atomically. Reading inside the lock is what
@@ -32,11 +48,15 @@ func (s *Store) Update(fn func(c *Config) error) (*Config, error) {
 		return nil, err
 	}
 	defer unlock()
-	old, rerr := os.ReadFile(s.Path)
-	if rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read config %s: %w", s.Path, rerr)
+	target, err := writeTarget(s.Path)
+	if err != nil {
+		return nil, err
 	}
-	c, err := read(s.Path)
+	old, st, err := readBounded(target)
+	if err != nil {
+		return nil, err
+	}
+	c, err := parse(s.Path, old, st)
 	if err != nil {
 		return nil, err
 	}
@@ -52,39 +72,46 @@ func (s *Store) Update(fn func(c *Config) error) (*Config, error) {
 		return c, nil
 	}
 	if len(old) > 0 {
-		if err := writeAtomic(s.Path+".bak", old); err != nil {
+		if err := writeAtomic(target+".bak", old); err != nil {
 			return nil, err
 		}
 	}
-	if err := writeAtomic(s.Path, out); err != nil {
+	if err := writeAtomic(target, out); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// Lock takes the exclusive lock of the config (a sibling ".lock" file),
-// creating the directory 0700 if needed. It blocks until the lock is free.
+// Lock takes the exclusive lock of the config (a sibling ".lock" file,
+// never opened through a symbolic link), creating the directory 0700 if
+// needed or making the user's own directory 0700. It blocks until the lock
+// is free.
 func (s *Store) Lock() (unlock func(), err error) {
-	if err := EnsureDir(filepath.Dir(s.Path)); err != nil {
+	note, err := ensureDir(filepath.Dir(s.Path))
+	if err != nil {
 		return nil, err
 	}
+	s.warn(note)
 	return lockFile(s.Path + ".lock")
 }
 
-// EnsureDir creates dir with mode 0700 if it does not exist.
+// EnsureDir creates dir with mode 0700 if it does not exist; an existing
+// directory of the user's that others can use is made 0700, one of another
+// user's is refused (ErrUnsafeDir).
 func EnsureDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create config directory: %w", err)
-	}
-	return nil
+	_, err := ensureDir(dir)
+	return err
 }
 
 // writeAtomic writes data to path via a 0600 temp file in the same directory,
 // fsync and rename.
 func writeAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
-	if err := EnsureDir(dir); err != nil {
-		return err
+	// Only a missing directory is created here: the config directory's mode
+	// is checked by Store.Lock, and a linked config's target directory is the
+	// user's to choose.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create config directory: %w", err)
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {

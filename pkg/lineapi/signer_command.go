@@ -20,7 +20,8 @@ import (
 // one line back, the standard-base64 signature. The program is started on
 // the first signature and stays running until Close. Its stderr is passed
 // through. The command line is split on spaces (no shell); it must not hold
-// secrets, since argv is visible to other users.
+// secrets, since argv is visible to other users. The program's environment
+// is linectl's without the LINECTL_* variables (no LINECTL_PASSWORD).
 type CommandSigner struct {
 	argv []string
 	mu   sync.Mutex
@@ -41,6 +42,7 @@ func NewCommandSigner(command string) (*CommandSigner, error) {
 
 func (s *CommandSigner) start() error {
 	cmd := exec.Command(s.argv[0], s.argv[1:]...)
+	cmd.Env = signerEnv(os.Environ())
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -55,6 +57,22 @@ func (s *CommandSigner) start() error {
 	}
 	s.cmd, s.in, s.out = cmd, in, bufio.NewReader(out)
 	return nil
+}
+
+// signerEnv is the environment the signer program gets: linectl's own,
+// without any LINECTL_* variable (LINECTL_PASSWORD and whatever else
+// linectl is configured with: the program is given all it needs on stdin).
+// PATH, HOME, LANG and the rest pass through.
+func signerEnv(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(strings.ToUpper(name), "LINECTL_") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }
 
 // Sign sends one request line and reads one signature line.

@@ -1,0 +1,158 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// MaxFileSize bounds what linectl reads from its config directory. A config
+// is a few kilobytes; anything past this is not one.
+const MaxFileSize = 1 << 20
+
+// kindError is a specific config error that still matches ErrInsecure or
+// ErrCorrupt with errors.Is, so callers map it like its kind.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+// More specific config errors (each matches ErrInsecure or ErrCorrupt).
+var (
+	// ErrSymlink: a lock file is a symbolic link, or a config link points nowhere.
+	ErrSymlink error = &kindError{"refusing to follow a symbolic link", ErrInsecure}
+	// ErrUnsafeDir: the config directory is usable by other users and not yours to fix.
+	ErrUnsafeDir error = &kindError{"config directory is not private", ErrInsecure}
+	// ErrNotRegular: the config is a FIFO, a device, a socket…
+	ErrNotRegular error = &kindError{"config file is not a regular file", ErrCorrupt}
+	// ErrTooLarge: the config is larger than MaxFileSize.
+	ErrTooLarge error = &kindError{"config file is too large", ErrCorrupt}
+)
+
+// readBounded returns the contents of the regular file at path (following a
+// symbolic link), nil when it does not exist. A FIFO, device or socket is
+// refused before it is opened, and the file is opened non-blocking and read
+// to at most MaxFileSize bytes, so no path can hang linectl or fill its memory.
+func readBounded(path string) ([]byte, fs.FileInfo, error) {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	if st.IsDir() {
+		return nil, nil, fmt.Errorf("%w: %s is a directory", ErrCorrupt, path)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%w: %s is a %s; linectl reads only regular files", ErrNotRegular, path, typeName(st.Mode()))
+	}
+	if st.Size() > MaxFileSize {
+		return nil, nil, fmt.Errorf("%w: %s is %d bytes (the limit is %d)", ErrTooLarge, path, st.Size(), MaxFileSize)
+	}
+	fh, err := os.OpenFile(path, os.O_RDONLY|openNonBlock, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	defer fh.Close()
+	if st2, err := fh.Stat(); err != nil || !os.SameFile(st, st2) || !st2.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%w: %s changed while it was opened", ErrNotRegular, path)
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	if len(b) > MaxFileSize {
+		return nil, nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrTooLarge, path, MaxFileSize)
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	return b, st, nil
+}
+
+func typeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO (named pipe)"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	default:
+		return "special file (" + m.Type().String() + ")"
+	}
+}
+
+// writeTarget is the file a write to path replaces: path itself, or the
+// target of the symbolic link at path, so a linked config is updated where
+// it lives (atomically, in the target's directory) rather than replaced by
+// a regular file while the target keeps old tokens. A link to a missing or
+// unreachable target is refused: no file is created through a link.
+func writeTarget(path string) (string, error) {
+	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return path, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("write config %s: %w", path, err)
+	}
+	if st.Mode()&fs.ModeSymlink == 0 {
+		return path, nil
+	}
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		dest, _ := os.Readlink(path)
+		return "", fmt.Errorf("%w: %s is a link to %s, which does not exist; create the target or remove the link (linectl creates no file through a link)",
+			ErrSymlink, path, dest)
+	}
+	return target, nil
+}
+
+// checkLockPath refuses a lock path that is a symbolic link (or anything
+// but a regular file), before it is opened.
+func checkLockPath(path string) error {
+	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", path, err)
+	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("%w: lock file %s is a symbolic link; remove it (rm %s) and run again", ErrSymlink, path, path)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%w: lock file %s is a %s; remove it and run again", ErrNotRegular, path, typeName(st.Mode()))
+	}
+	return nil
+}
+
+// ensureDir creates dir 0700 if it does not exist. An existing directory
+// that other users can use is made 0700 when it is the user's own (note
+// says so, for the caller to tell the user) and refused when it is not.
+// The user's home directory itself is never changed.
+func ensureDir(dir string) (note string, err error) {
+	st, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", fmt.Errorf("create config directory: %w", err)
+		}
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("config directory %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return "", fmt.Errorf("%w: %s is not a directory", ErrCorrupt, dir)
+	}
+	return fixDirMode(dir, st)
+}

@@ -1,0 +1,275 @@
+//go:build !windows
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/linectl/linectl/internal/simgw"
+)
+
+// Hostile local machine, flags and input (issue 18): state files that are
+// links, FIFOs or devices, open directories, a leaky environment, and input
+// that is empty to a person. Each case must end quickly with exit 2 and
+// send nothing.
+
+// runWithin runs linectl like e.run, killing it after limit (a hang fails the test).
+func (e *env) runWithin(limit time.Duration, stdin string, args ...string) result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = e.environ()
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		e.t.Fatalf("linectl %s: still running after %v\nstderr:\n%s", strings.Join(args, " "), limit, errb.String())
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatal(err)
+	}
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+func noSendMessage(t *testing.T, e *env) {
+	t.Helper()
+	for _, c := range e.sim.CallNames() {
+		if c == "sendMessage" {
+			t.Fatalf("bad input reached sendMessage: %v", e.sim.CallNames())
+		}
+	}
+	if n := len(e.sim.Messages()); n != 0 {
+		t.Fatalf("%d messages stored", n)
+	}
+}
+
+func TestHostileLockSymlinks(t *testing.T) {
+	e := newEnv(t)
+	dir := filepath.Dir(e.config)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.Symlink(victim, e.config+".lock"); err != nil {
+		t.Fatal(err)
+	}
+	r := e.runWithin(20*time.Second, "", "login", "qr")
+	wantExit(t, r, 2, "config")
+	if !strings.Contains(r.stderr, "symbolic link") {
+		t.Fatalf("stderr does not say why: %s", r.stderr)
+	}
+	if _, err := os.Lstat(victim); err == nil {
+		t.Fatal("a file was created at the lock link's target")
+	}
+	if err := os.Remove(e.config + ".lock"); err != nil {
+		t.Fatal(err)
+	}
+	e.loginQR()
+	if err := os.Symlink(victim, filepath.Join(dir, "receive.lock")); err != nil {
+		t.Fatal(err)
+	}
+	wantExit(t, e.runWithin(20*time.Second, "", "receive"), 2, "config")
+	if _, err := os.Lstat(victim); err == nil {
+		t.Fatal("a file was created at receive.lock's target")
+	}
+}
+
+func TestHostileSymlinkedConfigWrittenThrough(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	target := filepath.Join(t.TempDir(), "real-config.yaml")
+	if err := os.Rename(e.config, target); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, e.config); err != nil {
+		t.Fatal(err)
+	}
+	e.must("", "whoami")
+	e.must("", "logout")
+	if st, err := os.Lstat(e.config); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the config link was replaced by a file: %v", err)
+	}
+	b, err := os.ReadFile(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "accessToken") {
+		t.Fatalf("the link target still holds the revoked token:\n%s", b)
+	}
+	// A link to nowhere: nothing is created through it.
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	if err := os.Remove(e.config); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(missing, e.config); err != nil {
+		t.Fatal(err)
+	}
+	wantExit(t, e.run("", "login", "qr"), 2, "config")
+	if _, err := os.Lstat(missing); err == nil {
+		t.Fatal("a config was created through a dangling link")
+	}
+}
+
+func TestHostileOpenConfigDirectory(t *testing.T) {
+	for _, mode := range []os.FileMode{0o777, 0o755} {
+		t.Run(fmt.Sprintf("%04o", mode), func(t *testing.T) {
+			e := newEnv(t)
+			e.extra = append(e.extra, "HOME="+t.TempDir()) // the harness's HOME is the config directory, which is never changed
+			e.loginQR()
+			dir := filepath.Dir(e.config)
+			if err := os.Chmod(dir, mode); err != nil {
+				t.Fatal(err)
+			}
+			r := e.must("", "session", "refresh")
+			if st, _ := os.Stat(dir); st.Mode().Perm() != 0o700 {
+				t.Fatalf("config directory left at %04o", st.Mode().Perm())
+			}
+			if n := strings.Count(r.stderr, "changed it to 0700"); n != 1 {
+				t.Fatalf("the fix was reported %d times on stderr:\n%s", n, r.stderr)
+			}
+			if r := e.must("", "whoami"); strings.Contains(r.stderr, "0700") {
+				t.Fatalf("reported again: %s", r.stderr)
+			}
+		})
+	}
+}
+
+func TestHostileConfigFIFOAndDevZero(t *testing.T) {
+	e := newEnv(t)
+	dir := filepath.Dir(e.config)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(e.config, 0o600); err != nil {
+		t.Skip("mkfifo:", err)
+	}
+	for _, args := range [][]string{{"whoami"}, {"login", "qr"}, {"send", "--to", simgw.FamilyMID, "hi"}} {
+		r := e.runWithin(10*time.Second, "", args...)
+		wantExit(t, r, 2, "config")
+		if !strings.Contains(r.stderr, "FIFO") {
+			t.Fatalf("stderr does not name the problem: %s", r.stderr)
+		}
+	}
+	if err := os.Remove(e.config); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", e.config); err != nil {
+		t.Fatal(err)
+	}
+	wantExit(t, e.runWithin(10*time.Second, "", "whoami"), 2, "config")
+	if err := os.Remove(e.config); err != nil {
+		t.Fatal(err)
+	}
+	big := append([]byte("gateway: "+e.url+"\n#"), bytes.Repeat([]byte("x"), 2<<20)...)
+	if err := os.WriteFile(e.config, big, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantExit(t, e.runWithin(10*time.Second, "", "whoami"), 2, "config")
+	noSendMessage(t, e)
+}
+
+func TestHostileSignerEnvironment(t *testing.T) {
+	e := newEnv(t)
+	dump := filepath.Join(t.TempDir(), "signer-env")
+	script := filepath.Join(t.TempDir(), "signer.sh")
+	body := fmt.Sprintf("#!/bin/sh\nenv > '%s'\nexec '%s' sandbox signer --key '%s'\n", dump, binary, testKey)
+	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	e.extra = append(e.extra, "LINECTL_SIGNER_COMMAND="+script, "LINECTL_PASSWORD="+simgw.DemoPassword, "LANG=C.UTF-8")
+	e.must("", "login", "password", "--email", simgw.BobEmail, "--no-e2ee")
+	b, err := os.ReadFile(dump)
+	if err != nil {
+		t.Fatalf("the signer did not run: %v", err)
+	}
+	env := string(b)
+	if strings.Contains(env, simgw.DemoPassword) || strings.Contains(env, "LINECTL_") {
+		t.Fatalf("the signer's environment holds linectl's variables:\n%s", env)
+	}
+	if !strings.Contains(env, "PATH=") || !strings.Contains(env, "HOME=") || !strings.Contains(env, "LANG=C.UTF-8") {
+		t.Fatalf("the signer's environment lost PATH, HOME or LANG:\n%s", env)
+	}
+}
+
+func TestHostileEmptyNames(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	for _, name := range []string{"", "   ", "\u200b", "\t"} {
+		r := e.run("", "send", "--to-name", name, "hi")
+		wantExit(t, r, 2, "usage")
+	}
+	wantExit(t, e.run("", "probe-e2ee", "--name", ""), 2, "")
+	noSendMessage(t, e)
+}
+
+func TestHostileNumericFlags(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	bad := [][]string{
+		{"--rate", "NaN"}, {"--rate", "+Inf"}, {"--rate", "-Inf"}, {"--rate", "1e-300"}, {"--rate", "-1"},
+		{"--rate", "0.001"}, {"--rate", "1001"}, {"--rate", "1e308"},
+		{"--confirm-timeout", "-1s"}, {"--confirm-timeout", "0s"}, {"--confirm-timeout", "1000h"},
+	}
+	for _, flag := range bad {
+		args := append([]string{"send", "--to", simgw.FamilyMID}, flag...)
+		r := e.runWithin(10*time.Second, "", append(args, "hi")...)
+		wantExit(t, r, 2, "usage")
+	}
+	noSendMessage(t, e)
+	for _, rate := range []string{"0", "0.01", "1000", "2.5"} {
+		e.must("", "send", "--rate", rate, "--to", simgw.FamilyMID, "rate "+rate)
+	}
+}
+
+func TestHostileInvisibleTexts(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	texts := []string{
+		"\u200b", "\ufeff", "\u200b\u200c\u200d\u2060", " \u200b\n\ufeff ", "\u2800", "\u3164", "\u00ad", "\u202e",
+		"\x00", "hi\x00there", "\ufe0f",
+	}
+	for _, text := range texts {
+		wantExit(t, e.run(text, "send", "--to", simgw.FamilyMID), 2, "usage") // stdin
+		if !strings.Contains(text, "\x00") {
+			wantExit(t, e.run("", "send", "--to", simgw.FamilyMID, text), 2, "usage") // argument
+		}
+	}
+	noSendMessage(t, e)
+	// --jsonl: each bad line gets its own failed line; the good one is sent.
+	var in strings.Builder
+	for _, text := range texts {
+		fmt.Fprintf(&in, "{\"to\":%q,\"text\":%q}\n", simgw.FamilyMID, text)
+	}
+	fmt.Fprintf(&in, "{\"to\":%q,\"text\":%q}\n", simgw.FamilyMID, "visible \u200b text")
+	r := e.run(in.String(), "send", "--jsonl")
+	wantExit(t, r, 2, "usage")
+	lines := r.lines(t)
+	if len(lines) != len(texts)+1 {
+		t.Fatalf("%d lines for %d inputs:\n%s", len(lines), len(texts)+1, r.stdout)
+	}
+	for i, l := range lines[:len(texts)] {
+		if l["type"] != "failed" || l["line"] != float64(i+1) || l["exitCode"] != 2.0 {
+			t.Fatalf("line %d: %v", i+1, l)
+		}
+	}
+	if l := lines[len(texts)]; l["type"] != "sent" {
+		t.Fatalf("good line: %v", l)
+	}
+	if msgs := e.sim.Messages(); len(msgs) != 1 || msgs[0].Text != "visible \u200b text" {
+		t.Fatalf("stored %+v", msgs)
+	}
+}
