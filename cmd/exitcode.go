@@ -69,6 +69,7 @@ func classify(err error) classified {
 	var te *lineapi.TalkError
 	var ge *lineapi.GatewayError
 	var tr *lineapi.TransportError
+	var br *lineapi.BadResponseError
 	c := classified{}
 	if errors.As(err, &te) {
 		c.talk, c.reason = te.Code, te.Reason
@@ -96,6 +97,9 @@ func classify(err error) classified {
 		c.code, c.kind = ExitTemporary, "temporary"
 	case ge != nil:
 		c.code, c.kind = ExitRejected, "rejected"
+	case errors.As(err, &br):
+		// Sends never get here (delivery settles them or says outcome_unknown).
+		c.code, c.kind = ExitTemporary, "bad_response"
 	case errors.As(err, &tr), errors.Is(err, context.DeadlineExceeded):
 		c.code, c.kind = ExitTemporary, "network"
 	case errors.Is(err, lineapi.ErrLoginTimedOut):

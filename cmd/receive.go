@@ -216,24 +216,27 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 		},
 		OnIdle: func(rev int64) error { return save(rev, false) },
 		OnNotice: func(n stream.Notice) {
+			detail := lineapi.SafeText(n.Detail) // the gateway's words: never raw on a terminal
 			switch n.Event {
-			case "fullSync", "partialFullSync":
+			case "fullSync", "partialFullSync", "skipped", "revisionRefused":
 				l := noticeLine{Type: "notice", Event: n.Event, Detail: n.Detail}
-				if n.NextRevision != 0 {
+				if n.NextRevision != 0 && n.Event == "fullSync" {
 					l.NextRevision = strconv.FormatInt(n.NextRevision, 10)
 				}
 				if b, err := marshalLine(l); err == nil {
 					_, _ = out.Write(b)
+					_ = out.Flush()
 				}
-				f.progress("receive: %s: %s", n.Event, n.Detail)
+				f.progress("receive: %s: %s", n.Event, detail)
 			case "reconnect":
 				if opts.Follow {
-					f.progress("receive: connection lost (%s); reconnecting", shortErr(n.Detail))
+					f.progress("receive: connection lost (%s); reconnecting", shortErr(detail))
 				}
 			default:
-				f.progress("receive: %s: %s", n.Event, n.Detail)
+				f.progress("receive: %s: %s", n.Event, detail)
 			}
 		},
+		Latest: cl.GetLastOpRevision,
 		OnAuthExpired: func(ctx context.Context) error {
 			src := f.Session()
 			_, err := src.Refresh(ctx, src.Tokens().AccessToken)

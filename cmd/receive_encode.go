@@ -6,6 +6,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/stream"
 )
 
@@ -111,14 +112,16 @@ func appendValue(b []byte, v gjson.Result) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString writes s as a JSON string: UTF-8 kept, control characters,
-// quotes and backslashes escaped, invalid UTF-8 replaced by U+FFFD.
+// appendString writes s as a JSON string: UTF-8 kept, control characters
+// (C0, DEL, C1), bidi controls, U+2028/U+2029, quotes and backslashes
+// escaped, invalid UTF-8 replaced by U+FFFD. Nothing that can steer a
+// terminal is written raw.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+		if c >= 0x20 && c != '"' && c != '\\' && c < 0x7f {
 			i++
 			continue
 		}
@@ -148,9 +151,9 @@ func appendString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		if r == '\u2028' || r == '\u2029' {
+		if r == '\u2028' || r == '\u2029' || lineapi.IsSteering(r) {
 			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			b = append(b, '\\', 'u', hexDigits[r>>12&0xF], hexDigits[r>>8&0xF], hexDigits[r>>4&0xF], hexDigits[r&0xF])
 			i += size
 			start = i
 			continue

@@ -1,10 +1,13 @@
 // Package delivery sends messages exactly once on a gateway that does not
 // deduplicate. A send whose outcome is unknown (the connection dropped after
-// the request went out, a 500/504, a timeout) is never repeated blindly: the
-// operation stream is searched, from the revision saved before sending, for
-// the SEND_MESSAGE operation carrying the send's reqSeq. Found: it was sent.
-// Not found within the window: it is sent again with the same reqSeq, once.
-// Still unresolved: ErrOutcomeUnknown.
+// the request went out, a 500/504, a timeout) is never repeated: LINE may
+// still commit a request it received, at any time, so no window of silence
+// proves it absent. The operation stream is searched, from the revision saved
+// before sending, for the SEND_MESSAGE operation carrying the send's reqSeq:
+// found, it was sent; not found (or the stream unreachable), ErrOutcomeUnknown.
+// Only a request that provably never reached LINE (refused before it was
+// written, a load balancer's 503, throttling) is sent again, with the same
+// reqSeq.
 package delivery
 
 import (
@@ -139,7 +142,7 @@ func (s *Sender) Send(ctx context.Context, to, text string) (*Result, error) {
 	}
 	res.ReqSeq = s.NextReqSeq()
 	resealed := false
-	for attempt := 1; ; attempt++ {
+	for {
 		sent, err := s.GW.SendMessage(ctx, res.ReqSeq, m)
 		if err == nil {
 			res.MessageID, res.CreatedTime = sent.ID, int64(sent.CreatedTime)
@@ -156,21 +159,23 @@ func (s *Sender) Send(ctx context.Context, to, text string) (*Result, error) {
 			if err := s.seal(ctx, res, &m); err != nil {
 				return res, err
 			}
-			attempt--
 			continue
 		}
 		if !OutcomeUnknown(err) {
 			return res, err
 		}
+		// The request reached LINE, or may have: settle it from the stream,
+		// never by sending it again.
 		id, ferr := s.find(ctx, res.ReqSeq)
 		if ferr == nil && id != "" {
 			res.MessageID, res.Resolved = id, true
 			return res, nil
 		}
-		if attempt >= 2 || ctx.Err() != nil {
-			return res, fmt.Errorf("%w (reqSeq %d; %v)", ErrOutcomeUnknown, res.ReqSeq, err)
+		why := "not on the operation stream within the search window"
+		if ferr != nil {
+			why = "the operation stream could not be searched: " + ferr.Error()
 		}
-		// Not on the stream within the window: it did not happen. Send once more, same reqSeq.
+		return res, fmt.Errorf("%w (reqSeq %d; %v; %s)", ErrOutcomeUnknown, res.ReqSeq, err, why)
 	}
 }
 
@@ -250,8 +255,14 @@ func (s *Sender) Confirm(ctx context.Context, results []*Result) (map[int64]stri
 }
 
 // OutcomeUnknown reports whether a failed send may nevertheless have been
-// stored by LINE: the request was written and no answer came, or a
-// 500/504 came back without an envelope.
+// stored by LINE. The rule: once the request was written, only an answer
+// that proves it was not processed (a TalkException or refusal envelope, a
+// load balancer's 503, throttling) settles it. So unknown are: the
+// connection failing after the request was written; a 2xx answer that is not
+// a usable envelope (empty, not JSON, truncated, undecodable); a 5xx without
+// an envelope other than a load balancer's 503 (500, 502, 504 pages); a
+// 10052 RESPONSE_HTTP_ERROR whose upstream status is 5xx or missing; and
+// 99999 UNKNOWN_ERROR.
 func OutcomeUnknown(err error) bool {
 	if lineapi.NotProcessed(err) {
 		return false
@@ -260,9 +271,20 @@ func OutcomeUnknown(err error) bool {
 	if errors.As(err, &te) {
 		return te.Written
 	}
+	var br *lineapi.BadResponseError
+	if errors.As(err, &br) {
+		return true
+	}
 	var ge *lineapi.GatewayError
 	if errors.As(err, &ge) {
-		return ge.Code == 0 && ge.HTTPStatus >= 500
+		switch ge.Code {
+		case 0:
+			return ge.HTTPStatus >= 500
+		case lineapi.CodeResponseHTTPError:
+			return ge.StatusCode >= 500 || ge.StatusCode == 0
+		case lineapi.CodeUnknownError:
+			return true
+		}
 	}
 	return false
 }

@@ -69,7 +69,10 @@ func (f finder) FindSends(_ context.Context, rev int64, seqs []int64) (map[int64
 	return out, nil
 }
 
-var dropped = &lineapi.TransportError{Method: "sendMessage", Written: true, Err: errors.New("EOF")}
+var (
+	dropped    = &lineapi.TransportError{Method: "sendMessage", Written: true, Err: errors.New("EOF")}
+	notWritten = &lineapi.TransportError{Method: "sendMessage", Err: errors.New("connection refused")}
+)
 
 func TestExactlyOnce(t *testing.T) {
 	tests := []struct {
@@ -83,8 +86,12 @@ func TestExactlyOnce(t *testing.T) {
 	}{
 		{"plain success", nil, nil, 1, 1, nil, false},
 		{"drop after commit: found on the stream, not resent", []error{dropped}, []bool{true}, 1, 1, nil, true},
-		{"drop before commit: not found, resent once with the same reqSeq", []error{dropped}, []bool{false}, 1, 2, nil, false},
-		{"unresolvable: exit 6, never a third send", []error{dropped, dropped}, []bool{false, false}, 0, 2, ErrOutcomeUnknown, false},
+		// LINE may commit a written request later: absence from the stream
+		// proves nothing, so it is never sent again.
+		{"written, not on the stream: exit 6, never sent again", []error{dropped}, []bool{false}, 0, 1, ErrOutcomeUnknown, false},
+		{"late commit after the search: still exactly one", []error{dropped, nil}, []bool{false, true}, 0, 1, ErrOutcomeUnknown, false},
+		// Not written: nothing reached LINE (the client itself retries those, same reqSeq).
+		{"not written: a temporary failure, nothing sent", []error{notWritten}, nil, 0, 1, notWritten, false},
 		{"rejected: no retry", []error{&lineapi.TalkError{Name: "TalkException", Code: 10, Reason: "not a member"}}, nil, 0, 1, lineapi.ErrNotAMember, false},
 		{"82: needs Letter Sealing", []error{&lineapi.TalkError{Name: "TalkException", Code: 82}}, nil, 0, 1, ErrNeedsE2EE, false},
 	}

@@ -119,6 +119,15 @@ func NewSandbox(opts Options) *Server {
 	return s
 }
 
+// SetAllowedTypes sets the content types an account's app accepts sealed.
+func (s *Server) SetAllowedTypes(mid string, types []int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.accounts[mid]; a != nil {
+		a.AllowedTypes = types
+	}
+}
+
 // allowedTypes are the content types a's app accepts sealed.
 func (a *Account) allowedTypes() []int {
 	if a.AllowedTypes != nil {

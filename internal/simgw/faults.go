@@ -1,6 +1,11 @@
 package simgw
 
-import "time"
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
 
 // FaultKind is how a call fails.
 type FaultKind int
@@ -13,7 +18,77 @@ const (
 	FaultDropBefore           // connection closed before processing; nothing processed
 	FaultDropAfter            // processed (message stored, operation emitted), then connection closed
 	FaultTalk                 // a TalkException (code, reason); nothing processed
+	FaultReply                // a raw hostile answer (see Reply); processed or not as Reply.Process says
 )
+
+// Reply is a raw answer sent instead of the gateway's: what a broken proxy,
+// an upstream failure or anyone in the middle may send.
+type Reply struct {
+	Status      int    // HTTP status (0 = 200)
+	ContentType string // "" = application/json
+	Body        string
+	// Process runs the call first (a message is stored, its operation
+	// emitted): only the answer is lost. Otherwise nothing is processed.
+	Process bool
+}
+
+// Hostile answers for FailReply.
+var (
+	ReplyNotJSON   = Reply{Body: "OK"}
+	ReplyEmpty     = Reply{}
+	ReplyTruncated = Reply{Body: `{"code":0,"message":"OK","data":{"id":"6053`}
+)
+
+// ReplyHTML is a proxy's HTML error page with status.
+func ReplyHTML(status int) Reply {
+	return Reply{Status: status, ContentType: "text/html", Body: "<html><body><h1>" + itoa(status) + " Gateway error</h1></body></html>"}
+}
+
+// ReplyUpstream is the gateway's 10052 RESPONSE_HTTP_ERROR envelope: the
+// Thrift backend behind it answered HTTP status.
+func ReplyUpstream(status int) Reply {
+	return Reply{Status: 400, Body: `{"code":10052,"message":"RESPONSE_HTTP_ERROR","data":{"statusCode":` + itoa(status) + `}}`}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// FailReply makes the next n calls of method answer r.
+func (s *Server) FailReply(method string, r Reply, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.faults.rules == nil {
+		s.faults.rules = map[string][]*faultRule{}
+	}
+	rr := r
+	s.faults.rules[method] = append(s.faults.rules[method], &faultRule{kind: FaultReply, count: n, reply: &rr})
+}
+
+// writeReply sends a hostile answer.
+func writeReply(w http.ResponseWriter, r *Reply) {
+	ct := r.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	w.Header().Set("content-type", ct)
+	status := r.Status
+	if status == 0 {
+		status = 200
+	}
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, r.Body)
+}
+
+// InjectRawEvent appends an event to mid's stream exactly as given, as a
+// hostile gateway would send it: unlike InjectEvent, a fullSync does not
+// move the simulator's revision, and an operation's JSON (name "") may
+// claim any revision, nest any depth or have any size.
+func (s *Server) InjectRawEvent(mid, name, data string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rev++
+	s.ops[mid] = append(s.ops[mid], op{rev: s.rev, name: name, data: []byte(data)})
+	s.broadcast()
+}
 
 const (
 	fault503        = Fault503
@@ -28,6 +103,7 @@ type faultRule struct {
 	count  int
 	code   int
 	reason string
+	reply  *Reply
 }
 
 type fault struct {
@@ -35,6 +111,7 @@ type fault struct {
 	code   int
 	reason string
 	delay  time.Duration
+	reply  *Reply
 }
 
 type faults struct {
@@ -56,7 +133,7 @@ func (f *faults) take(method string) fault {
 	if len(rules) > 0 {
 		r := rules[0]
 		r.count--
-		out.kind, out.code, out.reason = r.kind, r.code, r.reason
+		out.kind, out.code, out.reason, out.reply = r.kind, r.code, r.reason, r.reply
 	}
 	if f.rules != nil {
 		f.rules[method] = rules

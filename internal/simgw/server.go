@@ -330,6 +330,11 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	case faultTalk:
 		writeErr(w, talk(f.code, f.reason))
 		return
+	case FaultReply:
+		if !f.reply.Process {
+			writeReply(w, f.reply)
+			return
+		}
 	}
 	if err := s.validate(req, h); err != nil {
 		writeErr(w, err)
@@ -338,6 +343,10 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	data, err := h.fn(s, req)
 	if f.kind == faultDropAfter {
 		hangUp(w) // the call was processed; the answer is lost
+		return
+	}
+	if f.kind == FaultReply && err == nil {
+		writeReply(w, f.reply) // processed; the answer is hostile
 		return
 	}
 	if err != nil {

@@ -310,14 +310,15 @@ func backoff(attempt int) time.Duration {
 // NotProcessed reports whether err proves the gateway did not act on the
 // request, so even a non-idempotent call (sendMessage) may be sent again:
 // the connection failed before the request was written, a load balancer
-// answered 502/503 without an envelope, or LINE throttled the call.
+// answered 503 without an envelope, or LINE throttled the call. A 502 or 504
+// is not proof: the proxy may have passed the request on before failing.
 func NotProcessed(err error) bool {
 	var te *TransportError
 	if errors.As(err, &te) {
 		return !te.Written && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 	}
 	var ge *GatewayError
-	if errors.As(err, &ge) && ge.Code == 0 && (ge.HTTPStatus == 502 || ge.HTTPStatus == 503 || ge.HTTPStatus == 429) {
+	if errors.As(err, &ge) && ge.Code == 0 && (ge.HTTPStatus == 503 || ge.HTTPStatus == 429) {
 		return true
 	}
 	return IsRateLimited(err)
@@ -335,6 +336,10 @@ func Temporary(err error) bool {
 	}
 	var ge *GatewayError
 	if errors.As(err, &ge) && ge.Temporary() && ge.Code != CodeResponseHTTPError {
+		return true
+	}
+	var br *BadResponseError
+	if errors.As(err, &br) {
 		return true
 	}
 	return IsRateLimited(err)
@@ -404,15 +409,21 @@ func (c *Client) roundTrip(ctx context.Context, cl *call, token string, out any)
 	}
 	c.logResponse(resp, data)
 	if int64(len(data)) > c.maxBody {
-		return fmt.Errorf("%s: response larger than %d bytes", cl.name, c.maxBody)
+		return &BadResponseError{Method: cl.name, HTTPStatus: resp.StatusCode, Reason: fmt.Sprintf("larger than %d bytes", c.maxBody)}
 	}
 	payload, err := ParseEnvelope(resp.StatusCode, data)
 	if err != nil {
+		var br *BadResponseError
+		if errors.As(err, &br) {
+			br.Method = cl.name
+			return br
+		}
 		return fmt.Errorf("%s: %w", cl.name, err)
 	}
 	if out != nil && len(payload) > 0 && string(payload) != "null" {
 		if err := json.Unmarshal(payload, out); err != nil {
-			return fmt.Errorf("%s: decode response: %w", cl.name, err)
+			// Do not quote the decoder: its message may carry the gateway's text.
+			return &BadResponseError{Method: cl.name, HTTPStatus: resp.StatusCode, Reason: "data does not decode"}
 		}
 	}
 	return nil

@@ -11,21 +11,28 @@ import (
 // (PROTOCOL.md §1). On code 0 it returns the raw JSON of "data" (nil when
 // absent). Otherwise it returns *TalkError for 10051 RESPONSE_ERROR and
 // *GatewayError for every other code, or for a body that is no envelope
-// (a load balancer's 503 page, say). It never panics on any input.
+// (a load balancer's 503 page, say). A 2xx answer that is no envelope is
+// *BadResponseError. It never panics on any input, and refuses JSON nested
+// deeper than MaxResponseDepth before parsing it.
 func ParseEnvelope(status int, body []byte) ([]byte, error) {
-	if !gjson.ValidBytes(body) {
+	bad := func(reason string) error {
 		if status >= 300 || status < 200 {
-			return nil, &GatewayError{HTTPStatus: status}
+			return &GatewayError{HTTPStatus: status}
 		}
-		return nil, errors.New("response is not JSON")
+		return &BadResponseError{HTTPStatus: status, Reason: reason}
+	}
+	switch {
+	case len(body) == 0:
+		return nil, bad("empty body")
+	case !nestingOK(body, MaxResponseDepth):
+		return nil, bad(fmt.Sprintf("JSON nested deeper than %d levels", MaxResponseDepth))
+	case !gjson.ValidBytes(body):
+		return nil, bad("not JSON")
 	}
 	root := gjson.ParseBytes(body)
 	code := root.Get("code")
 	if !root.IsObject() || code.Type != gjson.Number {
-		if status >= 300 || status < 200 {
-			return nil, &GatewayError{HTTPStatus: status}
-		}
-		return nil, errors.New("response is not a gateway envelope")
+		return nil, bad("not a gateway envelope")
 	}
 	data := root.Get("data")
 	n := int(code.Int())
@@ -62,6 +69,39 @@ func ParseEnvelope(status int, body []byte) ([]byte, error) {
 		}
 		return nil, ge
 	}
+}
+
+// MaxResponseDepth bounds the nesting of a gateway answer; LINE's nest a
+// handful of levels.
+const MaxResponseDepth = 64
+
+// nestingOK reports whether the JSON text b nests at most max levels of
+// arrays and objects: one pass counting brackets outside strings.
+func nestingOK(b []byte, max int) bool {
+	depth, inStr := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inStr {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '[', '{':
+			if depth++; depth > max {
+				return false
+			}
+		case ']', '}':
+			depth--
+		}
+	}
+	return true
 }
 
 // rawBytes returns the bytes of r inside body without copying when possible.

@@ -3,6 +3,7 @@ package lineapi
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Gateway envelope codes (PROTOCOL.md §1, the extension's enum).
@@ -50,10 +51,11 @@ func (e *TalkError) Error() string {
 	if name == "" {
 		name = exceptionDefault
 	}
+	name = SafeText(name)
 	if e.Reason == "" {
 		return fmt.Sprintf("%s %d (%s)", name, e.Code, TalkCodeName(e.Name, e.Code))
 	}
-	return fmt.Sprintf("%s %d (%s): %s", name, e.Code, TalkCodeName(e.Name, e.Code), e.Reason)
+	return fmt.Sprintf("%s %d (%s): %s", name, e.Code, TalkCodeName(e.Name, e.Code), SafeText(e.Reason))
 }
 
 // Is reports whether target is a *TalkError with the same code and, when the
@@ -84,10 +86,66 @@ func (e *GatewayError) Error() string {
 	case e.Code == 0:
 		return fmt.Sprintf("gateway answered HTTP %d", e.HTTPStatus)
 	case e.StatusCode != 0:
-		return fmt.Sprintf("gateway error %d %s (status %d)", e.Code, e.Message, e.StatusCode)
+		return fmt.Sprintf("gateway error %d %s (status %d)", e.Code, SafeText(e.Message), e.StatusCode)
 	default:
-		return fmt.Sprintf("gateway error %d %s", e.Code, e.Message)
+		return fmt.Sprintf("gateway error %d %s", e.Code, SafeText(e.Message))
 	}
+}
+
+// BadResponseError is an answer that came back but is no usable envelope:
+// a 2xx body that is empty, not JSON, truncated, nested too deeply, too
+// large, not an envelope, or whose data does not decode. The request reached
+// the gateway, so for a call that changes state (sendMessage) the outcome is
+// unknown; a read-only call may be repeated.
+type BadResponseError struct {
+	Method     string // the RPC, e.g. "sendMessage" ("" from ParseEnvelope)
+	HTTPStatus int
+	Reason     string // what was wrong, e.g. "not JSON"
+}
+
+func (e *BadResponseError) Error() string {
+	if e.Method == "" {
+		return fmt.Sprintf("unusable gateway answer (HTTP %d): %s", e.HTTPStatus, e.Reason)
+	}
+	return fmt.Sprintf("%s: unusable gateway answer (HTTP %d): %s", e.Method, e.HTTPStatus, e.Reason)
+}
+
+// SafeText returns s fit for a terminal: C0 and C1 control characters, DEL,
+// and the bidirectional controls (U+061C, U+200E–U+200F, U+202A–U+202E,
+// U+2066–U+2069) become \uXXXX, and invalid UTF-8 becomes U+FFFD, so text
+// from the gateway cannot move the cursor, recolour or reorder what is shown.
+func SafeText(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || IsSteering(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	b := make([]byte, 0, len(s)+16)
+	for _, r := range s {
+		if IsSteering(r) {
+			b = fmt.Appendf(b, "\\u%04x", r)
+			continue
+		}
+		b = utf8.AppendRune(b, r) // RuneError for invalid bytes
+	}
+	return string(b)
+}
+
+// IsSteering reports whether r can steer a terminal or reorder text: a C0 or
+// C1 control, DEL, or a bidirectional formatting character.
+func IsSteering(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r <= 0x9f:
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
 }
 
 // Is matches a target *GatewayError by Code, and by StatusCode and

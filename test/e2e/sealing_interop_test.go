@@ -135,7 +135,7 @@ func TestLetterSealingV1Group(t *testing.T) {
 func TestLetterSealingAllowedTypes(t *testing.T) {
 	e := sealedEnv(t)
 	e.loginQRWithKeys()
-	e.sim.Account(daveMID).AllowedTypes = []int{15}
+	e.sim.SetAllowedTypes(daveMID, []int{15})
 	wantExit(t, e.run("", "send", "--e2ee", "require", "--to", daveMID, "must be sealed"), 4, "e2ee_required")
 	if n := len(e.sim.Messages()); n != 0 {
 		t.Fatalf("%d messages stored after a refusal", n)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,11 +21,21 @@ type Opener interface {
 
 // Notice is something the follower tells the user about without stopping:
 // a fullSync jump, a partialFullSync, bad data skipped, a reconnect.
+// Detail may quote the gateway: escape it before showing it on a terminal.
 type Notice struct {
-	Event        string // "fullSync", "partialFullSync", "badData", "reconnect", "talkException"
+	// "fullSync", "partialFullSync", "badData", "reconnect", "talkException",
+	// "skipped" (one event over the size or nesting bound), "revisionRefused"
+	// (a revision implausibly far past LINE's newest).
+	Event        string
 	Detail       string
 	NextRevision int64 // fullSync
+	Revision     int64 // skipped, revisionRefused: the revision concerned (0 = unknown)
 }
+
+// DefaultMaxAhead is how far past getLastOpRevision a revision may be before
+// it is refused. Revisions grow by one per operation of the account; a
+// million is months of a busy account's traffic within one connection.
+const DefaultMaxAhead = 1 << 20
 
 // Follower reads operations in revision order, exactly once each: an
 // operation at or below the last revision handed out is dropped, so
@@ -49,8 +61,16 @@ type Follower struct {
 	// Backoff is the first reconnect delay (default 1s); it doubles up to 10 minutes.
 	Backoff time.Duration
 	Sleep   func(context.Context, time.Duration) error
+	// Latest returns LINE's newest revision (getLastOpRevision). When set,
+	// revisions are untrusted: an operation or fullSync more than MaxAhead
+	// past it is refused (reported, never handed out, never saved).
+	Latest func(ctx context.Context) (int64, error)
+	// MaxAhead is the margin for Latest (default DefaultMaxAhead).
+	MaxAhead int64
 
-	rev int64
+	rev       int64
+	ceiling   int64     // newest revision Latest reported
+	checkedAt time.Time // when Latest was last asked
 }
 
 // Revision returns the newest revision handled.
@@ -160,6 +180,13 @@ func (f *Follower) read(ctx context.Context, body io.ReadCloser) (got bool, err 
 	dirty := false
 	for {
 		ev, err := r.Next()
+		var tl *TooLargeError
+		if errors.As(err, &tl) {
+			got = true
+			f.notice(skipped(tl.Name, eventRevision(Event{ID: tl.ID, OwnID: tl.ID != ""}),
+				fmt.Sprintf("%d bytes, over the %d-byte bound", tl.Bytes, tl.Limit)))
+			continue
+		}
 		if err != nil {
 			idleMu.Lock()
 			wasIdle := idled
@@ -178,9 +205,25 @@ func (f *Follower) read(ctx context.Context, body io.ReadCloser) (got bool, err 
 		switch ev.Name {
 		case "message":
 			op, perr := ParseOperation(ev.Data)
+			if errors.Is(perr, ErrTooDeep) {
+				f.notice(skipped(ev.Name, eventRevision(ev), fmt.Sprintf("JSON nested deeper than %d levels", MaxDepth)))
+				break
+			}
 			if perr != nil {
 				f.notice(Notice{Event: "badData", Detail: perr.Error()})
 				break
+			}
+			if op.Revision > f.rev {
+				ok, cerr := f.plausible(ctx, op.Revision)
+				if cerr != nil {
+					return got, cerr
+				}
+				if !ok {
+					f.notice(Notice{Event: "revisionRefused", Revision: op.Revision, Detail: fmt.Sprintf(
+						"operation at revision %d is implausibly far past LINE's newest revision %d: refused, position kept at %d",
+						op.Revision, max(f.ceiling, f.rev), f.rev)})
+					break
+				}
 			}
 			if op.Revision <= f.rev {
 				if op.Revision < f.rev {
@@ -198,11 +241,26 @@ func (f *Follower) read(ctx context.Context, body io.ReadCloser) (got bool, err 
 			}
 		case "fullSync":
 			fs, perr := ParseFullSync(ev.Data)
+			if errors.Is(perr, ErrTooDeep) {
+				f.notice(skipped(ev.Name, eventRevision(ev), fmt.Sprintf("JSON nested deeper than %d levels", MaxDepth)))
+				break
+			}
 			if perr != nil {
 				f.notice(Notice{Event: "badData", Detail: perr.Error()})
 				break
 			}
 			if fs.NextRevision > f.rev {
+				ok, cerr := f.plausible(ctx, fs.NextRevision)
+				if cerr != nil {
+					return got, cerr
+				}
+				if !ok {
+					// Keep reading this connection: reconnecting would only replay the same fullSync.
+					f.notice(Notice{Event: "revisionRefused", Revision: fs.NextRevision, Detail: fmt.Sprintf(
+						"fullSync to revision %d is implausibly far past LINE's newest revision %d: refused, position kept at %d",
+						fs.NextRevision, max(f.ceiling, f.rev), f.rev)})
+					break
+				}
 				f.rev = fs.NextRevision
 			}
 			f.notice(Notice{Event: "fullSync", NextRevision: fs.NextRevision, Detail: fmt.Sprintf("reasons %v", fs.Reasons)})
@@ -235,7 +293,11 @@ func (f *Follower) read(ctx context.Context, body io.ReadCloser) (got bool, err 
 			}
 			f.notice(Notice{Event: "talkException", Detail: terr.Error()})
 		case "partialFullSync":
-			f.notice(Notice{Event: "partialFullSync", Detail: string(ev.Data)})
+			if !nestingOK(ev.Data, MaxDepth) {
+				f.notice(skipped(ev.Name, eventRevision(ev), fmt.Sprintf("JSON nested deeper than %d levels", MaxDepth)))
+				break
+			}
+			f.notice(Notice{Event: "partialFullSync", Detail: clip(ev.Data, 512)})
 		case "ping", "connInfoRevision", "":
 		default:
 			f.notice(Notice{Event: "badData", Detail: fmt.Sprintf("unknown event %q skipped", ev.Name)})
@@ -247,6 +309,53 @@ func (f *Follower) read(ctx context.Context, body io.ReadCloser) (got bool, err 
 			dirty = false
 		}
 	}
+}
+
+// plausible reports whether rev is within MaxAhead of the newest revision
+// LINE confirmed (or of the revision already handled). Past it, Latest is
+// asked again (at most once a second) before the revision is refused. An
+// error from Latest is returned: the caller reconnects and tries again
+// rather than refuse, and so lose, an operation it could not check.
+func (f *Follower) plausible(ctx context.Context, rev int64) (bool, error) {
+	if f.Latest == nil {
+		return true, nil
+	}
+	margin := f.MaxAhead
+	if margin <= 0 {
+		margin = DefaultMaxAhead
+	}
+	within := func() bool {
+		base := max(f.ceiling, f.rev)
+		return base > math.MaxInt64-margin || rev <= base+margin
+	}
+	if within() {
+		return true, nil
+	}
+	if !f.checkedAt.IsZero() && time.Since(f.checkedAt) < time.Second {
+		return false, nil
+	}
+	latest, err := f.Latest(ctx)
+	f.checkedAt = time.Now()
+	if err != nil {
+		return false, fmt.Errorf("check revision %d against getLastOpRevision: %w", rev, err)
+	}
+	// A ceiling this far out would disable the check; Latest is as untrusted as the stream.
+	if latest > f.ceiling && latest < math.MaxInt64/2 {
+		f.ceiling = latest
+	}
+	return within(), nil
+}
+
+// eventRevision is the revision an event's own id names, 0 if none.
+func eventRevision(ev Event) int64 {
+	if !ev.OwnID {
+		return 0
+	}
+	n, err := strconv.ParseInt(ev.ID, 10, 64)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
 }
 
 func (f *Follower) waitOrDefault() time.Duration {
@@ -261,6 +370,26 @@ func (f *Follower) idle() error {
 		return nil
 	}
 	return f.OnIdle(f.rev)
+}
+
+// clip returns at most n bytes of b as a string, marked when cut.
+func clip(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "…(" + strconv.Itoa(len(b)) + " bytes)"
+}
+
+// skipped is the notice for one event dropped by a bound.
+func skipped(name string, rev int64, why string) Notice {
+	if name == "" {
+		name = "message"
+	}
+	d := fmt.Sprintf("%s event skipped: %s", name, why)
+	if rev > 0 {
+		d = fmt.Sprintf("%s event (id %d) skipped: %s", name, rev, why)
+	}
+	return Notice{Event: "skipped", Revision: rev, Detail: d}
 }
 
 // FindSends follows the stream from rev until every reqSeq's SEND_MESSAGE
@@ -283,6 +412,11 @@ func FindSends(ctx context.Context, open Opener, rev int64, reqSeqs []int64) (ma
 			}
 			return nil
 		}}
+	if l, ok := open.(interface {
+		GetLastOpRevision(context.Context) (int64, error)
+	}); ok {
+		f.Latest = l.GetLastOpRevision
+	}
 	err := f.Run(ctx)
 	if len(found) == len(want) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return found, nil

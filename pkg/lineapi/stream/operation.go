@@ -24,12 +24,62 @@ type Operation struct {
 // ErrBadOperation is a stream event that is not a usable operation.
 var ErrBadOperation = errors.New("malformed operation")
 
+// MaxDepth bounds how deeply an event's JSON may nest. LINE's operations
+// nest four levels at most (operation → message → contentMetadata/chunks);
+// a deeper one is refused before it is parsed, so a hostile 300,000-deep
+// value costs one linear scan, not minutes of CPU.
+const MaxDepth = 64
+
+// ErrTooDeep is JSON nested deeper than MaxDepth.
+var ErrTooDeep = fmt.Errorf("%w: nested deeper than %d levels", ErrBadOperation, MaxDepth)
+
+// nestingOK reports whether the JSON text b nests at most max levels of
+// arrays and objects. It does not validate; it only counts, in one pass,
+// brackets outside strings.
+func nestingOK(b []byte, max int) bool {
+	depth, inStr := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inStr {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '[', '{':
+			if depth++; depth > max {
+				return false
+			}
+		case ']', '}':
+			depth--
+		}
+	}
+	return true
+}
+
+// checkJSON is the common gate of every event parser: bounded nesting, then valid JSON.
+func checkJSON(data []byte, what string) error {
+	if !nestingOK(data, MaxDepth) {
+		return ErrTooDeep
+	}
+	if !gjson.ValidBytes(data) {
+		return fmt.Errorf("%w: %snot JSON", ErrBadOperation, what)
+	}
+	return nil
+}
+
 // ParseOperation reads an operation's JSON. i64 fields may be strings or
 // numbers. It never panics; malformed input is ErrBadOperation.
 func ParseOperation(data []byte) (Operation, error) {
 	var op Operation
-	if !gjson.ValidBytes(data) {
-		return op, fmt.Errorf("%w: not JSON", ErrBadOperation)
+	if err := checkJSON(data, ""); err != nil {
+		return op, err
 	}
 	root := gjson.ParseBytes(data)
 	if !root.IsObject() {
@@ -118,8 +168,8 @@ type FullSync struct {
 // ParseFullSync reads {"reasons":[…],"nextRevision":"…"}.
 func ParseFullSync(data []byte) (FullSync, error) {
 	var fs FullSync
-	if !gjson.ValidBytes(data) {
-		return fs, fmt.Errorf("%w: fullSync is not JSON", ErrBadOperation)
+	if err := checkJSON(data, "fullSync is "); err != nil {
+		return fs, err
 	}
 	r := gjson.ParseBytes(data)
 	n, ok := i64(r.Get("nextRevision"))
@@ -143,8 +193,8 @@ type TalkException struct {
 
 // ParseTalkException reads {"code":N,"reason":"…","parameterMap":…}.
 func ParseTalkException(data []byte) (TalkException, error) {
-	if !gjson.ValidBytes(data) {
-		return TalkException{}, fmt.Errorf("%w: talkException is not JSON", ErrBadOperation)
+	if err := checkJSON(data, "talkException is "); err != nil {
+		return TalkException{}, err
 	}
 	r := gjson.ParseBytes(data)
 	c, ok := i64(r.Get("code"))

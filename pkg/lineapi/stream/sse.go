@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"time"
@@ -20,6 +21,8 @@ type Event struct {
 	Data []byte
 	// ID is the last event id seen (it persists across events, as in EventSource).
 	ID string
+	// OwnID is true when this event carried its own id field.
+	OwnID bool
 	// Retry is a reconnection time the server asked for (0 = none in this event).
 	Retry time.Duration
 }
@@ -27,8 +30,27 @@ type Event struct {
 // ErrEventTooLarge is returned for an event or line larger than the reader's limit.
 var ErrEventTooLarge = errors.New("stream: event larger than the limit")
 
-// DefaultMaxEvent is the default bound on one event's size.
-const DefaultMaxEvent = 16 << 20
+// TooLargeError reports one event over the reader's limit. The reader has
+// skipped the whole event (to its terminating blank line, without holding it
+// in memory): the next call to Next reads the event after it.
+type TooLargeError struct {
+	Name  string // the event's type, if seen before the limit was passed
+	ID    string // the event's own id field (LINE puts the revision there), "" if it had none
+	Bytes int64  // how many bytes the event had (at least the limit)
+	Limit int
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("stream: event of %d bytes over the %d-byte limit", e.Bytes, e.Limit)
+}
+
+// Is makes errors.Is(err, ErrEventTooLarge) true.
+func (e *TooLargeError) Is(target error) bool { return target == ErrEventTooLarge }
+
+// DefaultMaxEvent is the default bound on one event's size. LINE's largest
+// operations (a 10,000-character text as \uXXXX escapes, Letter Sealing
+// chunks) are well under 1 MiB.
+const DefaultMaxEvent = 4 << 20
 
 // Reader reads SSE events.
 type Reader struct {
@@ -81,7 +103,7 @@ func (r *Reader) readLine() ([]byte, error) {
 		// Fast path: copy the run up to the next terminator from the buffer.
 		r.line = append(r.line, b)
 		if len(r.line) > r.max {
-			return nil, ErrEventTooLarge
+			return nil, r.discardLine(int64(len(r.line)))
 		}
 		if n := r.br.Buffered(); n > 0 {
 			peek, _ := r.br.Peek(n)
@@ -92,7 +114,67 @@ func (r *Reader) readLine() ([]byte, error) {
 			r.line = append(r.line, peek[:i]...)
 			_, _ = r.br.Discard(i)
 			if len(r.line) > r.max {
-				return nil, ErrEventTooLarge
+				return nil, r.discardLine(int64(len(r.line)))
+			}
+		}
+	}
+}
+
+// discardLine drops the rest of an over-long line (n bytes read so far)
+// without holding it, and returns a *lineTooLong with its full length.
+func (r *Reader) discardLine(n int64) error {
+	r.line = r.line[:0]
+	for {
+		buf, err := r.br.Peek(1)
+		if err != nil {
+			if err == io.EOF {
+				return io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		buf, _ = r.br.Peek(r.br.Buffered())
+		i := bytes.IndexAny(buf, "\r\n")
+		if i < 0 {
+			n += int64(len(buf))
+			_, _ = r.br.Discard(len(buf))
+			continue
+		}
+		n += int64(i)
+		_, _ = r.br.Discard(i + 1)
+		r.pendCR = buf[i] == '\r'
+		return &lineTooLong{n: n}
+	}
+}
+
+type lineTooLong struct{ n int64 }
+
+func (e *lineTooLong) Error() string { return "line too long" }
+
+// skipEvent discards the rest of the current event after it passed the
+// limit with seen bytes, and returns the *TooLargeError describing it.
+func (r *Reader) skipEvent(seen int64, name string, id string) error {
+	for {
+		line, err := r.readLine()
+		var ll *lineTooLong
+		switch {
+		case errors.As(err, &ll):
+			seen += ll.n + 1
+			continue
+		case err != nil:
+			if err == io.ErrUnexpectedEOF {
+				err = io.EOF
+			}
+			return err
+		}
+		if len(line) == 0 {
+			r.data, r.name = r.data[:0], r.name[:0]
+			return &TooLargeError{Name: name, ID: id, Bytes: seen, Limit: r.max}
+		}
+		seen += int64(len(line)) + 1
+		if f, v, ok := bytes.Cut(line, []byte(":")); ok && string(f) == "id" {
+			v = bytes.TrimPrefix(v, []byte(" "))
+			if bytes.IndexByte(v, 0) < 0 && len(v) <= 64 {
+				r.lastID, id = string(v), string(v)
 			}
 		}
 	}
@@ -105,8 +187,13 @@ func (r *Reader) Next() (Event, error) {
 	r.name = r.name[:0]
 	hasData := false
 	var retry time.Duration
+	id := "" // this event's own id
 	for {
 		line, err := r.readLine()
+		var ll *lineTooLong
+		if errors.As(err, &ll) {
+			return Event{}, r.skipEvent(int64(len(r.data))+ll.n+1, string(r.name), id)
+		}
 		if err != nil {
 			if err == io.ErrUnexpectedEOF {
 				err = io.EOF
@@ -131,7 +218,7 @@ func (r *Reader) Next() (Event, error) {
 			if len(r.name) > 0 {
 				name = string(r.name)
 			}
-			return Event{Name: name, Data: r.data, ID: r.lastID, Retry: retry}, nil
+			return Event{Name: name, Data: r.data, ID: r.lastID, OwnID: id != "", Retry: retry}, nil
 		}
 		if line[0] == ':' {
 			continue // comment
@@ -151,13 +238,14 @@ func (r *Reader) Next() (Event, error) {
 			r.data = append(r.data, value...)
 			hasData = true
 			if len(r.data) > r.max {
-				return Event{}, ErrEventTooLarge
+				return Event{}, r.skipEvent(int64(len(r.data)), string(r.name), id)
 			}
 		case "event":
 			r.name = append(r.name[:0], value...)
 		case "id":
 			if bytes.IndexByte(value, 0) < 0 {
 				r.lastID = string(value)
+				id = r.lastID
 			}
 		case "retry":
 			if ms, err := strconv.ParseUint(string(value), 10, 31); err == nil && allDigits(value) {
