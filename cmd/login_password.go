@@ -45,6 +45,9 @@ confirm it in the LINE app.`,
 			if err := validateEmail(opts.Email); err != nil {
 				return err
 			}
+			if err := checkDuration("--wait", opts.Wait, time.Second, time.Hour); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}

@@ -38,6 +38,9 @@ otherwise (the URL is on stdout); ascii draws with '#' for terminals without Uni
 			default:
 				return usageErrorf("--qr-style must be auto, half, ascii or none (got %q)", opts.QRStyle)
 			}
+			if err := checkDuration("--wait", opts.Wait, time.Second, time.Hour); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}

@@ -88,8 +88,8 @@ func parseReceiveOptions(o *receiveOptions) error {
 	if o.FromRevSet && o.FromRevision < 0 {
 		return usageErrorf("--from-revision must not be negative")
 	}
-	if o.Wait <= 0 {
-		return usageErrorf("--wait must be positive")
+	if err := checkDuration("--wait", o.Wait, time.Millisecond, 24*time.Hour); err != nil {
+		return err
 	}
 	for _, m := range []string{o.Chat, o.From} {
 		if m != "" {

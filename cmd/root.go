@@ -96,6 +96,9 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		return checkDuration("--timeout", f.Timeout, time.Second, 10*time.Minute)
+	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%v", err) })
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.ConfigPath, "config", "", "config file (env LINECTL_CONFIG; default $XDG_CONFIG_HOME/linectl/config.yaml)")

@@ -73,6 +73,9 @@ off). The phone acts after --phone-delay; with --manual-phone drive it yourself:
   linectl sandbox --manual-phone --no-hmac`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkDuration("--phone-delay", opts.PhoneDelay, 0, time.Minute); err != nil {
+				return err
+			}
 			if !isLoopbackURL("http://" + opts.Addr) {
 				return usageErrorf("--addr must be a loopback address (127.0.0.1 or localhost)")
 			}

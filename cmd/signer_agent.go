@@ -85,6 +85,8 @@ a 0700 directory; both sides refuse a directory others can enter.`,
 				if idle, err = agentIdle(c); err != nil {
 					return err
 				}
+			} else if err := checkDuration("--idle", idle, 0, 24*time.Hour); err != nil {
+				return err
 			}
 			ln, closeFn, err := signagent.Listen(path)
 			if errors.Is(err, signagent.ErrRunning) {

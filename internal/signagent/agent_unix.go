@@ -48,7 +48,9 @@ func checkPrivate(dir string) error {
 // returns ErrRunning when another agent holds the lock. close unbinds and
 // releases.
 func Listen(path string) (ln net.Listener, closeFn func(), err error) {
-	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	// Never through a symlink (the directory is ours and 0700, but a link
+	// planted there must not make us create or lock a file elsewhere).
+	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -230,6 +230,17 @@ func TestHostileNumericFlags(t *testing.T) {
 		wantExit(t, r, 2, "usage")
 	}
 	noSendMessage(t, e)
+	// Every other duration flag has a range too.
+	for _, args := range [][]string{
+		{"--timeout", "-1s", "whoami"}, {"--timeout", "0", "whoami"}, {"--timeout", "1000h", "whoami"},
+		{"receive", "--wait", "-5s"}, {"receive", "--wait", "0"}, {"receive", "--wait", "10000h"},
+		{"login", "qr", "--wait", "0"}, {"login", "qr", "--wait", "-1m"},
+		{"login", "password", "--email", "a@example.com", "--wait", "-1s"},
+		{"sandbox", "--phone-delay", "-1s"}, {"sandbox", "--phone-delay", "1000h"},
+		{"receive", "--from-revision", "-3"},
+	} {
+		wantExit(t, e.runWithin(10*time.Second, "", args...), 2, "usage")
+	}
 	for _, rate := range []string{"0", "0.01", "1000", "2.5"} {
 		e.must("", "send", "--rate", rate, "--to", simgw.FamilyMID, "rate "+rate)
 	}
