@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -55,8 +54,8 @@ func loadDirectory(f *factory) *directory {
 	if _, err := f.Store(); err != nil {
 		return d
 	}
-	b, err := os.ReadFile(directoryPath(f))
-	if err == nil {
+	b, err := config.ReadFile(directoryPath(f))
+	if err == nil && b != nil {
 		_ = json.Unmarshal(b, d)
 	}
 	if cfg, err := f.Config(); err == nil && d.MID != "" && d.MID != cfg.Account.MID {

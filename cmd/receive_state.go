@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -26,12 +25,12 @@ func receiveStatePath(f *factory) string {
 
 // loadReceiveRevision returns the saved revision and whether there is one.
 func loadReceiveRevision(f *factory, mid string) (int64, bool, error) {
-	b, err := os.ReadFile(receiveStatePath(f))
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, false, nil
-	}
+	b, err := config.ReadFile(receiveStatePath(f))
 	if err != nil {
 		return 0, false, err
+	}
+	if b == nil {
+		return 0, false, nil
 	}
 	var st receiveState
 	if err := json.Unmarshal(b, &st); err != nil {

@@ -156,3 +156,12 @@ func ensureDir(dir string) (note string, err error) {
 	}
 	return fixDirMode(dir, st)
 }
+
+// ReadFile reads a state file beside the config (receive position, name
+// cache) under the config's rules: only a regular file of at most
+// MaxFileSize bytes, never blocking on a FIFO or device. A missing file is
+// (nil, nil).
+func ReadFile(path string) ([]byte, error) {
+	b, _, err := readBounded(path)
+	return b, err
+}

@@ -284,3 +284,24 @@ func TestHostileInvisibleTexts(t *testing.T) {
 		t.Fatalf("stored %+v", msgs)
 	}
 }
+
+// State files beside the config (receive position, name cache, key store)
+// that are FIFOs never hang a run: the position and the key store are
+// refused, the name cache is rebuilt.
+func TestHostileStateFilesAsFIFOs(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	dir := filepath.Dir(e.config)
+	for _, name := range []string{"receive-state.json", "directory-cache.json", "e2ee-keys.json"} {
+		if err := syscall.Mkfifo(filepath.Join(dir, name), 0o600); err != nil {
+			t.Skip("mkfifo:", err)
+		}
+	}
+	wantExit(t, e.runWithin(10*time.Second, "", "receive", "--wait", "100ms"), 2, "config")
+	wantExit(t, e.runWithin(10*time.Second, "", "send", "--to-name", "Family", "hi"), 2, "config") // the key store
+	os.Remove(filepath.Join(dir, "e2ee-keys.json"))
+	r := e.runWithin(10*time.Second, "", "send", "--to-name", "Family", "hi")
+	if r.code != 0 {
+		t.Fatalf("send with a FIFO name cache: %d %s", r.code, r.stderr)
+	}
+}
