@@ -87,6 +87,7 @@ type Server struct {
 	seq       int64
 
 	listener net.Listener
+	addr     string // where Start listens; Resume listens there again
 	httpSrv  *http.Server
 }
 
@@ -119,21 +120,39 @@ func (s *Server) Start(addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.listener = l
+	s.mu.Lock()
+	s.listener, s.addr = l, l.Addr().String()
 	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.httpSrv.Serve(l) }()
-	return "http://" + l.Addr().String(), nil
+	srv := s.httpSrv
+	s.mu.Unlock()
+	go func() { _ = srv.Serve(l) }()
+	return "http://" + s.addr, nil
+}
+
+// Stop takes the gateway down as a restart does: the listener and every open
+// connection close (answers in flight are lost). What LINE keeps behind its
+// gateway — accounts, messages, tokens, operations — stays, and a request
+// already being handled still commits. Resume serves again on the same address.
+func (s *Server) Stop() error { return s.Close() }
+
+// Resume listens again on the address Start chose, after Stop.
+func (s *Server) Resume() error {
+	_, err := s.Start(s.addr)
+	return err
 }
 
 // Close stops the listener started by Start.
 func (s *Server) Close() error {
-	if s.httpSrv == nil {
+	s.mu.Lock()
+	srv := s.httpSrv
+	if srv != nil {
+		s.broadcast()
+	}
+	s.mu.Unlock()
+	if srv == nil {
 		return nil
 	}
-	s.mu.Lock()
-	s.broadcast()
-	s.mu.Unlock()
-	return s.httpSrv.Close()
+	return srv.Close()
 }
 
 // now is the simulated clock. Callers hold s.mu or accept a racy read of offset.
