@@ -38,6 +38,9 @@ func run(ctx context.Context, io *iostreams, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
+	if isCobraUsage(err) {
+		err = usageErrorf("%s", strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n\n", "; ")), " "))
+	}
 	if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("%w: %v", context.Canceled, err)
 	}
@@ -124,15 +127,21 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 	for _, c := range root.Commands() {
 		c.Flags().SetInterspersed(true)
 	}
-	// Unknown subcommands and stray arguments are usage errors (exit 2).
-	root.Args = func(cmd *cobra.Command, args []string) error {
-		if len(args) > 0 {
-			return usageErrorf("unknown command %q for linectl", args[0])
-		}
-		return nil
-	}
-	root.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	// The root command runs nothing, so cobra resolves an unknown subcommand
+	// before parsing its flags and suggests the nearest one ("sned" → send);
+	// run turns that error into a usage error (exit 2).
+	v, _ := buildVersion()
+	root.Version = v
+	root.SetVersionTemplate(versionTemplate())
 	return root
+}
+
+// isCobraUsage reports whether err is cobra's own complaint about the
+// command line (an unknown or mistyped subcommand). Cobra has no error type
+// for it, so its fixed wording is matched.
+func isCobraUsage(err error) bool {
+	var ee *exitError
+	return !errors.As(err, &ee) && strings.HasPrefix(err.Error(), "unknown command ")
 }
 
 // noArgs rejects positional arguments with a usage error.
