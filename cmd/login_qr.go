@@ -28,7 +28,9 @@ same account, that is all; otherwise linectl prints a PIN ({"type":"pin","pin":�
 in the app. The QR code is valid for two windows of 150 seconds.
 
 --qr-style: auto draws compact half-block characters when stderr is a terminal and nothing
-otherwise (the URL is on stdout); ascii draws with '#' for terminals without Unicode.`,
+otherwise (the URL is on stdout). half sets its own colours (white on black), so it scans on
+light and dark terminal themes alike. ascii draws with '#' and no colours, for terminals
+without Unicode or colours: it scans on a dark background only.`,
 		Example: `  linectl login qr
   linectl login qr --qr-style ascii`,
 		Args: noArgs,
@@ -58,6 +60,18 @@ type qrLine struct {
 	URL  string `json:"url"`
 }
 
+// qrColours fixes both colours of a drawn QR code: qrterminal draws light
+// modules as glyphs (foreground) and dark ones as blanks (background), so
+// without them the code is inverted — and undecodable — on a light-themed
+// terminal. Bright white on black reads the same on every theme.
+const (
+	qrColours = "\x1b[97;40m"
+	qrReset   = "\x1b[0m"
+)
+
+// qrQuietZone is the margin of light modules the QR standard asks for.
+const qrQuietZone = 4
+
 func drawQR(f *factory, style, url string) {
 	if style == "auto" {
 		style = "none"
@@ -69,12 +83,16 @@ func drawQR(f *factory, style, url string) {
 	case "half":
 		qrterminal.GenerateWithConfig(url, qrterminal.Config{
 			Level: qrterminal.L, Writer: f.IO.ErrOut, HalfBlocks: true,
-			BlackChar: qrterminal.BLACK_BLACK, WhiteBlackChar: qrterminal.WHITE_BLACK,
-			WhiteChar: qrterminal.WHITE_WHITE, BlackWhiteChar: qrterminal.BLACK_WHITE, QuietZone: 2,
+			BlackChar: qrColours + qrterminal.BLACK_BLACK, WhiteBlackChar: qrColours + qrterminal.WHITE_BLACK,
+			WhiteChar: qrColours + qrterminal.WHITE_WHITE, BlackWhiteChar: qrColours + qrterminal.BLACK_WHITE,
+			QuietZone: qrQuietZone,
 		})
+		fmt.Fprint(f.IO.ErrOut, qrReset)
 	case "ascii":
+		// Plain characters, no colours (logs, dumb terminals): '#' marks the
+		// light modules, so it reads right on a dark background only.
 		qrterminal.GenerateWithConfig(url, qrterminal.Config{
-			Level: qrterminal.L, Writer: f.IO.ErrOut, BlackChar: "  ", WhiteChar: "##", QuietZone: 2,
+			Level: qrterminal.L, Writer: f.IO.ErrOut, BlackChar: "  ", WhiteChar: "##", QuietZone: qrQuietZone,
 		})
 	}
 }
