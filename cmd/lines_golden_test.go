@@ -40,6 +40,8 @@ func TestLineFieldsGolden(t *testing.T) {
 		signerImportLine{Type: "signer-import", Version: "3.7.2", SHA256: "h", Source: "s", Dir: "d"},
 		noticeLine{Type: "notice", Event: "fullSync", NextRevision: "5", Detail: "reasons [1]"},
 		sandboxLine{Type: "sandbox", URL: "http://127.0.0.1:1", SignerCommand: "linectl sandbox signer", Accounts: []string{"a"}},
+		sandboxFaultLine{Type: "sandbox-fault", Kind: "503", Method: "sendMessage", Count: 2},
+		map[string]any{"type": "sandbox-state", "accounts": []any{}, "chats": []any{}, "messages": []any{}, "revision": 947933},
 	}
 	var got bytes.Buffer
 	for _, l := range lines {

@@ -67,7 +67,11 @@ off). The phone acts after --phone-delay; with --manual-phone drive it yourself:
   curl -d '{"from":"u0b0b…","to":"cfa01…","text":"hi"}' <url>/_sandbox/inject
   curl -d '{"from":"u0b0b…","to":"u1a11…","text":"hi","version":2}' <url>/_sandbox/inject-sealed
   curl -d '{"mid":"u0b0b…"}' <url>/_sandbox/rotate-key    # Bob's app makes a new key
-  curl <url>/_sandbox/state                             # accounts, chats, stored messages`,
+  curl <url>/_sandbox/state                             # accounts, chats, stored messages
+
+To test a script's exit-code handling, make the sandbox fail ('linectl sandbox fault --help':
+503, 429, dropped connections, TalkExceptions, delays, hostile answers) and drive its clock,
+tokens and sessions ('linectl sandbox do --help'). All of it: docs/sandbox.md.`,
 		Example: `  linectl sandbox
   linectl sandbox --addr 127.0.0.1:8765 --phone-delay 3s
   linectl sandbox --manual-phone --no-hmac`,
@@ -92,7 +96,7 @@ off). The phone acts after --phone-delay; with --manual-phone drive it yourself:
 	cmd.Flags().BoolVar(&opts.Manual, "manual-phone", false, "the phone acts only through /_sandbox/scan and /_sandbox/pin")
 	cmd.Flags().BoolVar(&opts.ManualScan, "manual-scan", false, "the phone scans QR codes only when handed the URL ('linectl sandbox scan'); PINs still after --phone-delay")
 	cmd.Flags().BoolVar(&opts.Verbose, "verbose", false, "log each request on stderr")
-	cmd.AddCommand(newCmdSandboxSigner(f), newCmdSandboxScan(f))
+	cmd.AddCommand(newCmdSandboxSigner(f), newCmdSandboxScan(f), newCmdSandboxFault(f), newCmdSandboxDo(f))
 	return cmd
 }
 

@@ -32,17 +32,14 @@ is the one at --gateway / LINECTL_GATEWAY. This talks only to the sandbox, never
   linectl sandbox scan 'https://line.me/R/au/lgn/sq/…?secret=…&e2eeVersion=1'`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.Config()
+			gw, err := sandboxGateway(f)
 			if err != nil {
 				return err
 			}
-			if !isLoopbackURL(c.Gateway) {
-				return usageErrorf("sandbox scan talks to a sandbox on a loopback address; the gateway is %s", c.Gateway)
-			}
 			if len(args) == 1 {
-				return sandboxScan(c.Gateway, args[0])
+				return sandboxScan(gw, args[0])
 			}
-			return scanFromLines(f, c.Gateway)
+			return scanFromLines(f, gw)
 		},
 	}
 }
@@ -76,16 +73,35 @@ func scanFromLines(f *factory, gateway string) error {
 }
 
 func sandboxScan(gateway, url string) error {
-	body, _ := json.Marshal(map[string]string{"url": url})
+	_, err := sandboxPost(gateway, "scan", map[string]any{"url": url})
+	return err
+}
+
+// sandboxPost calls one of the sandbox's own control endpoints
+// (/_sandbox/…) and returns its answer.
+func sandboxPost(gateway, endpoint string, body map[string]any) ([]byte, error) {
+	b, _ := json.Marshal(body)
 	cl := &http.Client{Timeout: 10 * time.Second}
-	resp, err := cl.Post(strings.TrimSuffix(gateway, "/")+"/_sandbox/scan", "application/json", bytes.NewReader(body))
+	resp, err := cl.Post(strings.TrimSuffix(gateway, "/")+"/_sandbox/"+endpoint, "application/json", bytes.NewReader(b))
 	if err != nil {
-		return fmt.Errorf("sandbox scan: %w", err)
+		return nil, fmt.Errorf("sandbox %s: %w", endpoint, err)
 	}
 	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
-		return withExit(ExitRejected, "rejected", fmt.Errorf("sandbox scan: %s: %s", resp.Status, bytes.TrimSpace(msg)))
+		return nil, withExit(ExitRejected, "rejected", fmt.Errorf("sandbox %s: %s: %s", endpoint, resp.Status, bytes.TrimSpace(msg)))
 	}
-	return nil
+	return msg, nil
+}
+
+// sandboxGateway is the configured gateway, which must be a sandbox on loopback.
+func sandboxGateway(f *factory) (string, error) {
+	c, err := f.Config()
+	if err != nil {
+		return "", err
+	}
+	if !isLoopbackURL(c.Gateway) {
+		return "", usageErrorf("this talks to a sandbox on a loopback address; the gateway is %s (set --gateway or LINECTL_GATEWAY)", c.Gateway)
+	}
+	return c.Gateway, nil
 }

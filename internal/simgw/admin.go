@@ -25,6 +25,8 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		Name    string `json:"name"`
 		Data    string `json:"data"`
 		Version int    `json:"version"`
+		Delay   string `json:"delay"`
+		Status  int    `json:"status"`
 	}
 	if r.Method == http.MethodPost {
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil && err.Error() != "EOF" {
@@ -76,6 +78,13 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 			s.RefreshRetryRequired(in.Count)
 		case in.Kind == "drop-stream-every":
 			s.DropStreamEvery(in.Count)
+		case in.Kind == "delay":
+			var d time.Duration
+			if d, err = time.ParseDuration(in.Delay); err == nil {
+				s.Delay(in.Method, d)
+			}
+		case replyFaults[in.Kind] != nil:
+			s.FailReply(in.Method, replyFaults[in.Kind](in.Status), in.Count)
 		case ok:
 			s.FailTalk(in.Method, k, in.Code, in.Reason, in.Count)
 		default:
@@ -91,6 +100,22 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, map[string]any{"ok": true})
+}
+
+// replyFaults are the hostile answers /_sandbox/faults can arm, by kind.
+var replyFaults = map[string]func(status int) Reply{
+	"not-json":  func(int) Reply { return ReplyNotJSON },
+	"empty":     func(int) Reply { return ReplyEmpty },
+	"truncated": func(int) Reply { return ReplyTruncated },
+	"html":      func(st int) Reply { return ReplyHTML(orStatus(st, 502)) },
+	"upstream":  func(st int) Reply { return ReplyUpstream(orStatus(st, 504)) },
+}
+
+func orStatus(st, def int) int {
+	if st == 0 {
+		return def
+	}
+	return st
 }
 
 func (s *Server) state() map[string]any {
