@@ -2,8 +2,8 @@ package cmd
 
 import (
 	"runtime"
-	"strings"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 
