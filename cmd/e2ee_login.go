@@ -14,7 +14,7 @@ import (
 )
 
 // passwordE2EE is the client side of a Letter Sealing password login
-// (PROTOCOL.md §3): a login X25519 key, a client PIN, and the secret
+// (docs/protocol.md §3): a login X25519 key, a client PIN, and the secret
 // base64(AES-256-ECB(SHA-256(PIN), publicKey)).
 type passwordE2EE struct {
 	key *ecdh.PrivateKey

@@ -1,6 +1,6 @@
 package simgw
 
-// The simulator's own Letter Sealing crypto, written from PROTOCOL.md §4/§8
+// The simulator's own Letter Sealing crypto, written from docs/protocol.md §4/§8
 // independently of package sealing (it uses crypto/ecdh and its own Thrift
 // writer), so that a disagreement between the two fails a test.
 
@@ -62,7 +62,7 @@ func cbcCrypt(secret, data []byte, enc bool) ([]byte, error) {
 
 // keyChain encodes E2EEKeyChain{1: list<E2EEKey{1 version, 2 keyId, 4 pub,
 // 5 priv, 6 created}>} in Thrift compact, PKCS#7-padded for CBC: LINE's
-// module rejects zero padding (PROTOCOL.md §8).
+// module rejects zero padding (docs/protocol.md §8).
 func keyChain(keys []SealKey) []byte {
 	var b []byte
 	varint := func(v uint64) { b = binary.AppendUvarint(b, v) }
@@ -221,7 +221,7 @@ func (s *Server) registerE2EEGroupKey(req *request) (any, error) {
 }
 
 // aadMID is a MID as LINE's module puts it in the V2 AAD: ASCII lower-case,
-// zero-padded or truncated to 33 bytes (PROTOCOL.md §8; BEEPER, verified live).
+// zero-padded or truncated to 33 bytes (docs/protocol.md §8; BEEPER, verified live).
 func aadMID(mid string) []byte {
 	out := make([]byte, 33)
 	copy(out, strings.ToLower(mid))

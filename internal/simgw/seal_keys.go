@@ -3,7 +3,7 @@ package simgw
 // Key history: accounts rotate their Letter Sealing keys and chats renew
 // their group keys, while old messages and group keys keep naming the old
 // ids. LINE answers those by id (getE2EEPublicKey, getE2EEGroupSharedKey;
-// PROTOCOL.md §8 "Keys by id").
+// docs/protocol.md §8 "Keys by id").
 
 import (
 	"crypto/ecdh"
@@ -67,7 +67,7 @@ func publicKeyAnswer(id int, k *ecdh.PrivateKey) map[string]any {
 }
 
 // account finds an account by MID in either case of the first letter: the
-// gateway carries "U…" where older endpoints carry "u…" (PROTOCOL.md §6).
+// gateway carries "U…" where older endpoints carry "u…" (docs/protocol.md §6).
 // Caller holds s.mu.
 func (s *Server) account(mid string) *Account {
 	if a := s.accounts[mid]; a != nil || mid == "" {

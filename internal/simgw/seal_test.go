@@ -1,7 +1,7 @@
 package simgw
 
 // Letter Sealing tests. The crypto here is the test's own (stdlib only),
-// written from PROTOCOL.md §8, so a slip in seal.go cannot hide itself.
+// written from docs/protocol.md §8, so a slip in seal.go cannot hide itself.
 
 import (
 	"bytes"

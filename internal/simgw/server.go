@@ -1,5 +1,5 @@
 // Package simgw is linectl's gateway simulator: a real HTTP server that
-// follows PROTOCOL.md and rejects what LINE's gateway rejects — wrong body
+// follows docs/protocol.md and rejects what LINE's gateway rejects — wrong body
 // shapes, missing headers, bad x-hmac (when a signing key is set, using the
 // scheme of package simsign), unknown or expired tokens, reused RSA keys,
 // out-of-order login steps. Tests run the real client and the built binary
@@ -25,7 +25,7 @@ import (
 	"github.com/linectl/linectl/internal/simsign"
 )
 
-// The extension identity the simulator insists on (PROTOCOL.md §1).
+// The extension identity the simulator insists on (docs/protocol.md §1).
 const (
 	Version    = "3.7.2"
 	Origin     = "chrome-extension://ophjlpahpchlmihnnnihgmmeilfjmjjc"

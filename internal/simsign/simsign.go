@@ -3,7 +3,7 @@
 // LINE's real signature comes from a white-box key inside ltsm.wasm that no
 // one outside LINE holds, so the simulator cannot check real signatures.
 // It checks this scheme instead, which has the same inputs and shape as the
-// real one (PROTOCOL.md §2): a key derived from the extension version and
+// real one (docs/protocol.md §2): a key derived from the extension version and
 // the access token, an HMAC-SHA256 over path+body, standard base64.
 //
 //	dk  = HMAC-SHA256(key, SHA-256(version) || SHA-256(accessToken))

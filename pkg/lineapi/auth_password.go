@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// Login types and results (PROTOCOL.md §3).
+// Login types and results (docs/protocol.md §3).
 const (
 	LoginTypeIDCredential         = 0
 	LoginTypeQRCode               = 1 // finish with a verifier
@@ -71,7 +71,7 @@ func EncryptPassword(k *RSAKeyInfo, email, password string, random io.Reader) (s
 		sb.WriteRune(rune(len(part)))
 		sb.WriteString(part)
 	}
-	//lint:ignore SA1019 LINE's password login encrypts with RSA PKCS #1 v1.5 (PROTOCOL.md); the gateway accepts nothing else
+	//lint:ignore SA1019 LINE's password login encrypts with RSA PKCS #1 v1.5 (docs/protocol.md); the gateway accepts nothing else
 	ct, err := rsa.EncryptPKCS1v15(random, &rsa.PublicKey{N: n, E: int(e.Int64())}, []byte(sb.String()))
 	if err != nil {
 		return "", fmt.Errorf("RSA encrypt: %w", err)

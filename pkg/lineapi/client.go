@@ -1,5 +1,5 @@
 // Package lineapi is a client for LINE's Chrome-extension web gateway
-// (line-chrome-gw.line-apps.com), as described in PROTOCOL.md.
+// (line-chrome-gw.line-apps.com), as described in docs/protocol.md.
 //
 // Every RPC goes through one request path: the JSON body is serialised once,
 // signed (x-hmac) over exactly those bytes, and sent with the extension's
@@ -23,7 +23,7 @@ import (
 	"time"
 )
 
-// Extension identity (PROTOCOL.md §1).
+// Extension identity (docs/protocol.md §1).
 const (
 	DefaultBaseURL   = "https://line-chrome-gw.line-apps.com"
 	ExtensionVersion = "3.7.2"

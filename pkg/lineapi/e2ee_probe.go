@@ -113,7 +113,7 @@ type Probe struct {
 }
 
 // ProbeE2EE runs the Letter Sealing probe the extension runs before sending
-// (PROTOCOL.md §6, seed trace 2): for a user negotiateE2EEPublicKey; for a
+// (docs/protocol.md §6, as in a capture of the extension): for a user negotiateE2EEPublicKey; for a
 // group or room getLastE2EEGroupSharedKey, then on "not found"
 // getLastE2EEPublicKeys. LINE's refusals that mean "send plain" (5 then 98)
 // are answers, not errors.

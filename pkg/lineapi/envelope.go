@@ -8,7 +8,7 @@ import (
 )
 
 // ParseEnvelope decodes a gateway response body whatever the HTTP status
-// (PROTOCOL.md §1). On code 0 it returns the raw JSON of "data" (nil when
+// (docs/protocol.md §1). On code 0 it returns the raw JSON of "data" (nil when
 // absent). Otherwise it returns *TalkError for 10051 RESPONSE_ERROR and
 // *GatewayError for every other code, or for a body that is no envelope
 // (a load balancer's 503 page, say). A 2xx answer that is no envelope is

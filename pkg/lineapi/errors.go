@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// Gateway envelope codes (PROTOCOL.md §1, the extension's enum).
+// Gateway envelope codes (docs/protocol.md §1, the extension's enum).
 const (
 	CodeOK                    = 0
 	CodeRequestNotFound       = 10001

@@ -62,7 +62,7 @@ type PasswordLogin struct {
 }
 
 // LoginWithPassword logs in with email and password as the extension does
-// (PROTOCOL.md §3): a saved certificate first (no PIN); then the Letter
+// (docs/protocol.md §3): a saved certificate first (no PIN); then the Letter
 // Sealing attempt (type 2), falling back to a plain login with a fresh RSA
 // key when LINE answers 89, 94 or 97; then a plain type 0 login whose PIN the
 // user confirms on the phone. Each attempt fetches a fresh RSA key.
@@ -200,7 +200,7 @@ func QRURL(callbackURL string, pub []byte) string {
 	return callbackURL + "?secret=" + url.QueryEscape(base64.StdEncoding.EncodeToString(pub)) + "&e2eeVersion=1"
 }
 
-// LoginWithQR logs in by QR code (PROTOCOL.md §4): the phone scans the code;
+// LoginWithQR logs in by QR code (docs/protocol.md §4): the phone scans the code;
 // a saved certificate skips the PIN, otherwise the user types the shown PIN
 // on the phone. Each long-poll window that expires (410) is polled again, up
 // to the count the gateway gives.

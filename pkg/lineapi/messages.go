@@ -56,7 +56,7 @@ func (c *Client) SendMessage(ctx context.Context, reqSeq int64, m OutgoingMessag
 	body := sendMessageBody{
 		From: m.From, To: m.To, ToType: m.ToType,
 		ID: "local-" + strconv.FormatInt(reqSeq, 10),
-		// The extension sends whole seconds in milliseconds (seed: "1773625306000").
+		// The extension sends whole seconds in milliseconds (a capture: "1773625306000").
 		CreatedTime:     strconv.FormatInt(c.now().Unix()*1000, 10),
 		ContentType:     m.ContentType,
 		ContentMetadata: md,

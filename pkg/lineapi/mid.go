@@ -2,7 +2,7 @@ package lineapi
 
 import "fmt"
 
-// ToType is the kind of a message's destination (PROTOCOL.md §6).
+// ToType is the kind of a message's destination (docs/protocol.md §6).
 type ToType int
 
 // Destination kinds.

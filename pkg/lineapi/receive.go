@@ -11,7 +11,7 @@ import (
 )
 
 // ReceivePath returns the operation stream's request URI for a revision,
-// with the extension's query (PROTOCOL.md §7).
+// with the extension's query (docs/protocol.md §7).
 func ReceivePath(localRev int64, version, language string) string {
 	q := "localRev=" + strconv.FormatInt(localRev, 10) +
 		"&version=" + url.QueryEscape(version) +

@@ -5,7 +5,7 @@ import (
 	"errors"
 )
 
-// SignRequest is what an x-hmac signature covers (PROTOCOL.md §2).
+// SignRequest is what an x-hmac signature covers (docs/protocol.md §2).
 type SignRequest struct {
 	// Path is the request URI after the host, including the query string.
 	Path string `json:"path"`

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// TokenV3IssueResult is the token set a login or refresh issues (PROTOCOL.md §5).
+// TokenV3IssueResult is the token set a login or refresh issues (docs/protocol.md §5).
 type TokenV3IssueResult struct {
 	AccessToken               string       `json:"accessToken"`
 	RefreshToken              string       `json:"refreshToken,omitempty"`

@@ -74,7 +74,7 @@ type TextPayload struct {
 	Text string `json:"text"`
 }
 
-// NonceSizeV2 is the GCM nonce linectl writes. PROTOCOL.md says 12 bytes;
+// NonceSizeV2 is the GCM nonce linectl writes. docs/protocol.md says 12 bytes;
 // CHRLINE writes 16. Decryption accepts either.
 const NonceSizeV2 = 12
 

@@ -1,5 +1,5 @@
 // Package sealing implements LINE's Letter Sealing (end-to-end encryption)
-// as PROTOCOL.md §3, §4 and §8 describe it: X25519 key agreement, the login
+// as docs/protocol.md §3, §4 and §8 describe it: X25519 key agreement, the login
 // key chain, group keys, and the V1 (AES-CBC + MAC) and V2 (AES-GCM) message
 // formats. Pure Go: the standard library and golang.org/x/crypto/curve25519.
 // Every function that reads network data returns an error on bad input; none panics.

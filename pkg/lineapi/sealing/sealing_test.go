@@ -18,7 +18,7 @@ func fixedKey(b byte) KeyPair {
 }
 
 // Known answer for V2, built step by step with the standard library from the
-// formula in PROTOCOL.md §8 (not with this package's helpers).
+// formula in docs/protocol.md §8 (not with this package's helpers).
 func TestV2KnownAnswer(t *testing.T) {
 	a, b := fixedKey(1), fixedKey(2)
 	secret, _ := curve25519.X25519(a.Private, b.Public)

@@ -7,7 +7,7 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// Operation is one operation of the stream (PROTOCOL.md §7). Fields hold
+// Operation is one operation of the stream (docs/protocol.md §7). Fields hold
 // views into the event data: they are valid until the reader's next event.
 type Operation struct {
 	Revision    int64

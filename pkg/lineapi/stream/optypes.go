@@ -19,7 +19,7 @@ const (
 )
 
 // opNames are the names of LINE's OperationType values. 0–133 from the
-// public Thrift definitions (CHRLINE, LINEJS); 139, 140, 142 from PROTOCOL.md;
+// public Thrift definitions (CHRLINE, LINEJS); 139, 140, 142 from docs/protocol.md;
 // values without a public name print as "OP_<n>".
 var opNames = map[OpType]string{
 	0: "END_OF_OPERATION", 1: "UPDATE_PROFILE", 2: "NOTIFIED_UPDATE_PROFILE", 3: "REGISTER_USERID", 4: "ADD_CONTACT",

@@ -150,3 +150,18 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+func TestCutStreamIsNotACleanEnd(t *testing.T) {
+	rd := NewReader(io.MultiReader(strings.NewReader("data: a\n\ndata: b"), iotest.ErrReader(io.ErrUnexpectedEOF)))
+	if ev, err := rd.Next(); err != nil || string(ev.Data) != "a" {
+		t.Fatalf("%q %v", ev.Data, err)
+	}
+	if _, err := rd.Next(); err != io.ErrUnexpectedEOF {
+		t.Fatalf("err %v, want io.ErrUnexpectedEOF (the connection was cut)", err)
+	}
+	rd = NewReader(strings.NewReader("data: a\n\ndata: b"))
+	rd.Next()
+	if _, err := rd.Next(); err != io.EOF {
+		t.Fatalf("err %v, want io.EOF (a clean end drops the incomplete event)", err)
+	}
+}

@@ -2,7 +2,7 @@
 // (ltsm.wasm, shipped in the LINE Chrome extension) running in wazero, pure
 // Go. It provides, in Go, the JavaScript side the module expects (the
 // Emscripten runtime and embind), and calls the module's classes as the
-// extension does (PROTOCOL.md §2):
+// extension does (docs/protocol.md §2):
 //
 //	sk := SecureKey.loadToken(token)               // once
 //	dk := sk.deriveKey(SHA-256(version), SHA-256(accessToken))
@@ -30,7 +30,7 @@ var KnownBuilds = map[string]string{
 	"58bb4e189ab9bbd7d72ed415258da36afd50e306cb019bab75329d4f5f1b65b3": "3.7.2",
 }
 
-// Defaults of extension 3.7.2 (PROTOCOL.md §2).
+// Defaults of extension 3.7.2 (docs/protocol.md §2).
 const (
 	DefaultVersion = "3.7.2"
 	DefaultToken   = "wODdrvWqmdP4Zliay-iF3cz3KZcK0ekrial868apg06TXeCo7A1hIQO0ESElHg6D"
