@@ -38,6 +38,7 @@ func TestLineFieldsGolden(t *testing.T) {
 		agentLine{Type: "signer-agent", State: "running", Socket: "/run/user/1000/linectl/signer-x.sock",
 			Status: &signagent.Status{PID: 7, Module: "h", Version: "3.7.2", Since: time.Unix(0, 0).UTC(), Signatures: 0, Idle: "15m0s"}},
 		signerImportLine{Type: "signer-import", Version: "3.7.2", SHA256: "h", Source: "s", Dir: "d"},
+		signerExportLine{Type: "signer-export", Version: "3.7.2", SHA256: "h", File: "/home/u/linectl-signer.zip"},
 		noticeLine{Type: "notice", Event: "fullSync", NextRevision: "5", Detail: "reasons [1]"},
 		sandboxLine{Type: "sandbox", URL: "http://127.0.0.1:1", SignerCommand: "linectl sandbox signer", Accounts: []string{"a"}},
 		sandboxFaultLine{Type: "sandbox-fault", Kind: "503", Method: "sendMessage", Count: 2},

@@ -31,7 +31,7 @@ signer.agent: off to never leave a process behind). See docs/signer.md.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newCmdSignerStatus(f), newCmdSignerSign(f), newCmdSignerImport(f), newCmdSignerAgent(f))
+	cmd.AddCommand(newCmdSignerStatus(f), newCmdSignerSign(f), newCmdSignerImport(f), newCmdSignerExport(f), newCmdSignerAgent(f))
 	return cmd
 }
 

@@ -28,7 +28,9 @@ func newCmdSignerImport(f *factory) *cobra.Command {
 		Short: "Import LINE's signing module from the installed Chrome extension",
 		Long: `Import LINE's signing module (ltsm.wasm) so linectl can sign requests (signer.kind: wasm).
 
-PATH is an unpacked extension directory, a .crx file (CRX3), or a bare ltsm.wasm. --auto
+PATH is an unpacked extension directory, a .crx file (CRX3), a bundle made by 'linectl
+signer export' on another machine (the way onto a server without Chrome), or a bare
+ltsm.wasm. --auto
 finds the installed LINE extension (id ophjlpahpchlmihnnnihgmmeilfjmjjc) in the Chrome,
 Chromium, Brave and Edge profiles of this user (Linux, macOS, Windows) and takes the newest.
 
@@ -39,7 +41,8 @@ directory (signer/, mode 0600) and the config is switched to signer.kind: wasm. 
 never ships LINE's module.`,
 		Example: `  linectl signer import --auto
   linectl signer import ~/Downloads/line.crx
-  linectl signer import ./ltsm.wasm`,
+  linectl signer import ./ltsm.wasm
+  linectl signer import linectl-signer.zip     # from 'linectl signer export' on a desktop`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src := ""

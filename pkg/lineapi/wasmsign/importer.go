@@ -38,7 +38,7 @@ type extension struct {
 }
 
 // Import reads LINE's module from src — an unpacked extension directory, a
-// .crx file (CRX3), or a bare ltsm.wasm — checks it is a known build (unless
+// .crx file (CRX3), a bundle made by Export, or a bare ltsm.wasm — checks it is a known build (unless
 // allowUnknown), and writes ltsm.wasm and info.json into destDir (0700
 // directory, 0600 files, atomic).
 func Import(src, destDir string, allowUnknown bool) (Info, error) {
@@ -47,13 +47,19 @@ func Import(src, destDir string, allowUnknown bool) (Info, error) {
 		return Info{}, err
 	}
 	var ext extension
+	var bundled *Info
 	switch {
 	case st.IsDir():
 		ext, err = fromDir(src)
 	case strings.HasSuffix(strings.ToLower(src), ".crx"):
 		ext, err = fromCRX(src)
 	default:
-		ext.wasm, err = os.ReadFile(src)
+		var b []byte
+		if b, err = os.ReadFile(src); err == nil && isBundle(b) {
+			ext, bundled, err = fromBundle(b)
+		} else {
+			ext.wasm = b
+		}
 	}
 	if err != nil {
 		return Info{}, err
@@ -75,6 +81,14 @@ func Import(src, destDir string, allowUnknown bool) (Info, error) {
 	}
 	if t := findToken(ext.scripts); t != "" {
 		info.Token = t
+	}
+	if bundled != nil { // as the original import read them from the extension
+		if bundled.Version != "" {
+			info.Version = bundled.Version
+		}
+		if bundled.Token != "" {
+			info.Token = bundled.Token
+		}
 	}
 	if err := os.MkdirAll(destDir, 0o700); err != nil {
 		return Info{}, err

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -112,5 +114,63 @@ func TestDiscoverFakeProfiles(t *testing.T) {
 func TestOpenRejectsUnknownBuild(t *testing.T) {
 	if _, err := Open(t.Context(), fakeWasm, Options{}); !errors.Is(err, ErrUnknownBuild) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A module imported from an extension on a desktop travels to a server as a
+// bundle and imports there with the same version, token and hash; a damaged
+// bundle is refused.
+func TestExportImportBundle(t *testing.T) {
+	tmp := t.TempDir()
+	ext := filepath.Join(tmp, "ext")
+	writeExtension(t, ext)
+	desk := filepath.Join(tmp, "desktop")
+	orig, err := Import(ext, desk, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle bytes.Buffer
+	if err := Export(desk, &bundle); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(tmp, "linectl-signer.zip")
+	os.WriteFile(p, bundle.Bytes(), 0o600)
+	server := filepath.Join(tmp, "server")
+	got, err := Import(p, server, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != orig.Version || got.Token != orig.Token || got.WasmSHA256 != orig.WasmSHA256 || got.Version != "3.7.9" {
+		t.Fatalf("imported %+v, want %+v", got, orig)
+	}
+	if _, err := Import(p, server, false); !errors.Is(err, ErrUnknownBuild) {
+		t.Fatalf("a bundle skips the known-build check: %v", err)
+	}
+	// The bundle holds only the module and its info.
+	zr, _ := zip.NewReader(bytes.NewReader(bundle.Bytes()), int64(bundle.Len()))
+	if len(zr.File) != 2 || zr.File[0].Name != "info.json" || zr.File[1].Name != "ltsm.wasm" {
+		t.Fatalf("bundle files %v", zr.File)
+	}
+	// A bundle whose module does not match its info is refused.
+	var bad bytes.Buffer
+	zw := zip.NewWriter(&bad)
+	for _, f := range zr.File {
+		w, _ := zw.Create(f.Name)
+		rc, _ := f.Open()
+		data, _ := io.ReadAll(rc)
+		if f.Name == "ltsm.wasm" {
+			data = append(data, 0)
+		}
+		w.Write(data)
+	}
+	zw.Close()
+	os.WriteFile(p, bad.Bytes(), 0o600)
+	if _, err := Import(p, filepath.Join(tmp, "x"), true); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("damaged bundle: %v", err)
+	}
+	// A module changed after import is not exported.
+	os.WriteFile(filepath.Join(desk, "ltsm.wasm"), append(fakeWasm, 1), 0o600)
+	if err := Export(desk, io.Discard); err == nil {
+		t.Fatal("exported a module that changed since import")
 	}
 }
