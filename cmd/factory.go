@@ -44,6 +44,7 @@ type factory struct {
 	ConfigPath string
 	Gateway    string
 	Debug      bool
+	Quiet      bool // --quiet: no chatter on stderr (warnings and errors still)
 	Timeout    time.Duration
 	// HTTPSleep is the client's retry sleep (tests make it instant).
 	HTTPSleep func(context.Context, time.Duration) error
@@ -72,9 +73,18 @@ func (f *factory) Out() *printer {
 	return f.out
 }
 
-// progress writes human text to stderr.
+// progress writes human text to stderr: warnings and what a person must
+// see. Chatter that --quiet silences goes through info.
 func (f *factory) progress(format string, a ...any) {
 	fmt.Fprintf(f.IO.ErrOut, format+"\n", a...)
+}
+
+// info writes chatter to stderr ("Logged in as …", "Waiting for …"), unless
+// --quiet. What scripts need is in the JSON lines on stdout either way.
+func (f *factory) info(format string, a ...any) {
+	if !f.Quiet {
+		f.progress(format, a...)
+	}
 }
 
 // Store returns the config store at --config / LINECTL_CONFIG / the default path.

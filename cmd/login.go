@@ -52,9 +52,9 @@ func loginEvents(f *factory) lineapi.LoginEvents {
 	return lineapi.LoginEvents{
 		PIN: func(pin string) {
 			_ = f.Out().line(pinLine{Type: "pin", PIN: pin})
-			f.progress("PIN: %s — confirm it in the LINE app on your phone", pin)
+			f.info("PIN: %s — confirm it in the LINE app on your phone", pin)
 		},
-		Progress: func(msg string) { f.progress("%s…", msg) },
+		Progress: func(msg string) { f.info("%s…", msg) },
 	}
 }
 
@@ -88,7 +88,7 @@ func saveLogin(f *factory, s *lineapi.Session) (*config.Config, error) {
 }
 
 func printLogin(f *factory, s *lineapi.Session, c *config.Config, e2eeKeys bool) error {
-	f.progress("Logged in as %s.", s.MID)
+	f.info("Logged in as %s.", s.MID)
 	return f.Out().line(loginLine{
 		Type: "login", MID: s.MID, Method: s.Method, UsedCertificate: s.UsedCertificate,
 		RefreshDue: c.Tokens.RefreshDue, E2EEKeys: e2eeKeys, Config: f.store.Path,

@@ -107,7 +107,7 @@ func runLoginQR(cmd *cobra.Command, f *factory, opts *loginQROptions) error {
 	ev.QR = func(url string) {
 		_ = f.Out().line(qrLine{Type: "qr", URL: url})
 		drawQR(f, opts.QRStyle, url)
-		f.progress("Scan this QR code with the LINE app (Home > QR code reader).")
+		f.info("Scan this QR code with the LINE app (Home > QR code reader).")
 	}
 	s, err := cl.LoginWithQR(ctx, lineapi.QRLogin{Certificate: cfg.Account.Certificate, Events: ev})
 	if err != nil {

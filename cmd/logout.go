@@ -77,6 +77,6 @@ func runLogout(cmd *cobra.Command, f *factory, opts *logoutOptions) error {
 			return err
 		}
 	}
-	f.progress("Logged out.")
+	f.info("Logged out.")
 	return f.Out().line(logoutLine{Type: "logout", MID: c.Account.MID, ForgotDevice: opts.ForgetDevice, Remote: remote})
 }

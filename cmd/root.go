@@ -107,6 +107,7 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 	pf.StringVar(&f.ConfigPath, "config", "", "config file (env LINECTL_CONFIG; default $XDG_CONFIG_HOME/linectl/config.yaml)")
 	pf.StringVar(&f.Gateway, "gateway", "", "gateway URL (env LINECTL_GATEWAY; default "+lineapi.DefaultBaseURL+")")
 	pf.BoolVar(&f.Debug, "debug", false, "log requests and responses to stderr, secrets redacted")
+	pf.BoolVarP(&f.Quiet, "quiet", "q", false, "no progress chatter on stderr (warnings, errors and the QR code still; the JSON lines on stdout are unchanged)")
 	pf.DurationVar(&f.Timeout, "timeout", 30*time.Second, "deadline of one gateway request")
 
 	root.AddCommand(

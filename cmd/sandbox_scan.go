@@ -60,7 +60,7 @@ func scanFromLines(f *factory, gateway string) error {
 			if err := sandboxScan(gateway, l.URL); err != nil {
 				return err
 			}
-			f.progress("sandbox: the phone scanned the QR code")
+			f.info("sandbox: the phone scanned the QR code")
 		}
 	}
 	if err := in.Err(); err != nil {

@@ -73,7 +73,7 @@ yourself, as you would the extension. docs/signer.md has the steps for a cron se
 				os.Remove(p)
 				return err
 			}
-			f.progress("Wrote %s; on the server: linectl signer import %s", p, filepath.Base(p))
+			f.info("Wrote %s; on the server: linectl signer import %s", p, filepath.Base(p))
 			return f.Out().line(signerExportLine{Type: "signer-export", Version: info.Version, SHA256: info.WasmSHA256, File: p})
 		},
 	}

@@ -58,7 +58,7 @@ never ships LINE's module.`,
 					return withExit(ExitUsage, "no_signer", errors.New("no installed LINE Chrome extension found in Chrome, Chromium, Brave or Edge profiles; give its directory, a .crx or ltsm.wasm as PATH"))
 				}
 				src = found[0].Dir
-				f.progress("Found LINE extension %s in %s.", found[0].Version, found[0].Browser)
+				f.info("Found LINE extension %s in %s.", found[0].Version, found[0].Browser)
 			default:
 				return usageErrorf("give a PATH or --auto")
 			}
@@ -83,7 +83,7 @@ never ships LINE's module.`,
 			}); err != nil {
 				return err
 			}
-			f.progress("Imported LINE's signing module %s; requests are now signed with it.", info.Version)
+			f.info("Imported LINE's signing module %s; requests are now signed with it.", info.Version)
 			return f.Out().line(signerImportLine{Type: "signer-import", Version: info.Version, SHA256: info.WasmSHA256, Source: info.Source, Dir: dir})
 		},
 	}
