@@ -55,9 +55,17 @@ func run(ctx context.Context, io *iostreams, args []string) int {
 	}
 	c := classify(err)
 	msg := err.Error()
-	fmt.Fprintf(io.ErrOut, "linectl: %s\n", msg)
-	if b, merr := marshalLine(errorLine{Type: "error", ExitCode: c.code, Kind: c.kind, Code: c.talk, Reason: c.reason, Message: msg}); merr == nil {
-		_, _ = io.ErrOut.Write(b)
+	switch {
+	case io.ErrTTY && c.code == ExitInterrupted:
+		// The person pressed Ctrl-C: the usual way to end receive --follow.
+	case io.ErrTTY:
+		// A person reads one line; the JSON error line is for scripts.
+		fmt.Fprintf(io.ErrOut, "linectl: %s\n", msg)
+	default:
+		fmt.Fprintf(io.ErrOut, "linectl: %s\n", msg)
+		if b, merr := marshalLine(errorLine{Type: "error", ExitCode: c.code, Kind: c.kind, Code: c.talk, Reason: c.reason, Message: msg}); merr == nil {
+			_, _ = io.ErrOut.Write(b)
+		}
 	}
 	return c.code
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -46,5 +47,56 @@ func TestQRLoginInARealTerminal(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Fatalf("terminal output lacks %q:\n%s", want, s)
 		}
+	}
+}
+
+// runInTerminal runs linectl with stdin, stdout and stderr on a pseudo-
+// terminal; interrupt, when set, is sent after a pause. It returns what the
+// terminal showed and the exit code.
+func (e *env) runInTerminal(t *testing.T, interrupt bool, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(e.environ(), "TERM=xterm")
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 60, Cols: 200})
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	defer tty.Close()
+	var out bytes.Buffer
+	done := make(chan struct{})
+	go func() { io.Copy(&out, tty); close(done) }()
+	if interrupt {
+		time.Sleep(700 * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGINT)
+	}
+	werr := make(chan error, 1)
+	go func() { werr <- cmd.Wait() }()
+	var code int
+	select {
+	case err := <-werr:
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("timed out:\n%s", out.String())
+	}
+	tty.Close()
+	<-done
+	return out.String(), code
+}
+
+// On a terminal an error is one line for a person (the JSON error line is
+// for scripts), and Ctrl-C ending receive --follow is no error at all.
+func TestErrorsOnATerminal(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	s, code := e.runInTerminal(t, false, "send", "--to", "not-a-mid", "hi")
+	if code != 2 || !strings.Contains(s, "linectl: ") || strings.Contains(s, `"type":"error"`) {
+		t.Fatalf("exit %d, terminal:\n%s", code, s)
+	}
+	s, code = e.runInTerminal(t, true, "receive", "--follow")
+	if code != 130 || strings.Contains(s, "linectl: ") || strings.Contains(s, `"type":"error"`) {
+		t.Fatalf("Ctrl-C on receive --follow: exit %d, terminal:\n%s", code, s)
 	}
 }
