@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf16"
@@ -51,7 +52,8 @@ text goes to each, in order, and one result line is printed per destination:
   {"type":"sent","to":…,"toType":N,"messageId":…,"reqSeq":N,"createdTime":…,"e2ee":false}
   {"type":"failed","to":…,"exitCode":N,"kind":…,"code":N,"reason":…,"message":…}
 
-The exit code is the worst of the destinations'.
+The exit code is the worst of the destinations' (exit 2 only when nothing was sent:
+input refused beside sent messages exits 0; see docs/exit-codes.md).
 
 Before each send linectl runs the Letter Sealing probe LINE's Chrome extension runs. With
 --e2ee auto (default) a chat that supports Letter Sealing is sent sealed and any other chat
@@ -62,7 +64,12 @@ after the request went out) is looked up on the operation stream by its reqSeq b
 ever sent again; if that cannot settle it, linectl exits 6 and does not resend.
 --confirm waits for every message to appear on the stream ("confirmed":true).
 
---jsonl reads {"to":"MID","text":"…"} lines from stdin and sends each over one connection.
+--jsonl reads {"to":"MID","text":"…"} lines from stdin and sends each over one connection;
+every non-blank line gets one result line, in order (a line over 1 MiB is refused).
+
+On SIGINT/SIGTERM no more input is read; the send in flight is finished (or settled on
+the stream), every line owed is printed, and linectl exits 130. Input after the last
+result line was not sent.
 Sends are limited to --rate per second (default 10; 0 = no limit; else 0.01 to 1000).
 
 Text longer than 5000 characters is refused (exit 2), and so is text that is empty to a
@@ -269,9 +276,21 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 	if !opts.RateSet && cfg.Send.RatePerSecond > 0 {
 		rate = cfg.Send.RatePerSecond
 	}
+	// A signal stops the reading of input and any send whose request is not
+	// written yet; a request already written is settled (its answer, or the
+	// stream search) under sendCtx, which the signal does not cancel: a grace
+	// of --timeout + --confirm-timeout bounds it.
+	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSend()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(f.Timeout+opts.ConfirmTimeout, cancelSend) })()
+	limiter := delivery.NewLimiter(rate, int(max(rate, 1)), nil, func(c context.Context, d time.Duration) error {
+		c, cancel := mergeCancel(c, ctx)
+		defer cancel()
+		return lineapi.SleepContext(c, d)
+	})
 	s := &delivery.Sender{
-		GW: cl, Finder: &streamFinder{cl: cl}, From: cfg.Account.MID, E2EE: opts.E2EE,
-		Encrypter: sealer, Window: opts.ConfirmTimeout, Limiter: delivery.NewLimiter(rate, int(max(rate, 1)), nil, nil),
+		GW: &interruptibleGateway{Gateway: cl, stop: ctx}, Finder: &streamFinder{cl: cl}, From: cfg.Account.MID, E2EE: opts.E2EE,
+		Encrypter: sealer, Window: opts.ConfirmTimeout, Limiter: limiter,
 	}
 	if s.From == "" {
 		p, err := cl.GetProfile(ctx)
@@ -296,69 +315,165 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 			}
 		}
 	}()
-	worst := classified{code: ExitOK}
-	var firstErr error
-	var sent []*delivery.Result
-	fail := func(j job, r *delivery.Result, err error) error {
-		c := classify(sendExit(err))
-		fl := failedLine{Type: "failed", To: j.to, Line: j.line, ExitCode: c.code, Kind: c.kind, Code: c.talk, Reason: c.reason, Message: err.Error()}
-		if r != nil {
-			tt := int(r.ToType)
-			fl.ToType, fl.ReqSeq = &tt, r.ReqSeq
+	b := &batch{f: f}
+	for {
+		var j job
+		ok := false
+		select {
+		case j, ok = <-jobs:
+		case <-ctx.Done(): // the reader may be blocked on stdin
 		}
-		if rank(c.code) > rank(worst.code) {
-			worst, firstErr = c, sendExit(err)
+		if !ok || ctx.Err() != nil { // a line read as the signal came is not started
+			break
 		}
-		return f.Out().line(fl)
-	}
-	for j := range jobs {
 		if j.err != nil {
-			if err := fail(j, nil, j.err); err != nil {
+			if err := b.fail(j, nil, j.err); err != nil {
 				return err
 			}
 			continue
 		}
-		r, err := s.Send(ctx, j.to, j.text)
-		if err != nil {
-			if ctx.Err() != nil {
+		r, err := s.Send(sendCtx, j.to, j.text)
+		switch {
+		case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) && !errors.Is(err, delivery.ErrOutcomeUnknown):
+			// Interrupted before its request was written: not sent, no line.
+		case err != nil:
+			if err := b.fail(j, r, err); err != nil {
 				return err
 			}
-			if err := fail(j, r, err); err != nil {
+		case opts.Confirm:
+			b.delivered = true
+			b.held = append(b.held, r)
+		default:
+			b.delivered = true
+			if err := printSent(f, r, nil); err != nil {
 				return err
 			}
-			continue
 		}
-		if opts.Confirm {
-			sent = append(sent, r)
-			continue
+	}
+	if err := b.confirm(ctx, sendCtx, s, opts.ConfirmTimeout); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted (%w): every message sent has its line on stdout; input after the last result line was not sent", context.Canceled)
+	}
+	return b.exit()
+}
+
+// interruptedConfirmWait bounds the --confirm search after a signal.
+const interruptedConfirmWait = 2 * time.Second
+
+// batch collects the outcomes of a send's destinations or --jsonl lines.
+type batch struct {
+	f         *factory
+	worst     classified // worst failure other than a refused input line
+	worstErr  error
+	refused   error              // the first input line refused (exit 2), if any
+	delivered bool               // some message was accepted by LINE
+	held      []*delivery.Result // --confirm: sent lines printed after the search
+}
+
+// fail prints the failed line of a destination or input line.
+func (b *batch) fail(j job, r *delivery.Result, err error) error {
+	err = sendExit(err)
+	c := classify(err)
+	if errors.Is(err, delivery.ErrOutcomeUnknown) {
+		c.code, c.kind = ExitUnknown, "outcome_unknown" // even if a cancelled call is part of the story
+	}
+	fl := failedLine{Type: "failed", To: j.to, Line: j.line, ExitCode: c.code, Kind: c.kind, Code: c.talk, Reason: c.reason, Message: err.Error()}
+	if r != nil {
+		tt := int(r.ToType)
+		fl.ToType, fl.ReqSeq = &tt, r.ReqSeq
+	}
+	switch {
+	case c.code == ExitUsage:
+		if b.refused == nil {
+			b.refused = err
 		}
-		if err := printSent(f, r, nil); err != nil {
+	case b.worstErr == nil || rank(c.code) > rank(b.worst.code):
+		b.worst, b.worstErr = c, err
+	}
+	return b.f.Out().line(fl)
+}
+
+// confirm prints the held sent lines of --confirm with what the operation
+// stream showed within timeout; after a signal it looks for at most
+// interruptedConfirmWait more (bounded by sendCtx's grace too).
+func (b *batch) confirm(ctx, sendCtx context.Context, s *delivery.Sender, timeout time.Duration) error {
+	if len(b.held) == 0 {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(sendCtx, timeout)
+	defer cancel()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(min(timeout, interruptedConfirmWait), cancel) })()
+	found, _ := s.Confirm(cctx, b.held)
+	missing := 0
+	for _, r := range b.held {
+		ok := found[r.ReqSeq] != ""
+		if !ok {
+			missing++
+		}
+		if err := printSent(b.f, r, &ok); err != nil {
 			return err
 		}
 	}
-	if opts.Confirm && len(sent) > 0 {
-		cctx, cancel := context.WithTimeout(ctx, opts.ConfirmTimeout)
-		found, _ := s.Confirm(cctx, sent)
-		cancel()
-		missing := 0
-		for _, r := range sent {
-			ok := found[r.ReqSeq] != ""
-			if !ok {
-				missing++
-			}
-			if err := printSent(f, r, &ok); err != nil {
-				return err
-			}
-		}
-		if missing > 0 && rank(ExitUnknown) > rank(worst.code) {
-			worst = classified{code: ExitUnknown}
-			firstErr = withExit(ExitUnknown, "unconfirmed", fmt.Errorf("%d message(s) accepted by LINE but not seen on the operation stream within %s", missing, opts.ConfirmTimeout))
-		}
+	if missing > 0 && (b.worstErr == nil || rank(ExitUnknown) > rank(b.worst.code)) {
+		b.worst = classified{code: ExitUnknown}
+		b.worstErr = withExit(ExitUnknown, "unconfirmed", fmt.Errorf("%d message(s) accepted by LINE but not seen on the operation stream within %s", missing, timeout))
 	}
-	if ctx.Err() != nil {
-		return ctx.Err()
+	return nil
+}
+
+// exit is the batch's error: the worst failure, ranked as rank orders them,
+// where a refused input line (exit 2, "nothing was sent") counts only when
+// no message was sent.
+func (b *batch) exit() error {
+	switch {
+	case b.worstErr != nil:
+		return b.worstErr
+	case b.refused != nil && b.delivered:
+		b.f.progress("linectl: warning: some input was refused and not sent (see the \"failed\" lines); the other messages were sent")
+		return nil
+	default:
+		return b.refused
 	}
-	return firstErr
+}
+
+// interruptibleGateway stops, at a signal, what comes before a request is
+// written: the Letter Sealing probe, and a sendMessage not yet attempted.
+// A reqSeq already attempted (a resend after a refusal that proves nothing
+// was processed, or one the stream showed absent) goes through.
+type interruptibleGateway struct {
+	delivery.Gateway
+	stop context.Context
+
+	mu        sync.Mutex
+	attempted int64
+}
+
+func (g *interruptibleGateway) ProbeE2EE(ctx context.Context, mid string) (*lineapi.Probe, error) {
+	ctx, cancel := mergeCancel(ctx, g.stop)
+	defer cancel()
+	return g.Gateway.ProbeE2EE(ctx, mid)
+}
+
+func (g *interruptibleGateway) SendMessage(ctx context.Context, reqSeq int64, m lineapi.OutgoingMessage) (*lineapi.SentMessage, error) {
+	g.mu.Lock()
+	if g.attempted != reqSeq {
+		if err := g.stop.Err(); err != nil {
+			g.mu.Unlock()
+			return nil, fmt.Errorf("sendMessage not sent: %w", err)
+		}
+		g.attempted = reqSeq
+	}
+	g.mu.Unlock()
+	return g.Gateway.SendMessage(ctx, reqSeq, m)
+}
+
+// mergeCancel returns ctx, also cancelled when stop is.
+func mergeCancel(ctx, stop context.Context) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(ctx)
+	unhook := context.AfterFunc(stop, cancel)
+	return c, func() { unhook(); cancel() }
 }
 
 func printSent(f *factory, r *delivery.Result, confirmed *bool) error {
@@ -411,43 +526,77 @@ func rank(code int) int {
 	}
 }
 
-// readJSONL turns stdin lines into jobs; a bad line is a job with an input error.
+// maxJSONLLine is the longest --jsonl input line read.
+const maxJSONLLine = 1 << 20
+
+// readJSONL turns stdin lines into jobs, one per non-blank line; a bad line
+// (too long, not JSON, bad MID or text) is a job with an input error.
 func readJSONL(ctx context.Context, r io.Reader, jobs chan<- job) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for n := 1; ; n++ {
+		raw, tooLong, err := readLine(br, maxJSONLLine)
+		var j job
+		switch {
+		case tooLong:
+			j = job{line: n, err: usageErrorf("line %d is longer than %d bytes (1 MiB); not sent", n, maxJSONLLine)}
+		case len(strings.TrimSpace(string(raw))) > 0:
+			j = parseJSONL(n, strings.TrimSpace(string(raw)))
+		case err == nil:
 			continue
 		}
-		var in struct {
-			To   string `json:"to"`
-			Text string `json:"text"`
+		if err != nil && err != io.EOF {
+			j = job{line: n, err: usageErrorf("line %d: read stdin: %v", n, err)}
 		}
-		j := job{line: n}
-		if !utf8.ValidString(line) {
-			j.err = usageErrorf("line %d: not valid UTF-8", n)
-		} else if err := json.Unmarshal([]byte(line), &in); err != nil {
-			j.err = usageErrorf("line %d: not a JSON object with to and text: %v", n, err)
-		} else if _, err := lineapi.ParseMID(in.To); err != nil {
-			j.to, j.err = in.To, usageErrorf("line %d: %v", n, err)
-		} else if err := validateText(in.Text); err != nil {
-			j.to, j.err = in.To, usageErrorf("line %d: %v", n, err)
-		} else {
-			j.to, j.text = in.To, in.Text
+		if j.line != 0 {
+			select {
+			case jobs <- j:
+			case <-ctx.Done():
+				return
+			}
 		}
-		select {
-		case jobs <- j:
-		case <-ctx.Done():
+		if err != nil {
 			return
 		}
 	}
-	if err := sc.Err(); err != nil {
-		select {
-		case jobs <- job{line: n + 1, err: usageErrorf("read stdin: %v", err)}:
-		case <-ctx.Done():
+}
+
+// readLine reads one line (without its newline) of at most max bytes; a
+// longer line is read to its end and dropped (tooLong). err is io.EOF after
+// the last line.
+func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if err == nil {
+			chunk = chunk[:len(chunk)-1]
+		}
+		if !tooLong && len(line)+len(chunk) > max {
+			tooLong, line = true, nil
+		} else if !tooLong {
+			line = append(line, chunk...)
+		}
+		if err != bufio.ErrBufferFull {
+			return line, tooLong, err
 		}
 	}
+}
+
+// parseJSONL turns input line n into a job.
+func parseJSONL(n int, line string) job {
+	var in struct {
+		To   string `json:"to"`
+		Text string `json:"text"`
+	}
+	j := job{line: n}
+	if !utf8.ValidString(line) {
+		j.err = usageErrorf("line %d: not valid UTF-8", n)
+	} else if err := json.Unmarshal([]byte(line), &in); err != nil {
+		j.err = usageErrorf("line %d: not a JSON object with to and text: %v", n, err)
+	} else if _, err := lineapi.ParseMID(in.To); err != nil {
+		j.to, j.err = in.To, usageErrorf("line %d: %v", n, err)
+	} else if err := validateText(in.Text); err != nil {
+		j.to, j.err = in.To, usageErrorf("line %d: %v", n, err)
+	} else {
+		j.to, j.text = in.To, in.Text
+	}
+	return j
 }
