@@ -80,7 +80,7 @@ reader: only white space, zero-width or other invisible characters, or any NUL.`
   jq -c '{to: .chat, text: .msg}' alerts.json | linectl send --jsonl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.RateSet = cmd.Flags().Changed("rate")
-			if err := parseSendArgs(f, opts, args); err != nil {
+			if err := parseSendArgs(cmd.Context(), f, opts, args); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -104,7 +104,7 @@ reader: only white space, zero-width or other invisible characters, or any NUL.`
 }
 
 // parseSendArgs validates everything before anything is sent.
-func parseSendArgs(f *factory, opts *sendOptions, args []string) error {
+func parseSendArgs(ctx context.Context, f *factory, opts *sendOptions, args []string) error {
 	switch opts.E2EE {
 	case delivery.E2EEAuto, delivery.E2EEOff, delivery.E2EERequire:
 	default:
@@ -136,8 +136,18 @@ func parseSendArgs(f *factory, opts *sendOptions, args []string) error {
 		}
 	}
 	var text string
+	if len(args) == 0 && f.IO.InTTY {
+		// Reading a terminal would wait, silently, for a Ctrl-D nobody knows to type.
+		return usageErrorf(`no text: give it as an argument (linectl send --to … "text"), pipe it on stdin, or pass "-" to type it and end with Ctrl-D`)
+	}
 	if len(args) == 0 || (len(args) == 1 && args[0] == "-") {
-		b, err := io.ReadAll(io.LimitReader(f.IO.In, 1<<20))
+		if f.IO.InTTY {
+			f.info("Type the message; end it with Ctrl-D on a line of its own (Ctrl-C cancels).")
+		}
+		b, err := readAllContext(ctx, io.LimitReader(f.IO.In, 1<<20))
+		if errors.Is(err, context.Canceled) {
+			return err // Ctrl-C while typing: 130
+		}
 		if err != nil {
 			return usageErrorf("read text from stdin: %v", err)
 		}
@@ -599,4 +609,24 @@ func parseJSONL(n int, line string) job {
 		j.to, j.text = in.To, in.Text
 	}
 	return j
+}
+
+// readAllContext reads r to its end, or returns ctx's error as soon as ctx
+// ends (a read from a terminal does not return on Ctrl-C by itself).
+func readAllContext(ctx context.Context, r io.Reader) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(r)
+		ch <- result{b, err}
+	}()
+	select {
+	case res := <-ch:
+		return res.b, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

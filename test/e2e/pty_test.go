@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/linectl/linectl/internal/simgw"
 )
 
 // A person runs `linectl login qr` in a terminal: the QR code is drawn with
@@ -98,5 +100,23 @@ func TestErrorsOnATerminal(t *testing.T) {
 	s, code = e.runInTerminal(t, true, "receive", "--follow")
 	if code != 130 || strings.Contains(s, "linectl: ") || strings.Contains(s, `"type":"error"`) {
 		t.Fatalf("Ctrl-C on receive --follow: exit %d, terminal:\n%s", code, s)
+	}
+}
+
+// send with no text on a terminal says so at once instead of waiting on
+// stdin; with "-" it prompts, and Ctrl-C ends it with 130.
+func TestSendWithoutTextOnATerminal(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	s, code := e.runInTerminal(t, false, "send", "--to", simgw.FamilyMID)
+	if code != 2 || !strings.Contains(s, "no text") {
+		t.Fatalf("exit %d, terminal:\n%s", code, s)
+	}
+	s, code = e.runInTerminal(t, true, "send", "--to", simgw.FamilyMID, "-")
+	if code != 130 || !strings.Contains(s, "Ctrl-D") {
+		t.Fatalf("Ctrl-C while typing: exit %d, terminal:\n%s", code, s)
+	}
+	if n := len(e.sim.Messages()); n != 0 {
+		t.Fatalf("%d messages sent", n)
 	}
 }
