@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ type receiveOptions struct {
 	Chat         string
 	From         string
 	TextOnly     bool
+	StallTimeout time.Duration
 
 	types map[stream.OpType]bool
 }
@@ -39,14 +41,21 @@ from the gateway's operation stream, one JSON line each (see docs/receive.md):
   {"type":"operation","revision":"…","opType":26,"opName":"RECEIVE_MESSAGE","createdTime":"…",
    "reqSeq":0,"param1":…,"message":{"from":…,"to":…,"text":"テスト",…}}
 
-Without --follow it prints every operation after the saved position and exits once the
-stream has had nothing new for --wait. With --follow it streams until interrupted,
-reconnecting (with backoff) whenever the connection drops.
+Without --follow it prints every operation after the saved position up to LINE's newest
+at the start (reconnecting through dropped connections), then exits once the stream has
+had nothing new for --wait; if the gateway stays unreachable for --timeout before it got
+there, it exits 5 with the position saved (run it again for the rest). With --follow it
+streams until interrupted, reconnecting whenever the connection drops or stalls (nothing,
+not even a ping, for --stall-timeout): at once after a connection that delivered
+operations, with growing backoff while reconnecting fails.
 
 Delivery guarantee: a line is written and flushed before its revision is saved, and an
 operation at or below the saved revision is never printed again, so restarts (systemd,
-a restart loop) lose nothing and repeat nothing. After SIGKILL or a power loss, the
-operations of the last quarter second may be printed again. The first run starts at the
+a restart loop) lose nothing and repeat nothing. The position is saved as soon as the
+stream pauses, and at least every 250 ms during a burst: after SIGKILL or a power loss,
+only operations printed in the last 250 ms before it may be printed again. A position
+that cannot be saved (full or read-only disk) is reported on stderr and retried every
+second. The first run starts at the
 newest operation (getLastOpRevision), or at --from-revision N, or with --from-start at 0.
 
 Filters: --types 25,26 or names (RECEIVE_MESSAGE), --chat MID, --from MID. --text-only prints
@@ -75,6 +84,7 @@ Only one receive runs per config at a time.`,
 	fl.StringSliceVar(&opts.Types, "types", nil, "only these operation types (numbers or names, comma-separated)")
 	fl.StringVar(&opts.Chat, "chat", "", "only operations of this chat (MID)")
 	fl.StringVar(&opts.From, "from", "", "only messages from this MID")
+	fl.DurationVar(&opts.StallTimeout, "stall-timeout", stream.DefaultStallTimeout, "reconnect when nothing, not even a ping, arrives for this long")
 	fl.BoolVar(&opts.TextOnly, "text-only", false, `print messages only, as {"type":"message","chat","from","text","revision"}`)
 	_ = cmd.RegisterFlagCompletionFunc("chat", completeDestinations(f, false))
 	_ = cmd.RegisterFlagCompletionFunc("from", completeDestinations(f, false))
@@ -89,6 +99,9 @@ func parseReceiveOptions(o *receiveOptions) error {
 		return usageErrorf("--from-revision must not be negative")
 	}
 	if err := checkDuration("--wait", o.Wait, time.Millisecond, 24*time.Hour); err != nil {
+		return err
+	}
+	if err := checkDuration("--stall-timeout", o.StallTimeout, 100*time.Millisecond, time.Hour); err != nil {
 		return err
 	}
 	for _, m := range []string{o.Chat, o.From} {
@@ -183,21 +196,20 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 	if err != nil {
 		return err
 	}
-	out := bufio.NewWriterSize(f.IO.Out, 64<<10)
-	var buf []byte
-	savedRev, lastSave := from, time.Time{}
-	save := func(rev int64, force bool) error {
-		if err := out.Flush(); err != nil {
-			return err
+	until := int64(0) // without --follow: LINE's newest revision now, the point to catch up to
+	if !opts.Follow {
+		if until = from; saved || opts.FromStart || opts.FromRevSet {
+			if until, err = cl.GetLastOpRevision(ctx); err != nil {
+				return err
+			}
 		}
-		if rev == savedRev || (!force && time.Since(lastSave) < 250*time.Millisecond) {
-			return nil
-		}
-		savedRev, lastSave = rev, time.Now()
-		return saveReceiveRevision(f, me, rev)
 	}
+	var buf []byte
+	pos := newPositionSaver(bufio.NewWriterSize(f.IO.Out, 64<<10), from,
+		func(rev int64) error { return saveReceiveRevision(f, me, rev) }, f.progress)
 	fw := &stream.Follower{
 		Open: cl, From: from, Follow: opts.Follow, Wait: opts.Wait,
+		Until: until, GiveUp: f.Timeout, StallTimeout: opts.StallTimeout,
 		OnOp: func(op *stream.Operation, _ []byte) error {
 			if !opts.match(op) {
 				return nil
@@ -211,10 +223,9 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 			} else {
 				buf = appendOperationLine(buf[:0], op, si)
 			}
-			_, err := out.Write(buf)
-			return err
+			return pos.write(buf)
 		},
-		OnIdle: func(rev int64) error { return save(rev, false) },
+		OnIdle: pos.idle,
 		OnNotice: func(n stream.Notice) {
 			detail := lineapi.SafeText(n.Detail) // the gateway's words: never raw on a terminal
 			switch n.Event {
@@ -224,13 +235,15 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 					l.NextRevision = strconv.FormatInt(n.NextRevision, 10)
 				}
 				if b, err := marshalLine(l); err == nil {
-					_, _ = out.Write(b)
-					_ = out.Flush()
+					_ = pos.writeFlush(b)
 				}
 				f.progress("receive: %s: %s", n.Event, detail)
 			case "reconnect":
-				if opts.Follow {
-					f.progress("receive: connection lost (%s); reconnecting", shortErr(detail))
+				if n.Delay <= 0 {
+					f.progress("receive: connection lost (%s); reconnecting now", shortErr(detail))
+				} else {
+					f.progress("receive: connection lost (%s); reconnecting in %v (%d failed in a row)",
+						shortErr(detail), n.Delay.Round(10*time.Millisecond), n.Attempt)
 				}
 			default:
 				f.progress("receive: %s: %s", n.Event, detail)
@@ -247,11 +260,18 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 	if err := keys.Save(); err != nil {
 		f.progress("warning: Letter Sealing key cache not saved: %v", err)
 	}
-	if err := save(fw.Revision(), true); err != nil && runErr == nil {
-		runErr = err
+	if err := pos.close(fw.Revision()); err != nil {
+		if runErr == nil {
+			runErr = err
+		} else {
+			f.progress("%v", err)
+		}
 	}
-	if errors.Is(runErr, context.Canceled) {
-		return runErr
+	var cu *stream.CatchUpError
+	if errors.As(runErr, &cu) {
+		return withExit(ExitTemporary, "network", fmt.Errorf(
+			"receive: could not catch up (position saved at revision %d, LINE's newest was %d): gateway unreachable for %v: %w; run again to read the rest",
+			fw.Revision(), cu.Until, cu.For.Round(time.Second), cu.Err))
 	}
 	return runErr
 }

@@ -1,11 +1,14 @@
 package cmd
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/linectl/linectl/internal/config"
 )
@@ -68,4 +71,145 @@ func lockReceive(f *factory) (func(), error) {
 		return nil, withExit(ExitUsage, "already_running", errors.New("another 'linectl receive' is already running with this config; only one may read the stream at a time"))
 	}
 	return unlock, nil
+}
+
+// positionSaver owns receive's stdout and its saved position. A revision is
+// saved only after its line is flushed, and a flushed line's revision is
+// always saved soon after: at once when the stream pauses (no event
+// buffered), at most every interval while a burst streams (a timer then
+// saves the end of the burst even if nothing else arrives). A failed save
+// (full or read-only disk) is reported on stderr and retried every retry
+// and at every later pause; it never stops the stream.
+type positionSaver struct {
+	mu       sync.Mutex
+	out      *bufio.Writer
+	save     func(rev int64) error
+	warn     func(format string, a ...any)
+	interval time.Duration // at most one save per interval while busy
+	retry    time.Duration // after a failed save
+
+	flushed  int64 // newest revision whose line is flushed
+	saved    int64 // newest revision saved
+	lastTry  time.Time
+	failing  error // the last save failed
+	lastWarn time.Time
+	timer    *time.Timer
+	armed    bool
+	closed   bool
+}
+
+func newPositionSaver(out *bufio.Writer, from int64, save func(int64) error, warn func(string, ...any)) *positionSaver {
+	return &positionSaver{out: out, save: save, warn: warn, interval: 250 * time.Millisecond, retry: time.Second,
+		flushed: from, saved: from}
+}
+
+// write writes one line (flushed later, at the next pause).
+func (p *positionSaver) write(b []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, err := p.out.Write(b)
+	return err
+}
+
+// writeFlush writes one line and flushes it (notices).
+func (p *positionSaver) writeFlush(b []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, err := p.out.Write(b); err != nil {
+		return err
+	}
+	return p.out.Flush()
+}
+
+// idle is the stream pausing at rev: flush, then save (or schedule it).
+// Only a failed flush (stdout gone) is returned.
+func (p *positionSaver) idle(rev int64) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.out.Flush(); err != nil {
+		return err
+	}
+	p.flushed = rev
+	p.trySaveLocked()
+	return nil
+}
+
+func (p *positionSaver) trySaveLocked() {
+	if p.closed || p.flushed == p.saved && p.failing == nil {
+		return
+	}
+	wait := p.interval
+	if p.failing != nil {
+		wait = p.retry
+	}
+	if since := time.Since(p.lastTry); since < wait {
+		p.armLocked(wait - since)
+		return
+	}
+	p.saveLocked()
+	if p.failing != nil {
+		p.armLocked(p.retry)
+	}
+}
+
+// saveLocked saves p.flushed and reports a failure or a recovery.
+func (p *positionSaver) saveLocked() error {
+	p.lastTry = time.Now()
+	rev := p.flushed
+	err := p.save(rev)
+	if err != nil {
+		if p.failing == nil || p.failing.Error() != err.Error() || time.Since(p.lastWarn) >= 30*time.Second {
+			p.warn("receive: warning: position not saved (revision %d): %v; retrying — until it is saved, a restart "+
+				"after a hard kill prints the operations after revision %d again", rev, err, p.saved)
+			p.lastWarn = time.Now()
+		}
+		p.failing = err
+		return err
+	}
+	if p.failing != nil {
+		p.warn("receive: position saved again (revision %d)", rev)
+	}
+	p.failing, p.saved = nil, rev
+	return nil
+}
+
+func (p *positionSaver) armLocked(d time.Duration) {
+	if p.armed {
+		return
+	}
+	p.armed = true
+	if p.timer == nil {
+		p.timer = time.AfterFunc(d, p.fire)
+		return
+	}
+	p.timer.Reset(d)
+}
+
+func (p *positionSaver) fire() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.armed = false
+	p.trySaveLocked()
+}
+
+// close flushes, saves rev (the newest revision written) and stops the timer.
+func (p *positionSaver) close(rev int64) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closed = true
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	if err := p.out.Flush(); err != nil {
+		return err
+	}
+	p.flushed = rev
+	if p.flushed == p.saved && p.failing == nil {
+		return nil
+	}
+	if err := p.saveLocked(); err != nil {
+		return fmt.Errorf("receive position not saved (revision %d): %w; the operations after revision %d may be printed again",
+			rev, err, p.saved)
+	}
+	return nil
 }

@@ -121,6 +121,11 @@ type faults struct {
 	refreshRetry    int
 	dropStreamEvery int
 	closeIdle       bool
+	streamConns     int // stream connections accepted so far
+	stallBefore     int // connections numbered below this stall (StallStreams)
+	stallNext       int // how many of the next connections stall (StallNextStreams)
+	streamDownAt    int // connections numbered from this one are cut before answering (-1 or 0 = never; see StreamDownAfter)
+	streamDown      bool
 }
 
 // take consumes the next fault for method. Caller holds s.mu.
@@ -218,3 +223,48 @@ func (s *Server) CloseStreamWhenIdle(on bool) {
 	s.faults.closeIdle = on
 	s.mu.Unlock()
 }
+
+// StallStreams makes every operation stream open now go silent: the
+// connection stays open but carries nothing more — no operation, no ping —
+// until the client gives up on it. Later connections work as usual.
+func (s *Server) StallStreams() {
+	s.mu.Lock()
+	s.faults.stallBefore = s.faults.streamConns
+	s.mu.Unlock()
+}
+
+// StallNextStreams makes the next n stream connections stall from the
+// start: the response headers are sent, then nothing at all.
+func (s *Server) StallNextStreams(n int) {
+	s.mu.Lock()
+	s.faults.stallNext = n
+	s.mu.Unlock()
+}
+
+// StreamDownAfter lets the next n stream connections work as usual and
+// cuts every later one before it answers, as a gateway that went down
+// (only the stream; other calls are served). n < 0 brings the stream back.
+func (s *Server) StreamDownAfter(n int) {
+	s.mu.Lock()
+	s.faults.streamDown = n >= 0
+	s.faults.streamDownAt = s.faults.streamConns + n
+	s.mu.Unlock()
+}
+
+// streamCut reports whether connection id is refused by StreamDownAfter. Caller holds s.mu.
+func (f *faults) streamCut(id int) bool { return f.streamDown && id >= f.streamDownAt }
+
+// streamConn numbers a new stream connection and says whether it stalls
+// from the start. Caller holds s.mu.
+func (f *faults) streamConn() (id int, stalled bool) {
+	id = f.streamConns
+	f.streamConns++
+	if f.stallNext > 0 {
+		f.stallNext--
+		return id, true
+	}
+	return id, false
+}
+
+// stalled reports whether connection id was stalled by StallStreams. Caller holds s.mu.
+func (f *faults) stalled(id int) bool { return id < f.stallBefore }

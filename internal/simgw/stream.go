@@ -29,7 +29,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{Method: "receive", Header: r.Header.Clone(), Body: r.URL.RawQuery})
 	mid, aerr := s.authenticate(tok)
+	conn, stallNow := s.faults.streamConn()
+	cut := s.faults.streamCut(conn)
 	s.mu.Unlock()
+	if cut {
+		panic(http.ErrAbortHandler) // the gateway is down: the connection closes unanswered
+	}
 	if tok == "" || aerr != nil {
 		writeJSON(w, 401, map[string]any{"code": 10004, "message": "REQUEST_NEED_LOGIN"})
 		return
@@ -38,6 +43,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("content-type", "text/event-stream")
 	w.Header().Set("cache-control", "no-cache")
 	w.WriteHeader(200)
+	if stallNow {
+		if fl != nil {
+			fl.Flush()
+		}
+		<-r.Context().Done() // open, silent: no event, no ping
+		return
+	}
 	fmt.Fprint(w, "event: connInfoRevision\ndata: 396\n\n")
 	if fl != nil {
 		fl.Flush()
@@ -58,6 +70,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		dropEvery, closeIdle, wake := s.faults.dropStreamEvery, s.faults.closeIdle, s.wake
+		if s.faults.stalled(conn) {
+			s.mu.Unlock()
+			<-r.Context().Done() // stalled: the connection stays open and carries nothing more
+			return
+		}
 		s.mu.Unlock()
 		for _, o := range batch {
 			if o.name == "" {
@@ -83,6 +100,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-wake:
 		case <-ping.C:
+			s.mu.Lock()
+			stalled := s.faults.stalled(conn)
+			s.mu.Unlock()
+			if stalled {
+				continue // the loop's top waits for the client to leave
+			}
 			fmt.Fprint(w, "event: ping\ndata: null\n\n")
 			if fl != nil {
 				fl.Flush()

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/linectl/linectl/pkg/lineapi"
@@ -30,6 +31,11 @@ type Notice struct {
 	Detail       string
 	NextRevision int64 // fullSync
 	Revision     int64 // skipped, revisionRefused: the revision concerned (0 = unknown)
+	// Delay is how long the follower waits before the next connection
+	// ("reconnect"; 0 = at once) and Attempt how many connections in a row
+	// failed without progress (0 after a drop that followed progress).
+	Delay   time.Duration
+	Attempt int
 }
 
 // DefaultMaxAhead is how far past getLastOpRevision a revision may be before
@@ -37,22 +43,47 @@ type Notice struct {
 // million is months of a busy account's traffic within one connection.
 const DefaultMaxAhead = 1 << 20
 
+// DefaultStallTimeout is how long a connection may stay silent — not an
+// operation, not even a ping — before it is given up as stalled and a new one
+// is opened. LINE pings about every 20 s: three missed pings.
+const DefaultStallTimeout = 60 * time.Second
+
+// DefaultGiveUp is how long Run without Follow keeps trying to reach Until
+// while no connection makes progress.
+const DefaultGiveUp = 30 * time.Second
+
 // Follower reads operations in revision order, exactly once each: an
 // operation at or below the last revision handed out is dropped, so
-// reconnects and replays never repeat one. It reconnects with exponential
-// backoff and jitter on drops, EOF, `reconnect` events and 5xx.
+// reconnects and replays never repeat one. A connection that dropped after
+// handing out operations is reopened at once; failures without progress
+// back off exponentially with jitter. A connection silent for StallTimeout
+// (no event, not even a ping) is given up and reopened.
 type Follower struct {
 	Open Opener
 	// From is the revision already handled; operations after it are read.
 	From int64
-	// Follow keeps reading until ctx ends. Otherwise Run returns once the
-	// stream ends or no operation arrived for Wait.
+	// Follow keeps reading until ctx ends. Otherwise Run reconnects until
+	// the revision reaches Until, then returns once the stream ends or no
+	// operation arrived for Wait.
 	Follow bool
 	Wait   time.Duration
+	// Until is, without Follow, the revision to catch up to (LINE's newest
+	// when the run started; 0 = none). Drops before it are reconnected; it
+	// is also deemed reached when two fresh connections in a row have
+	// nothing after the current revision for Wait (LINE's revisions may
+	// skip numbers this account never sees).
+	Until int64
+	// GiveUp bounds, without Follow, how long Run keeps reconnecting while
+	// no connection makes progress toward Until (default DefaultGiveUp);
+	// then it returns a *CatchUpError.
+	GiveUp time.Duration
+	// StallTimeout: a connection on which nothing at all arrives for this
+	// long is closed and reopened (default DefaultStallTimeout; negative = never).
+	StallTimeout time.Duration
 	// OnOp is called for each new operation, in order. An error stops Run.
 	OnOp func(op *Operation, raw []byte) error
 	// OnIdle is called with the newest revision whenever no more input is
-	// buffered (flush output and save the revision here).
+	// buffered (flush output and save the revision here). An error stops Run.
 	OnIdle func(rev int64) error
 	// OnNotice reports notices (optional).
 	OnNotice func(Notice)
@@ -76,53 +107,146 @@ type Follower struct {
 // Revision returns the newest revision handled.
 func (f *Follower) Revision() int64 { return f.rev }
 
-var errIdle = errors.New("idle")
+// CatchUpError is Run without Follow giving up: no connection made progress
+// for GiveUp while the revision was still short of Until.
+type CatchUpError struct {
+	At, Until int64
+	For       time.Duration
+	Err       error // the last failure
+}
+
+func (e *CatchUpError) Error() string {
+	return fmt.Sprintf("stream: caught up to revision %d of %d only: no progress for %v: %v", e.At, e.Until, e.For.Round(time.Millisecond), e.Err)
+}
+
+func (e *CatchUpError) Unwrap() error { return e.Err }
+
+var (
+	errIdle    = errors.New("idle")
+	errStalled = errors.New("stream stalled")
+)
 
 // Run reads until ctx ends (Follow) or the stream has nothing more.
 func (f *Follower) Run(ctx context.Context) error {
 	f.rev = f.From
-	failures := 0
+	failures := 0 // consecutive connections without progress that failed
+	quiet := 0    // consecutive connections that idled with nothing new (without Follow)
+	lastProgress := time.Now()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		body, err := f.Open.OpenOperationStream(ctx, f.rev)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if !retryable(err) || (!f.Follow && failures >= 3) {
-				return err
-			}
-			failures++
-			if err := f.sleep(ctx, f.delay(failures)); err != nil {
-				return err
-			}
-			continue
+		before, opened := f.rev, time.Now()
+		connected, err := f.connect(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		got, err := f.read(ctx, body)
-		body.Close()
-		if got {
-			failures = 0
+		progressed := f.rev > before
+		if progressed {
+			failures, quiet, lastProgress = 0, 0, time.Now()
 		}
 		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case errors.Is(err, errIdle):
-			return nil
-		case err == errReconnectNow:
+		case errors.Is(err, errIdle), !f.Follow && err == io.EOF:
+			// Nothing more for Wait, or the gateway ended the stream.
+			if f.rev >= f.Until {
+				return nil
+			}
+			if !progressed {
+				if quiet++; quiet >= 2 {
+					return nil // fresh connections have nothing more: the rest of the revisions are not ours
+				}
+			}
 			continue
-		case err == io.EOF && !f.Follow:
-			return nil
-		case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !retryable(err):
+		case errors.Is(err, errReconnectNow):
+			continue
+		case errors.Is(err, errStalled), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		case err != nil && !retryable(err):
 			return err
 		}
+		if progressed {
+			f.notice(Notice{Event: "reconnect", Detail: fmt.Sprint(err)})
+			continue
+		}
+		if connected && time.Since(opened) >= f.stallTimeout() && f.stallTimeout() > 0 {
+			failures = 0 // a connection that lived this long was healthy: start the backoff over
+		}
 		failures++
-		f.notice(Notice{Event: "reconnect", Detail: fmt.Sprint(err)})
-		if err := f.sleep(ctx, f.delay(failures)); err != nil {
+		d := f.delay(failures)
+		if !f.Follow {
+			giveUp := f.GiveUp
+			if giveUp <= 0 {
+				giveUp = DefaultGiveUp
+			}
+			left := giveUp - time.Since(lastProgress)
+			if left <= 0 {
+				return &CatchUpError{At: f.rev, Until: f.Until, For: time.Since(lastProgress), Err: err}
+			}
+			d = min(d, left)
+		}
+		f.notice(Notice{Event: "reconnect", Detail: fmt.Sprint(err), Delay: d, Attempt: failures})
+		if err := f.sleep(ctx, d); err != nil {
 			return err
 		}
 	}
+}
+
+// connect opens one connection and reads it. A stall watchdog runs while
+// the connection is opening and while it waits for the network (not while
+// the caller handles an operation): if it fires, the connection is closed
+// and errStalled returned. connected reports whether the stream opened.
+func (f *Follower) connect(ctx context.Context) (connected bool, err error) {
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var stalled atomic.Bool
+	d := f.stallTimeout()
+	var dog *time.Timer
+	if d > 0 {
+		dog = time.AfterFunc(d, func() { stalled.Store(true); cancel() })
+		defer dog.Stop()
+	}
+	isStalled := func() bool { return stalled.Load() && ctx.Err() == nil }
+	body, err := f.Open.OpenOperationStream(cctx, f.rev)
+	if err != nil {
+		if isStalled() {
+			return false, fmt.Errorf("%w: no answer for %v", errStalled, d)
+		}
+		return false, err
+	}
+	defer body.Close()
+	var src io.Reader = body
+	if dog != nil {
+		dog.Stop()
+		src = &watchedReader{r: body, dog: dog, d: d}
+	}
+	_, err = f.read(cctx, body, src, isStalled)
+	if errors.Is(err, errStalled) {
+		err = fmt.Errorf("%w: nothing received for %v, not even a ping", errStalled, d)
+	}
+	return true, err
+}
+
+// watchedReader arms the stall watchdog only while a Read waits for the network.
+type watchedReader struct {
+	r   io.Reader
+	dog *time.Timer
+	d   time.Duration
+}
+
+func (w *watchedReader) Read(p []byte) (int, error) {
+	w.dog.Reset(w.d)
+	n, err := w.r.Read(p)
+	w.dog.Stop()
+	return n, err
+}
+
+func (f *Follower) stallTimeout() time.Duration {
+	switch {
+	case f.StallTimeout < 0:
+		return 0
+	case f.StallTimeout == 0:
+		return DefaultStallTimeout
+	}
+	return f.StallTimeout
 }
 
 var errReconnectNow = errors.New("reconnect requested")
@@ -161,8 +285,8 @@ func (f *Follower) notice(n Notice) {
 	}
 }
 
-// read consumes one connection. got reports whether any event arrived.
-func (f *Follower) read(ctx context.Context, body io.ReadCloser) (got bool, err error) {
+// read consumes one connection (src reads body). got reports whether any event arrived.
+func (f *Follower) read(ctx context.Context, body io.Closer, src io.Reader, stalled func() bool) (got bool, err error) {
 	var idle *time.Timer
 	var idleMu sync.Mutex
 	idled := false
@@ -176,7 +300,7 @@ func (f *Follower) read(ctx context.Context, body io.ReadCloser) (got bool, err 
 	}
 	stop := context.AfterFunc(ctx, func() { body.Close() })
 	defer stop()
-	r := NewReader(body)
+	r := NewReader(src)
 	dirty := false
 	for {
 		ev, err := r.Next()
@@ -198,6 +322,9 @@ func (f *Follower) read(ctx context.Context, body io.ReadCloser) (got bool, err 
 			}
 			if wasIdle {
 				return got, errIdle
+			}
+			if stalled() {
+				return got, errStalled
 			}
 			return got, err
 		}

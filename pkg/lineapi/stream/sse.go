@@ -83,7 +83,7 @@ func (r *Reader) readLine() ([]byte, error) {
 		b, err := r.br.ReadByte()
 		if err != nil {
 			if err == io.EOF && len(r.line) > 0 {
-				return nil, io.ErrUnexpectedEOF // an unterminated last line is not dispatched
+				return nil, errPartialLine // an unterminated last line is not dispatched
 			}
 			return nil, err
 		}
@@ -128,7 +128,7 @@ func (r *Reader) discardLine(n int64) error {
 		buf, err := r.br.Peek(1)
 		if err != nil {
 			if err == io.EOF {
-				return io.ErrUnexpectedEOF
+				return errPartialLine
 			}
 			return err
 		}
@@ -146,6 +146,12 @@ func (r *Reader) discardLine(n int64) error {
 	}
 }
 
+// errPartialLine is a clean end of input in the middle of a line: the
+// stream ended (io.EOF to the caller), the incomplete event is dropped. An
+// error of the transport (io.ErrUnexpectedEOF from a connection cut in the
+// middle of a chunked body) is returned as it is: the stream was cut, not ended.
+var errPartialLine = errors.New("stream: input ended in the middle of a line")
+
 type lineTooLong struct{ n int64 }
 
 func (e *lineTooLong) Error() string { return "line too long" }
@@ -161,7 +167,7 @@ func (r *Reader) skipEvent(seen int64, name string, id string) error {
 			seen += ll.n + 1
 			continue
 		case err != nil:
-			if err == io.ErrUnexpectedEOF {
+			if err == errPartialLine {
 				err = io.EOF
 			}
 			return err
@@ -181,7 +187,8 @@ func (r *Reader) skipEvent(seen int64, name string, id string) error {
 }
 
 // Next returns the next event. io.EOF means the stream ended cleanly (an
-// incomplete last event is dropped, as EventSource does).
+// incomplete last event is dropped, as EventSource does); any other error,
+// io.ErrUnexpectedEOF included, is the transport's: the stream was cut.
 func (r *Reader) Next() (Event, error) {
 	r.data = r.data[:0]
 	r.name = r.name[:0]
@@ -195,7 +202,7 @@ func (r *Reader) Next() (Event, error) {
 			return Event{}, r.skipEvent(int64(len(r.data))+ll.n+1, string(r.name), id)
 		}
 		if err != nil {
-			if err == io.ErrUnexpectedEOF {
+			if err == errPartialLine {
 				err = io.EOF
 			}
 			return Event{}, err
