@@ -64,6 +64,9 @@ func loadDirectory(f *factory) *directory {
 	return d
 }
 
+// saveDirectory writes the cache, best-effort: it only saves calls, so a
+// disk that cannot take it (full, read-only) is no reason to fail a command
+// — stderr gets a warning and the command goes on.
 func saveDirectory(f *factory, d *directory) error {
 	if cfg, err := f.Config(); err == nil {
 		d.MID = cfg.Account.MID
@@ -72,7 +75,10 @@ func saveDirectory(f *factory, d *directory) error {
 	if err != nil {
 		return err
 	}
-	return config.WriteFileAtomic(directoryPath(f), b)
+	if err := config.WriteFileAtomic(directoryPath(f), b); err != nil {
+		f.progress("linectl: warning: could not save the chats and contacts cache (names are looked up again next time): %v", err)
+	}
+	return nil
 }
 
 // fetchChats lists every chat: getAllChatMids, then getChats in batches.

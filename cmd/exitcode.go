@@ -16,7 +16,7 @@ const (
 	ExitUsage       = 2   // usage or invalid input; nothing was sent
 	ExitLogin       = 3   // login needed: no session, or it ended and could not be refreshed
 	ExitRejected    = 4   // LINE refused the request (TalkException, gateway refusal)
-	ExitTemporary   = 5   // network, 5xx, timeout, rate limit; nothing was sent
+	ExitTemporary   = 5   // network, 5xx, timeout, rate limit, full or read-only disk; nothing was sent
 	ExitUnknown     = 6   // outcome unknown: a send may have been delivered
 	ExitInterrupted = 130 // SIGINT/SIGTERM
 )
@@ -81,6 +81,11 @@ func classify(err error) classified {
 		c.code, c.kind = ExitInterrupted, "interrupted"
 	case errors.As(err, &ee):
 		c.code, c.kind = ee.code, ee.kind
+	case config.IsDiskError(err):
+		// A full, read-only or failing disk while saving state: the
+		// environment's fault. Every state write happens before a send or
+		// after it settled, so nothing was sent because of it.
+		c.code, c.kind = ExitTemporary, "disk"
 	case errors.Is(err, config.ErrInsecure), errors.Is(err, config.ErrCorrupt):
 		c.code, c.kind = ExitUsage, "config"
 	case errors.Is(err, lineapi.ErrNotLoggedIn):

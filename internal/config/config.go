@@ -14,8 +14,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
 )
 
@@ -33,7 +35,13 @@ type Config struct {
 	Account Account `yaml:"account,omitempty" mapstructure:"account"`
 	Tokens  Tokens  `yaml:"tokens,omitempty" mapstructure:"tokens"`
 	Send    Send    `yaml:"send,omitempty" mapstructure:"send"`
+
+	unknown []string // keys in the file linectl does not know (a typo: "gatway")
 }
+
+// UnknownKeys are the file's keys linectl does not know, sorted; they are
+// ignored (and not written back when linectl saves the file).
+func (c *Config) UnknownKeys() []string { return c.unknown }
 
 // Signer says how requests get their x-hmac.
 type Signer struct {
@@ -141,9 +149,12 @@ func parse(path string, b []byte, st fs.FileInfo) (*Config, error) {
 	if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v (fix it or move it away; linectl will not overwrite it)", ErrCorrupt, path, err)
 	}
-	if err := v.Unmarshal(&cfg); err != nil {
+	var md mapstructure.Metadata
+	if err := v.Unmarshal(&cfg, func(dc *mapstructure.DecoderConfig) { dc.Metadata = &md }); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v (fix it or move it away; linectl will not overwrite it)", ErrCorrupt, path, err)
 	}
+	sort.Strings(md.Unused)
+	cfg.unknown = md.Unused
 	if r := cfg.Send.RatePerSecond; r != 0 && !(r >= MinRate && r <= MaxRate) {
 		return nil, fmt.Errorf("%w: %s: send.ratePerSecond is %v; use 0 (the default) or %v to %v",
 			ErrCorrupt, path, r, MinRate, MaxRate)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,5 +109,30 @@ func TestBackupKept(t *testing.T) {
 	st, _ := os.Stat(s.Path + ".bak")
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("backup mode %04o", st.Mode().Perm())
+	}
+}
+
+// A misspelt key is reported, not silently ignored (a "gatway:" once looked
+// like "not logged in").
+func TestUnknownKeysReported(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(p, []byte("gatway: http://127.0.0.1:1\nsigner:\n  kind: none\n  comand: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var warned []string
+	s := &Store{Path: p, Warn: func(format string, a ...any) { warned = append(warned, fmt.Sprintf(format, a...)) }}
+	c, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.UnknownKeys(); len(got) != 2 || got[0] != "gatway" || got[1] != "signer.comand" {
+		t.Fatalf("unknown keys %v", got)
+	}
+	if len(warned) != 2 || !strings.Contains(warned[0], `unknown key "gatway"`) {
+		t.Fatalf("warnings %q", warned)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // MaxFileSize bounds what linectl reads from its config directory. A config
@@ -164,4 +165,60 @@ func ensureDir(dir string) (note string, err error) {
 func ReadFile(path string) ([]byte, error) {
 	b, _, err := readBounded(path)
 	return b, err
+}
+
+// DiskError is a failure of the disk itself while saving state: no space
+// left, over quota, a read-only file system, an I/O error. It is the
+// environment's fault, not linectl's or the config's; the message names the
+// path and says what to do.
+type DiskError struct {
+	Path string
+	Err  error
+}
+
+func (e *DiskError) Error() string {
+	what := "the disk reported an error"
+	switch {
+	case errors.Is(e.Err, syscall.ENOSPC), errors.Is(e.Err, syscall.EDQUOT):
+		what = "the disk is full (or over quota): free some space and run again"
+	case errors.Is(e.Err, syscall.EROFS):
+		what = "the file system is read-only: remount it read-write or use --config elsewhere"
+	case errors.Is(e.Err, syscall.EIO):
+		what = "the disk reported an I/O error"
+	}
+	cause := e.Err
+	var errno syscall.Errno
+	if errors.As(e.Err, &errno) {
+		cause = errno
+	}
+	return fmt.Sprintf("cannot write %s: %v; %s", e.Path, cause, what)
+}
+
+func (e *DiskError) Unwrap() error { return e.Err }
+
+// diskErrnos are the errors that mean the disk, not linectl, is at fault.
+var diskErrnos = []error{syscall.ENOSPC, syscall.EDQUOT, syscall.EROFS, syscall.EIO}
+
+// IsDiskError reports whether err is a full, read-only or failing disk.
+func IsDiskError(err error) bool {
+	var de *DiskError
+	if errors.As(err, &de) {
+		return true
+	}
+	for _, e := range diskErrnos {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// asDiskError wraps err in a *DiskError naming path when the disk is at
+// fault, and returns it unchanged otherwise.
+func asDiskError(path string, err error) error {
+	var de *DiskError
+	if err == nil || errors.As(err, &de) || !IsDiskError(err) {
+		return err
+	}
+	return &DiskError{Path: path, Err: err}
 }

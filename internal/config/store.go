@@ -29,7 +29,13 @@ func (s *Store) Load() (*Config, error) {
 			s.warn(note)
 		} // a directory that is not the user's is refused on the first write
 	}
-	return read(s.Path)
+	c, err := read(s.Path)
+	if err == nil {
+		for _, k := range c.UnknownKeys() {
+			s.warn(fmt.Sprintf("warning: %s: unknown key %q ignored (see docs/configuration.md)", s.Path, k))
+		}
+	}
+	return c, err
 }
 
 func (s *Store) warn(note string) {
@@ -41,7 +47,12 @@ func (s *Store) warn(note string) {
 // Update runs fn on the freshly read file under the exclusive lock and, if fn
 // returns nil, replaces the file atomically. Reading inside the lock is what
 // makes concurrent linectl processes safe: no one saves over a newer file.
-// The previous contents are kept as <path>.bak.
+//
+// Room for the new version is reserved on disk before fn runs (see
+// reserve), so what fn did outside — a token refresh LINE cannot undo — is
+// never lost to a full disk: a disk that cannot take the reservation fails
+// with a *DiskError before fn runs. The new file is written first; the
+// previous contents are then kept as <path>.bak, best-effort.
 func (s *Store) Update(fn func(c *Config) error) (*Config, error) {
 	unlock, err := s.Lock()
 	if err != nil {
@@ -60,6 +71,11 @@ func (s *Store) Update(fn func(c *Config) error) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	res, err := reserve(target, len(old)+reserveSlack)
+	if err != nil {
+		return nil, err
+	}
+	defer res.discard()
 	if err := fn(c); err != nil {
 		return nil, err
 	}
@@ -71,15 +87,104 @@ func (s *Store) Update(fn func(c *Config) error) (*Config, error) {
 	if bytes.Equal(out, old) {
 		return c, nil
 	}
-	if len(old) > 0 {
-		if err := writeAtomic(target+".bak", old); err != nil {
-			return nil, err
-		}
-	}
-	if err := writeAtomic(target, out); err != nil {
+	if err := res.commit(out); err != nil {
 		return nil, err
 	}
+	if len(old) > 0 {
+		if err := writeAtomic(target+".bak", old); err != nil {
+			s.warn(fmt.Sprintf("linectl: warning: could not keep the previous config as %s.bak: %v", target, err))
+		}
+	}
 	return c, nil
+}
+
+// reserveSlack is room reserved beyond the current config's size: a token
+// refresh adds at most a few hundred bytes.
+const reserveSlack = 16 << 10
+
+// reservation is a file in the config's directory, already allocated on
+// disk, that becomes the config's next version. It has a fixed name and is
+// only used under the config lock, so a process killed in the middle leaves
+// at most one behind, which the next Update reuses.
+type reservation struct {
+	f      *os.File
+	path   string // the reservation file
+	target string // the file it replaces
+}
+
+// reserve allocates size bytes for the next version of target (writing
+// zeros, so that the file system really allocates them) and syncs them.
+func reserve(target string, size int) (*reservation, error) {
+	dir := filepath.Dir(target)
+	p := filepath.Join(dir, "."+filepath.Base(target)+".next")
+	if err := checkLockPath(p); err != nil { // a regular file or nothing, never a link
+		return nil, err
+	}
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|openNonBlock, 0o600)
+	if err != nil {
+		return nil, asDiskError(target, fmt.Errorf("reserve space for %s: %w", target, err))
+	}
+	fail := func(err error) (*reservation, error) {
+		f.Close()
+		_ = os.Remove(p)
+		return nil, asDiskError(target, fmt.Errorf("reserve space for %s: %w", target, err))
+	}
+	if err := f.Chmod(0o600); err != nil {
+		return fail(err)
+	}
+	if _, err := f.WriteAt(make([]byte, size), 0); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	return &reservation{f: f, path: p, target: target}, nil
+}
+
+// commit writes data over the reserved bytes and renames the file over the target.
+func (r *reservation) commit(data []byte) error {
+	f := r.f
+	r.f = nil
+	fail := func(err error) error {
+		f.Close()
+		_ = os.Remove(r.path)
+		return asDiskError(r.target, fmt.Errorf("write %s: %w", r.target, err))
+	}
+	if _, err := f.WriteAt(data, 0); err != nil {
+		return fail(err)
+	}
+	if err := f.Truncate(int64(len(data))); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		_ = os.Remove(r.path)
+		return asDiskError(r.target, fmt.Errorf("write %s: %w", r.target, err))
+	}
+	if err := os.Rename(r.path, r.target); err != nil {
+		_ = os.Remove(r.path)
+		return asDiskError(r.target, fmt.Errorf("write %s: %w", r.target, err))
+	}
+	syncDir(filepath.Dir(r.target))
+	return nil
+}
+
+// discard gives the reservation back unless it was committed.
+func (r *reservation) discard() {
+	if r.f != nil {
+		r.f.Close()
+		_ = os.Remove(r.path)
+		r.f = nil
+	}
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
 }
 
 // Lock takes the exclusive lock of the config (a sibling ".lock" file,
@@ -89,10 +194,11 @@ func (s *Store) Update(fn func(c *Config) error) (*Config, error) {
 func (s *Store) Lock() (unlock func(), err error) {
 	note, err := ensureDir(filepath.Dir(s.Path))
 	if err != nil {
-		return nil, err
+		return nil, asDiskError(filepath.Dir(s.Path), err)
 	}
 	s.warn(note)
-	return lockFile(s.Path + ".lock")
+	unlock, err = lockFile(s.Path + ".lock")
+	return unlock, asDiskError(s.Path+".lock", err)
 }
 
 // EnsureDir creates dir with mode 0700 if it does not exist; an existing
@@ -113,6 +219,14 @@ func writeAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create config directory: %w", err)
 	}
+	if err := writeTemp(path, data); err != nil {
+		return asDiskError(path, err)
+	}
+	return nil
+}
+
+func writeTemp(path string, data []byte) error {
+	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -137,10 +251,7 @@ func writeAtomic(path string, data []byte) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
+	syncDir(dir)
 	return nil
 }
 

@@ -53,6 +53,9 @@ type Source struct {
 	mu     sync.Mutex
 	tokens config.Tokens
 	loaded bool
+	// noDisk: a due refresh was skipped because the config cannot be
+	// saved; it is not tried again in this process.
+	noDisk bool
 }
 
 // New returns a Source starting from the tokens already read from the config.
@@ -74,7 +77,11 @@ func (s *Source) Tokens() config.Tokens {
 	return s.tokens
 }
 
-// Token returns the access token, refreshing it first when it is due.
+// Token returns the access token, refreshing it first when it is due. A due
+// refresh that could not even start because the config cannot be saved (a
+// full or read-only disk: nothing was asked of LINE, the session is as it
+// was) is skipped with a warning: the token is still valid for a while after
+// it is due.
 func (s *Source) Token(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	if !s.loaded {
@@ -85,16 +92,39 @@ func (s *Source) Token(ctx context.Context) (string, error) {
 		}
 		s.tokens, s.loaded = c.Tokens, true
 	}
-	t := s.tokens
+	t, noDisk := s.tokens, s.noDisk
 	s.mu.Unlock()
 	if t.AccessToken == "" {
 		return "", nil
 	}
-	if due := t.Due(); !due.IsZero() && !s.now().Before(due) {
-		return s.Refresh(ctx, t.AccessToken)
+	if due := t.Due(); !noDisk && !due.IsZero() && !s.now().Before(due) {
+		tok, err := s.Refresh(ctx, t.AccessToken)
+		var nr *notRefreshed
+		if errors.As(err, &nr) && config.IsDiskError(err) {
+			s.warn("linectl: warning: the access token is due for refresh, but %v; using the current token for now", nr.Err)
+			s.mu.Lock()
+			s.noDisk = true
+			s.mu.Unlock()
+			return t.AccessToken, nil
+		}
+		return tok, err
 	}
 	return t.AccessToken, nil
 }
+
+func (s *Source) warn(format string, a ...any) {
+	if s.Store != nil && s.Store.Warn != nil {
+		s.Store.Warn(format, a...)
+	}
+}
+
+// notRefreshed is a refresh that failed before LINE was asked for anything
+// (the config could not be locked, read or reserved): the saved tokens are
+// still the session's.
+type notRefreshed struct{ Err error }
+
+func (e *notRefreshed) Error() string { return "access token not refreshed: " + e.Err.Error() }
+func (e *notRefreshed) Unwrap() error { return e.Err }
 
 // Reload re-reads the config and reports whether it holds a token other
 // than stale (saved by another process). It takes the config lock first, so
@@ -118,10 +148,19 @@ func (s *Source) Reload(ctx context.Context, stale string) (string, bool) {
 
 // Refresh renews the token after stale was refused or is due. If another
 // process already replaced stale in the config, its token is used as is.
+//
+// A refresh cannot be undone — LINE may refuse the old refresh token once it
+// has issued new ones — so it runs under the config lock with room for the
+// new config already reserved on disk (config.Store.Update), and the new
+// tokens are saved before anything else happens. An answer lost on the way
+// (connection dropped, timeout, 5xx, garbled) is retried per LINE's retry
+// policy with the same refresh token; only TalkException 1, 7, 8 and gateway
+// 10201 end the session.
 func (s *Source) Refresh(ctx context.Context, stale string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var ended error
+	asked, refreshed := false, false
 	c, err := s.Store.Update(func(c *config.Config) error {
 		if c.Tokens.AccessToken != "" && c.Tokens.AccessToken != stale {
 			return nil // someone else refreshed: use theirs
@@ -129,6 +168,7 @@ func (s *Source) Refresh(ctx context.Context, stale string) (string, error) {
 		if c.Tokens.AccessToken == "" || c.Tokens.RefreshToken == "" {
 			return lineapi.ErrNotLoggedIn
 		}
+		asked = true
 		res, err := s.refresh(ctx, c.Tokens)
 		if err != nil {
 			if lineapi.IsSessionGone(err) {
@@ -139,22 +179,27 @@ func (s *Source) Refresh(ctx context.Context, stale string) (string, error) {
 			return err
 		}
 		c.Tokens = Merge(c.Tokens, res)
-		if s.OnRefresh != nil {
-			s.OnRefresh()
-		}
+		refreshed = true
 		return nil
 	})
 	if err != nil {
+		if !asked {
+			return "", &notRefreshed{Err: err}
+		}
 		return "", err
 	}
 	s.tokens = c.Tokens
+	if refreshed && s.OnRefresh != nil {
+		s.OnRefresh()
+	}
 	if ended != nil {
 		return "", ended
 	}
 	return c.Tokens.AccessToken, nil
 }
 
-// refresh calls tokenRefresh, following LINE's retry policy on 10202.
+// refresh calls tokenRefresh, following LINE's retry policy on 10202 and on
+// an answer that was lost, always with the same refresh token.
 func (s *Source) refresh(ctx context.Context, t config.Tokens) (*lineapi.TokenV3IssueResult, error) {
 	max := s.MaxRetries
 	if max <= 0 {
@@ -174,7 +219,7 @@ func (s *Source) refresh(ctx context.Context, t config.Tokens) (*lineapi.TokenV3
 		if err == nil {
 			return res, nil
 		}
-		if !errors.Is(err, lineapi.ErrAuthRetryRequired) || n > max {
+		if !retryable(ctx, err) || n > max {
 			return nil, fmt.Errorf("refresh access token: %w", err)
 		}
 		d := policy.Delay(n)
@@ -185,6 +230,30 @@ func (s *Source) refresh(ctx context.Context, t config.Tokens) (*lineapi.TokenV3
 			return nil, fmt.Errorf("refresh access token: %w", err)
 		}
 	}
+}
+
+// retryable reports whether a tokenRefresh may be repeated with the same
+// refresh token: LINE asked for it (10202), or the answer was lost — the
+// connection failed, the request timed out, a 5xx or throttling answer, an
+// unusable body. The refresh may have been done at LINE; the simulator's
+// model (docs/configuration.md) is that the previous refresh token stays
+// good until the new access token is first used, so repeating it is safe.
+func retryable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var tr *lineapi.TransportError
+	var br *lineapi.BadResponseError
+	var ge *lineapi.GatewayError
+	switch {
+	case errors.Is(err, lineapi.ErrAuthRetryRequired), lineapi.IsRateLimited(err):
+		return true
+	case errors.As(err, &tr), errors.As(err, &br), errors.Is(err, context.DeadlineExceeded):
+		return true
+	case errors.As(err, &ge):
+		return ge.Temporary() || ge.HTTPStatus >= 500
+	}
+	return false
 }
 
 // Merge lays a refresh or login result over saved tokens.

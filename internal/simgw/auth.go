@@ -64,6 +64,7 @@ type refreshTok struct {
 	mid    string
 	used   bool
 	access string
+	issued map[string]any // the answer that retired it (faults_refresh.go)
 }
 
 // issueTokens creates a token set for mid. Caller holds s.mu.
@@ -338,6 +339,9 @@ func (s *Server) tokenRefresh(req *request) (any, error) {
 		return nil, gw(10202)
 	}
 	rt := s.refresh[*body.RefreshToken]
+	if res, ok := s.replayRefresh(rt, req.token); ok { // faults_refresh.go: a lost answer's retry
+		return res, nil
+	}
 	if rt == nil || rt.used {
 		return nil, gw(10201) // unknown or already rotated away
 	}
@@ -347,11 +351,8 @@ func (s *Server) tokenRefresh(req *request) (any, error) {
 	if req.token != "" && req.token != rt.access {
 		return nil, gw(10201)
 	}
-	rt.used = true
-	if old := s.tokens[rt.access]; old != nil {
-		old.loggedOut = true
-	}
 	res := s.issueTokens(rt.mid)
+	s.retire(rt, res) // faults_refresh.go
 	return res, nil
 }
 
