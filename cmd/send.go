@@ -310,6 +310,20 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 		s.From = p.MID
 	}
 	sealer.MID = s.From
+	// A warm send is one gateway call: the probe from the cache, the search
+	// revision from an earlier run.
+	probes := loadProbeCache(f, s.From)
+	s.Probes, s.SavedRevision = probes, savedRevision(f, s.From)
+	defer func() {
+		if err := probes.save(); err != nil {
+			f.progress("warning: probe cache not saved (the next send probes again): %v", err)
+		}
+		if rev, ok := s.FetchedRevision(); ok {
+			if err := saveSendRevision(f, s.From, rev); err != nil {
+				f.progress("warning: %s not saved (the next send asks LINE again): %v", sendStatePath(f), err)
+			}
+		}
+	}()
 	jobs := make(chan job)
 	go func() {
 		defer close(jobs)

@@ -51,6 +51,18 @@ type Encrypter interface {
 	Seal(ctx context.Context, p *lineapi.Probe, m *lineapi.OutgoingMessage) (specVersion int, err error)
 }
 
+// ProbeCache remembers what the Letter Sealing probe said about each chat
+// between runs, so that a warm send is one gateway call. An entry may be
+// stale: LINE's refusals that a stale probe causes (82 plain refused, 83/84
+// key changed, 99 recreate the group key, another Letter Sealing refusal, not
+// a member) make the Sender drop it, probe again and send once more with the
+// same reqSeq — those refusals mean nothing was processed.
+type ProbeCache interface {
+	Probe(mid string) (*lineapi.Probe, bool)
+	SetProbe(mid string, p *lineapi.Probe)
+	DropProbe(mid string)
+}
+
 // Forgetter is an optional Encrypter method: drop cached keys of a
 // destination after LINE said a key changed (83, 84) or asked for a new
 // group key (99).
@@ -74,11 +86,18 @@ type Sender struct {
 	E2EE      string        // auto | off | require
 	Window    time.Duration // how long to search the stream for an unknown outcome
 	Limiter   *Limiter      // nil: no client-side rate limit
+	Probes    ProbeCache    // nil: probe before every send
+	// SavedRevision, when not 0, is an operation revision saved before this
+	// run (by receive or an earlier send): the stream is searched from it
+	// for an unknown outcome, and getLastOpRevision is not called.
+	SavedRevision int64
 
 	mu      sync.Mutex
 	next    int64
+	revOnce sync.Once
+	revDone chan struct{}
 	baseRev int64
-	haveRev bool
+	revErr  error
 }
 
 // Result is one send's outcome.
@@ -106,19 +125,56 @@ func (s *Sender) NextReqSeq() int64 {
 	return s.next
 }
 
-// Revision returns the operation revision saved before the first send.
+// Revision returns the operation revision the stream is searched from for
+// an unknown outcome: SavedRevision, or getLastOpRevision asked once, before
+// the first send (started by Send alongside its probe).
 func (s *Sender) Revision(ctx context.Context) (int64, error) {
+	s.startRevision(ctx)
+	select {
+	case <-s.revDone:
+		return s.baseRev, s.revErr
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// FetchedRevision returns the revision getLastOpRevision gave this Sender,
+// if it asked and got one (not SavedRevision), without waiting.
+func (s *Sender) FetchedRevision() (int64, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.haveRev {
-		return s.baseRev, nil
+	done := s.revDone
+	s.mu.Unlock()
+	if done == nil || s.SavedRevision > 0 {
+		return 0, false
 	}
-	rev, err := s.GW.GetLastOpRevision(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("getLastOpRevision: %w", err)
+	select {
+	case <-done:
+		return s.baseRev, s.revErr == nil
+	default:
+		return 0, false
 	}
-	s.baseRev, s.haveRev = rev, true
-	return rev, nil
+}
+
+// startRevision starts the revision lookup once, without waiting for it.
+func (s *Sender) startRevision(ctx context.Context) {
+	s.revOnce.Do(func() {
+		s.mu.Lock()
+		s.revDone = make(chan struct{})
+		s.mu.Unlock()
+		if s.SavedRevision > 0 {
+			s.baseRev = s.SavedRevision
+			close(s.revDone)
+			return
+		}
+		go func() {
+			defer close(s.revDone)
+			rev, err := s.GW.GetLastOpRevision(ctx)
+			if err != nil {
+				err = fmt.Errorf("getLastOpRevision: %w", err)
+			}
+			s.baseRev, s.revErr = rev, err
+		}()
+	})
 }
 
 // Send sends text to one destination exactly once.
@@ -129,7 +185,16 @@ func (s *Sender) Send(ctx context.Context, to, text string) (*Result, error) {
 	}
 	res := &Result{To: to, ToType: toType}
 	m := lineapi.OutgoingMessage{From: s.From, To: to, ToType: toType, Text: text}
-	if err := s.seal(ctx, res, &m); err != nil {
+	s.startRevision(ctx) // concurrently with the probe
+	cached, err := s.seal(ctx, res, &m, false)
+	if err != nil && cached {
+		// What the cache said no longer seals (a key gone, say): probe afresh.
+		s.Probes.DropProbe(to)
+		m = lineapi.OutgoingMessage{From: s.From, To: to, ToType: toType, Text: text}
+		*res = Result{To: to, ToType: toType}
+		cached, err = s.seal(ctx, res, &m, true)
+	}
+	if err != nil {
 		return res, err
 	}
 	if _, err := s.Revision(ctx); err != nil {
@@ -148,18 +213,26 @@ func (s *Sender) Send(ctx context.Context, to, text string) (*Result, error) {
 			res.MessageID, res.CreatedTime = sent.ID, int64(sent.CreatedTime)
 			return res, nil
 		}
-		if errors.Is(err, lineapi.ErrE2EERetryEncrypt) {
-			return res, fmt.Errorf("%w: LINE refused the plain message: %w", ErrNeedsE2EE, err)
-		}
-		if f, ok := s.Encrypter.(Forgetter); ok && res.E2EE && !resealed && keyChanged(err) {
-			// LINE refused the keys (not processed): refresh them and seal again, same reqSeq.
+		if !resealed && (keyChanged(err) && (res.E2EE || cached) || cached && staleProbe(err)) {
+			// LINE refused what the (cached or current) probe led to; nothing
+			// was processed: probe afresh, refresh the keys, send again with
+			// the same reqSeq — once.
 			resealed = true
-			f.Forget(to, errors.Is(err, lineapi.ErrE2EERecreateGroupKey))
+			if s.Probes != nil {
+				s.Probes.DropProbe(to)
+			}
+			if f, ok := s.Encrypter.(Forgetter); ok && keyChanged(err) {
+				f.Forget(to, errors.Is(err, lineapi.ErrE2EERecreateGroupKey))
+			}
 			m = lineapi.OutgoingMessage{From: s.From, To: to, ToType: toType, Text: text}
-			if err := s.seal(ctx, res, &m); err != nil {
+			*res = Result{To: to, ToType: toType, ReqSeq: res.ReqSeq}
+			if cached, err = s.seal(ctx, res, &m, true); err != nil {
 				return res, err
 			}
 			continue
+		}
+		if errors.Is(err, lineapi.ErrE2EERetryEncrypt) {
+			return res, fmt.Errorf("%w: LINE refused the plain message: %w", ErrNeedsE2EE, err)
 		}
 		if !OutcomeUnknown(err) {
 			return res, err
@@ -179,41 +252,64 @@ func (s *Sender) Send(ctx context.Context, to, text string) (*Result, error) {
 	}
 }
 
+// staleProbe reports whether LINE refused a send in a way a stale probe
+// explains: plain refused (82), another Letter Sealing refusal (80–99), or
+// not a member (the chat changed).
+func staleProbe(err error) bool {
+	var te *lineapi.TalkError
+	if !errors.As(err, &te) || te.Name != lineapi.ExceptionTalk {
+		return false
+	}
+	return (te.Code >= 80 && te.Code <= 99) || errors.Is(err, lineapi.ErrNotAMember)
+}
+
 func keyChanged(err error) bool {
 	return errors.Is(err, lineapi.ErrE2EEUpdateSenderKey) || errors.Is(err, lineapi.ErrE2EEUpdateReceiver) ||
 		errors.Is(err, lineapi.ErrE2EERecreateGroupKey)
 }
 
-// seal runs the Letter Sealing probe and seals m where the chat needs it.
-func (s *Sender) seal(ctx context.Context, res *Result, m *lineapi.OutgoingMessage) error {
+// seal runs the Letter Sealing probe (or takes it from the cache, unless
+// fresh) and seals m where the chat needs it. It reports whether the probe
+// came from the cache.
+func (s *Sender) seal(ctx context.Context, res *Result, m *lineapi.OutgoingMessage, fresh bool) (cached bool, err error) {
 	to := m.To
 	if s.E2EE != E2EEOff {
-		p, err := s.GW.ProbeE2EE(ctx, to)
-		if err != nil {
-			return fmt.Errorf("Letter Sealing probe: %w", err)
+		var p *lineapi.Probe
+		if s.Probes != nil && !fresh {
+			p, cached = s.Probes.Probe(to)
+		}
+		if !cached {
+			if p, err = s.GW.ProbeE2EE(ctx, to); err != nil {
+				return false, fmt.Errorf("Letter Sealing probe: %w", err)
+			}
+			if s.Probes != nil && !(p.Usable && p.ToType != lineapi.ToUser && p.GroupKey == nil) {
+				// (A group without a key gets one registered now: its probe
+				// is out of date at once.)
+				s.Probes.SetProbe(to, p)
+			}
 		}
 		switch {
 		case p.Usable && !p.Allows(m.ContentType) && s.E2EE == E2EERequire:
-			return fmt.Errorf("%w: LINE does not allow content type %d to be sealed here (allowedTypes %v)", ErrSealingImpossible, m.ContentType, p.AllowedTypes)
+			return cached, fmt.Errorf("%w: LINE does not allow content type %d to be sealed here (allowedTypes %v)", ErrSealingImpossible, m.ContentType, p.AllowedTypes)
 		case p.Usable && !p.Allows(m.ContentType):
 			// The extension sends a type allowedTypes does not list plain
 			// (encryptMessage); LINE answers 82 if it wants it sealed after all.
 		case p.Usable && s.Encrypter == nil:
-			return fmt.Errorf("%w, and this config has no Letter Sealing keys to send it (probe: spec version %d)", ErrNeedsE2EE, p.SpecVersion)
+			return cached, fmt.Errorf("%w, and this config has no Letter Sealing keys to send it (probe: spec version %d)", ErrNeedsE2EE, p.SpecVersion)
 		case p.Usable:
 			v, err := s.Encrypter.Seal(ctx, p, m)
 			if err != nil {
 				if lineapi.Temporary(err) || lineapi.IsSessionGone(err) {
-					return fmt.Errorf("Letter Sealing: %w", err)
+					return cached, fmt.Errorf("Letter Sealing: %w", err)
 				}
-				return fmt.Errorf("%w: cannot seal: %w", ErrNeedsE2EE, err)
+				return cached, fmt.Errorf("%w: cannot seal: %w", ErrNeedsE2EE, err)
 			}
 			res.E2EE, res.SpecVersion = true, v
 		case s.E2EE == E2EERequire:
-			return fmt.Errorf("%w: %s", ErrSealingImpossible, p.Reason)
+			return cached, fmt.Errorf("%w: %s", ErrSealingImpossible, p.Reason)
 		}
 	}
-	return nil
+	return cached, nil
 }
 
 func (s *Sender) find(ctx context.Context, reqSeq int64) (string, error) {

@@ -168,3 +168,99 @@ func TestReqSeqCounter(t *testing.T) {
 		t.Fatalf("reqSeq %d, %d", a, b)
 	}
 }
+
+type memProbes map[string]*lineapi.Probe
+
+func (c memProbes) Probe(mid string) (*lineapi.Probe, bool) { p, ok := c[mid]; return p, ok }
+func (c memProbes) SetProbe(mid string, p *lineapi.Probe)   { c[mid] = p }
+func (c memProbes) DropProbe(mid string)                    { delete(c, mid) }
+
+// countingGW counts probes and can change what the probe says.
+type countingGW struct {
+	*fakeGW
+	probes int
+}
+
+func (g *countingGW) ProbeE2EE(ctx context.Context, mid string) (*lineapi.Probe, error) {
+	g.probes++
+	return g.fakeGW.ProbeE2EE(ctx, mid)
+}
+
+type forgetSealer struct {
+	fakeSealer
+	forgot []string
+}
+
+func (f *forgetSealer) Forget(to string, _ bool) { f.forgot = append(f.forgot, to) }
+
+// A cached probe saves the probe call; each refusal a stale probe explains
+// makes the Sender probe afresh and send once more with the same reqSeq.
+func TestProbeCache(t *testing.T) {
+	plain := &lineapi.Probe{MID: group, ToType: lineapi.ToGroup, SpecVersion: -1}
+	sealed := &lineapi.Probe{MID: group, ToType: lineapi.ToGroup, Usable: true, SpecVersion: 2, AllowedTypes: []int{0}}
+	talk := func(code int) error { return &lineapi.TalkError{Name: lineapi.ExceptionTalk, Code: code} }
+	for _, tc := range []struct {
+		name        string
+		cached, now *lineapi.Probe
+		failures    []error
+		probes      int // probe calls made
+		sends       int
+		sealed      bool
+		err         error
+	}{
+		{"warm: no probe call", plain, plain, nil, 0, 1, false, nil},
+		{"cached plain, LINE says 82: probe, seal, same reqSeq", plain, sealed, []error{talk(82)}, 1, 2, true, nil},
+		{"cached sealed, LINE says 84: probe, new keys, same reqSeq", sealed, sealed, []error{talk(84)}, 1, 2, true, nil},
+		{"cached sealed, 99: recreate the group key", sealed, sealed, []error{talk(99)}, 1, 2, true, nil},
+		{"cached, not a member: probe once, then the error", plain, plain, []error{talk(10), talk(10)}, 1, 2, false, lineapi.ErrNotAMember},
+		{"cached plain, 82 twice: once only, then e2ee required", plain, plain, []error{talk(82), talk(82)}, 1, 2, false, ErrNeedsE2EE},
+		{"no cache, 82: no second try", nil, plain, []error{talk(82)}, 1, 1, false, ErrNeedsE2EE},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &countingGW{fakeGW: &fakeGW{failures: tc.failures, probe: tc.now}}
+			cache := memProbes{}
+			if tc.cached != nil {
+				cache[group] = tc.cached
+			}
+			enc := &forgetSealer{}
+			s := &Sender{GW: g, Finder: finder{g.fakeGW}, From: user, E2EE: E2EEAuto, Encrypter: enc, Probes: cache, SavedRevision: 100}
+			r, err := s.Send(context.Background(), group, "hi")
+			if tc.err == nil && err != nil || tc.err != nil && !errors.Is(err, tc.err) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+			if g.probes != tc.probes || g.sends != tc.sends {
+				t.Fatalf("%d probes (want %d), %d sends (want %d)", g.probes, tc.probes, g.sends, tc.sends)
+			}
+			if tc.err == nil && (r.E2EE != tc.sealed || len(g.stored) != 1 || g.stored[0] != r.ReqSeq) {
+				t.Fatalf("sealed %v, stored %v (reqSeq %d)", r.E2EE, g.stored, r.ReqSeq)
+			}
+			if p, ok := cache[group]; tc.err == nil && (!ok || p != tc.now && tc.probes > 0) {
+				t.Fatalf("cache holds %+v after a fresh probe", p)
+			}
+		})
+	}
+}
+
+// With a saved revision no getLastOpRevision is made, and an unknown
+// outcome is still settled from the stream (exactly one message).
+func TestSavedRevisionSettlesUnknownOutcome(t *testing.T) {
+	g := &revGW{fakeGW: &fakeGW{failures: []error{dropped}, commit: []bool{true}}}
+	s := &Sender{GW: g, Finder: finder{g.fakeGW}, From: user, E2EE: E2EEOff, SavedRevision: 42}
+	r, err := s.Send(context.Background(), group, "hi")
+	if err != nil || !r.Resolved || len(g.stored) != 1 || g.revCalls != 0 {
+		t.Fatalf("err %v, resolved %v, stored %d, getLastOpRevision calls %d", err, r.Resolved, len(g.stored), g.revCalls)
+	}
+	if rev, _ := s.Revision(context.Background()); rev != 42 {
+		t.Fatalf("searched from %d", rev)
+	}
+}
+
+type revGW struct {
+	*fakeGW
+	revCalls int
+}
+
+func (g *revGW) GetLastOpRevision(ctx context.Context) (int64, error) {
+	g.revCalls++
+	return g.fakeGW.GetLastOpRevision(ctx)
+}

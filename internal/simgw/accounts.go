@@ -95,6 +95,23 @@ func (s *Server) AddChat(c Chat) {
 	s.chatList = append(s.chatList, cc.MID)
 }
 
+// RemoveMember takes mid out of a chat (it left, or was removed).
+func (s *Server) RemoveMember(chat, mid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chats[chat]
+	if c == nil {
+		return
+	}
+	out := c.Members[:0]
+	for _, m := range c.Members {
+		if m != mid {
+			out = append(out, m)
+		}
+	}
+	c.Members = out
+}
+
 // Account returns an account by MID.
 func (s *Server) Account(mid string) *Account {
 	s.mu.Lock()

@@ -1,0 +1,175 @@
+package cmd
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/e2ee"
+)
+
+// What send keeps between runs so that a warm send is one gateway call: the
+// probe of each chat (probe-cache.json) and an operation revision to search
+// the stream from (send-state.json, or receive's position).
+
+// probeTTL is how long a chat's probe is trusted. A Letter Sealing setting, a
+// member or a key changes rarely, and every stale answer LINE can notice is
+// refused without being processed (82, 83, 84, 99, not a member) and makes
+// the sender probe again and resend once; what an hour bounds is the change
+// LINE would not refuse — a peer who turned Letter Sealing off still gets a
+// sealed message its app cannot open — and a cron job every 15 minutes
+// probes once in four runs.
+const probeTTL = time.Hour
+
+// revisionTTL is how old a saved revision may be to search the stream from
+// for an unknown outcome. How far back LINE replays the stream is not known;
+// a day is assumed (an older start may draw a fullSync, which ends the search
+// with exit 6: never a wrong answer).
+const revisionTTL = 24 * time.Hour
+
+type probeEntry struct {
+	At    int64          `json:"at"` // unix seconds
+	Probe *lineapi.Probe `json:"probe"`
+}
+
+type probeFile struct {
+	MID     string                `json:"mid"`
+	Entries map[string]probeEntry `json:"entries"`
+}
+
+// probeCache is the delivery.ProbeCache of one run, saved by save.
+type probeCache struct {
+	path, mid string
+	now       func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]probeEntry
+	changed map[string]bool // chats set or dropped in this run
+}
+
+func probeCachePath(f *factory) string {
+	return filepath.Join(filepath.Dir(f.store.Path), "probe-cache.json")
+}
+
+// loadProbeCache reads the cache; a missing, unreadable or another
+// account's cache is empty (it is only an optimisation).
+func loadProbeCache(f *factory, mid string) *probeCache {
+	c := &probeCache{path: probeCachePath(f), mid: mid, now: f.Now, entries: map[string]probeEntry{}, changed: map[string]bool{}}
+	var pf probeFile
+	if b, err := config.ReadFile(c.path); err == nil && b != nil && json.Unmarshal(b, &pf) == nil && e2ee.SameMID(pf.MID, mid) {
+		for k, v := range pf.Entries {
+			if v.Probe != nil {
+				c.entries[k] = v
+			}
+		}
+	}
+	return c
+}
+
+func (c *probeCache) Probe(mid string) (*lineapi.Probe, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[e2ee.NormalizeMID(mid)]
+	if !ok || c.now().Sub(time.Unix(e.At, 0)) > probeTTL || c.now().Before(time.Unix(e.At, 0)) {
+		return nil, false
+	}
+	return e.Probe, true
+}
+
+func (c *probeCache) SetProbe(mid string, p *lineapi.Probe) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := e2ee.NormalizeMID(mid)
+	c.entries[k], c.changed[k] = probeEntry{At: c.now().Unix(), Probe: p}, true
+}
+
+func (c *probeCache) DropProbe(mid string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := e2ee.NormalizeMID(mid)
+	delete(c.entries, k)
+	c.changed[k] = true
+}
+
+// save merges this run's changes into the file under its lock (several
+// sends may run at once). A failure only costs a probe next time.
+func (c *probeCache) save() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.changed) == 0 {
+		return nil
+	}
+	unlock, err := (&config.Store{Path: c.path}).Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	var pf probeFile
+	if b, err := config.ReadFile(c.path); err == nil && b != nil {
+		_ = json.Unmarshal(b, &pf)
+	}
+	if !e2ee.SameMID(pf.MID, c.mid) || pf.Entries == nil {
+		pf = probeFile{MID: c.mid, Entries: map[string]probeEntry{}}
+	}
+	for k := range c.changed {
+		if e, ok := c.entries[k]; ok {
+			pf.Entries[k] = e
+		} else {
+			delete(pf.Entries, k)
+		}
+	}
+	for k, e := range pf.Entries { // expired entries go
+		if c.now().Sub(time.Unix(e.At, 0)) > probeTTL {
+			delete(pf.Entries, k)
+		}
+	}
+	b, err := json.Marshal(pf)
+	if err != nil {
+		return err
+	}
+	c.changed = map[string]bool{}
+	return config.WriteFileAtomic(c.path, b)
+}
+
+type sendState struct {
+	MID      string `json:"mid"`
+	Revision string `json:"revision"`
+	At       int64  `json:"at"` // unix seconds, when LINE said it was the newest
+}
+
+func sendStatePath(f *factory) string {
+	return filepath.Join(filepath.Dir(f.store.Path), "send-state.json")
+}
+
+// savedRevision is a revision from before this run to search the stream
+// from, no older than revisionTTL: the newer of the last send's and
+// receive's position (dated by its file). 0 when there is none.
+func savedRevision(f *factory, mid string) int64 {
+	var best int64
+	if b, err := config.ReadFile(sendStatePath(f)); err == nil && b != nil {
+		var st sendState
+		if json.Unmarshal(b, &st) == nil && e2ee.SameMID(st.MID, mid) && f.Now().Sub(time.Unix(st.At, 0)) <= revisionTTL {
+			best, _ = strconv.ParseInt(st.Revision, 10, 64)
+		}
+	}
+	if fi, err := os.Stat(receiveStatePath(f)); err == nil && f.Now().Sub(fi.ModTime()) <= revisionTTL {
+		if rev, ok, err := loadReceiveRevision(f, mid); err == nil && ok && rev > best {
+			best = rev
+		}
+	}
+	return max(best, 0)
+}
+
+// saveSendRevision records a revision LINE gave this run, for later runs.
+func saveSendRevision(f *factory, mid string, rev int64) error {
+	b, err := json.Marshal(sendState{MID: mid, Revision: strconv.FormatInt(rev, 10), At: f.Now().Unix()})
+	if err != nil {
+		return err
+	}
+	return config.WriteFileAtomic(sendStatePath(f), b)
+}
