@@ -131,6 +131,7 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 		newCmdSession(f),
 		newCmdReceive(f, nil),
 		newCmdSigner(f),
+		newCmdNotify(f),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {

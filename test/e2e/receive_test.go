@@ -20,7 +20,7 @@ type follower struct {
 	cmd   *exec.Cmd
 	lines chan map[string]any
 	done  chan struct{}
-	err   strings.Builder
+	err   syncBuffer // stderr, read while the process runs
 }
 
 func (e *env) follow(t *testing.T, args ...string) *follower {

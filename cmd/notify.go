@@ -1,0 +1,503 @@
+package cmd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/linectl/linectl/internal/delivery"
+	"github.com/linectl/linectl/internal/notify"
+	"github.com/linectl/linectl/pkg/lineapi"
+)
+
+func newCmdNotify(f *factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "notify",
+		Short: "Serve LINE Notify's API locally, delivering from your account",
+		Long: `A drop-in for LINE Notify (shut down in 2025): 'notify serve' answers LINE Notify's HTTP API
+(POST /api/notify, GET /api/status, POST /api/revoke) and delivers each message from your
+own account, exactly once, with Letter Sealing where the chat needs it. Each token is
+bound to one chat: 'notify token add --to MID' makes one. An integration written for
+https://notify-api.line.me switches by changing the URL and the token. See docs/notify.md.`,
+		Args: noArgs,
+	}
+	token := &cobra.Command{
+		Use:   "token",
+		Short: "Add, list and revoke the tokens of 'notify serve'",
+		Args:  noArgs,
+	}
+	token.AddCommand(newCmdNotifyTokenAdd(f, nil), newCmdNotifyTokenList(f), newCmdNotifyTokenRevoke(f))
+	cmd.AddCommand(newCmdNotifyServe(f, nil), token)
+	return cmd
+}
+
+// notifyTokensPath is the token store beside the config.
+func notifyTokensPath(f *factory) (string, error) {
+	s, err := f.Store()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(s.Path), notify.TokenFileName), nil
+}
+
+// notifyTokenLine is printed by notify token add (with the token, once),
+// list and revoke (with revoked).
+type notifyTokenLine struct {
+	Type      string `json:"type"` // "notifyToken"
+	Token     string `json:"token,omitempty"`
+	ID        string `json:"id"`
+	To        string `json:"to"`
+	Name      string `json:"name,omitempty"`
+	CreatedAt string `json:"createdAt"`
+	Revoked   bool   `json:"revoked,omitempty"`
+}
+
+func tokenLine(t notify.Token) notifyTokenLine {
+	return notifyTokenLine{Type: "notifyToken", ID: t.ID(), To: t.To, Name: t.Name, CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339)}
+}
+
+type notifyTokenAddOptions struct {
+	To, ToName string
+}
+
+func newCmdNotifyTokenAdd(f *factory, runF func(*notifyTokenAddOptions) error) *cobra.Command {
+	opts := &notifyTokenAddOptions{}
+	cmd := &cobra.Command{
+		Use:   "add (--to MID | --to-name NAME)",
+		Short: "Make a token that posts into one chat",
+		Long: `Make a token for 'notify serve' bound to one chat (a user, group or room) and print it once:
+
+  {"type":"notifyToken","token":…,"id":…,"to":…,"name":…,"createdAt":…}
+
+Only its SHA-256 is stored (notify-tokens.json beside the config, 0600): keep the token where
+the integration keeps its secrets; it cannot be shown again. A running 'notify serve' accepts
+it at once. --to-name is resolved once, now, from the chats and contacts cache.`,
+		Example: `  linectl notify token add --to c0123456789abcdef0123456789abcdef
+  linectl notify token add --to-name "Ops alerts" | jq -r .token`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (opts.To == "") == (opts.ToName == "") {
+				return usageErrorf("give exactly one of --to MID or --to-name NAME")
+			}
+			if opts.To != "" {
+				if _, err := lineapi.ParseMID(opts.To); err != nil {
+					return usageErrorf("--to: %v", err)
+				}
+			}
+			if opts.ToName != "" && strings.TrimFunc(opts.ToName, isInvisible) == "" {
+				return usageErrorf("--to-name %q: a name must have a visible character", opts.ToName)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runNotifyTokenAdd(cmd.Context(), f, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.To, "to", "", "the chat the token posts into: a user (u…), group (c…) or room (r…) MID")
+	cmd.Flags().StringVar(&opts.ToName, "to-name", "", "the chat or contact by exact name (see 'linectl chats'/'contacts')")
+	_ = cmd.RegisterFlagCompletionFunc("to", completeDestinations(f, false))
+	_ = cmd.RegisterFlagCompletionFunc("to-name", completeDestinations(f, true))
+	return cmd
+}
+
+func runNotifyTokenAdd(ctx context.Context, f *factory, opts *notifyTokenAddOptions) error {
+	p, err := notifyTokensPath(f)
+	if err != nil {
+		return err
+	}
+	to, name := opts.To, opts.ToName
+	if name != "" {
+		mids, err := resolveNames(ctx, f, nil, []string{name})
+		if err != nil {
+			return err
+		}
+		to = mids[0]
+	} else {
+		name = directoryName(f, to)
+	}
+	st := &notify.Store{Path: p, Now: f.Now}
+	token, t, err := st.Add(to, name)
+	if err != nil {
+		return fmt.Errorf("add a notify token: %w", err)
+	}
+	l := tokenLine(t)
+	l.Token = token
+	if err := f.Out().line(l); err != nil {
+		return err
+	}
+	f.info("The token is shown only this once: store it with the integration (Authorization: Bearer <token>).")
+	return nil
+}
+
+// directoryName is the cached name of a chat or contact, or "".
+func directoryName(f *factory, mid string) string {
+	d := loadDirectory(f)
+	for _, c := range d.Chats {
+		if c.MID == mid {
+			return c.Name
+		}
+	}
+	for _, c := range d.Contacts {
+		if c.MID == mid {
+			return c.DisplayName
+		}
+	}
+	return ""
+}
+
+func newCmdNotifyTokenList(f *factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the tokens of 'notify serve' (never the tokens themselves)",
+		Long: `Print one line per token, oldest first; the token itself is never stored, so never shown:
+
+  {"type":"notifyToken","id":…,"to":…,"name":…,"createdAt":…}`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := notifyTokensPath(f)
+			if err != nil {
+				return err
+			}
+			toks, err := (&notify.Store{Path: p}).List()
+			if err != nil {
+				return err
+			}
+			for _, t := range toks {
+				if err := f.Out().line(tokenLine(t)); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func newCmdNotifyTokenRevoke(f *factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke a token of 'notify serve' by its id (from 'notify token list')",
+		Long: `Remove a token: a running 'notify serve' answers 401 to it from the next request on.
+Prints the token's line with "revoked":true.`,
+		Example: `  linectl notify token revoke 3f2a9c01`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("%s takes one token id (see 'linectl notify token list')", cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := notifyTokensPath(f)
+			if err != nil {
+				return err
+			}
+			t, err := (&notify.Store{Path: p}).Revoke(args[0])
+			if errors.Is(err, notify.ErrNoToken) || errors.Is(err, notify.ErrAmbiguousID) {
+				return usageErrorf("revoke %q: %v", args[0], err)
+			}
+			if err != nil {
+				return err
+			}
+			l := tokenLine(t)
+			l.Revoked = true
+			return f.Out().line(l)
+		},
+	}
+}
+
+type notifyServeOptions struct {
+	Listen          string
+	TLSCert, TLSKey string
+	RateLimit       string
+	Rate            notify.Rate
+	E2EE            string
+	ConfirmTimeout  time.Duration
+}
+
+func newCmdNotifyServe(f *factory, runF func(*notifyServeOptions) error) *cobra.Command {
+	opts := &notifyServeOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve [--listen 127.0.0.1:8093] [--tls-cert FILE --tls-key FILE] [--rate-limit 1000/h]",
+		Short: "Answer LINE Notify's API and deliver from your account",
+		Long: `Serve LINE Notify's API: POST /api/notify, GET /api/status and POST /api/revoke, with
+"Authorization: Bearer TOKEN" (tokens from 'linectl notify token add'). Answers are Notify's:
+200 {"status":200,"message":"ok"}, 400 bad parameters (stickers and images are refused, not
+dropped), 401 unknown token, 429 a token over --rate-limit, 500 a send that failed (the
+message says whether it may have been delivered; linectl never resends). See docs/notify.md.
+
+It listens on loopback only, unless --tls-cert and --tls-key are given. One session, one
+signer and one sender serve every request, one send at a time. stdout gets a line when it
+listens and one per request (never the token, never the message text):
+
+  {"type":"notify-serve","url":"http://127.0.0.1:8093","listen":…,"tls":false,"tokens":N,"rateLimit":"1000/h"}
+  {"type":"notify","method":"POST","path":"/api/notify","status":200,"tokenId":…,"to":…,"messageId":…,"reqSeq":N,"remote":…,"ms":N}
+
+On SIGINT/SIGTERM it stops accepting, finishes the sends in flight, answers requests still
+waiting with 500 (nothing sent), and exits 130.`,
+		Example: `  linectl notify serve
+  linectl notify serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem --rate-limit 100/m`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := parseNotifyServe(opts); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runNotifyServe(cmd.Context(), f, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Listen, "listen", "127.0.0.1:8093", "address to listen on (host:port; port 0 picks one); non-loopback only with --tls-cert/--tls-key")
+	fl.StringVar(&opts.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
+	fl.StringVar(&opts.TLSKey, "tls-key", "", "the private key (PEM) of --tls-cert")
+	fl.StringVar(&opts.RateLimit, "rate-limit", notify.DefaultRate.String(), "calls to /api/notify per token: N/s, N/m, N/h or N/d (LINE Notify: 1000/h)")
+	fl.StringVar(&opts.E2EE, "e2ee", "auto", "Letter Sealing: auto, off or require (as 'linectl send')")
+	fl.DurationVar(&opts.ConfirmTimeout, "confirm-timeout", 15*time.Second, "how long to search the operation stream for a send whose answer was lost; 100ms to 1h")
+	_ = cmd.RegisterFlagCompletionFunc("e2ee", cobra.FixedCompletions([]string{"auto", "off", "require"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// parseNotifyServe validates the flags; nothing listens before they are good.
+func parseNotifyServe(opts *notifyServeOptions) error {
+	r, err := notify.ParseRate(opts.RateLimit)
+	if err != nil {
+		return usageErrorf("--rate-limit: %v", err)
+	}
+	opts.Rate = r
+	switch opts.E2EE {
+	case delivery.E2EEAuto, delivery.E2EEOff, delivery.E2EERequire:
+	default:
+		return usageErrorf("--e2ee must be auto, off or require (got %q)", opts.E2EE)
+	}
+	if err := checkDuration("--confirm-timeout", opts.ConfirmTimeout, minConfirmTimeout, maxConfirmTimeout); err != nil {
+		return err
+	}
+	if (opts.TLSCert == "") != (opts.TLSKey == "") {
+		return usageErrorf("--tls-cert and --tls-key go together")
+	}
+	host, _, err := net.SplitHostPort(opts.Listen)
+	if err != nil {
+		return usageErrorf("--listen %q: want host:port, such as 127.0.0.1:8093", opts.Listen)
+	}
+	if !loopbackHost(host) && opts.TLSCert == "" {
+		return usageErrorf("--listen %q is not a loopback address: tokens would cross the network in clear text; "+
+			"give --tls-cert and --tls-key to serve HTTPS there, or listen on 127.0.0.1", opts.Listen)
+	}
+	return nil
+}
+
+// loopbackHost reports whether host is "localhost" or a loopback IP; an
+// empty host (every interface) is not.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// notifyServeLine is printed once the server listens.
+type notifyServeLine struct {
+	Type      string `json:"type"` // "notify-serve"
+	URL       string `json:"url"`
+	Listen    string `json:"listen"`
+	TLS       bool   `json:"tls"`
+	Tokens    int    `json:"tokens"`
+	RateLimit string `json:"rateLimit"`
+}
+
+// notifyLine is printed for every request: never the token, never the text.
+type notifyLine struct {
+	Type      string `json:"type"` // "notify"
+	Method    string `json:"method"`
+	Path      string `json:"path"`
+	Status    int    `json:"status"`
+	TokenID   string `json:"tokenId,omitempty"`
+	To        string `json:"to,omitempty"`
+	MessageID string `json:"messageId,omitempty"`
+	ReqSeq    int64  `json:"reqSeq,omitempty"`
+	E2EE      bool   `json:"e2ee,omitempty"`
+	Remote    string `json:"remote"`
+	MS        int64  `json:"ms"`
+	Error     string `json:"error,omitempty"`
+}
+
+func runNotifyServe(ctx context.Context, f *factory, opts *notifyServeOptions) error {
+	p, err := notifyTokensPath(f)
+	if err != nil {
+		return err
+	}
+	tokens := &notify.Store{Path: p, Now: f.Now}
+	if err := tokens.Reload(); err != nil {
+		return err
+	}
+	var cert tls.Certificate
+	if opts.TLSCert != "" {
+		if cert, err = tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey); err != nil {
+			return usageErrorf("--tls-cert/--tls-key: %v", err)
+		}
+	}
+	ss, err := newServeSender(ctx, f, opts)
+	if err != nil {
+		return err
+	}
+	defer ss.saveKeys()
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return usageErrorf("--listen %s: %v", opts.Listen, err)
+	}
+	scheme := "http"
+	if opts.TLSCert != "" {
+		scheme = "https"
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	h := &notify.Server{
+		Tokens: tokens, Limiter: &notify.Limiter{Rate: opts.Rate, Now: f.Now}, Sender: ss, Now: f.Now, Ended: ss.ended,
+		Log: func(e notify.Entry) {
+			_ = f.Out().line(notifyLine{Type: "notify", Method: e.Method, Path: e.Path, Status: e.Status, TokenID: e.TokenID,
+				To: e.To, MessageID: e.MessageID, ReqSeq: e.ReqSeq, E2EE: e.E2EE, Remote: e.Remote, MS: e.Duration.Milliseconds(), Error: e.Error})
+		},
+	}
+	srv := &http.Server{
+		Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10, ErrorLog: log.New(f.IO.ErrOut, "linectl: notify serve: ", 0),
+	}
+	addr := ln.Addr().String()
+	if err := f.Out().line(notifyServeLine{Type: "notify-serve", URL: scheme + "://" + addr, Listen: addr, TLS: scheme == "https",
+		Tokens: tokens.Len(), RateLimit: opts.Rate.String()}); err != nil {
+		ln.Close()
+		return err
+	}
+	f.info("Serving LINE Notify's API at %s://%s/api/notify for %d token(s); Ctrl-C to stop.", scheme, addr, tokens.Len())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("notify serve: %w", err)
+	case <-ctx.Done():
+	}
+	// Stop accepting; sends waiting for their turn are answered 500
+	// (nothing sent); the send in flight is finished, within a bound.
+	ss.stop()
+	grace := 3*f.Timeout + opts.ConfirmTimeout
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		f.progress("linectl: warning: a request was still running %v after the signal; it was cut off (its send may have been delivered)", grace)
+	}
+	return fmt.Errorf("notify serve: %w", context.Canceled)
+}
+
+// serveSender is the one delivery.Sender of a server: sends go one at a
+// time; once LINE ended the session it sends nothing more; after the signal
+// it starts no new send.
+type serveSender struct {
+	f       *factory
+	s       *delivery.Sender
+	saveKey func() error
+	turn    chan struct{} // one send at a time
+	halt    chan struct{} // closed at the signal
+
+	mu       sync.Mutex
+	isEnded  bool
+	haltOnce sync.Once
+}
+
+func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (*serveSender, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := f.Client(true)
+	if err != nil {
+		return nil, err
+	}
+	sealer, keys, err := newSealer(f, cl)
+	if err != nil {
+		return nil, err
+	}
+	rate := 10.0
+	if cfg.Send.RatePerSecond > 0 {
+		rate = cfg.Send.RatePerSecond
+	}
+	s := &delivery.Sender{
+		GW: cl, Finder: &streamFinder{cl: cl}, From: cfg.Account.MID, E2EE: opts.E2EE, Encrypter: sealer,
+		Window: opts.ConfirmTimeout, Limiter: delivery.NewLimiter(rate, int(max(rate, 1)), nil, nil),
+	}
+	if s.From == "" {
+		p, err := cl.GetProfile(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.From = p.MID
+	}
+	sealer.MID = s.From
+	return &serveSender{f: f, s: s, saveKey: keys.Save, turn: make(chan struct{}, 1), halt: make(chan struct{})}, nil
+}
+
+var errShuttingDown = errors.New("linectl notify serve is shutting down; nothing was sent")
+
+func (ss *serveSender) Send(ctx context.Context, to, text string) (*delivery.Result, error) {
+	select {
+	case ss.turn <- struct{}{}:
+	case <-ss.halt:
+		return nil, errShuttingDown
+	}
+	defer func() { <-ss.turn }()
+	select {
+	case <-ss.halt:
+		return nil, errShuttingDown
+	default:
+	}
+	if ss.ended() {
+		return nil, notify.ErrLoggedOut
+	}
+	r, err := ss.s.Send(ctx, to, text)
+	if err != nil && notify.IsLoggedOut(err) {
+		ss.end()
+	}
+	if r != nil && r.E2EE {
+		ss.saveKeys()
+	}
+	return r, err
+}
+
+func (ss *serveSender) ended() bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.isEnded
+}
+
+// end records that LINE ended the session and clears its tokens, as any
+// command does (Main): the server answers 500 from now on.
+func (ss *serveSender) end() {
+	ss.mu.Lock()
+	first := !ss.isEnded
+	ss.isEnded = true
+	ss.mu.Unlock()
+	if !first {
+		return
+	}
+	if src := ss.f.Session(); src != nil {
+		clearTokens(ss.f, src.Tokens().AccessToken)
+	}
+	ss.f.progress("linectl: LINE ended the session: every request is answered 500 until you log in again and restart 'linectl notify serve'")
+}
+
+func (ss *serveSender) stop() { ss.haltOnce.Do(func() { close(ss.halt) }) }
+
+func (ss *serveSender) saveKeys() {
+	if err := ss.saveKey(); err != nil {
+		ss.f.progress("warning: Letter Sealing key cache not saved: %v", err)
+	}
+}

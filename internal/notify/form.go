@@ -1,0 +1,195 @@
+package notify
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// maxField bounds one text field of a multipart body.
+const maxField = 64 << 10
+
+// Notify's fields.
+const (
+	fieldMessage              = "message"
+	fieldNotificationDisabled = "notificationDisabled"
+	fieldStickerPackageID     = "stickerPackageId"
+	fieldStickerID            = "stickerId"
+	fieldImageFile            = "imageFile"
+	fieldImageThumbnail       = "imageThumbnail"
+	fieldImageFullsize        = "imageFullsize"
+)
+
+func isImageField(name string) bool {
+	return name == fieldImageFile || name == fieldImageThumbnail || name == fieldImageFullsize
+}
+
+// parse reads the body (form-urlencoded or multipart) and returns the
+// message to send, or the 400 (or 413) to answer. Fields Notify did not
+// have are ignored, as Notify ignored them; fields linectl cannot honour
+// yet (stickers, images) are refused, never dropped.
+func (s *Server) parse(w http.ResponseWriter, r *http.Request) (string, *apiError) {
+	limit := s.MaxBody
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		mt = ""
+	}
+	var fields map[string][]string
+	var aerr *apiError
+	switch {
+	case mt == "application/x-www-form-urlencoded":
+		fields, aerr = readURLEncoded(r, limit)
+	case mt == "multipart/form-data":
+		fields, aerr = readMultipart(r, params["boundary"], limit)
+	case r.ContentLength == 0 && len(r.URL.RawQuery) > 0:
+		fields = map[string][]string{} // parameters in the query string only
+	default:
+		return "", &apiError{http.StatusBadRequest, "Content-Type must be application/x-www-form-urlencoded or multipart/form-data"}
+	}
+	if aerr != nil {
+		return "", aerr
+	}
+	// Notify also took its parameters from the query string (scripts that
+	// did requests.post(url, params=…) rely on it).
+	for k, v := range r.URL.Query() {
+		fields[k] = append(fields[k], v...)
+	}
+	return checkFields(fields)
+}
+
+func tooLarge(limit int64) *apiError {
+	return &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body too large: the limit is %d bytes", limit)}
+}
+
+func readURLEncoded(r *http.Request, limit int64) (map[string][]string, *apiError) {
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(limit)
+		}
+		return nil, &apiError{http.StatusBadRequest, "the body is not valid form-urlencoded data"}
+	}
+	out := make(map[string][]string, len(r.PostForm))
+	for k, v := range r.PostForm {
+		out[k] = v
+	}
+	return out, nil
+}
+
+// readMultipart reads the text fields of a multipart body. An image part
+// ends the reading at its header: the answer is 400 whatever its size.
+func readMultipart(r *http.Request, boundary string, limit int64) (map[string][]string, *apiError) {
+	if boundary == "" {
+		return nil, &apiError{http.StatusBadRequest, "multipart/form-data without a boundary"}
+	}
+	mr := multipart.NewReader(r.Body, boundary)
+	fields := map[string][]string{}
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return fields, nil
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, tooLarge(limit)
+			}
+			return nil, &apiError{http.StatusBadRequest, "the body is not valid multipart/form-data"}
+		}
+		name := p.FormName()
+		if isImageField(name) {
+			return nil, &apiError{http.StatusBadRequest, msgImages}
+		}
+		if !knownField(name) {
+			continue // ignored, as Notify ignored unknown fields (NextPart skips its data)
+		}
+		b, err := io.ReadAll(io.LimitReader(p, maxField+1))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, tooLarge(limit)
+			}
+			return nil, &apiError{http.StatusBadRequest, "the body is not valid multipart/form-data"}
+		}
+		if len(b) > maxField {
+			return nil, &apiError{http.StatusBadRequest, fmt.Sprintf("%s: longer than %d bytes", name, maxField)}
+		}
+		fields[name] = append(fields[name], string(b))
+	}
+}
+
+func knownField(name string) bool {
+	switch name {
+	case fieldMessage, fieldNotificationDisabled, fieldStickerPackageID, fieldStickerID:
+		return true
+	}
+	return isImageField(name)
+}
+
+// checkFields validates Notify's fields and returns the message.
+func checkFields(f map[string][]string) (string, *apiError) {
+	bad := func(format string, a ...any) (string, *apiError) {
+		return "", &apiError{http.StatusBadRequest, fmt.Sprintf(format, a...)}
+	}
+	for _, name := range []string{fieldImageFile, fieldImageThumbnail, fieldImageFullsize} {
+		if _, ok := f[name]; ok {
+			return "", &apiError{http.StatusBadRequest, msgImages}
+		}
+	}
+	_, pkg := f[fieldStickerPackageID]
+	_, id := f[fieldStickerID]
+	if pkg || id {
+		return bad("%s", msgStickers)
+	}
+	for _, name := range []string{fieldMessage, fieldNotificationDisabled} {
+		if len(f[name]) > 1 {
+			return bad("%s: given more than once", name)
+		}
+	}
+	if v, ok := f[fieldNotificationDisabled]; ok {
+		// Accepted and ignored: a message from a personal account notifies
+		// the chat's members by their own settings (see docs/notify.md).
+		switch strings.ToLower(strings.TrimSpace(v[0])) {
+		case "true", "false":
+		default:
+			return bad("notificationDisabled: must be true or false (got %q)", v[0])
+		}
+	}
+	msgs, ok := f[fieldMessage]
+	if !ok {
+		return bad("message: must not be empty")
+	}
+	msg := msgs[0]
+	switch {
+	case !utf8.ValidString(msg):
+		return bad("message: not valid UTF-8")
+	case strings.ContainsRune(msg, 0):
+		return bad("message: contains a NUL character")
+	case strings.TrimFunc(msg, unicode.IsSpace) == "":
+		return bad("message: must not be empty")
+	case strings.TrimFunc(msg, isInvisible) == "":
+		return bad("message: empty to a reader (only white space and invisible characters)")
+	}
+	if n := utf8.RuneCountInString(msg); n > MaxMessageLength {
+		return bad("message: %d characters; the limit is %d", n, MaxMessageLength)
+	}
+	return msg, nil
+}
+
+// isInvisible reports whether r shows nothing on its own (white space,
+// controls, format characters, variation selectors, other default-ignorable
+// code points, the blank braille pattern), as linectl send counts it.
+func isInvisible(r rune) bool {
+	return unicode.IsSpace(r) || unicode.In(r, unicode.Cc, unicode.Cf, unicode.Variation_Selector,
+		unicode.Other_Default_Ignorable_Code_Point) || r == '\u2800'
+}

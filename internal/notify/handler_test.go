@@ -1,0 +1,429 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linectl/linectl/internal/delivery"
+	"github.com/linectl/linectl/internal/session"
+	"github.com/linectl/linectl/pkg/lineapi"
+)
+
+const (
+	groupMID = "cfa0117000000000000000000000fa011"
+	userMID  = "u0b0b0000000000000000000000000b0b"
+)
+
+// fakeSender records sends and answers with err (nil: sent).
+type fakeSender struct {
+	mu    sync.Mutex
+	sent  []string
+	err   error
+	delay time.Duration
+}
+
+func (f *fakeSender) Send(_ context.Context, to, text string) (*delivery.Result, error) {
+	time.Sleep(f.delay)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return &delivery.Result{To: to, ReqSeq: 7}, f.err
+	}
+	f.sent = append(f.sent, to+" "+text)
+	return &delivery.Result{To: to, ReqSeq: int64(len(f.sent)), MessageID: fmt.Sprint(100 + len(f.sent))}, nil
+}
+
+type fixture struct {
+	t      *testing.T
+	srv    *Server
+	ts     *httptest.Server
+	send   *fakeSender
+	store  *Store
+	token  string
+	now    time.Time
+	logged []Entry
+	mu     sync.Mutex
+}
+
+func newFixture(t *testing.T, rate Rate) *fixture {
+	t.Helper()
+	fx := &fixture{t: t, send: &fakeSender{}, now: time.Unix(1_800_000_000, 0)}
+	fx.store = &Store{Path: filepath.Join(t.TempDir(), TokenFileName), Now: func() time.Time { return fx.now }}
+	tok, _, err := fx.store.Add(groupMID, "Family")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.token = tok
+	clock := func() time.Time { fx.mu.Lock(); defer fx.mu.Unlock(); return fx.now }
+	fx.srv = &Server{Tokens: fx.store, Limiter: &Limiter{Rate: rate, Now: clock}, Sender: fx.send,
+		Log: func(e Entry) { fx.mu.Lock(); fx.logged = append(fx.logged, e); fx.mu.Unlock() }}
+	fx.ts = httptest.NewServer(fx.srv)
+	t.Cleanup(fx.ts.Close)
+	return fx
+}
+
+type answer struct {
+	code   int
+	body   map[string]any
+	header http.Header
+}
+
+func (fx *fixture) do(method, path, token, ctype string, body io.Reader) answer {
+	fx.t.Helper()
+	req, err := http.NewRequest(method, fx.ts.URL+path, body)
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(b, &m); err != nil {
+		fx.t.Fatalf("%s %s: body %q is not JSON", method, path, b)
+	}
+	if m["status"] != float64(resp.StatusCode) {
+		fx.t.Fatalf("body status %v, HTTP %d", m["status"], resp.StatusCode)
+	}
+	return answer{resp.StatusCode, m, resp.Header}
+}
+
+func (fx *fixture) form(token string, v url.Values) answer {
+	fx.t.Helper()
+	return fx.do("POST", "/api/notify", token, "application/x-www-form-urlencoded", strings.NewReader(v.Encode()))
+}
+
+func (fx *fixture) multipart(token string, fields map[string]string, files map[string][]byte) answer {
+	fx.t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	for k, v := range files {
+		w, _ := mw.CreateFormFile(k, "x.png")
+		_, _ = w.Write(v)
+	}
+	mw.Close()
+	return fx.do("POST", "/api/notify", token, mw.FormDataContentType(), &buf)
+}
+
+func wantAnswer(t *testing.T, a answer, code int, msgPart string) {
+	t.Helper()
+	if a.code != code || !strings.Contains(fmt.Sprint(a.body["message"]), msgPart) {
+		t.Fatalf("answer %d %v, want %d with %q", a.code, a.body, code, msgPart)
+	}
+}
+
+func TestNotifyFieldsAndStatuses(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	long := strings.Repeat("あ", MaxMessageLength)
+	cases := []struct {
+		name   string
+		fields url.Values
+		code   int
+		msg    string
+	}{
+		{"ok", url.Values{"message": {"backup finished"}}, 200, "ok"},
+		{"1000 characters", url.Values{"message": {long}}, 200, "ok"},
+		{"1001 characters", url.Values{"message": {long + "x"}}, 400, "1001 characters; the limit is 1000"},
+		{"notificationDisabled true", url.Values{"message": {"quiet"}, "notificationDisabled": {"true"}}, 200, "ok"},
+		{"notificationDisabled false", url.Values{"message": {"loud"}, "notificationDisabled": {"false"}}, 200, "ok"},
+		{"notificationDisabled bad", url.Values{"message": {"x"}, "notificationDisabled": {"yes"}}, 400, "must be true or false"},
+		{"unknown field ignored", url.Values{"message": {"x"}, "color": {"red"}}, 200, "ok"},
+		{"no message", url.Values{"notificationDisabled": {"true"}}, 400, "message: must not be empty"},
+		{"empty message", url.Values{"message": {""}}, 400, "must not be empty"},
+		{"blank message", url.Values{"message": {" \n\t"}}, 400, "must not be empty"},
+		{"invisible message", url.Values{"message": {"\u200b\u200d"}}, 400, "empty to a reader"},
+		{"NUL", url.Values{"message": {"a\x00b"}}, 400, "NUL"},
+		{"invalid UTF-8", url.Values{"message": {"a\xffb"}}, 400, "UTF-8"},
+		{"twice", url.Values{"message": {"a", "b"}}, 400, "more than once"},
+		{"sticker", url.Values{"message": {"x"}, "stickerPackageId": {"1"}, "stickerId": {"1"}}, 400, "stickers are not supported yet"},
+		{"sticker id alone", url.Values{"message": {"x"}, "stickerId": {"1"}}, 400, "stickers are not supported yet"},
+		{"image URLs", url.Values{"message": {"x"}, "imageThumbnail": {"https://e/x.jpg"}, "imageFullsize": {"https://e/y.jpg"}}, 400, "images are not supported yet"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			n := len(fx.send.sent)
+			a := fx.form(fx.token, c.fields)
+			wantAnswer(t, a, c.code, c.msg)
+			if sent := len(fx.send.sent) - n; (c.code == 200) != (sent == 1) {
+				t.Fatalf("%d sends for answer %d", sent, c.code)
+			}
+			if a.header.Get("X-RateLimit-Limit") != "1000" || a.header.Get("X-RateLimit-Reset") == "" ||
+				a.header.Get("X-RateLimit-ImageLimit") != "0" || a.header.Get("X-RateLimit-ImageRemaining") != "0" {
+				t.Fatalf("headers %v", a.header)
+			}
+		})
+	}
+	if fx.send.sent[0] != groupMID+" backup finished" {
+		t.Fatalf("sent %q", fx.send.sent[0])
+	}
+}
+
+func TestNotifyMultipart(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": "line1\nline2 😀", "notificationDisabled": "true"}, nil), 200, "ok")
+	if fx.send.sent[0] != groupMID+" line1\nline2 😀" {
+		t.Fatalf("sent %q", fx.send.sent)
+	}
+	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": "x"}, map[string][]byte{"imageFile": bytes.Repeat([]byte{1}, 3<<20)}), 400, "images are not supported yet")
+	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": "x", "stickerPackageId": "446", "stickerId": "1988"}, nil), 400, "stickers")
+	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": strings.Repeat("a", maxField+1)}, nil), 400, "longer than")
+	wantAnswer(t, fx.multipart(fx.token, map[string]string{"other": "x"}, map[string][]byte{"blob": {1, 2}}), 400, "message: must not be empty")
+	wantAnswer(t, fx.do("POST", "/api/notify", fx.token, "multipart/form-data", strings.NewReader("x")), 400, "boundary")
+	wantAnswer(t, fx.do("POST", "/api/notify", fx.token, "multipart/form-data; boundary=zz", strings.NewReader("garbage")), 400, "not valid multipart")
+	if len(fx.send.sent) != 1 {
+		t.Fatalf("sent %q", fx.send.sent)
+	}
+}
+
+func TestNotifyBodyLimits(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	fx.srv.MaxBody = 4096
+	big := url.Values{"message": {"x"}, "pad": {strings.Repeat("p", 5000)}}
+	wantAnswer(t, fx.form(fx.token, big), 413, "too large")
+	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": "x"}, map[string][]byte{"blob": bytes.Repeat([]byte{1}, 5000)}), 413, "too large")
+	wantAnswer(t, fx.do("POST", "/api/notify", fx.token, "application/json", strings.NewReader(`{"message":"x"}`)), 400, "Content-Type")
+	wantAnswer(t, fx.do("POST", "/api/notify", fx.token, "", strings.NewReader("message=x")), 400, "Content-Type")
+	wantAnswer(t, fx.do("POST", "/api/notify?message=from+the+query", fx.token, "", nil), 200, "ok")
+	wantAnswer(t, fx.do("POST", "/api/notify?message=q", fx.token, "application/x-www-form-urlencoded", strings.NewReader("notificationDisabled=true")), 200, "ok")
+	wantAnswer(t, fx.do("POST", "/api/notify?message=q", fx.token, "application/x-www-form-urlencoded", strings.NewReader("message=b")), 400, "more than once")
+	wantAnswer(t, fx.do("POST", "/api/notify?stickerId=1", fx.token, "application/x-www-form-urlencoded", strings.NewReader("message=b")), 400, "stickers")
+	if len(fx.send.sent) != 2 || fx.send.sent[0] != groupMID+" from the query" {
+		t.Fatalf("sent %q", fx.send.sent)
+	}
+}
+
+func TestNotifyAuth(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	ok := url.Values{"message": {"x"}}
+	for _, tok := range []string{"", "wrong", fx.token + "x"} {
+		a := fx.form(tok, ok)
+		wantAnswer(t, a, 401, "Invalid access token")
+		if a.header.Get("X-RateLimit-Limit") != "" {
+			t.Fatal("rate-limit headers on an unauthenticated answer")
+		}
+	}
+	for _, h := range []string{"Basic " + fx.token, fx.token, "Bearer"} {
+		req, _ := http.NewRequest("POST", fx.ts.URL+"/api/notify", strings.NewReader(ok.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", h)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Fatalf("Authorization %q: %d", h, resp.StatusCode)
+		}
+	}
+	// bearer is case-insensitive in its scheme
+	req, _ := http.NewRequest("POST", fx.ts.URL+"/api/notify", strings.NewReader(ok.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "bearer "+fx.token)
+	resp, _ := http.DefaultClient.Do(req)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("lower-case bearer: %d", resp.StatusCode)
+	}
+	wantAnswer(t, fx.do("GET", "/api/notify", fx.token, "", nil), 405, "POST")
+	wantAnswer(t, fx.do("POST", "/api/status", fx.token, "", nil), 405, "GET")
+	wantAnswer(t, fx.do("GET", "/api/revoke", fx.token, "", nil), 405, "POST")
+	wantAnswer(t, fx.do("GET", "/", fx.token, "", nil), 404, "Not found")
+	for _, e := range fx.logged {
+		if strings.Contains(fmt.Sprint(e), fx.token) || strings.Contains(fmt.Sprint(e), "wrong") {
+			t.Fatalf("token in the log: %+v", e)
+		}
+	}
+}
+
+func TestStatusAndRevoke(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	a := fx.do("GET", "/api/status", fx.token, "", nil)
+	if a.code != 200 || a.body["message"] != "ok" || a.body["targetType"] != "GROUP" || a.body["target"] != "Family" {
+		t.Fatalf("status %v", a.body)
+	}
+	if a.header.Get("X-RateLimit-Remaining") != "1000" {
+		t.Fatalf("status used a call: %v", a.header)
+	}
+	user, _, err := fx.store.Add(userMID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = fx.do("GET", "/api/status", user, "", nil)
+	if a.body["targetType"] != "USER" || a.body["target"] != userMID {
+		t.Fatalf("status %v", a.body)
+	}
+	wantAnswer(t, fx.do("POST", "/api/revoke", fx.token, "", nil), 200, "ok")
+	if a.body["status"] != 200.0 {
+		t.Fatal(a.body)
+	}
+	wantAnswer(t, fx.form(fx.token, url.Values{"message": {"x"}}), 401, "Invalid access token")
+	wantAnswer(t, fx.do("GET", "/api/status", fx.token, "", nil), 401, "Invalid access token")
+	wantAnswer(t, fx.do("POST", "/api/revoke", fx.token, "", nil), 401, "Invalid access token")
+	wantAnswer(t, fx.form(user, url.Values{"message": {"x"}}), 200, "ok")
+	if toks, _ := fx.store.List(); len(toks) != 1 || toks[0].To != userMID {
+		t.Fatalf("tokens %+v", toks)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	fx := newFixture(t, Rate{Calls: 3, Per: time.Hour})
+	reset := fmt.Sprint(fx.now.Add(time.Hour).Unix())
+	for i := 2; i >= 0; i-- {
+		a := fx.form(fx.token, url.Values{"message": {"x"}})
+		wantAnswer(t, a, 200, "ok")
+		if a.header.Get("X-RateLimit-Limit") != "3" || a.header.Get("X-RateLimit-Remaining") != fmt.Sprint(i) || a.header.Get("X-RateLimit-Reset") != reset {
+			t.Fatalf("headers %v", a.header)
+		}
+	}
+	a := fx.form(fx.token, url.Values{"message": {"x"}})
+	wantAnswer(t, a, 429, "Rate limit")
+	if a.header.Get("X-RateLimit-Remaining") != "0" || a.header.Get("X-RateLimit-Reset") != reset {
+		t.Fatalf("headers %v", a.header)
+	}
+	// Another token has its own budget.
+	other, _, _ := fx.store.Add(userMID, "")
+	wantAnswer(t, fx.form(other, url.Values{"message": {"x"}}), 200, "ok")
+	// A new window after the reset.
+	fx.mu.Lock()
+	fx.now = fx.now.Add(time.Hour)
+	fx.mu.Unlock()
+	a = fx.form(fx.token, url.Values{"message": {"x"}})
+	wantAnswer(t, a, 200, "ok")
+	if a.header.Get("X-RateLimit-Remaining") != "2" {
+		t.Fatalf("headers %v", a.header)
+	}
+	if len(fx.send.sent) != 5 {
+		t.Fatalf("%d sent", len(fx.send.sent))
+	}
+}
+
+func TestSendFailures(t *testing.T) {
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("%w (reqSeq 7; dropped)", delivery.ErrOutcomeUnknown), "may have been delivered"},
+		{fmt.Errorf("%w: no keys", delivery.ErrNeedsE2EE), "Letter Sealing"},
+		{&session.ErrEnded{Cause: lineapi.ErrAuthenticationFailed}, "linectl is logged out"},
+		{ErrLoggedOut, "linectl is logged out"},
+		{&lineapi.TalkError{Name: "TalkException", Code: 10, Reason: "not a member"}, "LINE refused the message: not a member (code 10)"},
+		{errors.New("boom"), "linectl could not send the message: boom"},
+	}
+	for _, c := range cases {
+		fx := newFixture(t, DefaultRate)
+		fx.send.err = c.err
+		a := fx.form(fx.token, url.Values{"message": {"x"}})
+		wantAnswer(t, a, 500, c.want)
+		if a.header.Get("X-RateLimit-Limit") == "" {
+			t.Fatal("no rate-limit headers on a 500")
+		}
+		e := fx.logged[len(fx.logged)-1]
+		if e.Status != 500 || e.ReqSeq != 7 || !strings.Contains(e.Error, c.want) {
+			t.Fatalf("entry %+v", e)
+		}
+	}
+}
+
+func TestEndedAnswers500WithoutSending(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	fx.srv.Ended = func() bool { return true }
+	wantAnswer(t, fx.form(fx.token, url.Values{"message": {"x"}}), 500, "logged out")
+	if len(fx.send.sent) != 0 {
+		t.Fatal("sent after the session ended")
+	}
+}
+
+func TestLogEntry(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	fx.form(fx.token, url.Values{"message": {"secret text"}})
+	e := fx.logged[0]
+	if e.Status != 200 || e.Path != "/api/notify" || e.Method != "POST" || e.To != groupMID || e.MessageID != "101" ||
+		e.TokenID != HashToken(fx.token)[:8] || !strings.HasPrefix(e.Remote, "127.0.0.1:") || e.Error != "" {
+		t.Fatalf("entry %+v", e)
+	}
+	if s := fmt.Sprintf("%+v", e); strings.Contains(s, "secret text") || strings.Contains(s, fx.token) {
+		t.Fatalf("entry leaks: %s", s)
+	}
+}
+
+func TestTokenAddedByAnotherProcessIsSeen(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	wantAnswer(t, fx.form(fx.token, url.Values{"message": {"x"}}), 200, "ok")
+	// Another process (another Store on the same file) adds a token.
+	other := &Store{Path: fx.store.Path}
+	tok, _, err := other.Add(userMID, "Bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAnswer(t, fx.form(tok, url.Values{"message": {"x"}}), 200, "ok")
+	if _, err := other.Revoke(HashToken(tok)[:8]); err != nil {
+		t.Fatal(err)
+	}
+	wantAnswer(t, fx.form(tok, url.Values{"message": {"x"}}), 401, "Invalid")
+}
+
+func TestUnreadableTokenFileIs500(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	if err := os.WriteFile(fx.store.Path, []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantAnswer(t, fx.form(fx.token, url.Values{"message": {"x"}}), 500, "token file")
+}
+
+func TestConcurrentRequests(t *testing.T) {
+	fx := newFixture(t, Rate{Calls: 10, Per: time.Hour})
+	fx.send.delay = 5 * time.Millisecond
+	var wg sync.WaitGroup
+	codes := make(chan int, 12)
+	for i := 0; i < 12; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v := url.Values{"message": {fmt.Sprint("m", i)}}
+			req, _ := http.NewRequest("POST", fx.ts.URL+"/api/notify", strings.NewReader(v.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Authorization", "Bearer "+fx.token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	n := map[int]int{}
+	for c := range codes {
+		n[c]++
+	}
+	if n[200] != 10 || n[429] != 2 || len(fx.send.sent) != 10 {
+		t.Fatalf("answers %v, %d sent", n, len(fx.send.sent))
+	}
+}
