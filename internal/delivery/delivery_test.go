@@ -197,7 +197,7 @@ func (f *forgetSealer) Forget(to string, _ bool) { f.forgot = append(f.forgot, t
 // makes the Sender probe afresh and send once more with the same reqSeq.
 func TestProbeCache(t *testing.T) {
 	plain := &lineapi.Probe{MID: group, ToType: lineapi.ToGroup, SpecVersion: -1}
-	sealed := &lineapi.Probe{MID: group, ToType: lineapi.ToGroup, Usable: true, SpecVersion: 2, AllowedTypes: []int{0}}
+	sealed := &lineapi.Probe{MID: group, ToType: lineapi.ToGroup, Usable: true, SpecVersion: 2, AllowedTypes: []int{0}, GroupKey: &lineapi.GroupSharedKey{GroupKeyID: 5}}
 	talk := func(code int) error { return &lineapi.TalkError{Name: lineapi.ExceptionTalk, Code: code} }
 	for _, tc := range []struct {
 		name        string
