@@ -85,7 +85,7 @@ func saveDirectory(f *factory, d *directory) error {
 func fetchChats(ctx context.Context, cl *lineapi.Client) ([]chatEntry, error) {
 	ids, err := cl.GetAllChatMIDs(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("getAllChatMids: %w", err)
+		return nil, err
 	}
 	invited := map[string]bool{}
 	for _, m := range ids.InvitedChatMIDs {
@@ -97,7 +97,7 @@ func fetchChats(ctx context.Context, cl *lineapi.Client) ([]chatEntry, error) {
 		batch := all[start:min(start+lineapi.MaxChatsPerCall, len(all))]
 		chats, err := cl.GetChats(ctx, batch)
 		if err != nil {
-			return nil, fmt.Errorf("getChats: %w", err)
+			return nil, err
 		}
 		for _, c := range chats {
 			e := chatEntry{Type: "chat", MID: c.ChatMID, Name: c.ChatName, Kind: "group", Invited: invited[c.ChatMID]}
@@ -119,7 +119,7 @@ func fetchChats(ctx context.Context, cl *lineapi.Client) ([]chatEntry, error) {
 func fetchContacts(ctx context.Context, cl *lineapi.Client) ([]contactEntry, error) {
 	ids, err := cl.GetAllContactIDs(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("getAllContactIds: %w", err)
+		return nil, err
 	}
 	var out []contactEntry
 	for start := 0; start < len(ids); start += lineapi.MaxChatsPerCall {

@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -120,4 +122,18 @@ func loginSetup(cmd *cobra.Command, f *factory, wait time.Duration) (*config.Con
 	}
 	ctx, cancel := withLoginDeadline(cmd.Context(), wait)
 	return cfg, cl, ctx, cancel, nil
+}
+
+// loginError says why a login failed in the person's terms: a wrong email
+// or password is exit 4 (LINE refused; trying again will not help), a phone
+// that did not act within --wait is exit 3 (still not logged in: log in
+// again, with someone at the phone), not a network error scripts would retry.
+func loginError(ctx context.Context, err error, wait time.Duration, what string) error {
+	switch {
+	case errors.Is(err, lineapi.ErrInvalidIdentityCredential), errors.Is(err, lineapi.ErrAuthenticationFailed):
+		return withExit(ExitRejected, "wrong_credentials", fmt.Errorf("login: wrong email or password (%w)", err))
+	case errors.Is(err, lineapi.ErrLoginTimedOut), errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return withExit(ExitLogin, "login_timeout", fmt.Errorf("login: %s within --wait %v; run the login again", what, wait))
+	}
+	return fmt.Errorf("login: %w", err)
 }

@@ -123,7 +123,7 @@ func runLoginPassword(cmd *cobra.Command, f *factory, opts *loginPasswordOptions
 	}
 	s, err := cl.LoginWithPassword(ctx, in)
 	if err != nil {
-		return fmt.Errorf("login: %w", err)
+		return loginError(ctx, err, opts.Wait, "the PIN was not confirmed on the phone")
 	}
 	return finishLogin(f, s, in.E2EE)
 }

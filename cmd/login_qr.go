@@ -111,7 +111,7 @@ func runLoginQR(cmd *cobra.Command, f *factory, opts *loginQROptions) error {
 	}
 	s, err := cl.LoginWithQR(ctx, lineapi.QRLogin{Certificate: cfg.Account.Certificate, Events: ev})
 	if err != nil {
-		return fmt.Errorf("login: %w", err)
+		return loginError(ctx, err, opts.Wait, "the QR code was not scanned (or the PIN not confirmed) on the phone")
 	}
 	return finishLogin(f, s, nil)
 }

@@ -68,7 +68,7 @@ func lockReceive(f *factory) (func(), error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, withExit(ExitUsage, "already_running", errors.New("another 'linectl receive' is already running with this config; only one may read the stream at a time"))
+		return nil, withExit(ExitTemporary, "already_running", errors.New("another 'linectl receive' is already running with this config; only one may read the stream at a time"))
 	}
 	return unlock, nil
 }

@@ -1,8 +1,6 @@
 package cmd
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 )
 
@@ -56,7 +54,7 @@ func runWhoami(cmd *cobra.Command, f *factory) error {
 	}
 	p, err := cl.GetProfile(cmd.Context())
 	if err != nil {
-		return fmt.Errorf("getProfile: %w", err)
+		return err // names the call already
 	}
 	c := f.cfg
 	t := f.Session().Tokens() // after any refresh the call made

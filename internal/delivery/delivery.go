@@ -168,11 +168,7 @@ func (s *Sender) startRevision(ctx context.Context) {
 		}
 		go func() {
 			defer close(s.revDone)
-			rev, err := s.GW.GetLastOpRevision(ctx)
-			if err != nil {
-				err = fmt.Errorf("getLastOpRevision: %w", err)
-			}
-			s.baseRev, s.revErr = rev, err
+			s.baseRev, s.revErr = s.GW.GetLastOpRevision(ctx) // the error names the call
 		}()
 	})
 }

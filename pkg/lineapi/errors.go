@@ -200,19 +200,21 @@ var (
 	ErrInvalidLength        = &TalkError{Name: ExceptionTalk, Code: 6}
 	ErrNotAvailableUser     = &TalkError{Name: ExceptionTalk, Code: 7}
 	ErrNotAuthorizedDevice  = &TalkError{Name: ExceptionTalk, Code: 8}
-	ErrNotAMember           = &TalkError{Name: ExceptionTalk, Code: 10}
-	ErrAbuseBlock           = &TalkError{Name: ExceptionTalk, Code: 35}
-	ErrCongestionControl    = &TalkError{Name: ExceptionTalk, Code: 58}
-	ErrE2EERetryEncrypt     = &TalkError{Name: ExceptionTalk, Code: 82} // "can not send using plain mode"
-	ErrE2EEUpdateSenderKey  = &TalkError{Name: ExceptionTalk, Code: 83}
-	ErrE2EEUpdateReceiver   = &TalkError{Name: ExceptionTalk, Code: 84}
-	ErrE2EESenderNotAllowed = &TalkError{Name: ExceptionTalk, Code: 89} // loginV2 type 2: "not supported"
-	ErrE2EEUpdatePrimary    = &TalkError{Name: ExceptionTalk, Code: 94}
-	ErrE2EEPrimaryNoSupport = &TalkError{Name: ExceptionTalk, Code: 97}
-	ErrE2EERetryPlain       = &TalkError{Name: ExceptionTalk, Code: 98} // "member settings off"
-	ErrE2EERecreateGroupKey = &TalkError{Name: ExceptionTalk, Code: 99}
-	ErrServerBusy           = &TalkError{Name: ExceptionTalk, Code: 101}
-	ErrMustRefreshToken     = &TalkError{Name: ExceptionTalk, Code: 119}
+	// ErrInvalidIdentityCredential: loginV2 with a wrong email or password.
+	ErrInvalidIdentityCredential = &TalkError{Name: ExceptionTalk, Code: 18}
+	ErrNotAMember                = &TalkError{Name: ExceptionTalk, Code: 10}
+	ErrAbuseBlock                = &TalkError{Name: ExceptionTalk, Code: 35}
+	ErrCongestionControl         = &TalkError{Name: ExceptionTalk, Code: 58}
+	ErrE2EERetryEncrypt          = &TalkError{Name: ExceptionTalk, Code: 82} // "can not send using plain mode"
+	ErrE2EEUpdateSenderKey       = &TalkError{Name: ExceptionTalk, Code: 83}
+	ErrE2EEUpdateReceiver        = &TalkError{Name: ExceptionTalk, Code: 84}
+	ErrE2EESenderNotAllowed      = &TalkError{Name: ExceptionTalk, Code: 89} // loginV2 type 2: "not supported"
+	ErrE2EEUpdatePrimary         = &TalkError{Name: ExceptionTalk, Code: 94}
+	ErrE2EEPrimaryNoSupport      = &TalkError{Name: ExceptionTalk, Code: 97}
+	ErrE2EERetryPlain            = &TalkError{Name: ExceptionTalk, Code: 98} // "member settings off"
+	ErrE2EERecreateGroupKey      = &TalkError{Name: ExceptionTalk, Code: 99}
+	ErrServerBusy                = &TalkError{Name: ExceptionTalk, Code: 101}
+	ErrMustRefreshToken          = &TalkError{Name: ExceptionTalk, Code: 119}
 
 	ErrQRVerificationFailed = &TalkError{Name: ExceptionQRCode, Code: 2}
 	ErrQRInvalidContext     = &TalkError{Name: ExceptionQRCode, Code: 100}

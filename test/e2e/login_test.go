@@ -76,9 +76,20 @@ func TestPasswordLoginFallsBackOn89(t *testing.T) {
 func TestWrongPasswordIsRejected(t *testing.T) {
 	e := newEnv(t)
 	r := e.run("not-the-password\n", "login", "password", "--email", simgw.AliceEmail, "--password-stdin", "--no-e2ee")
-	wantExit(t, r, 4, "rejected")
-	if strings.Contains(r.stderr, "not-the-password") {
-		t.Fatal("the password appeared in the error output")
+	wantExit(t, r, 4, "wrong_credentials")
+	if strings.Contains(r.stderr, "not-the-password") || !strings.Contains(r.stderr, "wrong email or password") {
+		t.Fatalf("stderr: %s", r.stderr)
+	}
+}
+
+// A phone that never scans is a login that timed out (exit 3: log in again,
+// with someone at the phone), not a network error a script would retry.
+func TestQRNotScannedInTime(t *testing.T) {
+	e := newEnv(t, func(o *simgw.Options) { o.ManualScan = true })
+	r := e.run("", "login", "qr", "--wait", "2s")
+	wantExit(t, r, 3, "login_timeout")
+	if !strings.Contains(r.stderr, "not scanned") {
+		t.Fatalf("stderr: %s", r.stderr)
 	}
 }
 

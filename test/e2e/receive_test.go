@@ -183,6 +183,6 @@ func TestOnlyOneReceivePerConfig(t *testing.T) {
 	e.loginQR()
 	fw := e.follow(t)
 	waitFor(t, func() bool { return count(e.sim.CallNames(), "receive") > 0 })
-	wantExit(t, e.run("", "receive", "--follow"), 2, "already_running")
+	wantExit(t, e.run("", "receive", "--follow"), 5, "already_running")
 	fw.stop(t)
 }
