@@ -24,7 +24,7 @@ func ParseEnvelope(status int, body []byte) ([]byte, error) {
 	switch {
 	case len(body) == 0:
 		return nil, bad("empty body")
-	case !nestingOK(body, MaxResponseDepth):
+	case !NestingOK(body, MaxResponseDepth):
 		return nil, bad(fmt.Sprintf("JSON nested deeper than %d levels", MaxResponseDepth))
 	case !gjson.ValidBytes(body):
 		return nil, bad("not JSON")
@@ -75,9 +75,11 @@ func ParseEnvelope(status int, body []byte) ([]byte, error) {
 // handful of levels.
 const MaxResponseDepth = 64
 
-// nestingOK reports whether the JSON text b nests at most max levels of
-// arrays and objects: one pass counting brackets outside strings.
-func nestingOK(b []byte, max int) bool {
+// NestingOK reports whether the JSON text b nests at most max levels of
+// arrays and objects. It does not validate; it only counts, in one pass,
+// brackets outside strings — cheap enough to run before any parser, so a
+// hostile depth never reaches one.
+func NestingOK(b []byte, max int) bool {
 	depth, inStr := 0, false
 	for i := 0; i < len(b); i++ {
 		c := b[i]

@@ -420,7 +420,7 @@ func (f *Follower) read(ctx context.Context, body io.Closer, src io.Reader, stal
 			}
 			f.notice(Notice{Event: "talkException", Detail: terr.Error()})
 		case "partialFullSync":
-			if !nestingOK(ev.Data, MaxDepth) {
+			if !lineapi.NestingOK(ev.Data, MaxDepth) {
 				f.notice(skipped(ev.Name, eventRevision(ev), fmt.Sprintf("JSON nested deeper than %d levels", MaxDepth)))
 				break
 			}

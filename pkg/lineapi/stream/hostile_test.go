@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/linectl/linectl/pkg/lineapi"
 )
 
 func TestOversizedEventIsSkippedNotFatal(t *testing.T) {
@@ -93,7 +95,7 @@ func FuzzNestingOK(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if !nestingOK(b, 3) {
+		if !lineapi.NestingOK(b, 3) {
 			return
 		}
 		_, _ = ParseOperation(b)

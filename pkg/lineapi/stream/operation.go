@@ -3,6 +3,7 @@ package stream
 import (
 	"errors"
 	"fmt"
+	"github.com/linectl/linectl/pkg/lineapi"
 
 	"github.com/tidwall/gjson"
 )
@@ -33,39 +34,10 @@ const MaxDepth = 64
 // ErrTooDeep is JSON nested deeper than MaxDepth.
 var ErrTooDeep = fmt.Errorf("%w: nested deeper than %d levels", ErrBadOperation, MaxDepth)
 
-// nestingOK reports whether the JSON text b nests at most max levels of
-// arrays and objects. It does not validate; it only counts, in one pass,
-// brackets outside strings.
-func nestingOK(b []byte, max int) bool {
-	depth, inStr := 0, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inStr {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inStr = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inStr = true
-		case '[', '{':
-			if depth++; depth > max {
-				return false
-			}
-		case ']', '}':
-			depth--
-		}
-	}
-	return true
-}
 
 // checkJSON is the common gate of every event parser: bounded nesting, then valid JSON.
 func checkJSON(data []byte, what string) error {
-	if !nestingOK(data, MaxDepth) {
+	if !lineapi.NestingOK(data, MaxDepth) {
 		return ErrTooDeep
 	}
 	if !gjson.ValidBytes(data) {
