@@ -34,7 +34,6 @@ const MaxDepth = 64
 // ErrTooDeep is JSON nested deeper than MaxDepth.
 var ErrTooDeep = fmt.Errorf("%w: nested deeper than %d levels", ErrBadOperation, MaxDepth)
 
-
 // checkJSON is the common gate of every event parser: bounded nesting, then valid JSON.
 func checkJSON(data []byte, what string) error {
 	if !lineapi.NestingOK(data, MaxDepth) {
