@@ -273,23 +273,7 @@ func (s *Server) negotiateE2EEPublicKey(req *request) (any, error) {
 }
 
 func (s *Server) getLastE2EEGroupSharedKey(req *request) (any, error) {
-	var v int
-	if argInt(req.args[0], &v) != nil || v != 1 {
-		return nil, gw(10102)
-	}
-	chat, err := argString(req.args[1])
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := s.memberChat(chat, req.mid); err != nil {
-		return nil, err
-	}
-	if g := s.currentGroupKey(chat); g != nil && g.wrapped[req.mid] != nil {
-		return g.answerFor(req.mid), nil
-	}
-	return nil, talk(5, "not found")
+	return s.groupKeyAnswer(req, s.currentGroupKey)
 }
 
 func (s *Server) getLastE2EEPublicKeys(req *request) (any, error) {

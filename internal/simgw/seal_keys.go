@@ -106,8 +106,19 @@ func (s *Server) getE2EEPublicKey(req *request) (any, error) {
 // getE2EEGroupSharedKey [keyVersion, chatMid, groupKeyId]: one group key of
 // the chat by id, as wrapped for the caller.
 func (s *Server) getE2EEGroupSharedKey(req *request) (any, error) {
-	var v, id int
-	if argInt(req.args[0], &v) != nil || v != 1 || argInt(req.args[2], &id) != nil {
+	var id int
+	if argInt(req.args[2], &id) != nil {
+		return nil, gw(10102)
+	}
+	return s.groupKeyAnswer(req, func(chat string) *groupKey { return s.groupKeyByID(chat, id) })
+}
+
+// groupKeyAnswer serves both group key lookups ([1, chatMid, …]): pick
+// chooses the key among the chat's; the answer is its copy for the caller,
+// or 5 when there is none. pick runs under s.mu.
+func (s *Server) groupKeyAnswer(req *request, pick func(chat string) *groupKey) (any, error) {
+	var v int
+	if argInt(req.args[0], &v) != nil || v != 1 {
 		return nil, gw(10102)
 	}
 	chat, err := argString(req.args[1])
@@ -119,7 +130,7 @@ func (s *Server) getE2EEGroupSharedKey(req *request) (any, error) {
 	if _, err := s.memberChat(chat, req.mid); err != nil {
 		return nil, err
 	}
-	if g := s.groupKeyByID(chat, id); g != nil && g.wrapped[req.mid] != nil {
+	if g := pick(chat); g != nil && g.wrapped[req.mid] != nil {
 		return g.answerFor(req.mid), nil
 	}
 	return nil, talk(5, "not found")
