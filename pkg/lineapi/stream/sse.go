@@ -125,14 +125,13 @@ func (r *Reader) readLine() ([]byte, error) {
 func (r *Reader) discardLine(n int64) error {
 	r.line = r.line[:0]
 	for {
-		buf, err := r.br.Peek(1)
-		if err != nil {
+		if _, err := r.br.Peek(1); err != nil { // wait for more, or the end
 			if err == io.EOF {
 				return errPartialLine
 			}
 			return err
 		}
-		buf, _ = r.br.Peek(r.br.Buffered())
+		buf, _ := r.br.Peek(r.br.Buffered())
 		i := bytes.IndexAny(buf, "\r\n")
 		if i < 0 {
 			n += int64(len(buf))
