@@ -15,13 +15,15 @@ import (
 )
 
 type sandboxOptions struct {
-	Addr       string
-	Key        string
-	NoHMAC     bool
-	PhoneDelay time.Duration
-	Manual     bool
-	ManualScan bool
-	Verbose    bool
+	Addr        string
+	Key         string
+	NoHMAC      bool
+	PhoneDelay  time.Duration
+	Manual      bool
+	ManualScan  bool
+	Verbose     bool
+	Latency     time.Duration
+	ConnLatency time.Duration
 }
 
 func newCmdSandbox(f *factory, runF func(*sandboxOptions) error) *cobra.Command {
@@ -80,6 +82,12 @@ tokens and sessions ('linectl sandbox do --help'). All of it: docs/sandbox.md.`,
 			if err := checkDuration("--phone-delay", opts.PhoneDelay, 0, time.Minute); err != nil {
 				return err
 			}
+			if err := checkDuration("--latency", opts.Latency, 0, 10*time.Second); err != nil {
+				return err
+			}
+			if err := checkDuration("--conn-latency", opts.ConnLatency, 0, 10*time.Second); err != nil {
+				return err
+			}
 			if !isLoopbackURL("http://" + opts.Addr) {
 				return usageErrorf("--addr must be a loopback address (127.0.0.1 or localhost)")
 			}
@@ -96,6 +104,8 @@ tokens and sessions ('linectl sandbox do --help'). All of it: docs/sandbox.md.`,
 	cmd.Flags().BoolVar(&opts.Manual, "manual-phone", false, "the phone acts only through /_sandbox/scan and /_sandbox/pin")
 	cmd.Flags().BoolVar(&opts.ManualScan, "manual-scan", false, "the phone scans QR codes only when handed the URL ('linectl sandbox scan'); PINs still after --phone-delay")
 	cmd.Flags().BoolVar(&opts.Verbose, "verbose", false, "log each request on stderr")
+	cmd.Flags().DurationVar(&opts.Latency, "latency", 0, "add this round trip to every answer, as a far gateway would (0-10s)")
+	cmd.Flags().DurationVar(&opts.ConnLatency, "conn-latency", 0, "add this to every new connection, as TCP and TLS set-up to a far gateway would (0-10s)")
 	cmd.AddCommand(newCmdSandboxSigner(f), newCmdSandboxScan(f), newCmdSandboxFault(f), newCmdSandboxDo(f))
 	return cmd
 }
@@ -108,7 +118,7 @@ type sandboxLine struct {
 }
 
 func runSandbox(cmd *cobra.Command, f *factory, opts *sandboxOptions) error {
-	so := simgw.Options{PhoneDelay: opts.PhoneDelay, ManualScan: opts.ManualScan}
+	so := simgw.Options{PhoneDelay: opts.PhoneDelay, ManualScan: opts.ManualScan, Latency: opts.Latency, ConnLatency: opts.ConnLatency}
 	if opts.Manual {
 		so.PhoneDelay = -1
 	}

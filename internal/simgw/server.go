@@ -57,6 +57,10 @@ type Options struct {
 	Now func() time.Time
 	// Logf, if set, logs each request.
 	Logf func(format string, a ...any)
+	// Latency is added before every answer: the network's round trip to a
+	// far gateway. ConnLatency is added once per new connection: TCP and TLS
+	// set-up. Both are for measuring round trips (make bench); 0 = none.
+	Latency, ConnLatency time.Duration
 }
 
 // Server is the simulator. It is safe for concurrent use.
@@ -119,6 +123,9 @@ func (s *Server) Start(addr string) (string, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", err
+	}
+	if s.opts.ConnLatency > 0 {
+		l = &slowListener{Listener: l, d: s.opts.ConnLatency}
 	}
 	s.mu.Lock()
 	s.listener, s.addr = l, l.Addr().String()
@@ -273,6 +280,9 @@ type request struct {
 
 // ServeHTTP routes a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Latency > 0 {
+		time.Sleep(s.opts.Latency)
+	}
 	if s.opts.Logf != nil {
 		s.opts.Logf("%s %s", r.Method, r.URL.Path)
 	}
@@ -472,4 +482,30 @@ func (s *Server) authenticate(tok string) (string, error) {
 		return "", talk(119, "Access token refresh required")
 	}
 	return t.mid, nil
+}
+
+// slowListener's connections answer their first read only after d: a new
+// connection's set-up cost (TCP and TLS handshakes to a far gateway).
+type slowListener struct {
+	net.Listener
+	d time.Duration
+}
+
+func (l *slowListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &slowConn{Conn: c, d: l.d}, nil
+}
+
+type slowConn struct {
+	net.Conn
+	d    time.Duration
+	once sync.Once
+}
+
+func (c *slowConn) Read(p []byte) (int, error) {
+	c.once.Do(func() { time.Sleep(c.d) })
+	return c.Conn.Read(p)
 }
