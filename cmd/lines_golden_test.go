@@ -26,6 +26,7 @@ func TestLineFieldsGolden(t *testing.T) {
 		whoamiLine{Type: "whoami", MID: "u1", DisplayName: "A", StatusMessage: "s", Session: sessionState{LoggedIn: true, Certificate: true, RefreshDue: "d", TokenIssuedAt: 1, LoginMethod: "qr", Gateway: "g", ConfigFile: "f"}},
 		versionLine{Type: "version", Version: "v", Commit: "c", Go: "go", ExtensionVersion: "3.7.2"},
 		sentLine{Type: "sent", To: "c1", ToType: 2, MessageID: "m", ReqSeq: 5, CreatedTime: "1", E2EE: true, SpecVersion: 2, Confirmed: &tr},
+		sentLine{Type: "sent", To: "c1", ToType: 2, MessageID: "m", ReqSeq: 6, CreatedTime: "1", ContentType: 7},
 		failedLine{Type: "failed", To: "c1", ToType: &one, ReqSeq: 5, Line: 3, ExitCode: 4, Kind: "rejected", Code: 10, Reason: "r", Message: "m"},
 		probeLine{Type: "e2ee", MID: "c1", ToType: 2, Usable: false, SpecVersion: -1, AllowedTypes: []int{}, Reason: "member settings off", PeerKeyID: &one, GroupKeyID: &one, MemberKeyIDs: map[string]int{"u1": 1}},
 		chatEntry{Type: "chat", MID: "c1", Name: "Family", Kind: "group", Members: 3, Invited: false},

@@ -230,8 +230,8 @@ func newCmdNotifyServe(f *factory, runF func(*notifyServeOptions) error) *cobra.
 		Short: "Answer LINE Notify's API and deliver from your account",
 		Long: `Serve LINE Notify's API: POST /api/notify, GET /api/status and POST /api/revoke, with
 "Authorization: Bearer TOKEN" (tokens from 'linectl notify token add'). Answers are Notify's:
-200 {"status":200,"message":"ok"}, 400 bad parameters (stickers and images are refused, not
-dropped), 401 unknown token, 429 a token over --rate-limit, 500 a send that failed (the
+200 {"status":200,"message":"ok"}, 400 bad parameters (images are refused, not dropped;
+stickerPackageId+stickerId send a sticker after the message), 401 unknown token, 429 a token over --rate-limit, 500 a send that failed (the
 message says whether it may have been delivered; linectl never resends). See docs/notify.md.
 
 It listens on loopback only, unless --tls-cert and --tls-key are given. One session, one
@@ -447,7 +447,10 @@ func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (
 
 var errShuttingDown = errors.New("linectl notify serve is shutting down; nothing was sent")
 
-func (ss *serveSender) Send(ctx context.Context, to, text string) (*delivery.Result, error) {
+// SendMessages sends cs in order within one turn (a request's message and
+// its sticker are never split by another request's), stopping at the first
+// failure; after the signal, a message not yet started is not sent.
+func (ss *serveSender) SendMessages(ctx context.Context, to string, cs []delivery.Content) ([]*delivery.Result, error) {
 	select {
 	case ss.turn <- struct{}{}:
 	case <-ss.halt:
@@ -459,17 +462,31 @@ func (ss *serveSender) Send(ctx context.Context, to, text string) (*delivery.Res
 		return nil, errShuttingDown
 	default:
 	}
-	if ss.ended() {
-		return nil, notify.ErrLoggedOut
+	var out []*delivery.Result
+	for i, c := range cs {
+		if i > 0 {
+			select {
+			case <-ss.halt:
+				return append(out, nil), errShuttingDown
+			default:
+			}
+		}
+		if ss.ended() {
+			return append(out, nil), notify.ErrLoggedOut
+		}
+		r, err := ss.s.SendMessage(ctx, to, c)
+		out = append(out, r)
+		if err != nil && notify.IsLoggedOut(err) {
+			ss.end()
+		}
+		if r != nil && r.E2EE {
+			ss.saveKeys()
+		}
+		if err != nil {
+			return out, err
+		}
 	}
-	r, err := ss.s.Send(ctx, to, text)
-	if err != nil && notify.IsLoggedOut(err) {
-		ss.end()
-	}
-	if r != nil && r.E2EE {
-		ss.saveKeys()
-	}
-	return r, err
+	return out, nil
 }
 
 func (ss *serveSender) ended() bool {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,28 +29,33 @@ import (
 const MaxTextLength = 5000
 
 type sendOptions struct {
-	To             []string
-	ToName         []string
-	Text           string // resolved text (args or stdin)
-	JSONL          bool
-	E2EE           string
-	Confirm        bool
-	ConfirmTimeout time.Duration
-	Rate           float64
-	RateSet        bool
+	To                []string
+	ToName            []string
+	Text              string // resolved text (args or stdin)
+	StickerArg        string // --sticker PKG/ID
+	StickerVersion    int64  // --sticker-version
+	StickerVersionSet bool
+	Sticker           *lineapi.Sticker
+	JSONL             bool
+	E2EE              string
+	Confirm           bool
+	ConfirmTimeout    time.Duration
+	Rate              float64
+	RateSet           bool
 }
 
 func newCmdSend(f *factory, runF func(*sendOptions) error) *cobra.Command {
 	opts := &sendOptions{}
 	cmd := &cobra.Command{
-		Use:   "send --to MID [--to MID …] [TEXT …]",
-		Short: "Send a text message to users, groups or rooms",
+		Use:   "send --to MID [--to MID …] [TEXT … | --sticker PKG/ID]",
+		Short: "Send a text message or a sticker to users, groups or rooms",
 		Long: `Send a text message. The text is the arguments joined by spaces, or stdin when no text
 argument is given or it is "-" (multi-line text is kept; one trailing newline, as echo adds,
 is removed). --to takes a user (u…), group (c…) or room (r…) MID; with several --to the same
 text goes to each, in order, and one result line is printed per destination:
 
   {"type":"sent","to":…,"toType":N,"messageId":…,"reqSeq":N,"createdTime":…,"e2ee":false}
+  (a sticker's line adds "contentType":7)
   {"type":"failed","to":…,"exitCode":N,"kind":…,"code":N,"reason":…,"message":…}
 
 The exit code is the worst of the destinations' (exit 2 only when nothing was sent:
@@ -64,7 +70,13 @@ after the request went out) is looked up on the operation stream by its reqSeq b
 ever sent again; if that cannot settle it, linectl exits 6 and does not resend.
 --confirm waits for every message to appear on the stream ("confirmed":true).
 
---jsonl reads {"to":"MID","text":"…"} lines from stdin and sends each over one connection;
+--sticker PKG/ID sends a sticker instead of a text: the sticker's package id and id, both
+positive decimal numbers (LINE Notify's stickerPackageId/stickerId; LINE's sticker list).
+--sticker-version sets its package version (STKVER, default 100). A sticker has no text.
+Stickers are never sealed: LINE's allowedTypes does not list them (see docs/protocol.md §6).
+
+--jsonl reads {"to":"MID","text":"…"} lines — or {"to":"MID","sticker":"PKG/ID"}, with an
+optional "stickerVersion":N — from stdin and sends each over one connection;
 every non-blank line gets one result line, in order (a line over 1 MiB is refused).
 
 On SIGINT/SIGTERM no more input is read; the send in flight is finished (or settled on
@@ -77,9 +89,11 @@ reader: only white space, zero-width or other invisible characters, or any NUL.`
 		Example: `  linectl send --to c0123456789abcdef0123456789abcdef "backup finished"
   df -h | linectl send --to u0123456789abcdef0123456789abcdef
   linectl send --to-name "Family" --confirm "dinner at 7"
+  linectl send --to c0123456789abcdef0123456789abcdef --sticker 446/1988
   jq -c '{to: .chat, text: .msg}' alerts.json | linectl send --jsonl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.RateSet = cmd.Flags().Changed("rate")
+			opts.StickerVersionSet = cmd.Flags().Changed("sticker-version")
 			if err := parseSendArgs(cmd.Context(), f, opts, args); err != nil {
 				return err
 			}
@@ -93,6 +107,8 @@ reader: only white space, zero-width or other invisible characters, or any NUL.`
 	fl.StringArrayVar(&opts.To, "to", nil, "destination MID (user u…, group c…, room r…); repeatable")
 	fl.StringArrayVar(&opts.ToName, "to-name", nil, "destination chat or contact by exact name (from 'linectl chats'/'contacts'); repeatable")
 	fl.BoolVar(&opts.JSONL, "jsonl", false, `read {"to":…,"text":…} lines from stdin`)
+	fl.StringVar(&opts.StickerArg, "sticker", "", "send the sticker PKG/ID (package id/sticker id) instead of a text")
+	fl.Int64Var(&opts.StickerVersion, "sticker-version", lineapi.DefaultStickerVersion, "the sticker package's version (STKVER), with --sticker")
 	fl.StringVar(&opts.E2EE, "e2ee", "auto", "Letter Sealing: auto, off or require")
 	fl.BoolVar(&opts.Confirm, "confirm", false, "wait until each message appears on the operation stream")
 	fl.DurationVar(&opts.ConfirmTimeout, "confirm-timeout", 15*time.Second, "how long to watch the operation stream for a send (--confirm, or a lost answer); 100ms to 1h")
@@ -121,6 +137,16 @@ func parseSendArgs(ctx context.Context, f *factory, opts *sendOptions, args []st
 			return usageErrorf("--to-name %q: a name must have a visible character (an empty name matches nothing)", name)
 		}
 	}
+	stickerSet := opts.StickerArg != ""
+	if opts.StickerVersion <= 0 {
+		return usageErrorf("--sticker-version %d: must be a positive number", opts.StickerVersion)
+	}
+	if opts.StickerVersionSet && !stickerSet {
+		return usageErrorf("--sticker-version goes with --sticker")
+	}
+	if opts.JSONL && stickerSet {
+		return usageErrorf(`--jsonl takes stickers from stdin ({"to":…,"sticker":"PKG/ID"}): no --sticker`)
+	}
 	if opts.JSONL {
 		if len(opts.To) > 0 || len(opts.ToName) > 0 || len(args) > 0 {
 			return usageErrorf("--jsonl takes destinations and text from stdin: no --to, --to-name or text arguments")
@@ -134,6 +160,17 @@ func parseSendArgs(ctx context.Context, f *factory, opts *sendOptions, args []st
 		if _, err := lineapi.ParseMID(to); err != nil {
 			return usageErrorf("--to: %v", err)
 		}
+	}
+	if stickerSet {
+		if len(args) > 0 {
+			return usageErrorf("--sticker sends a sticker, which has no text: drop the text arguments (send the text with a second 'linectl send')")
+		}
+		st, err := parseSticker(opts.StickerArg, opts.StickerVersion)
+		if err != nil {
+			return usageErrorf("--sticker: %v", err)
+		}
+		opts.Sticker = st
+		return nil
 	}
 	var text string
 	if len(args) == 0 && f.IO.InTTY {
@@ -160,6 +197,49 @@ func parseSendArgs(ctx context.Context, f *factory, opts *sendOptions, args []st
 	}
 	opts.Text = text
 	return nil
+}
+
+// parseSticker reads PKG/ID: two positive decimal numbers (no sign, no
+// spaces, no leading zeros beyond a lone digit, within int64).
+func parseSticker(s string, version int64) (*lineapi.Sticker, error) {
+	pkg, id, ok := strings.Cut(s, "/")
+	if !ok {
+		return nil, fmt.Errorf("%q: use PKG/ID, the package id and the sticker id (e.g. 446/1988)", s)
+	}
+	p, err := positiveDecimal(pkg)
+	if err != nil {
+		return nil, fmt.Errorf("%q: package id: %v", s, err)
+	}
+	i, err := positiveDecimal(id)
+	if err != nil {
+		return nil, fmt.Errorf("%q: sticker id: %v", s, err)
+	}
+	if version <= 0 {
+		return nil, fmt.Errorf("version %d: must be a positive number", version)
+	}
+	return &lineapi.Sticker{PackageID: p, ID: i, Version: version}, nil
+}
+
+// positiveDecimal parses a positive decimal integer written plainly.
+func positiveDecimal(s string) (int64, error) {
+	if s == "" {
+		return 0, errors.New("empty")
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return 0, fmt.Errorf("%q is not a decimal number", s)
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("%q is too large", s)
+	case n == 0:
+		return 0, fmt.Errorf("%q: must be positive", s)
+	case s[0] == '0':
+		return 0, fmt.Errorf("%q: no leading zeros", s)
+	}
+	return n, nil
 }
 
 // Bounds of --confirm-timeout.
@@ -236,6 +316,7 @@ type sentLine struct {
 	CreatedTime string `json:"createdTime,omitempty"`
 	E2EE        bool   `json:"e2ee"`
 	SpecVersion int    `json:"specVersion,omitempty"`
+	ContentType int    `json:"contentType,omitempty"` // 7 for a sticker; omitted for text (0)
 	Confirmed   *bool  `json:"confirmed,omitempty"`
 }
 
@@ -253,9 +334,10 @@ type failedLine struct {
 	Message  string `json:"message"`
 }
 
-// job is one text to one destination.
+// job is one text or sticker to one destination.
 type job struct {
 	to, text string
+	sticker  *lineapi.Sticker
 	line     int
 	err      error // input error for this line
 }
@@ -333,7 +415,7 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 		}
 		for _, to := range targets {
 			select {
-			case jobs <- job{to: to, text: opts.Text}:
+			case jobs <- job{to: to, text: opts.Text, sticker: opts.Sticker}:
 			case <-ctx.Done():
 				return
 			}
@@ -356,7 +438,7 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 			}
 			continue
 		}
-		r, err := s.Send(sendCtx, j.to, j.text)
+		r, err := s.SendMessage(sendCtx, j.to, delivery.Content{Text: j.text, Sticker: j.sticker})
 		switch {
 		case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) && !errors.Is(err, delivery.ErrOutcomeUnknown):
 			// Interrupted before its request was written: not sent, no line.
@@ -502,7 +584,7 @@ func mergeCancel(ctx, stop context.Context) (context.Context, context.CancelFunc
 
 func printSent(f *factory, r *delivery.Result, confirmed *bool) error {
 	l := sentLine{Type: "sent", To: r.To, ToType: int(r.ToType), MessageID: r.MessageID, ReqSeq: r.ReqSeq,
-		E2EE: r.E2EE, SpecVersion: r.SpecVersion, Confirmed: confirmed}
+		E2EE: r.E2EE, SpecVersion: r.SpecVersion, ContentType: r.ContentType, Confirmed: confirmed}
 	if r.CreatedTime != 0 {
 		l.CreatedTime = fmt.Sprint(r.CreatedTime)
 	}
@@ -607,22 +689,47 @@ func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) 
 // parseJSONL turns input line n into a job.
 func parseJSONL(n int, line string) job {
 	var in struct {
-		To   string `json:"to"`
-		Text string `json:"text"`
+		To             string  `json:"to"`
+		Text           *string `json:"text"`
+		Sticker        *string `json:"sticker"`
+		StickerVersion *int64  `json:"stickerVersion"`
 	}
 	j := job{line: n}
 	if !utf8.ValidString(line) {
 		j.err = usageErrorf("line %d: not valid UTF-8", n)
 	} else if err := json.Unmarshal([]byte(line), &in); err != nil {
-		j.err = usageErrorf("line %d: not a JSON object with to and text: %v", n, err)
+		j.err = usageErrorf("line %d: not a JSON object with to and text (or sticker): %v", n, err)
 	} else if _, err := lineapi.ParseMID(in.To); err != nil {
 		j.to, j.err = in.To, usageErrorf("line %d: %v", n, err)
-	} else if err := validateText(in.Text); err != nil {
+	} else if in.Sticker != nil || in.StickerVersion != nil {
+		j.to = in.To
+		version := int64(lineapi.DefaultStickerVersion)
+		if in.StickerVersion != nil {
+			version = *in.StickerVersion
+		}
+		switch st, err := parseSticker(derefOr(in.Sticker), version); {
+		case in.Sticker == nil:
+			j.err = usageErrorf("line %d: stickerVersion without sticker", n)
+		case in.Text != nil:
+			j.err = usageErrorf("line %d: a line has text or a sticker, not both (a sticker has no text)", n)
+		case err != nil:
+			j.err = usageErrorf("line %d: sticker %v", n, err)
+		default:
+			j.sticker = st
+		}
+	} else if err := validateText(derefOr(in.Text)); err != nil {
 		j.to, j.err = in.To, usageErrorf("line %d: %v", n, err)
 	} else {
-		j.to, j.text = in.To, in.Text
+		j.to, j.text = in.To, *in.Text
 	}
 	return j
+}
+
+func derefOr(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // readAllContext reads r to its end, or returns ctx's error as soon as ctx

@@ -109,6 +109,7 @@ type Result struct {
 	CreatedTime int64
 	E2EE        bool
 	SpecVersion int
+	ContentType int // 0 text, 7 sticker
 	// Resolved is true when an unknown outcome was settled through the stream.
 	Resolved bool
 }
@@ -173,21 +174,52 @@ func (s *Sender) startRevision(ctx context.Context) {
 	})
 }
 
+// Content is what one message carries: a text, or a sticker (Sticker set,
+// Text empty).
+type Content struct {
+	Text    string
+	Sticker *lineapi.Sticker
+}
+
+// message builds the outgoing message of c, its content type set before
+// the Letter Sealing probe decides (allowedTypes is per content type).
+func (c Content) message(from, to string, toType lineapi.ToType) lineapi.OutgoingMessage {
+	m := lineapi.OutgoingMessage{From: from, To: to, ToType: toType, Text: c.Text}
+	if c.Sticker != nil {
+		m.Text, m.ContentType, m.ContentMetadata = "", lineapi.ContentSticker, c.Sticker.Metadata()
+	}
+	return m
+}
+
+// ErrStickerSealing means LINE lists stickers among the content types to
+// seal in a chat: no peer seals a sticker (beeper/line sends its native
+// stickers plain; CHRLINE seals text and location only), so how a sealed
+// sticker looks is not established and linectl does not guess.
+var ErrStickerSealing = fmt.Errorf("%w: LINE asks for stickers (content type 7) to be sealed in this chat, and how a sealed sticker looks is not established; not sent", ErrNeedsE2EE)
+
 // Send sends text to one destination exactly once.
 func (s *Sender) Send(ctx context.Context, to, text string) (*Result, error) {
+	return s.SendMessage(ctx, to, Content{Text: text})
+}
+
+// SendMessage sends c (a text or a sticker) to one destination exactly once.
+func (s *Sender) SendMessage(ctx context.Context, to string, c Content) (*Result, error) {
 	toType, err := lineapi.ParseMID(to)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{To: to, ToType: toType}
-	m := lineapi.OutgoingMessage{From: s.From, To: to, ToType: toType, Text: text}
+	if c.Sticker != nil && c.Text != "" {
+		return nil, errors.New("a sticker message has no text")
+	}
+	m := c.message(s.From, to, toType)
+	res := &Result{To: to, ToType: toType, ContentType: m.ContentType}
 	s.startRevision(ctx) // concurrently with the probe
 	cached, err := s.seal(ctx, res, &m, false)
 	if err != nil && cached {
 		// What the cache said no longer seals (a key gone, say): probe afresh.
 		s.Probes.DropProbe(to)
-		m = lineapi.OutgoingMessage{From: s.From, To: to, ToType: toType, Text: text}
-		*res = Result{To: to, ToType: toType}
+		m = c.message(s.From, to, toType)
+		*res = Result{To: to, ToType: toType, ContentType: m.ContentType}
 		cached, err = s.seal(ctx, res, &m, true)
 	}
 	if err != nil {
@@ -220,8 +252,8 @@ func (s *Sender) Send(ctx context.Context, to, text string) (*Result, error) {
 			if f, ok := s.Encrypter.(Forgetter); ok && keyChanged(err) {
 				f.Forget(to, errors.Is(err, lineapi.ErrE2EERecreateGroupKey))
 			}
-			m = lineapi.OutgoingMessage{From: s.From, To: to, ToType: toType, Text: text}
-			*res = Result{To: to, ToType: toType, ReqSeq: res.ReqSeq}
+			m = c.message(s.From, to, toType)
+			*res = Result{To: to, ToType: toType, ContentType: m.ContentType, ReqSeq: res.ReqSeq}
 			if cached, err = s.seal(ctx, res, &m, true); err != nil {
 				return res, err
 			}
@@ -284,12 +316,18 @@ func (s *Sender) seal(ctx context.Context, res *Result, m *lineapi.OutgoingMessa
 				s.Probes.SetProbe(to, p)
 			}
 		}
+		// A probe without allowedTypes (a group with no key yet) says nothing
+		// about stickers: they go plain, as beeper/line sends them, and LINE
+		// answers 82 if it wants them sealed (nothing is then sent).
+		allowed := p.Allows(m.ContentType) && (m.ContentType == lineapi.ContentText || p.AllowedTypes != nil)
 		switch {
-		case p.Usable && !p.Allows(m.ContentType) && s.E2EE == E2EERequire:
+		case p.Usable && !allowed && s.E2EE == E2EERequire:
 			return cached, fmt.Errorf("%w: LINE does not allow content type %d to be sealed here (allowedTypes %v)", ErrSealingImpossible, m.ContentType, p.AllowedTypes)
-		case p.Usable && !p.Allows(m.ContentType):
+		case p.Usable && !allowed:
 			// The extension sends a type allowedTypes does not list plain
 			// (encryptMessage); LINE answers 82 if it wants it sealed after all.
+		case p.Usable && m.ContentType != lineapi.ContentText:
+			return cached, ErrStickerSealing
 		case p.Usable && s.Encrypter == nil:
 			return cached, fmt.Errorf("%w, and this config has no Letter Sealing keys to send it (probe: spec version %d)", ErrNeedsE2EE, p.SpecVersion)
 		case p.Usable:

@@ -7,9 +7,12 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/linectl/linectl/pkg/lineapi"
 )
 
 // maxField bounds one text field of a multipart body.
@@ -30,11 +33,18 @@ func isImageField(name string) bool {
 	return name == fieldImageFile || name == fieldImageThumbnail || name == fieldImageFullsize
 }
 
+// notification is what one POST /api/notify asks to send: the message,
+// and a sticker after it when stickerPackageId and stickerId are given.
+type notification struct {
+	text    string
+	sticker *lineapi.Sticker
+}
+
 // parse reads the body (form-urlencoded or multipart) and returns the
-// message to send, or the 400 (or 413) to answer. Fields Notify did not
-// have are ignored, as Notify ignored them; fields linectl cannot honour
-// yet (stickers, images) are refused, never dropped.
-func (s *Server) parse(w http.ResponseWriter, r *http.Request) (string, *apiError) {
+// notification to send, or the 400 (or 413) to answer. Fields Notify did
+// not have are ignored, as Notify ignored them; fields linectl cannot
+// honour yet (images) are refused, never dropped.
+func (s *Server) parse(w http.ResponseWriter, r *http.Request) (notification, *apiError) {
 	limit := s.MaxBody
 	if limit <= 0 {
 		limit = DefaultMaxBody
@@ -54,10 +64,10 @@ func (s *Server) parse(w http.ResponseWriter, r *http.Request) (string, *apiErro
 	case r.ContentLength == 0 && len(r.URL.RawQuery) > 0:
 		fields = map[string][]string{} // parameters in the query string only
 	default:
-		return "", &apiError{http.StatusBadRequest, "Content-Type must be application/x-www-form-urlencoded or multipart/form-data"}
+		return notification{}, &apiError{http.StatusBadRequest, "Content-Type must be application/x-www-form-urlencoded or multipart/form-data"}
 	}
 	if aerr != nil {
-		return "", aerr
+		return notification{}, aerr
 	}
 	// Notify also took its parameters from the query string (scripts that
 	// did requests.post(url, params=…) rely on it).
@@ -136,22 +146,17 @@ func knownField(name string) bool {
 	return isImageField(name)
 }
 
-// checkFields validates Notify's fields and returns the message.
-func checkFields(f map[string][]string) (string, *apiError) {
-	bad := func(format string, a ...any) (string, *apiError) {
-		return "", &apiError{http.StatusBadRequest, fmt.Sprintf(format, a...)}
+// checkFields validates Notify's fields and returns the notification.
+func checkFields(f map[string][]string) (notification, *apiError) {
+	bad := func(format string, a ...any) (notification, *apiError) {
+		return notification{}, &apiError{http.StatusBadRequest, fmt.Sprintf(format, a...)}
 	}
 	for _, name := range []string{fieldImageFile, fieldImageThumbnail, fieldImageFullsize} {
 		if _, ok := f[name]; ok {
-			return "", &apiError{http.StatusBadRequest, msgImages}
+			return notification{}, &apiError{http.StatusBadRequest, msgImages}
 		}
 	}
-	_, pkg := f[fieldStickerPackageID]
-	_, id := f[fieldStickerID]
-	if pkg || id {
-		return bad("%s", msgStickers)
-	}
-	for _, name := range []string{fieldMessage, fieldNotificationDisabled} {
+	for _, name := range []string{fieldMessage, fieldNotificationDisabled, fieldStickerPackageID, fieldStickerID} {
 		if len(f[name]) > 1 {
 			return bad("%s: given more than once", name)
 		}
@@ -183,7 +188,36 @@ func checkFields(f map[string][]string) (string, *apiError) {
 	if n := utf8.RuneCountInString(msg); n > MaxMessageLength {
 		return bad("message: %d characters; the limit is %d", n, MaxMessageLength)
 	}
-	return msg, nil
+	n := notification{text: msg}
+	pkgs, pkg := f[fieldStickerPackageID]
+	ids, id := f[fieldStickerID]
+	switch {
+	case pkg != id:
+		return bad("%s", msgStickerPair)
+	case pkg:
+		p, ok := stickerNumber(pkgs[0])
+		if !ok {
+			return bad("stickerPackageId: must be a positive number (got %q)", pkgs[0])
+		}
+		i, ok := stickerNumber(ids[0])
+		if !ok {
+			return bad("stickerId: must be a positive number (got %q)", ids[0])
+		}
+		// Notify had no version field: the default STKVER.
+		n.sticker = &lineapi.Sticker{PackageID: p, ID: i, Version: lineapi.DefaultStickerVersion}
+	}
+	return n, nil
+}
+
+// stickerNumber parses a positive decimal id (surrounding white space
+// allowed, as form encoders add it).
+func stickerNumber(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil && n > 0
 }
 
 // isInvisible reports whether r shows nothing on its own (white space,

@@ -19,10 +19,13 @@ const MaxMessageLength = 1000
 // is far beyond any valid request.
 const DefaultMaxBody = 1 << 20
 
-// Sender delivers one text to one chat exactly once (a delivery.Sender, or
-// linectl's wrapper around it).
+// Sender delivers messages to one chat exactly once each (linectl's
+// wrapper around a delivery.Sender). SendMessages sends cs in order, one
+// after the other with no other send between them, and stops at the first
+// failure; it returns a result for every message attempted (the failed
+// one's too, when it has one).
 type Sender interface {
-	Send(ctx context.Context, to, text string) (*delivery.Result, error)
+	SendMessages(ctx context.Context, to string, cs []delivery.Content) ([]*delivery.Result, error)
 }
 
 // Entry is what the server says about one request (linectl prints it as a
@@ -36,9 +39,13 @@ type Entry struct {
 	MessageID string
 	ReqSeq    int64
 	E2EE      bool
-	Remote    string
-	Duration  time.Duration
-	Error     string // the answer's message, when Status is not 200
+	// StickerMessageID and StickerReqSeq are the sticker's, when the request
+	// had one (sent after the message).
+	StickerMessageID string
+	StickerReqSeq    int64
+	Remote           string
+	Duration         time.Duration
+	Error            string // the answer's message, when Status is not 200
 }
 
 // Server is LINE Notify's API over a Sender.
@@ -63,7 +70,7 @@ type apiError struct {
 const (
 	msgOK            = "ok"
 	msgInvalidToken  = "Invalid access token"
-	msgStickers      = "stickers are not supported yet"
+	msgStickerPair   = "stickerPackageId and stickerId must be given together"
 	msgImages        = "images are not supported yet (see linectl issue 14: images and files)"
 	msgLoggedOut     = "linectl is logged out: run 'linectl login qr' (or 'login password') and restart 'linectl notify serve'; nothing was sent"
 	msgRateLimited   = "Rate limit exceeded"
@@ -134,7 +141,7 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request, e *Entry, t Toke
 		s.answer(w, e, http.StatusTooManyRequests, msgRateLimited, &q)
 		return
 	}
-	text, aerr := s.parse(w, r)
+	n, aerr := s.parse(w, r)
 	if aerr != nil {
 		s.answer(w, e, aerr.status, aerr.msg, &q)
 		return
@@ -147,12 +154,31 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request, e *Entry, t Toke
 	if s.Context != nil {
 		ctx = s.Context()
 	}
-	res, err := s.Sender.Send(ctx, t.To, text)
-	if res != nil {
-		e.ReqSeq, e.MessageID, e.E2EE = res.ReqSeq, res.MessageID, res.E2EE
+	// With a sticker, Notify posted the message and the sticker: the text
+	// first, then the sticker, as two LINE messages.
+	cs := []delivery.Content{{Text: n.text}}
+	if n.sticker != nil {
+		cs = append(cs, delivery.Content{Sticker: n.sticker})
+	}
+	res, err := s.Sender.SendMessages(ctx, t.To, cs)
+	if len(res) > 0 && res[0] != nil {
+		e.ReqSeq, e.MessageID, e.E2EE = res[0].ReqSeq, res[0].MessageID, res[0].E2EE
+	}
+	if len(res) > 1 && res[1] != nil {
+		e.StickerReqSeq, e.StickerMessageID = res[1].ReqSeq, res[1].MessageID
 	}
 	if err != nil {
-		s.answer(w, e, http.StatusInternalServerError, SendFailure(err), &q)
+		msg := SendFailure(err)
+		if len(cs) > 1 && len(res) > 1 {
+			// The text went out; only the sticker failed. Nothing is resent.
+			sent := "the message was sent (LINE message id " + e.MessageID + ")"
+			if errors.Is(err, delivery.ErrOutcomeUnknown) {
+				msg = sent + "; the sticker may have been delivered: its outcome is unknown and linectl will not send it again (check the chat): " + err.Error()
+			} else {
+				msg = sent + " but the sticker was not: " + msg
+			}
+		}
+		s.answer(w, e, http.StatusInternalServerError, msg, &q)
 		return
 	}
 	s.answer(w, e, http.StatusOK, msgOK, &q)

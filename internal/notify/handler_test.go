@@ -30,21 +30,30 @@ const (
 
 // fakeSender records sends and answers with err (nil: sent).
 type fakeSender struct {
-	mu    sync.Mutex
-	sent  []string
-	err   error
-	delay time.Duration
+	mu     sync.Mutex
+	sent   []string
+	err    error
+	failAt int // with err: the first message (0-based) that fails
+	delay  time.Duration
 }
 
-func (f *fakeSender) Send(_ context.Context, to, text string) (*delivery.Result, error) {
+func (f *fakeSender) SendMessages(_ context.Context, to string, cs []delivery.Content) ([]*delivery.Result, error) {
 	time.Sleep(f.delay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.err != nil {
-		return &delivery.Result{To: to, ReqSeq: 7}, f.err
+	var out []*delivery.Result
+	for i, c := range cs {
+		if f.err != nil && i >= f.failAt {
+			return append(out, &delivery.Result{To: to, ReqSeq: 7}), f.err
+		}
+		if c.Sticker != nil {
+			f.sent = append(f.sent, to+" sticker "+c.Sticker.String())
+		} else {
+			f.sent = append(f.sent, to+" "+c.Text)
+		}
+		out = append(out, &delivery.Result{To: to, ReqSeq: int64(len(f.sent)), MessageID: fmt.Sprint(100 + len(f.sent))})
 	}
-	f.sent = append(f.sent, to+" "+text)
-	return &delivery.Result{To: to, ReqSeq: int64(len(f.sent)), MessageID: fmt.Sprint(100 + len(f.sent))}, nil
+	return out, nil
 }
 
 type fixture struct {
@@ -160,8 +169,13 @@ func TestNotifyFieldsAndStatuses(t *testing.T) {
 		{"NUL", url.Values{"message": {"a\x00b"}}, 400, "NUL"},
 		{"invalid UTF-8", url.Values{"message": {"a\xffb"}}, 400, "UTF-8"},
 		{"twice", url.Values{"message": {"a", "b"}}, 400, "more than once"},
-		{"sticker", url.Values{"message": {"x"}, "stickerPackageId": {"1"}, "stickerId": {"1"}}, 400, "stickers are not supported yet"},
-		{"sticker id alone", url.Values{"message": {"x"}, "stickerId": {"1"}}, 400, "stickers are not supported yet"},
+		{"sticker id alone", url.Values{"message": {"x"}, "stickerId": {"1"}}, 400, "stickerPackageId and stickerId must be given together"},
+		{"sticker package alone", url.Values{"message": {"x"}, "stickerPackageId": {"1"}}, 400, "must be given together"},
+		{"sticker id not a number", url.Values{"message": {"x"}, "stickerPackageId": {"1"}, "stickerId": {"abc"}}, 400, "stickerId: must be a positive number"},
+		{"sticker package zero", url.Values{"message": {"x"}, "stickerPackageId": {"0"}, "stickerId": {"1"}}, 400, "stickerPackageId: must be a positive number"},
+		{"sticker package negative", url.Values{"message": {"x"}, "stickerPackageId": {"-1"}, "stickerId": {"1"}}, 400, "stickerPackageId: must be a positive number"},
+		{"sticker twice", url.Values{"message": {"x"}, "stickerPackageId": {"1", "2"}, "stickerId": {"1"}}, 400, "more than once"},
+		{"sticker without message", url.Values{"stickerPackageId": {"1"}, "stickerId": {"1"}}, 400, "message: must not be empty"},
 		{"image URLs", url.Values{"message": {"x"}, "imageThumbnail": {"https://e/x.jpg"}, "imageFullsize": {"https://e/y.jpg"}}, 400, "images are not supported yet"},
 	}
 	for _, c := range cases {
@@ -190,12 +204,37 @@ func TestNotifyMultipart(t *testing.T) {
 		t.Fatalf("sent %q", fx.send.sent)
 	}
 	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": "x"}, map[string][]byte{"imageFile": bytes.Repeat([]byte{1}, 3<<20)}), 400, "images are not supported yet")
-	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": "x", "stickerPackageId": "446", "stickerId": "1988"}, nil), 400, "stickers")
+	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": "x", "stickerPackageId": "446", "stickerId": "1988"}, nil), 200, "ok")
 	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": strings.Repeat("a", maxField+1)}, nil), 400, "longer than")
 	wantAnswer(t, fx.multipart(fx.token, map[string]string{"other": "x"}, map[string][]byte{"blob": {1, 2}}), 400, "message: must not be empty")
 	wantAnswer(t, fx.do("POST", "/api/notify", fx.token, "multipart/form-data", strings.NewReader("x")), 400, "boundary")
 	wantAnswer(t, fx.do("POST", "/api/notify", fx.token, "multipart/form-data; boundary=zz", strings.NewReader("garbage")), 400, "not valid multipart")
-	if len(fx.send.sent) != 1 {
+	if len(fx.send.sent) != 3 || fx.send.sent[1] != groupMID+" x" || fx.send.sent[2] != groupMID+" sticker 446/1988" {
+		t.Fatalf("sent %q", fx.send.sent)
+	}
+}
+
+// A message with a sticker is two LINE messages: the text, then the sticker.
+func TestNotifySticker(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	wantAnswer(t, fx.form(fx.token, url.Values{"message": {"disk full"}, "stickerPackageId": {" 446 "}, "stickerId": {"1988"}}), 200, "ok")
+	if len(fx.send.sent) != 2 || fx.send.sent[0] != groupMID+" disk full" || fx.send.sent[1] != groupMID+" sticker 446/1988" {
+		t.Fatalf("sent %q", fx.send.sent)
+	}
+	fx.mu.Lock()
+	e := fx.logged[len(fx.logged)-1]
+	fx.mu.Unlock()
+	if e.MessageID != "101" || e.StickerMessageID != "102" || e.StickerReqSeq != 2 {
+		t.Fatalf("entry %+v", e)
+	}
+	// The text went out, the sticker failed: 500 says so; nothing is resent.
+	fx.send.err, fx.send.failAt = &lineapi.TalkError{Name: lineapi.ExceptionTalk, Code: 10, Reason: "not a member"}, 1
+	a := fx.form(fx.token, url.Values{"message": {"again"}, "stickerPackageId": {"446"}, "stickerId": {"1988"}})
+	wantAnswer(t, a, 500, "the message was sent (LINE message id 103) but the sticker was not: LINE refused the message")
+	fx.send.err = fmt.Errorf("%w (reqSeq 7)", delivery.ErrOutcomeUnknown)
+	a = fx.form(fx.token, url.Values{"message": {"third"}, "stickerPackageId": {"446"}, "stickerId": {"1988"}})
+	wantAnswer(t, a, 500, "the message was sent (LINE message id 104); the sticker may have been delivered")
+	if len(fx.send.sent) != 4 {
 		t.Fatalf("sent %q", fx.send.sent)
 	}
 }
@@ -211,7 +250,7 @@ func TestNotifyBodyLimits(t *testing.T) {
 	wantAnswer(t, fx.do("POST", "/api/notify?message=from+the+query", fx.token, "", nil), 200, "ok")
 	wantAnswer(t, fx.do("POST", "/api/notify?message=q", fx.token, "application/x-www-form-urlencoded", strings.NewReader("notificationDisabled=true")), 200, "ok")
 	wantAnswer(t, fx.do("POST", "/api/notify?message=q", fx.token, "application/x-www-form-urlencoded", strings.NewReader("message=b")), 400, "more than once")
-	wantAnswer(t, fx.do("POST", "/api/notify?stickerId=1", fx.token, "application/x-www-form-urlencoded", strings.NewReader("message=b")), 400, "stickers")
+	wantAnswer(t, fx.do("POST", "/api/notify?stickerId=1", fx.token, "application/x-www-form-urlencoded", strings.NewReader("message=b")), 400, "must be given together")
 	if len(fx.send.sent) != 2 || fx.send.sent[0] != groupMID+" from the query" {
 		t.Fatalf("sent %q", fx.send.sent)
 	}

@@ -10,15 +10,16 @@ import (
 
 // Message is a message the simulator stored.
 type Message struct {
-	ID       string
-	ReqSeq   int64
-	From     string
-	To       string
-	ToType   int
-	Text     string            // "" for a sealed message
-	Metadata map[string]string // contentMetadata
-	Chunks   []string          // Letter Sealing chunks
-	Created  int64
+	ID          string
+	ReqSeq      int64
+	From        string
+	To          string
+	ToType      int
+	ContentType int               // 0 text, 7 sticker
+	Text        string            // "" for a sealed message and a sticker
+	Metadata    map[string]string // contentMetadata
+	Chunks      []string          // Letter Sealing chunks
+	Created     int64
 }
 
 // Messages returns every stored message, in order. LINE does not
@@ -100,11 +101,21 @@ func (s *Server) sendMessage(req *request) (any, error) {
 	if _, err := strconv.ParseInt(*m.CreatedTime, 10, 64); err != nil {
 		return nil, gw(10102)
 	}
-	if *m.ID != "local-"+strconv.FormatInt(reqSeq, 10) || *m.SessionID != 0 || *m.ContentType != 0 || *m.HasContent {
+	ct := *m.ContentType
+	// hasContent (an object on LINE's object storage) is false for text;
+	// beeper/line sends true for every non-text type, stickers included, so
+	// a sticker may carry either.
+	if *m.ID != "local-"+strconv.FormatInt(reqSeq, 10) || *m.SessionID != 0 || (ct != ctText && ct != ctSticker) || (ct == ctText && *m.HasContent) {
 		return nil, talk(0, "illegal argument")
 	}
 	sealed := m.ContentMetadata["e2eeVersion"] != "" && len(m.Chunks) > 0
+	if ct == ctSticker {
+		if err := checkSticker(&m, sealed); err != nil {
+			return nil, err
+		}
+	}
 	switch {
+	case ct == ctSticker:
 	case sealed && m.Text != nil:
 		return nil, talk(0, "text must be removed from a sealed message")
 	case !sealed && (m.Text == nil || *m.Text == ""):
@@ -140,7 +151,9 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		if !c.isMember(req.mid) {
 			return nil, talk(10, "not a member")
 		}
-		sealedChat = true
+		// The group key's allowedTypes (seal.go answerFor) decide as a
+		// peer's do: a type not listed goes plain.
+		sealedChat = allows(groupAllowedTypes, ct)
 		for _, mem := range c.Members {
 			if a := s.accounts[mem]; a == nil || !a.LetterSealing {
 				sealedChat = false
@@ -163,9 +176,9 @@ func (s *Server) sendMessage(req *request) (any, error) {
 	s.seq += 7919
 	id := strconv.FormatInt(s.seq, 10)
 	created := s.now().UnixMilli()
-	stored := Message{ID: id, ReqSeq: reqSeq, From: req.mid, To: to, ToType: *m.ToType, Metadata: m.ContentMetadata, Chunks: m.Chunks, Created: created}
+	stored := Message{ID: id, ReqSeq: reqSeq, From: req.mid, To: to, ToType: *m.ToType, ContentType: ct, Metadata: m.ContentMetadata, Chunks: m.Chunks, Created: created}
 	msg := map[string]any{"from": req.mid, "to": to, "toType": *m.ToType, "id": id, "createdTime": strconv.FormatInt(created, 10),
-		"hasContent": false, "contentType": 0, "contentMetadata": m.ContentMetadata, "sessionId": 0, "reactions": []any{}}
+		"hasContent": false, "contentType": ct, "contentMetadata": m.ContentMetadata, "sessionId": 0, "reactions": []any{}}
 	if m.Text != nil {
 		stored.Text, msg["text"] = *m.Text, *m.Text
 	} else {
@@ -182,7 +195,38 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		}
 	}
 	return map[string]any{"from": req.mid, "toType": *m.ToType, "id": id, "createdTime": strconv.FormatInt(created, 10),
-		"deliveredTime": "0", "hasContent": false, "contentType": 0, "sessionId": 0, "reactions": []any{}}, nil
+		"deliveredTime": "0", "hasContent": false, "contentType": ct, "sessionId": 0, "reactions": []any{}}, nil
+}
+
+// Content types the simulator takes.
+const (
+	ctText    = 0
+	ctSticker = 7
+)
+
+// groupAllowedTypes are the content types a group key lets be sealed (the
+// allowedTypes of seal.go's getLastE2EEGroupSharedKey answer).
+var groupAllowedTypes = []int{0, 15}
+
+// checkSticker refuses a sticker message LINE would not take: one with a
+// text, sealed, or without numeric STKID, STKPKGID and STKVER. The answers
+// are a guess — no capture shows LINE refusing a sticker: TalkException 0
+// ILLEGAL_ARGUMENT, as for any other malformed message here.
+func checkSticker(m *outgoing, sealed bool) error {
+	switch {
+	case m.Text != nil && *m.Text != "":
+		return talk(0, "illegal argument: a sticker message has no text")
+	case sealed || len(m.Chunks) > 0:
+		return talk(0, "illegal argument: content type 7 is not sealed (allowedTypes does not list it)")
+	}
+	for _, k := range []string{"STKID", "STKPKGID", "STKVER"} {
+		v := m.ContentMetadata[k]
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || strconv.FormatInt(n, 10) != v {
+			return talk(0, "illegal argument: sticker metadata "+k+" must be a decimal number (got "+strconv.Quote(v)+")")
+		}
+	}
+	return nil
 }
 
 func utf16Len(s string) int {

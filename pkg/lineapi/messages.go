@@ -5,8 +5,45 @@ import (
 	"strconv"
 )
 
+// Content types linectl sends (LINE's ContentType enum: linejs
+// line_types.ts "STICKER": 7; beeper/line pkg/connector/consts.go).
+const (
+	ContentText    = 0
+	ContentSticker = 7
+)
+
+// DefaultStickerVersion is the STKVER sent when none is given: the value
+// CHRLINE-era bots and linejs's sendSticker send ("100"). beeper/line sends
+// the pack's latestVersion from the sticker shop instead.
+const DefaultStickerVersion = 100
+
+// Sticker is a LINE sticker: its package (pack) id, its id in the package
+// and the package version, all positive.
+type Sticker struct {
+	PackageID, ID, Version int64
+}
+
+// Metadata is a sticker message's contentMetadata: STKID, STKPKGID and
+// STKVER as decimal strings — the keys every peer sends (beeper/line
+// lineSticker.metadata, linejs, CHRLINE-era sendSticker). beeper/line adds
+// STKTXT (the pack name, a preview text) and STKOPT/STKHASH from the shop
+// catalogue; linectl knows neither and sends neither.
+func (s Sticker) Metadata() map[string]string {
+	return map[string]string{
+		"STKID":    strconv.FormatInt(s.ID, 10),
+		"STKPKGID": strconv.FormatInt(s.PackageID, 10),
+		"STKVER":   strconv.FormatInt(s.Version, 10),
+	}
+}
+
+// String is the sticker as linectl's users write it: PKG/ID.
+func (s Sticker) String() string {
+	return strconv.FormatInt(s.PackageID, 10) + "/" + strconv.FormatInt(s.ID, 10)
+}
+
 // OutgoingMessage is a message to send. Text is omitted from the request
-// when Chunks is set (a Letter Sealing message).
+// when Chunks is set (a Letter Sealing message) and for a sticker
+// (ContentType 7), which has no text.
 type OutgoingMessage struct {
 	From            string
 	To              string
@@ -62,7 +99,7 @@ func (c *Client) SendMessage(ctx context.Context, reqSeq int64, m OutgoingMessag
 		ContentMetadata: md,
 		Chunks:          m.Chunks,
 	}
-	if len(m.Chunks) == 0 {
+	if len(m.Chunks) == 0 && m.ContentType != ContentSticker {
 		body.Text = &m.Text
 	}
 	var out SentMessage

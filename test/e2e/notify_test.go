@@ -234,7 +234,7 @@ func TestNotifyServeWithCurl(t *testing.T) {
 	wantNotify(t, curl(t, famTok, api, "-F", "message=quiet one", "-F", "notificationDisabled=true"), 200, "ok")
 	wantNotify(t, curl(t, famTok, api, "-F", "message="+strings.Repeat("界", 1000)), 200, "ok")
 	wantNotify(t, curl(t, famTok, api, "-F", "message="+strings.Repeat("界", 1001)), 400, "limit is 1000")
-	wantNotify(t, curl(t, famTok, api, "-F", "message=sticker", "-F", "stickerPackageId=446", "-F", "stickerId=1988"), 400, "stickers are not supported yet")
+	wantNotify(t, curl(t, famTok, api, "-F", "message=sticker", "-F", "stickerPackageId=446", "-F", "stickerId=1988"), 200, "ok")
 	wantNotify(t, curl(t, famTok, api, "-F", "message=pic", "-F", "imageFile=@"+binary), 400, "images are not supported yet")
 	wantNotify(t, curl(t, famTok, api, "-F", "message=pic", "-F", "imageThumbnail=https://example.com/a.jpg", "-F", "imageFullsize=https://example.com/b.jpg"), 400, "images are not supported yet")
 	a := curl(t, famTok, api, "-F", "notificationDisabled=false")
@@ -290,12 +290,12 @@ func TestNotifyServeWithCurl(t *testing.T) {
 	wantNotify(t, curl(t, ghostTok, api, "-F", "message=to nowhere"), 500, "not a member")
 
 	stored := storedTexts(e)
-	for _, text := range []string{"backup finished", "disk 95% & rising", "quiet one", strings.Repeat("界", 1000), "last of the hour", "from a new token"} {
+	for _, text := range []string{"backup finished", "disk 95% & rising", "quiet one", strings.Repeat("界", 1000), "sticker", "last of the hour", "from a new token"} {
 		if stored[text] != 1 {
 			t.Fatalf("%q stored %d times (%v)", text, stored[text], stored)
 		}
 	}
-	if len(e.sim.Messages()) != 6 {
+	if len(e.sim.Messages()) != 8 { // 7 texts and the sticker
 		t.Fatalf("%d messages stored", len(e.sim.Messages()))
 	}
 
