@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/internal/session"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
@@ -88,6 +89,8 @@ func classify(err error) classified {
 		c.code, c.kind = ExitTemporary, "disk"
 	case errors.Is(err, config.ErrInsecure), errors.Is(err, config.ErrCorrupt):
 		c.code, c.kind = ExitUsage, "config"
+	case errors.As(err, new(*session.ErrEnded)):
+		c.code, c.kind = ExitLogin, "session_ended"
 	case errors.Is(err, lineapi.ErrNotLoggedIn):
 		c.code, c.kind = ExitLogin, "login_required"
 	case lineapi.IsSessionGone(err), errors.Is(err, lineapi.ErrMustRefreshToken), errors.Is(err, lineapi.ErrNeedLogin):

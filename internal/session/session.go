@@ -53,6 +53,9 @@ type Source struct {
 	mu     sync.Mutex
 	tokens config.Tokens
 	loaded bool
+	// ended is how this process's refresh learnt the session ended: every
+	// later caller (another goroutine of the same run) gets the same answer.
+	ended error
 	// noDisk: a due refresh was skipped because the config cannot be
 	// saved; it is not tried again in this process.
 	noDisk bool
@@ -159,11 +162,19 @@ func (s *Source) Reload(ctx context.Context, stale string) (string, bool) {
 func (s *Source) Refresh(ctx context.Context, stale string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ended != nil {
+		return "", s.ended
+	}
 	var ended error
 	asked, refreshed := false, false
 	c, err := s.Store.Update(func(c *config.Config) error {
 		if c.Tokens.AccessToken != "" && c.Tokens.AccessToken != stale {
 			return nil // someone else refreshed: use theirs
+		}
+		if c.Tokens.AccessToken == "" && stale != "" {
+			// The session this call used was ended (and its tokens cleared)
+			// by another linectl process meanwhile.
+			return &ErrEnded{Cause: errEndedElsewhere}
 		}
 		if c.Tokens.AccessToken == "" || c.Tokens.RefreshToken == "" {
 			return lineapi.ErrNotLoggedIn
@@ -193,10 +204,14 @@ func (s *Source) Refresh(ctx context.Context, stale string) (string, error) {
 		s.OnRefresh()
 	}
 	if ended != nil {
+		s.ended = ended
 		return "", ended
 	}
 	return c.Tokens.AccessToken, nil
 }
+
+// errEndedElsewhere is why a session is over when another process ended it.
+var errEndedElsewhere = errors.New("another linectl process found it ended and cleared its tokens")
 
 // refresh calls tokenRefresh, following LINE's retry policy on 10202 and on
 // an answer that was lost, always with the same refresh token.

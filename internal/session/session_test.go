@@ -142,3 +142,24 @@ func TestKickedOutClearsTokensKeepsCertificate(t *testing.T) {
 		t.Fatalf("message %q", msg)
 	}
 }
+
+// Once the session ended, every later refresh in the run — another
+// goroutine's, or another process's after the tokens were cleared — says the
+// session ended, never "not logged in".
+func TestEndedSessionStaysEnded(t *testing.T) {
+	tok := config.Tokens{AccessToken: "at0", RefreshToken: "rt0"}
+	st := seed(t, tok)
+	s := New(st, tok)
+	s.Client = &rotatingGateway{kicked: true}
+	for i := 0; i < 2; i++ {
+		_, err := s.Refresh(context.Background(), "at0")
+		if !errors.As(err, new(*ErrEnded)) {
+			t.Fatalf("refresh %d: %v", i, err)
+		}
+	}
+	other := New(st, tok) // another process that still holds at0
+	other.Client = &rotatingGateway{}
+	if _, err := other.Refresh(context.Background(), "at0"); !errors.As(err, new(*ErrEnded)) || errors.Is(err, lineapi.ErrNotLoggedIn) {
+		t.Fatalf("other process: %v", err)
+	}
+}
