@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -61,10 +62,12 @@ func (s *Server) parse(w http.ResponseWriter, r *http.Request) (notification, *a
 		fields, aerr = readURLEncoded(r, limit)
 	case mt == "multipart/form-data":
 		fields, aerr = readMultipart(r, params["boundary"], limit)
+	case mt == "application/json":
+		fields, aerr = readJSON(r, limit)
 	case r.ContentLength == 0 && len(r.URL.RawQuery) > 0:
 		fields = map[string][]string{} // parameters in the query string only
 	default:
-		return notification{}, &apiError{http.StatusBadRequest, "Content-Type must be application/x-www-form-urlencoded or multipart/form-data"}
+		return notification{}, &apiError{http.StatusBadRequest, "Content-Type must be application/x-www-form-urlencoded, multipart/form-data or application/json"}
 	}
 	if aerr != nil {
 		return notification{}, aerr
@@ -75,6 +78,39 @@ func (s *Server) parse(w http.ResponseWriter, r *http.Request) (notification, *a
 		fields[k] = append(fields[k], v...)
 	}
 	return checkFields(fields)
+}
+
+// readJSON reads a JSON object body — not something LINE Notify took, but
+// what webhook integrations send: Notify's field names, or Grafana's webhook
+// ("message") and Uptime Kuma's ("msg", when there is no "message"). Strings,
+// numbers and booleans become fields; anything else is ignored.
+func readJSON(r *http.Request, limit int64) (map[string][]string, *apiError) {
+	var obj map[string]any
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(limit)
+		}
+		return nil, &apiError{http.StatusBadRequest, "the body is not a JSON object"}
+	}
+	out := map[string][]string{}
+	for k, v := range obj {
+		switch v := v.(type) {
+		case string:
+			out[k] = []string{v}
+		case json.Number:
+			out[k] = []string{v.String()}
+		case bool:
+			out[k] = []string{fmt.Sprint(v)}
+		}
+	}
+	if _, ok := out["message"]; !ok && out["msg"] != nil {
+		out["message"] = out["msg"]
+	}
+	delete(out, "msg")
+	return out, nil
 }
 
 func tooLarge(limit int64) *apiError {

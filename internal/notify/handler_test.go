@@ -245,7 +245,8 @@ func TestNotifyBodyLimits(t *testing.T) {
 	big := url.Values{"message": {"x"}, "pad": {strings.Repeat("p", 5000)}}
 	wantAnswer(t, fx.form(fx.token, big), 413, "too large")
 	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": "x"}, map[string][]byte{"blob": bytes.Repeat([]byte{1}, 5000)}), 413, "too large")
-	wantAnswer(t, fx.do("POST", "/api/notify", fx.token, "application/json", strings.NewReader(`{"message":"x"}`)), 400, "Content-Type")
+	wantAnswer(t, fx.do("POST", "/api/notify", fx.token, "application/json", strings.NewReader(`{"message":"`+strings.Repeat("p", 5000)+`"}`)), 413, "too large")
+	wantAnswer(t, fx.do("POST", "/api/notify", fx.token, "text/plain", strings.NewReader(`message=x`)), 400, "Content-Type")
 	wantAnswer(t, fx.do("POST", "/api/notify", fx.token, "", strings.NewReader("message=x")), 400, "Content-Type")
 	wantAnswer(t, fx.do("POST", "/api/notify?message=from+the+query", fx.token, "", nil), 200, "ok")
 	wantAnswer(t, fx.do("POST", "/api/notify?message=q", fx.token, "application/x-www-form-urlencoded", strings.NewReader("notificationDisabled=true")), 200, "ok")
@@ -464,5 +465,25 @@ func TestConcurrentRequests(t *testing.T) {
 	}
 	if n[200] != 10 || n[429] != 2 || len(fx.send.sent) != 10 {
 		t.Fatalf("answers %v, %d sent", n, len(fx.send.sent))
+	}
+}
+
+// JSON bodies, as webhook integrations send them: Notify's fields, Grafana's
+// webhook ("message", among its other fields) and Uptime Kuma's ("msg").
+func TestNotifyJSONWebhooks(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	js := func(body string) answer {
+		return fx.do("POST", "/api/notify", fx.token, "application/json", strings.NewReader(body))
+	}
+	wantAnswer(t, js(`{"message":"from json","notificationDisabled":true}`), 200, "ok")
+	wantAnswer(t, js(`{"receiver":"linectl","status":"firing","title":"[FIRING:1] disk","message":"disk 95% on db1","alerts":[{"status":"firing"}]}`), 200, "ok")
+	wantAnswer(t, js(`{"heartbeat":{"status":0},"monitor":{"name":"web"},"msg":"[web] [🔴 Down] timeout"}`), 200, "ok")
+	wantAnswer(t, js(`{"message":"with a sticker","stickerPackageId":446,"stickerId":"1988"}`), 200, "ok")
+	wantAnswer(t, js(`{"title":"no message"}`), 400, "message")
+	wantAnswer(t, js(`[1,2]`), 400, "not a JSON object")
+	wantAnswer(t, js(`{"message":`), 400, "not a JSON object")
+	want := []string{groupMID + " from json", groupMID + " disk 95% on db1", groupMID + " [web] [🔴 Down] timeout", groupMID + " with a sticker", groupMID + " sticker 446/1988"}
+	if fmt.Sprint(fx.send.sent) != fmt.Sprint(want) {
+		t.Fatalf("sent %q, want %q", fx.send.sent, want)
 	}
 }
