@@ -15,9 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/linectl/linectl/internal/delivery"
 	"github.com/linectl/linectl/internal/notify"
 	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/delivery"
 )
 
 func newCmdNotify(f *factory) *cobra.Command {
@@ -431,7 +431,7 @@ func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (
 		rate = cfg.Send.RatePerSecond
 	}
 	s := &delivery.Sender{
-		GW: cl, Finder: &streamFinder{cl: cl}, From: cfg.Account.MID, E2EE: opts.E2EE, Encrypter: sealer,
+		GW: cl, Finder: delivery.StreamFinder{Open: cl}, From: cfg.Account.MID, E2EE: opts.E2EE, Encrypter: sealer,
 		Window: opts.ConfirmTimeout, Limiter: delivery.NewLimiter(rate, int(max(rate, 1)), nil, nil),
 	}
 	if s.From == "" {

@@ -18,8 +18,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/linectl/linectl/internal/config"
-	"github.com/linectl/linectl/internal/delivery"
 	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/delivery"
 )
 
 // MaxTextLength is the longest text linectl sends, in UTF-16 code units (as
@@ -381,7 +381,7 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 		return lineapi.SleepContext(c, d)
 	})
 	s := &delivery.Sender{
-		GW: &interruptibleGateway{Gateway: cl, stop: ctx}, Finder: &streamFinder{cl: cl}, From: cfg.Account.MID, E2EE: opts.E2EE,
+		GW: &interruptibleGateway{Gateway: cl, stop: ctx}, Finder: delivery.StreamFinder{Open: cl}, From: cfg.Account.MID, E2EE: opts.E2EE,
 		Encrypter: sealer, Window: opts.ConfirmTimeout, Limiter: limiter,
 	}
 	if s.From == "" {

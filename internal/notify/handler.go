@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/linectl/linectl/internal/delivery"
+	"github.com/linectl/linectl/pkg/lineapi/delivery"
 )
 
 // MaxMessageLength is Notify's limit on message: 1000 characters (runes).

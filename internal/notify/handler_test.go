@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/linectl/linectl/internal/delivery"
 	"github.com/linectl/linectl/internal/session"
 	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/delivery"
 )
 
 const (

@@ -48,6 +48,7 @@ const (
 	RoomMID       = "r4000000000000000000000000000r00m"
 	AliceEmail    = "alice@example.com"
 	BobEmail      = "bob@example.com"
+	CarolEmail    = "carol@example.com"
 	DemoPassword  = "sandbox-password"
 	DefaultKeyHex = "linectl-sandbox" // the sandbox's public, documented signing key
 )
@@ -128,7 +129,7 @@ func NewSandbox(opts Options) *Server {
 		Contacts: []string{BobMID, CarolMID}})
 	s.AddAccount(Account{MID: BobMID, Email: BobEmail, Password: DemoPassword, DisplayName: "Bob", LetterSealing: true,
 		Contacts: []string{AliceMID}})
-	s.AddAccount(Account{MID: CarolMID, Email: "carol@example.com", Password: DemoPassword, DisplayName: "Carol",
+	s.AddAccount(Account{MID: CarolMID, Email: CarolEmail, Password: DemoPassword, DisplayName: "Carol",
 		Contacts: []string{AliceMID}})
 	s.AddChat(Chat{MID: FamilyMID, Name: "Family", Members: []string{AliceMID, BobMID, CarolMID}})
 	s.AddChat(Chat{MID: OpsMID, Name: "Ops alerts", Members: []string{AliceMID, BobMID}})

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/linectl/linectl/internal/delivery"
 	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/delivery"
 )
 
 // stickerSender is linectl's delivery.Sender over a lineapi client logged
