@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/linectl/linectl/internal/simgw"
@@ -193,14 +194,21 @@ func main() {
 	for _, n := range []int{*ops / 10, *ops} {
 		rec := filepath.Join(dir, fmt.Sprintf("stream-%d.sse", n))
 		must(record(rec, n))
+		last := int64(947933 + n)
+		var conns atomic.Int32
 		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasSuffix(r.URL.Path, "/getLastOpRevision") {
-				// receive asks for the newest revision first; the recording starts at 947934.
+				// receive asks for the newest revision first: the recording's last.
 				w.Header().Set("content-type", "application/json")
-				fmt.Fprint(w, `{"code":0,"message":"OK","data":"947933"}`)
+				fmt.Fprintf(w, `{"code":0,"message":"OK","data":"%d"}`, last)
 				return
 			}
+			conns.Add(1)
 			w.Header().Set("content-type", "text/event-stream")
+			// As LINE does, a stream opened at the newest revision has nothing to replay.
+			if rev, _ := strconv.ParseInt(r.URL.Query().Get("localRev"), 10, 64); rev >= last {
+				return
+			}
 			http.ServeFile(w, r, rec)
 		})}
 		ln, err := netListen()
@@ -211,8 +219,11 @@ func main() {
 		must(os.MkdirAll(filepath.Dir(rcfg), 0o700))
 		must(os.WriteFile(rcfg, []byte("account:\n  mid: "+simgw.AliceMID+"\ntokens:\n  accessToken: bench\n"), 0o600))
 		renv := append(os.Environ(), "LINECTL_CONFIG="+rcfg, "LINECTL_GATEWAY="+surl, "LINECTL_SIGNER=none")
-		lr, err := withRSS(renv, nil, abs, "receive", "--from-revision", "0", "--wait", "10s")
+		lr, err := withRSS(renv, nil, abs, "receive", "--from-revision", "0", "--wait", "10ms")
 		must(err)
+		if c := conns.Load(); c > 3 {
+			fmt.Fprintf(os.Stderr, "bench: receive opened the recorded stream %d times\n", c)
+		}
 		proj := `select(startswith("data: ")) | .[6:] | fromjson | {type:"operation", revision, opType:.type, createdTime, reqSeq, param1, param2, param3, message}`
 		jr, err := shell(renv, "curl -sN '"+surl+"/api/operation/receive?localRev=0' | jq -cR '"+proj+"' > /dev/null")
 		must(err)
