@@ -396,6 +396,9 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 	// revision from an earlier run.
 	probes := loadProbeCache(f, s.From)
 	s.Probes, s.SavedRevision = probes, savedRevision(f, s.From)
+	if !opts.JSONL && len(targets) > 1 {
+		s.Prefetch(ctx, targets) // several chats: their probes side by side
+	}
 	defer func() {
 		if err := probes.save(); err != nil {
 			f.progress("warning: probe cache not saved (the next send probes again): %v", err)

@@ -107,3 +107,29 @@ func wantSentOnce(t *testing.T, e *env, r result, text string, sealed bool, sinc
 		t.Fatalf("%q stored %d times", text, n)
 	}
 }
+
+// Several --to: the probes of all chats run before the first send, side by
+// side, instead of one round trip per chat between sends.
+func TestSeveralDestinationsProbedTogether(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	n := len(e.sim.CallNames())
+	e.must("", "send", "--to", simgw.FamilyMID, "--to", simgw.OpsMID, "--to", simgw.CarolMID, "hi all")
+	calls := e.callsSince(n)
+	first := len(calls)
+	for i, c := range calls {
+		if c == "sendMessage" {
+			first = i
+			break
+		}
+	}
+	probes := 0
+	for _, c := range calls[:first] {
+		if c == "negotiateE2EEPublicKey" || c == "getLastE2EEGroupSharedKey" {
+			probes++
+		}
+	}
+	if probes != 3 || count(calls, "sendMessage") != 3 {
+		t.Fatalf("calls %v", calls)
+	}
+}

@@ -280,6 +280,39 @@ func (s *Sender) SendMessage(ctx context.Context, to string, c Content) (*Result
 	}
 }
 
+// Prefetch runs the Letter Sealing probe of each destination the probe
+// cache does not hold, a few at a time, and caches the answers, so that a
+// send to several chats pays the probes' round trips once, side by side. It
+// needs Probes; errors are left for the send itself to meet.
+func (s *Sender) Prefetch(ctx context.Context, mids []string) {
+	if s.Probes == nil || s.E2EE == E2EEOff {
+		return
+	}
+	s.startRevision(ctx)
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for _, mid := range mids {
+		if _, ok := s.Probes.Probe(mid); ok {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(mid string) {
+			defer func() { <-sem; wg.Done() }()
+			if p, err := s.GW.ProbeE2EE(ctx, mid); err == nil && cacheable(p) {
+				s.Probes.SetProbe(mid, p)
+			}
+		}(mid)
+	}
+	wg.Wait()
+}
+
+// cacheable reports whether a probe's answer may be cached: not for a group
+// that has no key yet (one is registered at once, and the answer is stale).
+func cacheable(p *lineapi.Probe) bool {
+	return !(p.Usable && p.ToType != lineapi.ToUser && p.GroupKey == nil)
+}
+
 // staleProbe reports whether LINE refused a send in a way a stale probe
 // explains: plain refused (82), another Letter Sealing refusal (80–99), or
 // not a member (the chat changed).
@@ -310,9 +343,7 @@ func (s *Sender) seal(ctx context.Context, res *Result, m *lineapi.OutgoingMessa
 			if p, err = s.GW.ProbeE2EE(ctx, to); err != nil {
 				return false, fmt.Errorf("Letter Sealing probe: %w", err)
 			}
-			if s.Probes != nil && !(p.Usable && p.ToType != lineapi.ToUser && p.GroupKey == nil) {
-				// (A group without a key gets one registered now: its probe
-				// is out of date at once.)
+			if s.Probes != nil && cacheable(p) {
 				s.Probes.SetProbe(to, p)
 			}
 		}
