@@ -18,30 +18,10 @@ import (
 // half-block characters on the terminal, and the login completes.
 func TestQRLoginInARealTerminal(t *testing.T) {
 	e := newEnv(t)
-	cmd := exec.Command(binary, "login", "qr")
-	cmd.Env = append(e.environ(), "TERM=xterm")
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 60, Cols: 120})
-	if err != nil {
-		t.Skipf("no pseudo-terminal here: %v", err)
+	s, code := e.runInTerminal(t, false, "login", "qr")
+	if code != 0 {
+		t.Fatalf("login qr in a terminal: exit %d\n%s", code, s)
 	}
-	defer tty.Close()
-	var out bytes.Buffer
-	done := make(chan struct{})
-	go func() { io.Copy(&out, tty); close(done) }()
-	werr := make(chan error, 1)
-	go func() { werr <- cmd.Wait() }()
-	select {
-	case err := <-werr:
-		if err != nil {
-			t.Fatalf("login qr in a terminal: %v\n%s", err, out.String())
-		}
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("timed out:\n%s", out.String())
-	}
-	tty.Close()
-	<-done
-	s := out.String()
 	if !strings.ContainsAny(s, "▀▄█") {
 		t.Fatalf("no half-block QR code drawn on the terminal:\n%s", s)
 	}
