@@ -116,11 +116,18 @@ func main() {
 	runs := flag.Int("runs", 25, "runs per single-call measurement")
 	ops := flag.Int("ops", 1000000, "operations in the recorded stream")
 	signerOnly := flag.Bool("signer-only", false, "measure only the signer and print it (docs/benchmarks.md untouched)")
+	receiveOnly := flag.Bool("receive-only", false, "measure only receive (100,000 operations) and print it (docs/benchmarks.md untouched)")
 	notifyOnly := flag.Bool("notify-only", false, "measure only one send and notify serve and print it (docs/benchmarks.md untouched)")
 	flag.Parse()
 	abs, _ := filepath.Abs(*bin)
 	dir, _ := os.MkdirTemp("", "linectl-bench-")
 	defer os.RemoveAll(dir)
+	if *receiveOnly {
+		report := &strings.Builder{}
+		benchReceive(report, abs, dir, []int{*ops / 10})
+		fmt.Print(report.String())
+		return
+	}
 	if *signerOnly {
 		report := &strings.Builder{}
 		benchSigner(report, abs, dir, *runs, nil)
@@ -191,48 +198,7 @@ func main() {
 		ms(procs), ms(j.wall), float64(procs)/float64(j.wall))
 
 	// 3. Receive: a recorded stream served from a file.
-	for _, n := range []int{*ops / 10, *ops} {
-		rec := filepath.Join(dir, fmt.Sprintf("stream-%d.sse", n))
-		must(record(rec, n))
-		last := int64(947933 + n)
-		var conns atomic.Int32
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasSuffix(r.URL.Path, "/getLastOpRevision") {
-				// receive asks for the newest revision first: the recording's last.
-				w.Header().Set("content-type", "application/json")
-				fmt.Fprintf(w, `{"code":0,"message":"OK","data":"%d"}`, last)
-				return
-			}
-			conns.Add(1)
-			w.Header().Set("content-type", "text/event-stream")
-			// As LINE does, a stream opened at the newest revision has nothing to replay.
-			if rev, _ := strconv.ParseInt(r.URL.Query().Get("localRev"), 10, 64); rev >= last {
-				return
-			}
-			http.ServeFile(w, r, rec)
-		})}
-		ln, err := netListen()
-		must(err)
-		go srv.Serve(ln)
-		surl := "http://" + ln.Addr().String()
-		rcfg := filepath.Join(dir, fmt.Sprintf("recv-%d", n), "config.yaml")
-		must(os.MkdirAll(filepath.Dir(rcfg), 0o700))
-		must(os.WriteFile(rcfg, []byte("account:\n  mid: "+simgw.AliceMID+"\ntokens:\n  accessToken: bench\n"), 0o600))
-		renv := append(os.Environ(), "LINECTL_CONFIG="+rcfg, "LINECTL_GATEWAY="+surl, "LINECTL_SIGNER=none")
-		lr, err := withRSS(renv, nil, abs, "receive", "--from-revision", "0", "--wait", "10ms")
-		must(err)
-		if c := conns.Load(); c > 3 {
-			fmt.Fprintf(os.Stderr, "bench: receive opened the recorded stream %d times\n", c)
-		}
-		proj := `select(startswith("data: ")) | .[6:] | fromjson | {type:"operation", revision, opType:.type, createdTime, reqSeq, param1, param2, param3, message}`
-		jr, err := shell(renv, "curl -sN '"+surl+"/api/operation/receive?localRev=0' | jq -cR '"+proj+"' > /dev/null")
-		must(err)
-		srv.Close()
-		fmt.Fprintf(report, "## Receive: %d operations from a recorded stream\n\n| command | wall | ops/s | peak RSS | throughput vs curl·jq |\n|---|---:|---:|---:|---:|\n", n)
-		fmt.Fprintf(report, "| `curl -N … \\| jq -c` (projection) | %s | %.0f | – | 1.00× |\n", ms(jr.wall), float64(n)/jr.wall.Seconds())
-		fmt.Fprintf(report, "| `linectl receive` | %s | %.0f | %.1f MB | %.2f× |\n\n", ms(lr.wall), float64(n)/lr.wall.Seconds(), mb(lr.rss), ratio(jr.wall, lr.wall))
-	}
-	fmt.Fprintf(report, "Target: ≥ 3× curl·jq throughput, ≤ 30 MB and flat (compare the two stream lengths).\n\n")
+	benchReceive(report, abs, dir, []int{*ops / 10, *ops})
 	benchNotify(report, abs, cfg, env, *runs, l.wall)
 	benchSigner(report, abs, dir, *runs, &sendBench{cfg: cfg, url: url, curl: c.wall})
 	must(os.WriteFile(*out, []byte(report.String()), 0o644))
@@ -279,4 +245,51 @@ func record(path string, n int) error {
 		return err
 	}
 	return f.Close()
+}
+
+// benchReceive measures linectl receive against curl | jq on recorded
+// streams of each length, served from a file.
+func benchReceive(report *strings.Builder, abs, dir string, lengths []int) {
+	for _, n := range lengths {
+		rec := filepath.Join(dir, fmt.Sprintf("stream-%d.sse", n))
+		must(record(rec, n))
+		last := int64(947933 + n)
+		var conns atomic.Int32
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/getLastOpRevision") {
+				// receive asks for the newest revision first: the recording's last.
+				w.Header().Set("content-type", "application/json")
+				fmt.Fprintf(w, `{"code":0,"message":"OK","data":"%d"}`, last)
+				return
+			}
+			conns.Add(1)
+			w.Header().Set("content-type", "text/event-stream")
+			// As LINE does, a stream opened at the newest revision has nothing to replay.
+			if rev, _ := strconv.ParseInt(r.URL.Query().Get("localRev"), 10, 64); rev >= last {
+				return
+			}
+			http.ServeFile(w, r, rec)
+		})}
+		ln, err := netListen()
+		must(err)
+		go srv.Serve(ln)
+		surl := "http://" + ln.Addr().String()
+		rcfg := filepath.Join(dir, fmt.Sprintf("recv-%d", n), "config.yaml")
+		must(os.MkdirAll(filepath.Dir(rcfg), 0o700))
+		must(os.WriteFile(rcfg, []byte("account:\n  mid: "+simgw.AliceMID+"\ntokens:\n  accessToken: bench\n"), 0o600))
+		renv := append(os.Environ(), "LINECTL_CONFIG="+rcfg, "LINECTL_GATEWAY="+surl, "LINECTL_SIGNER=none")
+		lr, err := withRSS(renv, nil, abs, "receive", "--from-revision", "0", "--wait", "10ms")
+		must(err)
+		if c := conns.Load(); c > 3 {
+			fmt.Fprintf(os.Stderr, "bench: receive opened the recorded stream %d times\n", c)
+		}
+		proj := `select(startswith("data: ")) | .[6:] | fromjson | {type:"operation", revision, opType:.type, createdTime, reqSeq, param1, param2, param3, message}`
+		jr, err := shell(renv, "curl -sN '"+surl+"/api/operation/receive?localRev=0' | jq -cR '"+proj+"' > /dev/null")
+		must(err)
+		srv.Close()
+		fmt.Fprintf(report, "## Receive: %d operations from a recorded stream\n\n| command | wall | ops/s | peak RSS | throughput vs curl·jq |\n|---|---:|---:|---:|---:|\n", n)
+		fmt.Fprintf(report, "| `curl -N … \\| jq -c` (projection) | %s | %.0f | – | 1.00× |\n", ms(jr.wall), float64(n)/jr.wall.Seconds())
+		fmt.Fprintf(report, "| `linectl receive` | %s | %.0f | %.1f MB | %.2f× |\n\n", ms(lr.wall), float64(n)/lr.wall.Seconds(), mb(lr.rss), ratio(jr.wall, lr.wall))
+	}
+	fmt.Fprintf(report, "Target: ≥ 3× curl·jq throughput, ≤ 30 MB and flat (compare the two stream lengths).\n\n")
 }
