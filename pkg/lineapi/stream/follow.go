@@ -332,23 +332,13 @@ func (f *Follower) read(ctx context.Context, body io.Closer, src io.Reader, stal
 		switch ev.Name {
 		case "message":
 			op, perr := ParseOperation(ev.Data)
-			if errors.Is(perr, ErrTooDeep) {
-				f.notice(skipped(ev.Name, eventRevision(ev), fmt.Sprintf("JSON nested deeper than %d levels", MaxDepth)))
-				break
-			}
-			if perr != nil {
-				f.notice(Notice{Event: "badData", Detail: perr.Error()})
+			if f.badEvent(ev, perr) {
 				break
 			}
 			if op.Revision > f.rev {
-				ok, cerr := f.plausible(ctx, op.Revision)
-				if cerr != nil {
+				if refused, cerr := f.refused(ctx, op.Revision, "operation at"); cerr != nil {
 					return got, cerr
-				}
-				if !ok {
-					f.notice(Notice{Event: "revisionRefused", Revision: op.Revision, Detail: fmt.Sprintf(
-						"operation at revision %d is implausibly far past LINE's newest revision %d: refused, position kept at %d",
-						op.Revision, max(f.ceiling, f.rev), f.rev)})
+				} else if refused {
 					break
 				}
 			}
@@ -368,24 +358,14 @@ func (f *Follower) read(ctx context.Context, body io.Closer, src io.Reader, stal
 			}
 		case "fullSync":
 			fs, perr := ParseFullSync(ev.Data)
-			if errors.Is(perr, ErrTooDeep) {
-				f.notice(skipped(ev.Name, eventRevision(ev), fmt.Sprintf("JSON nested deeper than %d levels", MaxDepth)))
-				break
-			}
-			if perr != nil {
-				f.notice(Notice{Event: "badData", Detail: perr.Error()})
+			if f.badEvent(ev, perr) {
 				break
 			}
 			if fs.NextRevision > f.rev {
-				ok, cerr := f.plausible(ctx, fs.NextRevision)
-				if cerr != nil {
+				if refused, cerr := f.refused(ctx, fs.NextRevision, "fullSync to"); cerr != nil {
 					return got, cerr
-				}
-				if !ok {
+				} else if refused {
 					// Keep reading this connection: reconnecting would only replay the same fullSync.
-					f.notice(Notice{Event: "revisionRefused", Revision: fs.NextRevision, Detail: fmt.Sprintf(
-						"fullSync to revision %d is implausibly far past LINE's newest revision %d: refused, position kept at %d",
-						fs.NextRevision, max(f.ceiling, f.rev), f.rev)})
 					break
 				}
 				f.rev = fs.NextRevision
@@ -443,6 +423,33 @@ func (f *Follower) read(ctx context.Context, body io.Closer, src io.Reader, stal
 // asked again (at most once a second) before the revision is refused. An
 // error from Latest is returned: the caller reconnects and tries again
 // rather than refuse, and so lose, an operation it could not check.
+// badEvent reports (and notices) an event that did not parse: one nested
+// too deep is skipped, another is bad data.
+func (f *Follower) badEvent(ev Event, err error) bool {
+	switch {
+	case errors.Is(err, ErrTooDeep):
+		f.notice(skipped(ev.Name, eventRevision(ev), fmt.Sprintf("JSON nested deeper than %d levels", MaxDepth)))
+	case err != nil:
+		f.notice(Notice{Event: "badData", Detail: err.Error()})
+	default:
+		return false
+	}
+	return true
+}
+
+// refused reports (and notices) a revision from the stream that is
+// implausibly far past LINE's newest; what names the event ("operation at").
+func (f *Follower) refused(ctx context.Context, rev int64, what string) (bool, error) {
+	ok, err := f.plausible(ctx, rev)
+	if err != nil || ok {
+		return false, err
+	}
+	f.notice(Notice{Event: "revisionRefused", Revision: rev, Detail: fmt.Sprintf(
+		"%s revision %d is implausibly far past LINE's newest revision %d: refused, position kept at %d",
+		what, rev, max(f.ceiling, f.rev), f.rev)})
+	return true, nil
+}
+
 func (f *Follower) plausible(ctx context.Context, rev int64) (bool, error) {
 	if f.Latest == nil {
 		return true, nil
