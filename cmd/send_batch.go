@@ -1,0 +1,182 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/delivery"
+)
+
+// A send run's results: one line per input line, the worst exit code, and
+// finishing the request in flight when a signal comes.
+
+// interruptedConfirmWait bounds the --confirm search after a signal.
+const interruptedConfirmWait = 2 * time.Second
+
+// batch collects the outcomes of a send's destinations or --jsonl lines.
+type batch struct {
+	f         *factory
+	worst     classified // worst failure other than a refused input line
+	worstErr  error
+	refused   error              // the first input line refused (exit 2), if any
+	delivered bool               // some message was accepted by LINE
+	held      []*delivery.Result // --confirm: sent lines printed after the search
+}
+
+// fail prints the failed line of a destination or input line.
+func (b *batch) fail(j job, r *delivery.Result, err error) error {
+	err = sendExit(err)
+	c := classify(err)
+	if errors.Is(err, delivery.ErrOutcomeUnknown) {
+		c.code, c.kind = ExitUnknown, "outcome_unknown" // even if a cancelled call is part of the story
+	}
+	fl := failedLine{Type: "failed", To: j.to, Line: j.line, ExitCode: c.code, Kind: c.kind, Code: c.talk, Reason: c.reason, Message: err.Error()}
+	if r != nil {
+		tt := int(r.ToType)
+		fl.ToType, fl.ReqSeq = &tt, r.ReqSeq
+	}
+	switch {
+	case c.code == ExitUsage:
+		if b.refused == nil {
+			b.refused = err
+		}
+	case b.worstErr == nil || rank(c.code) > rank(b.worst.code):
+		b.worst, b.worstErr = c, err
+	}
+	return b.f.Out().line(fl)
+}
+
+// confirm prints the held sent lines of --confirm with what the operation
+// stream showed within timeout; after a signal it looks for at most
+// interruptedConfirmWait more (bounded by sendCtx's grace too).
+func (b *batch) confirm(ctx, sendCtx context.Context, s *delivery.Sender, timeout time.Duration) error {
+	if len(b.held) == 0 {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(sendCtx, timeout)
+	defer cancel()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(min(timeout, interruptedConfirmWait), cancel) })()
+	found, _ := s.Confirm(cctx, b.held)
+	missing := 0
+	for _, r := range b.held {
+		ok := found[r.ReqSeq] != ""
+		if !ok {
+			missing++
+		}
+		if err := printSent(b.f, r, &ok); err != nil {
+			return err
+		}
+	}
+	if missing > 0 && (b.worstErr == nil || rank(ExitUnknown) > rank(b.worst.code)) {
+		b.worst = classified{code: ExitUnknown}
+		b.worstErr = withExit(ExitUnknown, "unconfirmed", fmt.Errorf("%d message(s) accepted by LINE but not seen on the operation stream within %s", missing, timeout))
+	}
+	return nil
+}
+
+// exit is the batch's error: the worst failure, ranked as rank orders them,
+// where a refused input line (exit 2, "nothing was sent") counts only when
+// no message was sent.
+func (b *batch) exit() error {
+	switch {
+	case b.worstErr != nil:
+		return b.worstErr
+	case b.refused != nil && b.delivered:
+		b.f.progress("linectl: warning: some input was refused and not sent (see the \"failed\" lines); the other messages were sent")
+		return nil
+	default:
+		return b.refused
+	}
+}
+
+// interruptibleGateway stops, at a signal, what comes before a request is
+// written: the Letter Sealing probe, and a sendMessage not yet attempted.
+// A reqSeq already attempted (a resend after a refusal that proves nothing
+// was processed, or one the stream showed absent) goes through.
+type interruptibleGateway struct {
+	delivery.Gateway
+	stop context.Context
+
+	mu        sync.Mutex
+	attempted int64
+}
+
+func (g *interruptibleGateway) ProbeE2EE(ctx context.Context, mid string) (*lineapi.Probe, error) {
+	ctx, cancel := mergeCancel(ctx, g.stop)
+	defer cancel()
+	return g.Gateway.ProbeE2EE(ctx, mid)
+}
+
+func (g *interruptibleGateway) SendMessage(ctx context.Context, reqSeq int64, m lineapi.OutgoingMessage) (*lineapi.SentMessage, error) {
+	g.mu.Lock()
+	if g.attempted != reqSeq {
+		if err := g.stop.Err(); err != nil {
+			g.mu.Unlock()
+			return nil, fmt.Errorf("sendMessage not sent: %w", err)
+		}
+		g.attempted = reqSeq
+	}
+	g.mu.Unlock()
+	return g.Gateway.SendMessage(ctx, reqSeq, m)
+}
+
+// mergeCancel returns ctx, also cancelled when stop is.
+func mergeCancel(ctx, stop context.Context) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(ctx)
+	unhook := context.AfterFunc(stop, cancel)
+	return c, func() { unhook(); cancel() }
+}
+
+func printSent(f *factory, r *delivery.Result, confirmed *bool) error {
+	l := sentLine{Type: "sent", To: r.To, ToType: int(r.ToType), MessageID: r.MessageID, ReqSeq: r.ReqSeq,
+		E2EE: r.E2EE, SpecVersion: r.SpecVersion, ContentType: r.ContentType, Confirmed: confirmed}
+	if r.CreatedTime != 0 {
+		l.CreatedTime = fmt.Sprint(r.CreatedTime)
+	}
+	if r.Resolved {
+		t := true
+		l.Confirmed = &t
+	}
+	return f.Out().line(l)
+}
+
+// sendExit gives delivery's errors their exit codes.
+func sendExit(err error) error {
+	switch {
+	case errors.Is(err, delivery.ErrOutcomeUnknown):
+		return withExit(ExitUnknown, "outcome_unknown", err)
+	case errors.Is(err, delivery.ErrNeedsE2EE), errors.Is(err, delivery.ErrSealingImpossible):
+		return withExit(ExitRejected, "e2ee_required", err)
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return err
+}
+
+// rank orders exit codes from best to worst for "the worst one".
+func rank(code int) int {
+	switch code {
+	case ExitOK:
+		return 0
+	case ExitUsage:
+		return 1
+	case ExitTemporary:
+		return 2
+	case ExitRejected:
+		return 3
+	case ExitLogin:
+		return 4
+	case ExitInternal:
+		return 5
+	case ExitUnknown:
+		return 6
+	default:
+		return 7
+	}
+}
