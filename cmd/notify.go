@@ -430,18 +430,13 @@ func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (
 	if cfg.Send.RatePerSecond > 0 {
 		rate = cfg.Send.RatePerSecond
 	}
+	if sealer.MID, err = accountMID(ctx, f, cl); err != nil {
+		return nil, err
+	}
 	s := &delivery.Sender{
-		GW: cl, Finder: delivery.StreamFinder{Open: cl}, From: cfg.Account.MID, E2EE: opts.E2EE, Encrypter: sealer,
+		GW: cl, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE, Encrypter: sealer,
 		Window: opts.ConfirmTimeout, Limiter: delivery.NewLimiter(rate, int(max(rate, 1)), nil, nil),
 	}
-	if s.From == "" {
-		p, err := cl.GetProfile(ctx)
-		if err != nil {
-			return nil, err
-		}
-		s.From = p.MID
-	}
-	sealer.MID = s.From
 	return &serveSender{f: f, s: s, saveKey: keys.Save, turn: make(chan struct{}, 1), halt: make(chan struct{})}, nil
 }
 

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,7 +35,7 @@ handle linectl's exit codes. Method names are the gateway's (sendMessage, getPro
 negotiateE2EEPublicKey, tokenRefresh, …). Kinds:
 `
 	for _, k := range sandboxFaultKinds {
-		long += "\n  " + k.kind + pad(k.kind, 18) + k.what
+		long += fmt.Sprintf("\n  %-17s %s", k.kind, k.what)
 	}
 	long += `
 
@@ -100,17 +101,6 @@ type sandboxFaultLine struct {
 	Kind   string `json:"kind"`
 	Method string `json:"method"`
 	Count  int    `json:"count"`
-}
-
-func pad(s string, n int) string {
-	if len(s) >= n {
-		return " "
-	}
-	b := make([]byte, n-len(s))
-	for i := range b {
-		b[i] = ' '
-	}
-	return string(b)
 }
 
 // newCmdSandboxDo is the sandbox's other controls: the clock, token expiry,

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 
@@ -12,6 +13,19 @@ import (
 // e2eeKeysPath is the Letter Sealing key store beside the config.
 func e2eeKeysPath(f *factory) string {
 	return filepath.Join(filepath.Dir(f.store.Path), "e2ee-keys.json")
+}
+
+// accountMID is the logged-in account's MID: the config's, else LINE's
+// answer to getProfile (a config from before the MID was saved).
+func accountMID(ctx context.Context, f *factory, cl *lineapi.Client) (string, error) {
+	if f.cfg != nil && f.cfg.Account.MID != "" {
+		return f.cfg.Account.MID, nil
+	}
+	p, err := cl.GetProfile(ctx)
+	if err != nil {
+		return "", err
+	}
+	return p.MID, nil
 }
 
 // newSealer returns the account's Letter Sealing sealer/opener over the key

@@ -265,18 +265,13 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 		defer cancel()
 		return lineapi.SleepContext(c, d)
 	})
+	if sealer.MID, err = accountMID(ctx, f, cl); err != nil {
+		return err
+	}
 	s := &delivery.Sender{
-		GW: &interruptibleGateway{Gateway: cl, stop: ctx}, Finder: delivery.StreamFinder{Open: cl}, From: cfg.Account.MID, E2EE: opts.E2EE,
+		GW: &interruptibleGateway{Gateway: cl, stop: ctx}, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE,
 		Encrypter: sealer, Window: opts.ConfirmTimeout, Limiter: limiter,
 	}
-	if s.From == "" {
-		p, err := cl.GetProfile(ctx)
-		if err != nil {
-			return err
-		}
-		s.From = p.MID
-	}
-	sealer.MID = s.From
 	// A warm send is one gateway call: the probe from the cache, the search
 	// revision from an earlier run.
 	probes := loadProbeCache(f, s.From)
