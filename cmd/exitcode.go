@@ -12,14 +12,16 @@ import (
 
 // Exit codes: the one table (docs/exit-codes.md documents it).
 const (
-	ExitOK          = 0   // success
-	ExitInternal    = 1   // a bug or an unexpected failure
-	ExitUsage       = 2   // usage or invalid input; nothing was sent
-	ExitLogin       = 3   // login needed: no session, or it ended and could not be refreshed
-	ExitRejected    = 4   // LINE refused the request (TalkException, gateway refusal)
-	ExitTemporary   = 5   // network, 5xx, timeout, rate limit, full or read-only disk; nothing was sent
-	ExitUnknown     = 6   // outcome unknown: a send may have been delivered
-	ExitInterrupted = 130 // SIGINT/SIGTERM
+	ExitOK        = 0 // success
+	ExitInternal  = 1 // a bug or an unexpected failure
+	ExitUsage     = 2 // usage or invalid input; nothing was sent
+	ExitLogin     = 3 // login needed: no session, or it ended and could not be refreshed
+	ExitRejected  = 4 // LINE refused the request (TalkException, gateway refusal)
+	ExitTemporary = 5 // network, 5xx, timeout, rate limit, full or read-only disk; nothing was sent
+	ExitUnknown   = 6 // outcome unknown: a send may have been delivered
+	// ExitUploadFailed: a media message was delivered but its upload failed.
+	ExitUploadFailed = 7
+	ExitInterrupted  = 130 // SIGINT/SIGTERM
 )
 
 const exitCodeHelp = `Exit codes:
@@ -30,6 +32,7 @@ const exitCodeHelp = `Exit codes:
   4    rejected by LINE (TalkException or gateway refusal; code and reason shown)
   5    temporary failure (network, 5xx, timeout, rate limit; nothing was sent)
   6    outcome unknown (a send may have been delivered)
+  7    a media message was delivered but its image or file did not upload
   130  interrupted`
 
 // exitError carries an explicit exit code and kind.

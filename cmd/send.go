@@ -34,13 +34,15 @@ type sendOptions struct {
 	ConfirmTimeout    time.Duration
 	Rate              float64
 	RateSet           bool
+	Image, File, Name string // --image, --file, --name
+	Media             *delivery.Media
 }
 
 func newCmdSend(f *factory, runF func(*sendOptions) error) *cobra.Command {
 	opts := &sendOptions{}
 	cmd := &cobra.Command{
-		Use:   "send --to MID [--to MID …] [TEXT … | --sticker PKG/ID]",
-		Short: "Send a text message or a sticker to users, groups or rooms",
+		Use:   "send --to MID [--to MID …] [TEXT … | --sticker PKG/ID | --image FILE | --file FILE]",
+		Short: "Send a text message, a sticker, an image or a file to users, groups or rooms",
 		Long: `Send a text message. The text is the arguments joined by spaces, or stdin when no text
 argument is given or it is "-" (multi-line text is kept; one trailing newline, as echo adds,
 is removed). --to takes a user (u…), group (c…) or room (r…) MID; with several --to the same
@@ -67,8 +69,19 @@ positive decimal numbers (LINE Notify's stickerPackageId/stickerId; LINE's stick
 --sticker-version sets its package version (STKVER, default 100). A sticker has no text.
 Stickers are never sealed: LINE's allowedTypes does not list them (see docs/protocol.md §6).
 
+--image FILE sends a PNG, JPEG or GIF (by content, not by name; at most 50 MiB) and
+--file FILE any file (at most 1 GiB, LINE's limit); "-" reads stdin (give --name), and
+--name sets the name LINE shows. A media message has no text. Where LINE says the chat
+takes media sealed (determineMediaMessageFlow) the file is encrypted with a fresh key,
+uploaded, and the key sent in a sealed message; otherwise the message is sent and the
+file uploaded to it (an upload is retried; the message never is). An upload that fails
+after the message went out exits 7 (kind upload_failed, with the messageId). Uploads
+longer than a second show progress on stderr. The sent line adds "contentType" (1 image,
+14 file), "fileName", "fileSize" and "object" (see 'linectl download').
+
 --jsonl reads {"to":"MID","text":"…"} lines — or {"to":"MID","sticker":"PKG/ID"}, with an
-optional "stickerVersion":N — from stdin and sends each over one connection;
+optional "stickerVersion":N, or {"to":"MID","image":"PATH"} / {"to":"MID","file":"PATH"}
+with an optional "name" — from stdin and sends each over one connection;
 every non-blank line gets one result line, in order (a line over 1 MiB is refused).
 
 On SIGINT/SIGTERM no more input is read; the send in flight is finished (or settled on
@@ -82,6 +95,8 @@ reader: only white space, zero-width or other invisible characters, or any NUL.`
   df -h | linectl send --to u0123456789abcdef0123456789abcdef
   linectl send --to-name "Family" --confirm "dinner at 7"
   linectl send --to c0123456789abcdef0123456789abcdef --sticker 446/1988
+  linectl send --to c0123456789abcdef0123456789abcdef --image load.png
+  pg_dump db | gzip | linectl send --to u0123456789abcdef0123456789abcdef --file - --name db.sql.gz
   jq -c '{to: .chat, text: .msg}' alerts.json | linectl send --jsonl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.RateSet = cmd.Flags().Changed("rate")
@@ -100,6 +115,9 @@ reader: only white space, zero-width or other invisible characters, or any NUL.`
 	fl.StringArrayVar(&opts.ToName, "to-name", nil, "destination chat or contact by exact name (from 'linectl chats'/'contacts'); repeatable")
 	fl.BoolVar(&opts.JSONL, "jsonl", false, `read {"to":…,"text":…} lines from stdin`)
 	fl.StringVar(&opts.StickerArg, "sticker", "", "send the sticker PKG/ID (package id/sticker id) instead of a text")
+	fl.StringVar(&opts.Image, "image", "", "send the PNG, JPEG or GIF image FILE (\"-\": stdin, with --name) instead of a text")
+	fl.StringVar(&opts.File, "file", "", "send FILE (\"-\": stdin, with --name) instead of a text")
+	fl.StringVar(&opts.Name, "name", "", "the name LINE shows for --image or --file (default: the file's base name)")
 	fl.Int64Var(&opts.StickerVersion, "sticker-version", lineapi.DefaultStickerVersion, "the sticker package's version (STKVER), with --sticker")
 	fl.StringVar(&opts.E2EE, "e2ee", "auto", "Letter Sealing: auto, off or require")
 	fl.BoolVar(&opts.Confirm, "confirm", false, "wait until each message appears on the operation stream")
@@ -136,8 +154,8 @@ func parseSendArgs(ctx context.Context, f *factory, opts *sendOptions, args []st
 	if opts.StickerVersionSet && !stickerSet {
 		return usageErrorf("--sticker-version goes with --sticker")
 	}
-	if opts.JSONL && stickerSet {
-		return usageErrorf(`--jsonl takes stickers from stdin ({"to":…,"sticker":"PKG/ID"}): no --sticker`)
+	if opts.JSONL && (stickerSet || opts.Image != "" || opts.File != "" || opts.Name != "") {
+		return usageErrorf(`--jsonl takes stickers, images and files from stdin ({"to":…,"sticker":"PKG/ID"}, {"to":…,"image":"PATH"}): no --sticker, --image, --file or --name`)
 	}
 	if opts.JSONL {
 		if len(opts.To) > 0 || len(opts.ToName) > 0 || len(args) > 0 {
@@ -152,6 +170,9 @@ func parseSendArgs(ctx context.Context, f *factory, opts *sendOptions, args []st
 		if _, err := lineapi.ParseMID(to); err != nil {
 			return usageErrorf("--to: %v", err)
 		}
+	}
+	if done, err := parseMediaArgs(f, opts, args, stickerSet); done || err != nil {
+		return err
 	}
 	if stickerSet {
 		if len(args) > 0 {
@@ -201,7 +222,10 @@ type sentLine struct {
 	CreatedTime string `json:"createdTime,omitempty"`
 	E2EE        bool   `json:"e2ee"`
 	SpecVersion int    `json:"specVersion,omitempty"`
-	ContentType int    `json:"contentType,omitempty"` // 7 for a sticker; omitted for text (0)
+	ContentType int    `json:"contentType,omitempty"` // 7 sticker, 1 image, 14 file; omitted for text (0)
+	FileName    string `json:"fileName,omitempty"`
+	FileSize    int64  `json:"fileSize,omitempty"`
+	Object      string `json:"object,omitempty"` // the media's object on LINE's storage
 	Confirmed   *bool  `json:"confirmed,omitempty"`
 }
 
@@ -217,12 +241,15 @@ type failedLine struct {
 	Code     int    `json:"code,omitempty"`
 	Reason   string `json:"reason,omitempty"`
 	Message  string `json:"message"`
+	// MessageID is set when the message was delivered but its upload failed.
+	MessageID string `json:"messageId,omitempty"`
 }
 
 // job is one text or sticker to one destination.
 type job struct {
 	to, text string
 	sticker  *lineapi.Sticker
+	media    *delivery.Media
 	line     int
 	err      error // input error for this line
 }
@@ -270,7 +297,7 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 	}
 	s := &delivery.Sender{
 		GW: &interruptibleGateway{Gateway: cl, stop: ctx}, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE,
-		Encrypter: sealer, Window: opts.ConfirmTimeout, Limiter: limiter,
+		Encrypter: sealer, Window: opts.ConfirmTimeout, Limiter: limiter, Uploader: newOBS(f, cl),
 	}
 	// A warm send is one gateway call: the probe from the cache, the search
 	// revision from an earlier run.
@@ -298,7 +325,7 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 		}
 		for _, to := range targets {
 			select {
-			case jobs <- job{to: to, text: opts.Text, sticker: opts.Sticker}:
+			case jobs <- job{to: to, text: opts.Text, sticker: opts.Sticker, media: opts.Media}:
 			case <-ctx.Done():
 				return
 			}
@@ -321,7 +348,13 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 			}
 			continue
 		}
-		r, err := s.SendMessage(sendCtx, j.to, delivery.Content{Text: j.text, Sticker: j.sticker})
+		c := delivery.Content{Text: j.text, Sticker: j.sticker}
+		if j.media != nil {
+			md := *j.media
+			md.Source = progressSource(f, md.Name, md.Source)
+			c.Media = &md
+		}
+		r, err := s.SendMessage(sendCtx, j.to, c)
 		switch {
 		case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) && !errors.Is(err, delivery.ErrOutcomeUnknown):
 			// Interrupted before its request was written: not sent, no line.

@@ -38,6 +38,9 @@ func (b *batch) fail(j job, r *delivery.Result, err error) error {
 	if r != nil {
 		tt := int(r.ToType)
 		fl.ToType, fl.ReqSeq = &tt, r.ReqSeq
+		if errors.Is(err, delivery.ErrUploadFailed) {
+			fl.MessageID = r.MessageID
+		}
 	}
 	switch {
 	case c.code == ExitUsage:
@@ -111,6 +114,16 @@ func (g *interruptibleGateway) ProbeE2EE(ctx context.Context, mid string) (*line
 	return g.Gateway.ProbeE2EE(ctx, mid)
 }
 
+func (g *interruptibleGateway) DetermineMediaMessageFlow(ctx context.Context, chat string) (*lineapi.MediaFlow, error) {
+	mg, ok := g.Gateway.(delivery.MediaGateway)
+	if !ok {
+		return nil, errors.New("this gateway client cannot send media")
+	}
+	ctx, cancel := mergeCancel(ctx, g.stop)
+	defer cancel()
+	return mg.DetermineMediaMessageFlow(ctx, chat)
+}
+
 func (g *interruptibleGateway) SendMessage(ctx context.Context, reqSeq int64, m lineapi.OutgoingMessage) (*lineapi.SentMessage, error) {
 	g.mu.Lock()
 	if g.attempted != reqSeq {
@@ -133,7 +146,8 @@ func mergeCancel(ctx, stop context.Context) (context.Context, context.CancelFunc
 
 func printSent(f *factory, r *delivery.Result, confirmed *bool) error {
 	l := sentLine{Type: "sent", To: r.To, ToType: int(r.ToType), MessageID: r.MessageID, ReqSeq: r.ReqSeq,
-		E2EE: r.E2EE, SpecVersion: r.SpecVersion, ContentType: r.ContentType, Confirmed: confirmed}
+		E2EE: r.E2EE, SpecVersion: r.SpecVersion, ContentType: r.ContentType, Confirmed: confirmed,
+		FileName: r.FileName, FileSize: r.FileSize, Object: r.Object}
 	if r.CreatedTime != 0 {
 		l.CreatedTime = fmt.Sprint(r.CreatedTime)
 	}
@@ -149,6 +163,8 @@ func sendExit(err error) error {
 	switch {
 	case errors.Is(err, delivery.ErrOutcomeUnknown):
 		return withExit(ExitUnknown, "outcome_unknown", err)
+	case errors.Is(err, delivery.ErrUploadFailed):
+		return withExit(ExitUploadFailed, "upload_failed", err)
 	case errors.Is(err, delivery.ErrNeedsE2EE), errors.Is(err, delivery.ErrSealingImpossible):
 		return withExit(ExitRejected, "e2ee_required", err)
 	}
@@ -174,9 +190,11 @@ func rank(code int) int {
 		return 4
 	case ExitInternal:
 		return 5
-	case ExitUnknown:
+	case ExitUploadFailed:
 		return 6
-	default:
+	case ExitUnknown:
 		return 7
+	default:
+		return 8
 	}
 }

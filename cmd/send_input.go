@@ -188,6 +188,9 @@ func parseJSONL(n int, line string) job {
 		Text           *string `json:"text"`
 		Sticker        *string `json:"sticker"`
 		StickerVersion *int64  `json:"stickerVersion"`
+		Image          *string `json:"image"`
+		File           *string `json:"file"`
+		Name           *string `json:"name"`
 	}
 	j := job{line: n}
 	if !utf8.ValidString(line) {
@@ -196,6 +199,16 @@ func parseJSONL(n int, line string) job {
 		j.err = usageErrorf("line %d: not a JSON object with to and text (or sticker): %v", n, err)
 	} else if _, err := lineapi.ParseMID(in.To); err != nil {
 		j.to, j.err = in.To, usageErrorf("line %d: %v", n, err)
+	} else if in.Image != nil || in.File != nil || in.Name != nil {
+		j.to = in.To
+		switch {
+		case in.Image == nil && in.File == nil:
+			j.err = usageErrorf("line %d: name without image or file", n)
+		case in.Text != nil || in.Sticker != nil:
+			j.err = usageErrorf("line %d: a line has a text, a sticker, an image or a file: one of them", n)
+		default:
+			parseJSONLMedia(&j, n, in.Image, in.File, in.Name)
+		}
 	} else if in.Sticker != nil || in.StickerVersion != nil {
 		j.to = in.To
 		version := int64(lineapi.DefaultStickerVersion)

@@ -42,8 +42,8 @@ func (s Sticker) String() string {
 }
 
 // OutgoingMessage is a message to send. Text is omitted from the request
-// when Chunks is set (a Letter Sealing message) and for a sticker
-// (ContentType 7), which has no text.
+// when Chunks is set (a Letter Sealing message), for a sticker (ContentType
+// 7) and for media (1, 14), which have no text.
 type OutgoingMessage struct {
 	From            string
 	To              string
@@ -52,6 +52,9 @@ type OutgoingMessage struct {
 	ContentType     int
 	ContentMetadata map[string]string
 	Chunks          []string
+	// SealedPayload, when set, is the Letter Sealing plaintext instead of
+	// {"text":…}: a media message's {"keyMaterial":…,"fileName":…}.
+	SealedPayload []byte
 }
 
 // sendMessageBody is the Message the extension builds, in its field order.
@@ -99,9 +102,12 @@ func (c *Client) SendMessage(ctx context.Context, reqSeq int64, m OutgoingMessag
 		ContentMetadata: md,
 		Chunks:          m.Chunks,
 	}
-	if len(m.Chunks) == 0 && m.ContentType != ContentSticker {
+	if len(m.Chunks) == 0 && m.ContentType != ContentSticker && !IsMedia(m.ContentType) {
 		body.Text = &m.Text
 	}
+	// hasContent: the message refers to an object on LINE's storage
+	// (beeper/line send_message.go: true for media).
+	body.HasContent = IsMedia(m.ContentType)
 	var out SentMessage
 	if err := c.thriftCall(ctx, "Talk/TalkService", "sendMessage", []any{reqSeq, body}, &out, true, false); err != nil {
 		return nil, err

@@ -87,6 +87,9 @@ type Sender struct {
 	Window    time.Duration // how long to search the stream for an unknown outcome
 	Limiter   *Limiter      // nil: no client-side rate limit
 	Probes    ProbeCache    // nil: probe before every send
+	// Uploader puts media on LINE's object storage; GW must then also be a
+	// MediaGateway. nil: media cannot be sent.
+	Uploader Uploader
 	// SavedRevision, when not 0, is an operation revision saved before this
 	// run (by receive or an earlier send): the stream is searched from it
 	// for an unknown outcome, and getLastOpRevision is not called.
@@ -109,7 +112,12 @@ type Result struct {
 	CreatedTime int64
 	E2EE        bool
 	SpecVersion int
-	ContentType int // 0 text, 7 sticker
+	ContentType int // 0 text, 7 sticker, 1 image, 14 file
+	// Object is a media message's object on LINE's storage (its path);
+	// FileName and FileSize are its name and (plain) size.
+	Object   string
+	FileName string
+	FileSize int64
 	// Resolved is true when an unknown outcome was settled through the stream.
 	Resolved bool
 }
@@ -174,16 +182,28 @@ func (s *Sender) startRevision(ctx context.Context) {
 	})
 }
 
-// Content is what one message carries: a text, or a sticker (Sticker set,
-// Text empty).
+// Content is what one message carries: a text, a sticker (Sticker set,
+// Text empty), or an image or file (Media set, Text empty).
 type Content struct {
 	Text    string
 	Sticker *lineapi.Sticker
+	Media   *Media
+
+	prepared *lineapi.OutgoingMessage // media: the message naming its object
+	flow     int                      // media: lineapi.FlowPlain | FlowSealed
 }
 
 // message builds the outgoing message of c, its content type set before
 // the Letter Sealing probe decides (allowedTypes is per content type).
 func (c Content) message(from, to string, toType lineapi.ToType) lineapi.OutgoingMessage {
+	if c.prepared != nil {
+		m := *c.prepared
+		m.ContentMetadata = make(map[string]string, len(c.prepared.ContentMetadata))
+		for k, v := range c.prepared.ContentMetadata {
+			m.ContentMetadata[k] = v
+		}
+		return m
+	}
 	m := lineapi.OutgoingMessage{From: from, To: to, ToType: toType, Text: c.Text}
 	if c.Sticker != nil {
 		m.Text, m.ContentType, m.ContentMetadata = "", lineapi.ContentSticker, c.Sticker.Metadata()
@@ -208,19 +228,29 @@ func (s *Sender) SendMessage(ctx context.Context, to string, c Content) (*Result
 	if err != nil {
 		return nil, err
 	}
-	if c.Sticker != nil && c.Text != "" {
+	switch {
+	case c.Sticker != nil && c.Text != "":
 		return nil, errors.New("a sticker message has no text")
+	case c.Media != nil && (c.Text != "" || c.Sticker != nil):
+		return nil, errors.New("a media message has no text (LINE takes no caption)")
+	case c.Media != nil:
+		return s.sendMedia(ctx, to, toType, c)
 	}
+	return s.deliver(ctx, to, toType, c)
+}
+
+// deliver seals (where the chat needs it) and sends c once.
+func (s *Sender) deliver(ctx context.Context, to string, toType lineapi.ToType, c Content) (*Result, error) {
 	m := c.message(s.From, to, toType)
 	res := &Result{To: to, ToType: toType, ContentType: m.ContentType}
 	s.startRevision(ctx) // concurrently with the probe
-	cached, err := s.seal(ctx, res, &m, false)
+	cached, err := s.seal(ctx, res, &m, c.flow, false)
 	if err != nil && cached {
 		// What the cache said no longer seals (a key gone, say): probe afresh.
 		s.Probes.DropProbe(to)
 		m = c.message(s.From, to, toType)
 		*res = Result{To: to, ToType: toType, ContentType: m.ContentType}
-		cached, err = s.seal(ctx, res, &m, true)
+		cached, err = s.seal(ctx, res, &m, c.flow, true)
 	}
 	if err != nil {
 		return res, err
@@ -254,7 +284,7 @@ func (s *Sender) SendMessage(ctx context.Context, to string, c Content) (*Result
 			}
 			m = c.message(s.From, to, toType)
 			*res = Result{To: to, ToType: toType, ContentType: m.ContentType, ReqSeq: res.ReqSeq}
-			if cached, err = s.seal(ctx, res, &m, true); err != nil {
+			if cached, err = s.seal(ctx, res, &m, c.flow, true); err != nil {
 				return res, err
 			}
 			continue
@@ -332,9 +362,11 @@ func keyChanged(err error) bool {
 // seal runs the Letter Sealing probe (or takes it from the cache, unless
 // fresh) and seals m where the chat needs it. It reports whether the probe
 // came from the cache.
-func (s *Sender) seal(ctx context.Context, res *Result, m *lineapi.OutgoingMessage, fresh bool) (cached bool, err error) {
+// flow is a media message's determineMediaMessageFlow answer (0 for others):
+// plain media is never probed or sealed, sealed media must be sealed.
+func (s *Sender) seal(ctx context.Context, res *Result, m *lineapi.OutgoingMessage, flow int, fresh bool) (cached bool, err error) {
 	to := m.To
-	if s.E2EE != E2EEOff {
+	if s.E2EE != E2EEOff && flow != lineapi.FlowPlain {
 		var p *lineapi.Probe
 		if s.Probes != nil && !fresh {
 			p, cached = s.Probes.Probe(to)
@@ -351,13 +383,18 @@ func (s *Sender) seal(ctx context.Context, res *Result, m *lineapi.OutgoingMessa
 		// about stickers: they go plain, as beeper/line sends them, and LINE
 		// answers 82 if it wants them sealed (nothing is then sent).
 		allowed := p.Allows(m.ContentType) && (m.ContentType == lineapi.ContentText || p.AllowedTypes != nil)
+		if flow == lineapi.FlowSealed {
+			allowed = true // for media, determineMediaMessageFlow decides (beeper/line)
+		}
 		switch {
+		case flow == lineapi.FlowSealed && !p.Usable:
+			return cached, fmt.Errorf("%w: LINE wants media sealed here, but the Letter Sealing probe found no key: %s", ErrNeedsE2EE, p.Reason)
 		case p.Usable && !allowed && s.E2EE == E2EERequire:
 			return cached, fmt.Errorf("%w: LINE does not allow content type %d to be sealed here (allowedTypes %v)", ErrSealingImpossible, m.ContentType, p.AllowedTypes)
 		case p.Usable && !allowed:
 			// The extension sends a type allowedTypes does not list plain
 			// (encryptMessage); LINE answers 82 if it wants it sealed after all.
-		case p.Usable && m.ContentType != lineapi.ContentText:
+		case p.Usable && m.ContentType != lineapi.ContentText && flow != lineapi.FlowSealed:
 			return cached, ErrStickerSealing
 		case p.Usable && s.Encrypter == nil:
 			return cached, fmt.Errorf("%w, and this config has no Letter Sealing keys to send it (probe: spec version %d)", ErrNeedsE2EE, p.SpecVersion)

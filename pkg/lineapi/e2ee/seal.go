@@ -92,9 +92,11 @@ func (s *Sealer) Seal(ctx context.Context, p *lineapi.Probe, m *lineapi.Outgoing
 		}
 		receiverKeyID = gid
 	}
-	payload, err := marshalText(m.Text)
-	if err != nil {
-		return 0, err
+	payload := m.SealedPayload
+	if payload == nil {
+		if payload, err = marshalText(m.Text); err != nil {
+			return 0, err
+		}
 	}
 	msg := sealing.Message{From: m.From, To: m.To, SenderKeyID: own.KeyID, ReceiverKeyID: receiverKeyID, ContentType: m.ContentType}
 	version := 2
@@ -113,7 +115,12 @@ func (s *Sealer) Seal(ctx context.Context, p *lineapi.Probe, m *lineapi.Outgoing
 	for i, c := range chunks {
 		m.Chunks[i] = base64.StdEncoding.EncodeToString(c)
 	}
-	m.ContentMetadata = map[string]string{"e2eeVersion": strconv.Itoa(version)}
+	md := make(map[string]string, len(m.ContentMetadata)+1)
+	for k, v := range m.ContentMetadata { // a media message's SID, OID, FILE_SIZE…
+		md[k] = v
+	}
+	md["e2eeVersion"] = strconv.Itoa(version)
+	m.ContentMetadata = md
 	m.Text = ""
 	return version, nil
 }

@@ -1,0 +1,312 @@
+// Package obs talks to LINE's object storage (OBS, obs.line-apps.com), where
+// chat images and files live: uploads, downloads, and the encryption of
+// Letter-Sealed media. docs/media-protocol.md holds the facts and their
+// sources; what no peer established is marked there as a guess.
+//
+// OBS requests are not signed (no x-hmac) and carry, in x-line-access, an
+// OBS token that acquireEncryptedAccessToken issues, not the access token.
+package obs
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultBaseURL is LINE's object storage (beeper/line OBSBaseURL, OkLine
+// OBS_BASE, linejs LineObs.prefix).
+const DefaultBaseURL = "https://obs.line-apps.com"
+
+// Application is the x-line-application the extension sends (OkLine's
+// reading of the 3.7.2 bundle; beeper/line omits the trailing tab).
+const Application = "CHROMEOS\t3.7.2\tChrome_OS\t"
+
+// Object types of X-Obs-Params.
+const (
+	TypeImage = "image"
+	TypeFile  = "file"
+)
+
+// Storage ids (SIDs) of Letter-Sealed objects.
+const (
+	SIDPlain       = "m"
+	SIDSealedImage = "emi"
+	SIDSealedFile  = "emf"
+)
+
+// Params is the X-Obs-Params header of an upload.
+type Params struct {
+	Name string // the object's name (the file name)
+	Type string // image | file (sealed objects are always "file")
+	Cat  string // "original" for a full-size image, else ""
+}
+
+// Header is the header value: standard base64 of a JSON object with string
+// values (beeper/line, linejs uploadObjTalk).
+func (p Params) Header() string {
+	m := map[string]string{"ver": "2.0", "name": p.Name, "type": p.Type}
+	if p.Cat != "" {
+		m["cat"] = p.Cat
+	}
+	b, _ := json.Marshal(m)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// TalkMeta is the X-Talk-Meta header of a download: standard base64 of
+// {"message": base64(Thrift binary struct {4: string id, 27: empty list of
+// structs})} (beeper/line constructTalkMeta, linejs, OkLine build_talk_meta).
+func TalkMeta(messageID string) string {
+	var b bytes.Buffer
+	b.WriteByte(0x0B)
+	_ = binary.Write(&b, binary.BigEndian, int16(4))
+	_ = binary.Write(&b, binary.BigEndian, int32(len(messageID)))
+	b.WriteString(messageID)
+	b.WriteByte(0x0F)
+	_ = binary.Write(&b, binary.BigEndian, int16(27))
+	b.WriteByte(0x0C)
+	_ = binary.Write(&b, binary.BigEndian, int32(0))
+	b.WriteByte(0x00)
+	j, _ := json.Marshal(map[string]string{"message": base64.StdEncoding.EncodeToString(b.Bytes())})
+	return base64.StdEncoding.EncodeToString(j)
+}
+
+// ReqID is a fresh upload id for a Letter-Sealed object: "reqid-" and a
+// random UUID (linejs uploadMediaByE2EE; beeper/line writes 16 random bytes
+// the same way).
+func ReqID() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	h := hex.EncodeToString(u[:])
+	return "reqid-" + h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// TokenFunc returns the OBS token to use; fresh asks for a new one (the last
+// was refused).
+type TokenFunc func(ctx context.Context, fresh bool) (string, error)
+
+// Client uploads and downloads objects.
+type Client struct {
+	BaseURL   string
+	HTTP      *http.Client
+	Token     TokenFunc
+	UserAgent string
+	// Sleep waits between attempts (default: a timer honouring ctx).
+	Sleep func(context.Context, time.Duration) error
+	// Attempts is how many times an upload or download is tried in all (default 3).
+	Attempts int
+}
+
+// Error is an answer OBS gave that is not a success.
+type Error struct {
+	Op     string // upload | download
+	Status int
+	Body   string // at most 200 bytes, for the message
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("%s: object storage answered HTTP %d", e.Op, e.Status)
+	if e.Body != "" {
+		s += ": " + e.Body
+	}
+	return s
+}
+
+// Temporary reports whether another attempt may succeed: a network failure,
+// 5xx, 429, or 202/404 on a download of an object not yet ready.
+func Temporary(err error) bool {
+	var oe *Error
+	if errors.As(err, &oe) {
+		return oe.Status >= 500 || oe.Status == 429 || (oe.Op == "download" && oe.Status == 202)
+	}
+	return err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrBadBlob) && !errors.As(err, new(*sourceError))
+}
+
+// Source is what an upload sends: it is opened once per attempt, so an
+// interrupted upload is sent again from the start.
+type Source struct {
+	Open func() (io.ReadCloser, error)
+	Size int64
+}
+
+// BytesSource is a Source of b.
+func BytesSource(b []byte) Source {
+	return Source{Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }, Size: int64(len(b))}
+}
+
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
+
+// Upload POSTs src to path (e.g. /r/talk/m/<messageId>) and returns the
+// x-obs-oid OBS answers. Each attempt sends the whole object again to the
+// same path, which OBS stores once (an upload is not a message: repeating
+// it sends nothing to anyone). A refused token is renewed once.
+func (c *Client) Upload(ctx context.Context, path string, p Params, src Source) (string, error) {
+	var oid string
+	err := c.retry(ctx, func(token string) error {
+		body, err := src.Open()
+		if err != nil {
+			return &sourceError{err}
+		}
+		defer body.Close()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, body)
+		if err != nil {
+			return err
+		}
+		req.ContentLength = src.Size
+		c.header(req, token)
+		req.Header.Set("content-type", "application/octet-stream")
+		req.Header.Set("x-obs-params", p.Header())
+		resp, err := c.HTTP.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if err := answer("upload", resp); err != nil {
+			return err
+		}
+		if oid = resp.Header.Get("x-obs-oid"); oid == "" {
+			return &Error{Op: "upload", Status: resp.StatusCode, Body: "no x-obs-oid in the answer"}
+		}
+		return nil
+	})
+	return oid, err
+}
+
+// Download GETs path into w, at most max bytes. talkMeta, when not "",
+// is sent as X-Talk-Meta. An attempt that fails after writing to w is not
+// repeated (w would hold part of the object twice).
+func (c *Client) Download(ctx context.Context, path, talkMeta string, w io.Writer, max int64) (int64, error) {
+	var n int64
+	err := c.retry(ctx, func(token string) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
+		if err != nil {
+			return err
+		}
+		c.header(req, token)
+		if talkMeta != "" {
+			req.Header.Set("x-talk-meta", talkMeta)
+		}
+		resp, err := c.HTTP.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if err := answer("download", resp); err != nil {
+			return err
+		}
+		if resp.StatusCode == http.StatusAccepted {
+			return &Error{Op: "download", Status: 202, Body: "the object is not ready yet"}
+		}
+		if resp.ContentLength > max {
+			return &sourceError{fmt.Errorf("the object is %d bytes, more than the limit of %d", resp.ContentLength, max)}
+		}
+		n, err = io.Copy(w, io.LimitReader(resp.Body, max+1))
+		switch {
+		case err != nil:
+			return &sourceError{fmt.Errorf("download: %w", err)}
+		case n > max:
+			return &sourceError{fmt.Errorf("the object is more than the limit of %d bytes", max)}
+		}
+		return nil
+	})
+	return n, err
+}
+
+func (c *Client) header(req *http.Request, token string) {
+	h := req.Header
+	h.Set("user-agent", c.UserAgent)
+	h.Set("x-line-application", Application)
+	h.Set("x-lal", "en_US")
+	h.Set("x-line-access", token)
+}
+
+// answer turns a non-2xx answer into an *Error.
+func answer(op string, resp *http.Response) error {
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+	return &Error{Op: op, Status: resp.StatusCode, Body: strings.TrimSpace(strings.ToValidUTF8(string(b), "?"))}
+}
+
+// retry runs one attempt at a time: a 401 renews the token once; what
+// Temporary says may pass is tried again after a pause.
+func (c *Client) retry(ctx context.Context, attempt func(token string) error) error {
+	token, err := c.Token(ctx, false)
+	if err != nil {
+		return err
+	}
+	renewed := false
+	tries := c.Attempts
+	if tries == 0 {
+		tries = 3
+	}
+	for i := 1; ; i++ {
+		err = attempt(token)
+		var oe *Error
+		if errors.As(err, &oe) && oe.Status == http.StatusUnauthorized && !renewed {
+			renewed = true
+			if token, err = c.Token(ctx, true); err != nil {
+				return err
+			}
+			i--
+			continue
+		}
+		if err == nil || i >= tries || !Temporary(err) {
+			return err
+		}
+		if serr := c.sleep(ctx, time.Duration(i)*500*time.Millisecond); serr != nil {
+			return err
+		}
+	}
+}
+
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.Sleep != nil {
+		return c.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// ParseToken reads acquireEncryptedAccessToken's answer: records separated
+// by 0x1E, units by 0x1F; record 0 is the lifetime in seconds, record 1's
+// first unit the token (OkLine _parse_encrypted_token; beeper/line takes what
+// follows the first 0x1E).
+func ParseToken(data string) (token string, ttl time.Duration, err error) {
+	recs := strings.Split(data, "\x1e")
+	if len(recs) < 2 {
+		return "", 0, errors.New("acquireEncryptedAccessToken: answer has no token")
+	}
+	token = strings.Split(recs[1], "\x1f")[0]
+	if token == "" {
+		return "", 0, errors.New("acquireEncryptedAccessToken: empty token")
+	}
+	if s, err := strconv.ParseInt(strings.Split(recs[0], "\x1f")[0], 10, 64); err == nil && s > 0 {
+		ttl = time.Duration(s) * time.Second
+	}
+	return token, ttl, nil
+}
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
