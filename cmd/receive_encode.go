@@ -61,15 +61,42 @@ func appendMessageLine(b []byte, op *stream.Operation, me string, si *sealedInfo
 	b = appendString(b, chat)
 	b = append(b, `,"from":`...)
 	b = appendString(b, from)
-	if si != nil {
+	ct := m.Get("contentType").Int()
+	switch {
+	case lineapi.IsMedia(int(ct)):
+		b = appendMedia(b, m, ct)
+		if si != nil {
+			b = append(b, `,"e2ee":true`...)
+		}
+	case si != nil:
 		b = appendSealed(b, si)
-	} else {
+	default:
 		b = append(b, `,"text":`...)
 		b = appendString(b, m.Get("text").String())
 	}
 	b = append(b, `,"revision":"`...)
 	b = strconv.AppendInt(b, op.Revision, 10)
 	return append(b, "\"}\n"...)
+}
+
+// appendMedia writes what a script needs of an image or file message:
+// its type, id (for 'linectl download'), name and size. The key material of
+// a sealed one stays in its chunks.
+func appendMedia(b []byte, m gjson.Result, ct int64) []byte {
+	b = append(b, `,"contentType":`...)
+	b = strconv.AppendInt(b, ct, 10)
+	b = append(b, `,"messageId":`...)
+	b = appendString(b, m.Get("id").String())
+	md := m.Get("contentMetadata")
+	if name := md.Get("FILE_NAME"); name.Exists() {
+		b = append(b, `,"fileName":`...)
+		b = appendString(b, name.String())
+	}
+	if size := md.Get("FILE_SIZE").Int(); size > 0 {
+		b = append(b, `,"fileSize":`...)
+		b = strconv.AppendInt(b, size, 10)
+	}
+	return b
 }
 
 // appendValue re-encodes a JSON value with strings decoded to UTF-8.

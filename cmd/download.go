@@ -1,0 +1,324 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/tidwall/gjson"
+
+	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/e2ee"
+	"github.com/linectl/linectl/pkg/lineapi/obs"
+)
+
+type downloadOptions struct {
+	MessageID string
+	Output    string
+	Dir       string
+	Force     bool
+}
+
+// downloadedLine is printed for each object saved.
+type downloadedLine struct {
+	Type      string `json:"type"` // "downloaded"
+	MessageID string `json:"messageId"`
+	File      string `json:"file"`
+	Size      int64  `json:"size"`
+	E2EE      bool   `json:"e2ee"`
+}
+
+func newCmdDownload(f *factory) *cobra.Command {
+	opts := &downloadOptions{}
+	cmd := &cobra.Command{
+		Use:   "download [--message-id ID] [--output FILE | --dir DIR]",
+		Short: "Save the image or file of a received message",
+		Long: `Save the image or file a media message carries (contentType 1 image, 14 file).
+
+Give the message as the JSON line 'linectl receive' printed for it, on stdin (one or more
+lines: every media message among them is saved; other lines are skipped), or, for a plain
+(not sealed) message, its id with --message-id. A Letter-Sealed message needs the whole
+operation line: linectl opens its sealed key (the file key never leaves your machine),
+downloads the encrypted object and checks its HMAC before anything is written; a file that
+does not authenticate is not kept.
+
+Files go to --output (one message) or into --dir (default: the current directory) under
+the name the sender gave, made safe (no directories; a clash gets the message id added).
+An existing file is not replaced without --force. Each file is written to a temporary file
+beside it and renamed into place, 0600. One line is printed per file:
+
+  {"type":"downloaded","messageId":…,"file":…,"size":N,"e2ee":bool}`,
+		Example: `  linectl receive | jq -c 'select(.message.contentType == 1)' | linectl download --dir ~/line-images
+  linectl download --message-id 605311889450205372 --output graph.png`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Output != "" && opts.Dir != "" {
+				return usageErrorf("give --output or --dir, not both")
+			}
+			if opts.MessageID != "" {
+				if _, err := positiveDecimal(opts.MessageID); err != nil {
+					return usageErrorf("--message-id: %v", err)
+				}
+			} else if f.IO.InTTY {
+				return usageErrorf("no message: pipe the lines 'linectl receive' printed, or give --message-id")
+			}
+			return runDownload(cmd.Context(), f, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.MessageID, "message-id", "", "the id of a plain media message (sealed ones need their receive line on stdin)")
+	fl.StringVarP(&opts.Output, "output", "o", "", "the file to write (one message)")
+	fl.StringVar(&opts.Dir, "dir", "", "the directory to write into (default: the current one)")
+	fl.BoolVar(&opts.Force, "force", false, "replace an existing file")
+	return cmd
+}
+
+// mediaRef is a media message as download needs it.
+type mediaRef struct {
+	id, name  string
+	path      string // on OBS
+	sealed    gjson.Result
+	keyMat    []byte
+}
+
+func runDownload(ctx context.Context, f *factory, opts *downloadOptions) error {
+	cl, err := f.Client(true)
+	if err != nil {
+		return err
+	}
+	store := newOBS(f, cl)
+	var refs []mediaRef
+	if opts.MessageID != "" {
+		refs = []mediaRef{{id: opts.MessageID, name: opts.MessageID + ".bin", path: "/r/talk/m/" + opts.MessageID}}
+	} else if refs, err = readMediaRefs(f.IO.In); err != nil {
+		return err
+	}
+	if opts.Output != "" && len(refs) > 1 {
+		return usageErrorf("--output takes one message; stdin has %d media messages (use --dir)", len(refs))
+	}
+	var sealer *e2ee.Sealer
+	for _, r := range refs {
+		if r.sealed.Exists() && sealer == nil {
+			s, keys, err := newSealer(f, cl)
+			if err != nil {
+				return err
+			}
+			defer keys.Save()
+			if s.MID, err = accountMID(ctx, f, cl); err != nil {
+				return err
+			}
+			sealer = s
+		}
+		line, err := downloadOne(ctx, store, sealer, r, opts)
+		if err != nil {
+			return fmt.Errorf("message %s: %w", r.id, err)
+		}
+		if err := f.Out().line(line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readMediaRefs reads receive's lines (operation or message lines, or bare
+// message objects) and keeps the media messages.
+func readMediaRefs(in io.Reader) ([]mediaRef, error) {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), maxJSONLLine)
+	var refs []mediaRef
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		if !gjson.Valid(line) {
+			return nil, usageErrorf("stdin line %d is not JSON (give the lines 'linectl receive' prints)", n)
+		}
+		m := gjson.Parse(line)
+		if msg := m.Get("message"); msg.IsObject() {
+			m = msg
+		}
+		ct := int(m.Get("contentType").Int())
+		if !lineapi.IsMedia(ct) {
+			continue
+		}
+		r, err := mediaRefOf(m, ct)
+		if err != nil {
+			return nil, usageErrorf("stdin line %d: %v", n, err)
+		}
+		refs = append(refs, r)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, usageErrorf("read stdin: %v", err)
+	}
+	if len(refs) == 0 {
+		return nil, usageErrorf("no media message on stdin (contentType 1 or 14)")
+	}
+	return refs, nil
+}
+
+// mediaRefOf locates a message's object: OID present → /r/talk/<SID>/<OID>
+// (sealed), else /r/talk/m/<message id> (beeper/line handlers/image.go).
+func mediaRefOf(m gjson.Result, ct int) (mediaRef, error) {
+	id := m.Get("id").String()
+	if _, err := positiveDecimal(id); err != nil {
+		return mediaRef{}, fmt.Errorf("message id %q: %v", id, err)
+	}
+	md := m.Get("contentMetadata")
+	r := mediaRef{id: id, name: md.Get("FILE_NAME").String(), path: "/r/talk/m/" + id}
+	if oid := md.Get("OID").String(); oid != "" {
+		sid := md.Get("SID").String()
+		if sid == "" {
+			sid = map[int]string{lineapi.ContentImage: obs.SIDSealedImage, lineapi.ContentFile: obs.SIDSealedFile}[ct]
+		}
+		if !safeSegment(sid) || !safeSegment(oid) {
+			return mediaRef{}, fmt.Errorf("object %q/%q is not a storage path", sid, oid)
+		}
+		r.path = "/r/talk/" + sid + "/" + oid
+	}
+	if m.Get("chunks").IsArray() {
+		r.sealed = m
+	}
+	return r, nil
+}
+
+// safeSegment accepts a path segment of letters, digits, '-' and '_'.
+func safeSegment(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// downloadOne fetches one object into its file.
+func downloadOne(ctx context.Context, store *obs.Client, sealer *e2ee.Sealer, r mediaRef, opts *downloadOptions) (*downloadedLine, error) {
+	if r.sealed.Exists() {
+		km, name, err := openMediaKey(ctx, sealer, r.sealed)
+		if err != nil {
+			return nil, err
+		}
+		r.keyMat = km
+		if name != "" {
+			r.name = name
+		}
+	}
+	dest, err := downloadPath(r, opts)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dest), ".linectl-download-*")
+	if err != nil {
+		return nil, withExit(ExitUsage, "usage", err)
+	}
+	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	defer tmp.Close()
+	var w io.Writer = tmp
+	var dec *obs.Decrypter
+	if r.keyMat != nil {
+		if dec, err = obs.NewDecrypter(r.keyMat, tmp); err != nil {
+			return nil, err
+		}
+		w = dec
+	}
+	n, err := store.Download(ctx, r.path, obs.TalkMeta(r.id), w, maxFileSize+obs.TagSize)
+	if err != nil {
+		return nil, err
+	}
+	if dec != nil {
+		if err := dec.Close(); err != nil {
+			return nil, withExit(ExitRejected, "bad_object", err)
+		}
+		n -= obs.TagSize
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	if !opts.Force {
+		if _, err := os.Lstat(dest); err == nil {
+			return nil, usageErrorf("%s exists (use --force to replace it)", dest)
+		}
+	}
+	if err := os.Rename(tmp.Name(), dest); err != nil {
+		return nil, err
+	}
+	return &downloadedLine{Type: "downloaded", MessageID: r.id, File: dest, Size: n, E2EE: r.keyMat != nil}, nil
+}
+
+// openMediaKey unseals a media message's payload: its key material and file name.
+func openMediaKey(ctx context.Context, s *e2ee.Sealer, m gjson.Result) ([]byte, string, error) {
+	sealed := e2ee.Sealed{From: m.Get("from").String(), To: m.Get("to").String(),
+		ContentType: int(m.Get("contentType").Int()), Version: m.Get("contentMetadata.e2eeVersion").String()}
+	for _, c := range m.Get("chunks").Array() {
+		sealed.Chunks = append(sealed.Chunks, c.String())
+	}
+	o, err := s.Open(ctx, sealed)
+	if err != nil {
+		return nil, "", withExit(ExitRejected, "e2ee_required", fmt.Errorf("cannot open the sealed key: %w", err))
+	}
+	var p struct {
+		KeyMaterial string `json:"keyMaterial"`
+		FileName    string `json:"fileName"`
+	}
+	if err := json.Unmarshal(o.Payload, &p); err != nil || p.KeyMaterial == "" {
+		return nil, "", withExit(ExitRejected, "bad_object", errors.New("the sealed payload has no keyMaterial"))
+	}
+	km, err := base64.StdEncoding.DecodeString(p.KeyMaterial)
+	if err != nil || len(km) != obs.KeyMaterialSize {
+		return nil, "", withExit(ExitRejected, "bad_object", errors.New("the sealed keyMaterial is not 32 bytes of base64"))
+	}
+	return km, p.FileName, nil
+}
+
+// downloadPath is where r goes: --output, or a safe name in --dir.
+func downloadPath(r mediaRef, opts *downloadOptions) (string, error) {
+	if opts.Output != "" {
+		return opts.Output, nil
+	}
+	dir := opts.Dir
+	if dir == "" {
+		dir = "."
+	}
+	name := safeFileName(r.name)
+	if name == "" {
+		name = r.id + ".bin"
+	}
+	p := filepath.Join(dir, name)
+	if _, err := os.Lstat(p); err == nil && !opts.Force {
+		ext := filepath.Ext(name)
+		p = filepath.Join(dir, strings.TrimSuffix(name, ext)+"-"+r.id+ext)
+	}
+	return p, nil
+}
+
+// safeFileName keeps the last path element of a sender's name, without
+// control characters or a leading dot (no hidden files, no "..").
+func safeFileName(name string) string {
+	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || isInvisible(r) && r != ' ' {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.TrimLeft(strings.TrimSpace(name), ".")
+	if len(name) > 200 {
+		name = name[:200]
+	}
+	return strings.ToValidUTF8(name, "")
+}
