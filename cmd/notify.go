@@ -221,6 +221,8 @@ type notifyServeOptions struct {
 	Rate            notify.Rate
 	E2EE            string
 	ConfirmTimeout  time.Duration
+	AllowImageURLs  bool
+	ImageURLTimeout time.Duration
 }
 
 func newCmdNotifyServe(f *factory, runF func(*notifyServeOptions) error) *cobra.Command {
@@ -230,8 +232,10 @@ func newCmdNotifyServe(f *factory, runF func(*notifyServeOptions) error) *cobra.
 		Short: "Answer LINE Notify's API and deliver from your account",
 		Long: `Serve LINE Notify's API: POST /api/notify, GET /api/status and POST /api/revoke, with
 "Authorization: Bearer TOKEN" (tokens from 'linectl notify token add'). Answers are Notify's:
-200 {"status":200,"message":"ok"}, 400 bad parameters (images are refused, not dropped;
-stickerPackageId+stickerId send a sticker after the message), 401 unknown token, 429 a token over --rate-limit, 500 a send that failed (the
+200 {"status":200,"message":"ok"}, 400 bad parameters (imageFile, a PNG, JPEG or GIF part of a
+multipart body up to 10 MiB, is sent after the message, as an image; the URL pair
+imageThumbnail+imageFullsize is fetched only with --allow-image-urls, within
+--image-url-timeout and 10 MiB; stickerPackageId+stickerId send a sticker last), 401 unknown token, 429 a token over --rate-limit, 500 a send that failed (the
 message says whether it may have been delivered; linectl never resends). See docs/notify.md.
 
 It listens on loopback only, unless --tls-cert and --tls-key are given. One session, one
@@ -262,6 +266,8 @@ waiting with 500 (nothing sent), and exits 130.`,
 	fl.StringVar(&opts.TLSKey, "tls-key", "", "the private key (PEM) of --tls-cert")
 	fl.StringVar(&opts.RateLimit, "rate-limit", notify.DefaultRate.String(), "calls to /api/notify per token: N/s, N/m, N/h or N/d (LINE Notify: 1000/h)")
 	fl.StringVar(&opts.E2EE, "e2ee", "auto", "Letter Sealing: auto, off or require (as 'linectl send')")
+	fl.BoolVar(&opts.AllowImageURLs, "allow-image-urls", false, "fetch imageFullsize URLs (the server then makes requests to any URL a token holder names)")
+	fl.DurationVar(&opts.ImageURLTimeout, "image-url-timeout", 10*time.Second, "how long fetching an image URL may take; 1s to 2m")
 	fl.DurationVar(&opts.ConfirmTimeout, "confirm-timeout", 15*time.Second, "how long to search the operation stream for a send whose answer was lost; 100ms to 1h")
 	_ = cmd.RegisterFlagCompletionFunc("e2ee", cobra.FixedCompletions([]string{"auto", "off", "require"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -278,6 +284,9 @@ func parseNotifyServe(opts *notifyServeOptions) error {
 	case delivery.E2EEAuto, delivery.E2EEOff, delivery.E2EERequire:
 	default:
 		return usageErrorf("--e2ee must be auto, off or require (got %q)", opts.E2EE)
+	}
+	if err := checkDuration("--image-url-timeout", opts.ImageURLTimeout, time.Second, 2*time.Minute); err != nil {
+		return err
 	}
 	if err := checkDuration("--confirm-timeout", opts.ConfirmTimeout, minConfirmTimeout, maxConfirmTimeout); err != nil {
 		return err
@@ -368,6 +377,9 @@ func runNotifyServe(ctx context.Context, f *factory, opts *notifyServeOptions) e
 				To: e.To, MessageID: e.MessageID, ReqSeq: e.ReqSeq, E2EE: e.E2EE, Remote: e.Remote, MS: e.Duration.Milliseconds(), Error: e.Error})
 		},
 	}
+	if opts.AllowImageURLs {
+		h.FetchImage = notify.FetchURL(notify.NewFetchClient(), opts.ImageURLTimeout)
+	}
 	srv := &http.Server{
 		Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		MaxHeaderBytes: 64 << 10, ErrorLog: log.New(f.IO.ErrOut, "linectl: notify serve: ", 0),
@@ -435,7 +447,7 @@ func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (
 	}
 	s := &delivery.Sender{
 		GW: cl, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE, Encrypter: sealer,
-		Window: opts.ConfirmTimeout, Limiter: delivery.NewLimiter(rate, int(max(rate, 1)), nil, nil),
+		Window: opts.ConfirmTimeout, Limiter: delivery.NewLimiter(rate, int(max(rate, 1)), nil, nil), Uploader: newOBS(f, cl),
 	}
 	return &serveSender{f: f, s: s, saveKey: keys.Save, turn: make(chan struct{}, 1), halt: make(chan struct{})}, nil
 }

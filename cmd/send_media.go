@@ -1,23 +1,16 @@
 package cmd
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/gif"
-	"image/jpeg"
-	_ "image/png" // a decoder for the preview
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/linectl/linectl/internal/mediafile"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
@@ -79,16 +72,10 @@ func parseJSONLMedia(j *job, n int, image, file, name *string) {
 // limit for images (docs/media-protocol.md §5), so linectl's is its own: 50
 // MiB, far above what a phone's camera produces.
 const (
-	maxFileSize    = 1 << 30
-	maxImageSize   = 50 << 20
-	maxStdinMedia  = maxImageSize // stdin is held in memory
-	maxPreviewSide = 1280         // beeper/line generateThumbnail
-	maxDecodePx    = 100e6        // larger images are sent without a preview
+	maxFileSize   = 1 << 30
+	maxImageSize  = mediafile.MaxImageSize
+	maxStdinMedia = maxImageSize // stdin is held in memory
 )
-
-// imageFormats are the images send --image takes, by content (sniffed, not
-// by name): the MIME type http.DetectContentType gives → the extension.
-var imageFormats = map[string]string{"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"}
 
 // loadMedia checks an image or file before anything is sent: it exists, is
 // a regular file (or stdin, with name), is readable, within the size bound,
@@ -114,23 +101,8 @@ func loadMedia(path, name string, contentType int, stdin io.Reader) (*delivery.M
 	if contentType == lineapi.ContentFile {
 		return md, nil
 	}
-	ext, ok := imageFormats[http.DetectContentType(head)]
-	if !ok {
-		return nil, usageErrorf("%s %s: not a PNG, JPEG or GIF image by its content (send other files with --file)", what, path)
-	}
-	// LINE reads the format from the name's extension (beeper/line: PNGs
-	// named .jpg lost their transparency).
-	if e := strings.ToLower(strings.TrimPrefix(filepath.Ext(name), ".")); e != ext && !(ext == "jpg" && e == "jpeg") {
-		md.Name = strings.TrimSuffix(name, filepath.Ext(name)) + "." + ext
-	}
-	info := map[string]any{"category": "original", "fileSize": src.Size, "extension": ext}
-	if ext == "gif" && animatedGIF(src) {
-		info["animated"] = true
-	}
-	md.Metadata = map[string]string{"MEDIA_CONTENT_INFO": compactJSON(info)}
-	if p, w, h := makePreview(src); p != nil {
-		md.Preview = p
-		md.Metadata["MEDIA_THUMB_INFO"] = compactJSON(map[string]int{"width": w, "height": h})
+	if err := mediafile.DescribeImage(md, head); err != nil {
+		return nil, usageErrorf("%s %s: %v (send other files with --file)", what, path, err)
 	}
 	return md, nil
 }
@@ -221,91 +193,6 @@ func checkMediaName(what, name string) error {
 		return usageErrorf("%s: the name is longer than 255 bytes", what)
 	}
 	return nil
-}
-
-func compactJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-// readSource reads a whole Source (an image, bounded by maxImageSize).
-func readSource(src obs.Source) ([]byte, error) {
-	rc, err := src.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return io.ReadAll(io.LimitReader(rc, maxImageSize))
-}
-
-// animatedGIF reports whether a GIF has more than one frame.
-func animatedGIF(src obs.Source) bool {
-	b, err := readSource(src)
-	if err != nil {
-		return false
-	}
-	g, err := gif.DecodeAll(bytes.NewReader(b))
-	return err == nil && len(g.Image) > 1
-}
-
-// makePreview is the image scaled to at most maxPreviewSide on its long
-// side, as a JPEG of quality 60 (beeper/line generateThumbnail), with its
-// size. An image that does not decode, or is too large to decode safely,
-// gets none: LINE shows the image without it.
-func makePreview(src obs.Source) ([]byte, int, int) {
-	b, err := readSource(src)
-	if err != nil {
-		return nil, 0, 0
-	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
-	if err != nil || float64(cfg.Width)*float64(cfg.Height) > maxDecodePx || cfg.Width == 0 || cfg.Height == 0 {
-		return nil, 0, 0
-	}
-	img, _, err := image.Decode(bytes.NewReader(b))
-	if err != nil {
-		return nil, 0, 0
-	}
-	small := scaleDown(img, maxPreviewSide)
-	var out bytes.Buffer
-	if err := jpeg.Encode(&out, small, &jpeg.Options{Quality: 60}); err != nil {
-		return nil, 0, 0
-	}
-	r := small.Bounds()
-	return out.Bytes(), r.Dx(), r.Dy()
-}
-
-// scaleDown shrinks img so its long side is at most side, averaging the
-// source pixels each output pixel covers; transparent areas go white (JPEG
-// has no alpha).
-func scaleDown(img image.Image, side int) image.Image {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if w <= side && h <= side {
-		side = max(w, h)
-	}
-	nw, nh := w, h
-	if w >= h {
-		nw, nh = side, max(1, h*side/w)
-	} else {
-		nw, nh = max(1, w*side/h), side
-	}
-	out := image.NewRGBA(image.Rect(0, 0, nw, nh))
-	for y := 0; y < nh; y++ {
-		y0, y1 := b.Min.Y+y*h/nh, b.Min.Y+max((y+1)*h/nh, y*h/nh+1)
-		for x := 0; x < nw; x++ {
-			x0, x1 := b.Min.X+x*w/nw, b.Min.X+max((x+1)*w/nw, x*w/nw+1)
-			var r, g, bl, n uint64
-			for sy := y0; sy < y1; sy++ {
-				for sx := x0; sx < x1; sx++ {
-					cr, cg, cb, ca := img.At(sx, sy).RGBA()
-					white := 0xffff - uint64(ca) // over white
-					r, g, bl, n = r+uint64(cr)+white, g+uint64(cg)+white, bl+uint64(cb)+white, n+1
-				}
-			}
-			out.Set(x, y, color.RGBA64{R: uint16(r / n), G: uint16(g / n), B: uint16(bl / n), A: 0xffff})
-		}
-	}
-	return out
 }
 
 // progressSource reports an upload's progress on stderr once it has taken

@@ -13,7 +13,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/linectl/linectl/internal/mediafile"
 	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/delivery"
 )
 
 // maxField bounds one text field of a multipart body.
@@ -39,7 +41,18 @@ func isImageField(name string) bool {
 type notification struct {
 	text    string
 	sticker *lineapi.Sticker
+	image   *delivery.Media // imageFile, or the image imageFullsize names
+	// imageURL is imageFullsize, fetched (with --allow-image-urls) after
+	// the request was checked.
+	imageURL string
 }
+
+// MaxImage bounds an imageFile or a fetched image URL. LINE Notify's own
+// limit is not recorded anywhere linectl could find; 10 MiB is linectl's.
+const MaxImage = 10 << 20
+
+// imageNameField carries an imageFile part's file name beside its bytes.
+const imageNameField = "imageFile\x00name"
 
 // parse reads the body (form-urlencoded or multipart) and returns the
 // notification to send, or the 400 (or 413) to answer. Fields Notify did
@@ -50,18 +63,23 @@ func (s *Server) parse(w http.ResponseWriter, r *http.Request) (notification, *a
 	if limit <= 0 {
 		limit = DefaultMaxBody
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
 		mt = ""
 	}
+	bodyLimit := limit
+	count := &countingReader{ReadCloser: r.Body}
+	if mt == "multipart/form-data" {
+		bodyLimit += MaxImage // an imageFile part; the rest is held to limit
+	}
+	r.Body = http.MaxBytesReader(w, count, bodyLimit)
 	var fields map[string][]string
 	var aerr *apiError
 	switch {
 	case mt == "application/x-www-form-urlencoded":
 		fields, aerr = readURLEncoded(r, limit)
 	case mt == "multipart/form-data":
-		fields, aerr = readMultipart(r, params["boundary"], limit)
+		fields, aerr = readMultipart(r, params["boundary"], limit, count)
 	case mt == "application/json":
 		fields, aerr = readJSON(r, limit)
 	case r.ContentLength == 0 && len(r.URL.RawQuery) > 0:
@@ -75,6 +93,9 @@ func (s *Server) parse(w http.ResponseWriter, r *http.Request) (notification, *a
 	// Notify also took its parameters from the query string (scripts that
 	// did requests.post(url, params=…) rely on it).
 	for k, v := range r.URL.Query() {
+		if k == imageNameField || (k == fieldImageFile && fields[imageNameField] != nil) {
+			continue // only a multipart file part names (and carries) an imageFile
+		}
 		fields[k] = append(fields[k], v...)
 	}
 	return checkFields(fields)
@@ -134,14 +155,18 @@ func readURLEncoded(r *http.Request, limit int64) (map[string][]string, *apiErro
 
 // readMultipart reads the text fields of a multipart body. An image part
 // ends the reading at its header: the answer is 400 whatever its size.
-func readMultipart(r *http.Request, boundary string, limit int64) (map[string][]string, *apiError) {
+func readMultipart(r *http.Request, boundary string, limit int64, count *countingReader) (map[string][]string, *apiError) {
 	if boundary == "" {
 		return nil, &apiError{http.StatusBadRequest, "multipart/form-data without a boundary"}
 	}
 	mr := multipart.NewReader(r.Body, boundary)
 	fields := map[string][]string{}
+	var image int64
 	for {
 		p, err := mr.NextPart()
+		if count.n-image > limit {
+			return nil, tooLarge(limit)
+		}
 		if err == io.EOF {
 			return fields, nil
 		}
@@ -153,13 +178,18 @@ func readMultipart(r *http.Request, boundary string, limit int64) (map[string][]
 			return nil, &apiError{http.StatusBadRequest, "the body is not valid multipart/form-data"}
 		}
 		name := p.FormName()
-		if isImageField(name) {
-			return nil, &apiError{http.StatusBadRequest, msgImages}
-		}
 		if !knownField(name) {
 			continue // ignored, as Notify ignored unknown fields (NextPart skips its data)
 		}
-		b, err := io.ReadAll(io.LimitReader(p, maxField+1))
+		max := int64(maxField)
+		if name == fieldImageFile {
+			if p.FileName() == "" {
+				return nil, &apiError{http.StatusBadRequest, "imageFile: must be a file part (filename=…)"}
+			}
+			max = MaxImage
+			fields[imageNameField] = []string{p.FileName()}
+		}
+		b, err := io.ReadAll(io.LimitReader(p, max+1))
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
@@ -167,8 +197,11 @@ func readMultipart(r *http.Request, boundary string, limit int64) (map[string][]
 			}
 			return nil, &apiError{http.StatusBadRequest, "the body is not valid multipart/form-data"}
 		}
-		if len(b) > maxField {
-			return nil, &apiError{http.StatusBadRequest, fmt.Sprintf("%s: longer than %d bytes", name, maxField)}
+		if int64(len(b)) > max {
+			return nil, &apiError{http.StatusBadRequest, fmt.Sprintf("%s: longer than %d bytes", name, max)}
+		}
+		if name == fieldImageFile {
+			image += int64(len(b))
 		}
 		fields[name] = append(fields[name], string(b))
 	}
@@ -187,12 +220,8 @@ func checkFields(f map[string][]string) (notification, *apiError) {
 	bad := func(format string, a ...any) (notification, *apiError) {
 		return notification{}, &apiError{http.StatusBadRequest, fmt.Sprintf(format, a...)}
 	}
-	for _, name := range []string{fieldImageFile, fieldImageThumbnail, fieldImageFullsize} {
-		if _, ok := f[name]; ok {
-			return notification{}, &apiError{http.StatusBadRequest, msgImages}
-		}
-	}
-	for _, name := range []string{fieldMessage, fieldNotificationDisabled, fieldStickerPackageID, fieldStickerID} {
+	for _, name := range []string{fieldMessage, fieldNotificationDisabled, fieldStickerPackageID, fieldStickerID,
+		fieldImageFile, fieldImageThumbnail, fieldImageFullsize} {
 		if len(f[name]) > 1 {
 			return bad("%s: given more than once", name)
 		}
@@ -242,6 +271,40 @@ func checkFields(f map[string][]string) (notification, *apiError) {
 		// Notify had no version field: the default STKVER.
 		n.sticker = &lineapi.Sticker{PackageID: p, ID: i, Version: lineapi.DefaultStickerVersion}
 	}
+	return checkImage(f, n)
+}
+
+// checkImage reads imageFile (a multipart file part) or the URL pair
+// imageThumbnail and imageFullsize (Notify took both; the full size is the
+// one sent).
+func checkImage(f map[string][]string, n notification) (notification, *apiError) {
+	bad := func(format string, a ...any) (notification, *apiError) {
+		return notification{}, &apiError{http.StatusBadRequest, fmt.Sprintf(format, a...)}
+	}
+	thumb, hasThumb := f[fieldImageThumbnail]
+	full, hasFull := f[fieldImageFullsize]
+	img, hasFile := f[fieldImageFile]
+	switch {
+	case hasFile && (hasThumb || hasFull):
+		return bad("give imageFile or imageThumbnail and imageFullsize, not both")
+	case hasFile && f[imageNameField] == nil:
+		return bad("imageFile: must be a file part of a multipart/form-data body")
+	case hasFile:
+		md, err := mediafile.FromBytes(f[imageNameField][0], []byte(img[0]))
+		if err != nil {
+			return bad("imageFile: %v (Notify took PNG and JPEG)", err)
+		}
+		n.image = md
+	case hasThumb != hasFull:
+		return bad("imageThumbnail and imageFullsize must be given together")
+	case hasFull:
+		for _, u := range []string{thumb[0], full[0]} {
+			if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+				return bad("imageThumbnail, imageFullsize: must be http(s) URLs")
+			}
+		}
+		n.imageURL = full[0]
+	}
 	return n, nil
 }
 
@@ -262,4 +325,16 @@ func stickerNumber(s string) (int64, bool) {
 func isInvisible(r rune) bool {
 	return unicode.IsSpace(r) || unicode.In(r, unicode.Cc, unicode.Cf, unicode.Variation_Selector,
 		unicode.Other_Default_Ignorable_Code_Point) || r == '\u2800'
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	io.ReadCloser
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/linectl/linectl/internal/mediafile"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 )
 
@@ -40,9 +44,10 @@ type Entry struct {
 	ReqSeq    int64
 	E2EE      bool
 	// StickerMessageID and StickerReqSeq are the sticker's, when the request
-	// had one (sent after the message).
+	// had one (sent after the message); ImageMessageID the image's.
 	StickerMessageID string
 	StickerReqSeq    int64
+	ImageMessageID   string
 	Remote           string
 	Duration         time.Duration
 	Error            string // the answer's message, when Status is not 200
@@ -58,6 +63,8 @@ type Server struct {
 	Now     func() time.Time       // nil: time.Now
 	Ended   func() bool            // reports that linectl's session ended; nil: never
 	Context func() context.Context // the sends' context; nil: the request's, without its cancel
+	// FetchImage fetches imageFullsize; nil: image URLs are refused (400).
+	FetchImage func(ctx context.Context, url string) ([]byte, error)
 }
 
 // apiError is an answer other than 200.
@@ -71,7 +78,7 @@ const (
 	msgOK            = "ok"
 	msgInvalidToken  = "Invalid access token"
 	msgStickerPair   = "stickerPackageId and stickerId must be given together"
-	msgImages        = "images are not supported yet (see linectl issue 14: images and files)"
+	msgImageURLs     = "image URLs are not fetched: start 'linectl notify serve' with --allow-image-urls, or send the image as imageFile"
 	msgLoggedOut     = "linectl is logged out: run 'linectl login qr' (or 'login password') and restart 'linectl notify serve'; nothing was sent"
 	msgRateLimited   = "Rate limit exceeded"
 	msgTokenFileFail = "linectl cannot read its notify token file"
@@ -154,31 +161,26 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request, e *Entry, t Toke
 	if s.Context != nil {
 		ctx = s.Context()
 	}
-	// With a sticker, Notify posted the message and the sticker: the text
-	// first, then the sticker, as two LINE messages.
+	if n.imageURL != "" {
+		if aerr := s.fetchImage(ctx, &n); aerr != nil {
+			s.answer(w, e, aerr.status, aerr.msg, &q)
+			return
+		}
+	}
+	// Notify posted the message, then the image and the sticker, as
+	// separate LINE messages.
 	cs := []delivery.Content{{Text: n.text}}
+	names := []string{"message"}
+	if n.image != nil {
+		cs, names = append(cs, delivery.Content{Media: n.image}), append(names, "image")
+	}
 	if n.sticker != nil {
-		cs = append(cs, delivery.Content{Sticker: n.sticker})
+		cs, names = append(cs, delivery.Content{Sticker: n.sticker}), append(names, "sticker")
 	}
 	res, err := s.Sender.SendMessages(ctx, t.To, cs)
-	if len(res) > 0 && res[0] != nil {
-		e.ReqSeq, e.MessageID, e.E2EE = res[0].ReqSeq, res[0].MessageID, res[0].E2EE
-	}
-	if len(res) > 1 && res[1] != nil {
-		e.StickerReqSeq, e.StickerMessageID = res[1].ReqSeq, res[1].MessageID
-	}
+	record(e, res, names)
 	if err != nil {
-		msg := SendFailure(err)
-		if len(cs) > 1 && len(res) > 1 {
-			// The text went out; only the sticker failed. Nothing is resent.
-			sent := "the message was sent (LINE message id " + e.MessageID + ")"
-			if errors.Is(err, delivery.ErrOutcomeUnknown) {
-				msg = sent + "; the sticker may have been delivered: its outcome is unknown and linectl will not send it again (check the chat): " + err.Error()
-			} else {
-				msg = sent + " but the sticker was not: " + msg
-			}
-		}
-		s.answer(w, e, http.StatusInternalServerError, msg, &q)
+		s.answer(w, e, http.StatusInternalServerError, partialFailure(err, res, names), &q)
 		return
 	}
 	s.answer(w, e, http.StatusOK, msgOK, &q)
@@ -224,8 +226,8 @@ func (s *Server) answer(w http.ResponseWriter, e *Entry, status int, msg string,
 	}{status, msg})
 }
 
-// setQuota sets Notify's X-RateLimit headers. linectl sends no images, so
-// the image quota is 0 of 0.
+// setQuota sets Notify's X-RateLimit headers. Images count against the
+// same quota as messages.
 func (s *Server) setQuota(w http.ResponseWriter, q *Quota) {
 	if q == nil {
 		return
@@ -233,8 +235,8 @@ func (s *Server) setQuota(w http.ResponseWriter, q *Quota) {
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", strconv.Itoa(q.Limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(q.Remaining))
-	h.Set("X-RateLimit-ImageLimit", "0")
-	h.Set("X-RateLimit-ImageRemaining", "0")
+	h.Set("X-RateLimit-ImageLimit", strconv.Itoa(q.Limit))
+	h.Set("X-RateLimit-ImageRemaining", strconv.Itoa(q.Remaining))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(q.Reset.Unix(), 10))
 }
 
@@ -265,4 +267,98 @@ func SendFailure(err error) string {
 		return "LINE refused the message (Letter Sealing): " + err.Error() + "; nothing was sent"
 	}
 	return refusal(err)
+}
+
+// record puts the results' ids in the log entry.
+func record(e *Entry, res []*delivery.Result, names []string) {
+	for i, r := range res {
+		if r == nil || i >= len(names) {
+			continue
+		}
+		switch names[i] {
+		case "message":
+			e.ReqSeq, e.MessageID, e.E2EE = r.ReqSeq, r.MessageID, r.E2EE
+		case "image":
+			e.ImageMessageID = r.MessageID
+		case "sticker":
+			e.StickerReqSeq, e.StickerMessageID = r.ReqSeq, r.MessageID
+		}
+	}
+}
+
+// partialFailure is the 500 answer when the send of part i = len(res)-1
+// failed: what was sent before it is named, and nothing is resent.
+func partialFailure(err error, res []*delivery.Result, names []string) string {
+	msg := SendFailure(err)
+	i := len(res) - 1
+	if i <= 0 || i >= len(names) {
+		return msg
+	}
+	var sent []string
+	for j := 0; j < i; j++ {
+		if res[j] != nil {
+			sent = append(sent, names[j]+" (LINE message id "+res[j].MessageID+")")
+		}
+	}
+	prefix := "the " + strings.Join(sent, " and the ") + " was sent"
+	if errors.Is(err, delivery.ErrOutcomeUnknown) {
+		return prefix + "; the " + names[i] + " may have been delivered: its outcome is unknown and linectl will not send it again (check the chat): " + err.Error()
+	}
+	return prefix + " but the " + names[i] + " was not: " + msg
+}
+
+// fetchImage fetches imageFullsize, if image URLs are allowed.
+func (s *Server) fetchImage(ctx context.Context, n *notification) *apiError {
+	if s.FetchImage == nil {
+		return &apiError{http.StatusBadRequest, msgImageURLs}
+	}
+	b, err := s.FetchImage(ctx, n.imageURL)
+	if err != nil {
+		return &apiError{http.StatusBadRequest, "imageFullsize: " + err.Error()}
+	}
+	md, err := mediafile.FromBytes(path.Base(n.imageURL), b)
+	if err != nil {
+		return &apiError{http.StatusBadRequest, "imageFullsize: " + err.Error()}
+	}
+	n.image = md
+	return nil
+}
+
+// FetchURL is the FetchImage of --allow-image-urls: a GET with a time limit,
+// at most MaxImage bytes, 200 only, no more than 3 redirects.
+func FetchURL(client *http.Client, timeout time.Duration) func(context.Context, string) ([]byte, error) {
+	return func(ctx context.Context, u string) ([]byte, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("fetch: %v", errors.Unwrap(err))
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("fetch: HTTP %d", resp.StatusCode)
+		}
+		b, err := io.ReadAll(io.LimitReader(resp.Body, MaxImage+1))
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("fetch: %v", err)
+		case len(b) > MaxImage:
+			return nil, fmt.Errorf("larger than %d bytes", MaxImage)
+		}
+		return b, nil
+	}
+}
+
+// NewFetchClient is the HTTP client of FetchURL.
+func NewFetchClient() *http.Client {
+	return &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 3 {
+			return errors.New("more than 3 redirects")
+		}
+		return nil
+	}}
 }

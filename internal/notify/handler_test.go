@@ -2,6 +2,8 @@ package notify
 
 import (
 	"bytes"
+	"image"
+	"image/png"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,6 +50,8 @@ func (f *fakeSender) SendMessages(_ context.Context, to string, cs []delivery.Co
 		}
 		if c.Sticker != nil {
 			f.sent = append(f.sent, to+" sticker "+c.Sticker.String())
+		} else if c.Media != nil {
+			f.sent = append(f.sent, to+" image "+c.Media.Name)
 		} else {
 			f.sent = append(f.sent, to+" "+c.Text)
 		}
@@ -176,7 +180,10 @@ func TestNotifyFieldsAndStatuses(t *testing.T) {
 		{"sticker package negative", url.Values{"message": {"x"}, "stickerPackageId": {"-1"}, "stickerId": {"1"}}, 400, "stickerPackageId: must be a positive number"},
 		{"sticker twice", url.Values{"message": {"x"}, "stickerPackageId": {"1", "2"}, "stickerId": {"1"}}, 400, "more than once"},
 		{"sticker without message", url.Values{"stickerPackageId": {"1"}, "stickerId": {"1"}}, 400, "message: must not be empty"},
-		{"image URLs", url.Values{"message": {"x"}, "imageThumbnail": {"https://e/x.jpg"}, "imageFullsize": {"https://e/y.jpg"}}, 400, "images are not supported yet"},
+		{"image URLs", url.Values{"message": {"x"}, "imageThumbnail": {"https://e/x.jpg"}, "imageFullsize": {"https://e/y.jpg"}}, 400, "--allow-image-urls"},
+		{"image URL alone", url.Values{"message": {"x"}, "imageFullsize": {"https://e/y.jpg"}}, 400, "must be given together"},
+		{"image URL not http", url.Values{"message": {"x"}, "imageThumbnail": {"file:///etc/passwd"}, "imageFullsize": {"file:///etc/passwd"}}, 400, "http(s) URLs"},
+		{"imageFile as a form field", url.Values{"message": {"x"}, "imageFile": {"abc"}}, 400, "must be a file part"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -187,7 +194,7 @@ func TestNotifyFieldsAndStatuses(t *testing.T) {
 				t.Fatalf("%d sends for answer %d", sent, c.code)
 			}
 			if a.header.Get("X-RateLimit-Limit") != "1000" || a.header.Get("X-RateLimit-Reset") == "" ||
-				a.header.Get("X-RateLimit-ImageLimit") != "0" || a.header.Get("X-RateLimit-ImageRemaining") != "0" {
+				a.header.Get("X-RateLimit-ImageLimit") != "1000" || a.header.Get("X-RateLimit-ImageRemaining") != a.header.Get("X-RateLimit-Remaining") {
 				t.Fatalf("headers %v", a.header)
 			}
 		})
@@ -203,7 +210,8 @@ func TestNotifyMultipart(t *testing.T) {
 	if fx.send.sent[0] != groupMID+" line1\nline2 😀" {
 		t.Fatalf("sent %q", fx.send.sent)
 	}
-	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": "x"}, map[string][]byte{"imageFile": bytes.Repeat([]byte{1}, 3<<20)}), 400, "images are not supported yet")
+	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": "x"}, map[string][]byte{"imageFile": bytes.Repeat([]byte{1}, 3<<20)}), 400, "not a PNG, JPEG or GIF")
+	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": "x"}, map[string][]byte{"imageFile": bytes.Repeat([]byte{1}, MaxImage+1)}), 400, "longer than")
 	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": "x", "stickerPackageId": "446", "stickerId": "1988"}, nil), 200, "ok")
 	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": strings.Repeat("a", maxField+1)}, nil), 400, "longer than")
 	wantAnswer(t, fx.multipart(fx.token, map[string]string{"other": "x"}, map[string][]byte{"blob": {1, 2}}), 400, "message: must not be empty")
@@ -230,10 +238,10 @@ func TestNotifySticker(t *testing.T) {
 	// The text went out, the sticker failed: 500 says so; nothing is resent.
 	fx.send.err, fx.send.failAt = &lineapi.TalkError{Name: lineapi.ExceptionTalk, Code: 10, Reason: "not a member"}, 1
 	a := fx.form(fx.token, url.Values{"message": {"again"}, "stickerPackageId": {"446"}, "stickerId": {"1988"}})
-	wantAnswer(t, a, 500, "the message was sent (LINE message id 103) but the sticker was not: LINE refused the message")
+	wantAnswer(t, a, 500, "the message (LINE message id 103) was sent but the sticker was not: LINE refused the message")
 	fx.send.err = fmt.Errorf("%w (reqSeq 7)", delivery.ErrOutcomeUnknown)
 	a = fx.form(fx.token, url.Values{"message": {"third"}, "stickerPackageId": {"446"}, "stickerId": {"1988"}})
-	wantAnswer(t, a, 500, "the message was sent (LINE message id 104); the sticker may have been delivered")
+	wantAnswer(t, a, 500, "the message (LINE message id 104) was sent; the sticker may have been delivered")
 	if len(fx.send.sent) != 4 {
 		t.Fatalf("sent %q", fx.send.sent)
 	}
@@ -485,5 +493,33 @@ func TestNotifyJSONWebhooks(t *testing.T) {
 	want := []string{groupMID + " from json", groupMID + " disk 95% on db1", groupMID + " [web] [🔴 Down] timeout", groupMID + " with a sticker", groupMID + " sticker 446/1988"}
 	if fmt.Sprint(fx.send.sent) != fmt.Sprint(want) {
 		t.Fatalf("sent %q, want %q", fx.send.sent, want)
+	}
+}
+
+// onePixelPNG is a valid 1×1 PNG.
+var onePixelPNG = func() []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 1, 1))
+	var b bytes.Buffer
+	_ = png.Encode(&b, img)
+	return b.Bytes()
+}()
+
+// imageFile (a PNG) and the URL pair (with FetchImage) send the text, then
+// the image; with a sticker, the sticker last.
+func TestNotifyImages(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	wantAnswer(t, fx.multipart(fx.token, map[string]string{"message": "graph", "stickerPackageId": "446", "stickerId": "1988"},
+		map[string][]byte{"imageFile": onePixelPNG}), 200, "ok")
+	fetched := ""
+	fx.srv.FetchImage = func(_ context.Context, u string) ([]byte, error) { fetched = u; return onePixelPNG, nil }
+	wantAnswer(t, fx.form(fx.token, url.Values{"message": {"by url"}, "imageThumbnail": {"https://e/t.jpg"}, "imageFullsize": {"https://e/full.png"}}), 200, "ok")
+	want := []string{groupMID + " graph", groupMID + " image x.png", groupMID + " sticker 446/1988", groupMID + " by url", groupMID + " image full.png"}
+	if fmt.Sprint(fx.send.sent) != fmt.Sprint(want) || fetched != "https://e/full.png" {
+		t.Fatalf("sent %q (fetched %q)", fx.send.sent, fetched)
+	}
+	fx.srv.FetchImage = func(context.Context, string) ([]byte, error) { return []byte("<html>"), nil }
+	wantAnswer(t, fx.form(fx.token, url.Values{"message": {"x"}, "imageThumbnail": {"https://e/t"}, "imageFullsize": {"https://e/f"}}), 400, "not a PNG")
+	if len(fx.send.sent) != len(want) {
+		t.Fatal("a refused image sent its text")
 	}
 }

@@ -1,6 +1,7 @@
 package simgw
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -27,9 +28,12 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		Version int    `json:"version"`
 		Delay   string `json:"delay"`
 		Status  int    `json:"status"`
+		// inject-media
+		ContentType int  `json:"contentType"`
+		Sealed      bool `json:"sealed"`
 	}
-	if r.Method == http.MethodPost {
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil && err.Error() != "EOF" {
+	if r.Method == http.MethodPost { // 32 MiB: inject-media carries a file in base64
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 32<<20)).Decode(&in); err != nil && err.Error() != "EOF" {
 			writeJSON(w, 400, map[string]any{"error": err.Error()})
 			return
 		}
@@ -50,6 +54,9 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 			in.Version = 2
 		}
 		err = s.InjectSealed(SealedInjection{From: in.From, To: in.To, Version: in.Version, Text: in.Text})
+	case "/_sandbox/inject-media":
+		s.adminInjectMedia(w, in.From, in.To, in.ContentType, in.Name, in.Data, in.Sealed)
+		return
 	case "/_sandbox/rotate-key":
 		id, err := s.RotateKey(in.MID)
 		if err != nil {
@@ -102,6 +109,25 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"ok": true})
 }
 
+// adminInjectMedia serves /_sandbox/inject-media {"from","to","contentType"
+// (default 1),"name","data" (standard base64),"sealed"} → {"ok","id"}.
+func (s *Server) adminInjectMedia(w http.ResponseWriter, from, to string, ct int, name, data string, sealed bool) {
+	b, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		writeJSON(w, 400, map[string]any{"error": "data is not standard base64"})
+		return
+	}
+	if ct == 0 {
+		ct = ctImage
+	}
+	m, err := s.InjectMedia(MediaInjection{From: from, To: to, ContentType: ct, Name: name, Data: b, Sealed: sealed})
+	if err != nil {
+		writeJSON(w, 409, map[string]any{"error": err.Error()})
+		return
+	}
+	writeJSON(w, 200, map[string]any{"ok": true, "id": m.ID})
+}
+
 // replyFaults are the hostile answers /_sandbox/faults can arm, by kind.
 var replyFaults = map[string]func(status int) Reply{
 	"not-json":  func(int) Reply { return ReplyNotJSON },
@@ -134,7 +160,12 @@ func (s *Server) state() map[string]any {
 	}
 	msgs := []any{}
 	for _, m := range s.messages {
-		msgs = append(msgs, map[string]any{"id": m.ID, "reqSeq": m.ReqSeq, "from": m.From, "to": m.To, "toType": m.ToType, "text": m.Text, "e2ee": len(m.Chunks) > 0})
+		e := map[string]any{"id": m.ID, "reqSeq": m.ReqSeq, "from": m.From, "to": m.To, "toType": m.ToType, "text": m.Text, "e2ee": len(m.Chunks) > 0}
+		if isMedia(m.ContentType) {
+			e["contentType"], e["mediaName"], e["mediaBytes"], e["mediaUploaded"], e["mediaError"] =
+				m.ContentType, m.MediaName, len(m.Media), m.Media != nil, m.MediaErr
+		}
+		msgs = append(msgs, e)
 	}
 	return map[string]any{"accounts": accounts, "chats": chats, "messages": msgs, "revision": s.rev}
 }

@@ -147,7 +147,8 @@ func (f *faults) take(method string) fault {
 }
 
 // Fail makes the next n calls of method (e.g. "sendMessage") fail with kind.
-// Rules queue up in order.
+// Rules queue up in order. OBS requests are the methods "obs-upload" and
+// "obs-download" (FaultTalk makes no sense there).
 func (s *Server) Fail(method string, kind FaultKind, n int) {
 	s.FailTalk(method, kind, 0, "", n)
 }

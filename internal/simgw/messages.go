@@ -15,11 +15,19 @@ type Message struct {
 	From        string
 	To          string
 	ToType      int
-	ContentType int               // 0 text, 7 sticker
-	Text        string            // "" for a sealed message and a sticker
+	ContentType int               // 0 text, 1 image, 7 sticker, 14 file
+	Text        string            // what the recipient reads; "" for a sticker and media
 	Metadata    map[string]string // contentMetadata
 	Chunks      []string          // Letter Sealing chunks
 	Created     int64
+	// Media is the file as the recipient gets it: a plain message's bytes
+	// once uploaded (nil before), a sealed one's object decrypted with the
+	// sealed keyMaterial (nil if that failed: see MediaErr).
+	Media     []byte
+	MediaName string // FILE_NAME, or the sealed payload's fileName
+	// MediaErr is why the recipient could not open a sealed object ("" = it could).
+	MediaErr string
+	Preview  []byte // the uploaded preview (decrypted when sealed), if any
 }
 
 // Messages returns every stored message, in order. LINE does not
@@ -105,7 +113,7 @@ func (s *Server) sendMessage(req *request) (any, error) {
 	// hasContent (an object on LINE's object storage) is false for text;
 	// beeper/line sends true for every non-text type, stickers included, so
 	// a sticker may carry either.
-	if *m.ID != "local-"+strconv.FormatInt(reqSeq, 10) || *m.SessionID != 0 || (ct != ctText && ct != ctSticker) || (ct == ctText && *m.HasContent) {
+	if *m.ID != "local-"+strconv.FormatInt(reqSeq, 10) || *m.SessionID != 0 || (ct != ctText && ct != ctSticker && !isMedia(ct)) || (ct == ctText && *m.HasContent) {
 		return nil, talk(0, "illegal argument")
 	}
 	sealed := m.ContentMetadata["e2eeVersion"] != "" && len(m.Chunks) > 0
@@ -114,8 +122,13 @@ func (s *Server) sendMessage(req *request) (any, error) {
 			return nil, err
 		}
 	}
+	if isMedia(ct) {
+		if err := checkMedia(&m); err != nil {
+			return nil, err
+		}
+	}
 	switch {
-	case ct == ctSticker:
+	case ct == ctSticker || isMedia(ct):
 	case sealed && m.Text != nil:
 		return nil, talk(0, "text must be removed from a sealed message")
 	case !sealed && (m.Text == nil || *m.Text == ""):
@@ -163,26 +176,29 @@ func (s *Server) sendMessage(req *request) (any, error) {
 			}
 		}
 	}
+	if isMedia(ct) {
+		sealedChat, _ = s.mediaSealed(req.mid, to) // flowMap decides, not allowedTypes
+		if err := mediaFlow(sealedChat, sealed); err != nil {
+			return nil, err
+		}
+	}
 	if sealedChat && !sealed {
 		return nil, talk(82, "can not send using plain mode")
 	}
-	var opened string
+	stored := Message{ReqSeq: reqSeq, From: req.mid, To: to, ToType: *m.ToType, ContentType: ct, Metadata: m.ContentMetadata, Chunks: m.Chunks}
 	if sealed {
-		var err error
-		if opened, err = s.openSealed(req.mid, to, m.ContentMetadata["e2eeVersion"], m.Chunks); err != nil {
+		if err := s.openInto(&stored); err != nil {
 			return nil, err
 		}
 	}
 	s.seq += 7919
 	id := strconv.FormatInt(s.seq, 10)
 	created := s.now().UnixMilli()
-	stored := Message{ID: id, ReqSeq: reqSeq, From: req.mid, To: to, ToType: *m.ToType, ContentType: ct, Metadata: m.ContentMetadata, Chunks: m.Chunks, Created: created}
+	stored.ID, stored.Created = id, created
 	msg := map[string]any{"from": req.mid, "to": to, "toType": *m.ToType, "id": id, "createdTime": strconv.FormatInt(created, 10),
-		"hasContent": false, "contentType": ct, "contentMetadata": m.ContentMetadata, "sessionId": 0, "reactions": []any{}}
+		"hasContent": isMedia(ct), "contentType": ct, "contentMetadata": m.ContentMetadata, "sessionId": 0, "reactions": []any{}}
 	if m.Text != nil {
 		stored.Text, msg["text"] = *m.Text, *m.Text
-	} else {
-		stored.Text = opened // what the recipient's device reads
 	}
 	if len(m.Chunks) > 0 {
 		msg["chunks"] = m.Chunks
@@ -195,10 +211,31 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		}
 	}
 	return map[string]any{"from": req.mid, "toType": *m.ToType, "id": id, "createdTime": strconv.FormatInt(created, 10),
-		"deliveredTime": "0", "hasContent": false, "contentType": ct, "sessionId": 0, "reactions": []any{}}, nil
+		"deliveredTime": "0", "hasContent": isMedia(ct), "contentType": ct, "sessionId": 0, "reactions": []any{}}, nil
 }
 
-// Content types the simulator takes.
+// openInto opens a sealed message as its recipient's device would and
+// records what it reads: the text, or the media. Caller holds s.mu.
+func (s *Server) openInto(m *Message) error {
+	var o *obsObject
+	if isMedia(m.ContentType) {
+		var err error
+		if o, err = s.sealedObject(m.From, m.ContentType, m.Metadata); err != nil {
+			return err
+		}
+	}
+	plain, err := s.openSealed(m.From, m.To, m.Metadata["e2eeVersion"], m.Chunks, m.ContentType)
+	if err != nil {
+		return err
+	}
+	if o != nil {
+		return openMedia(m, plain, o)
+	}
+	m.Text, err = textOf(plain)
+	return err
+}
+
+// Content types the simulator takes (media: media.go).
 const (
 	ctText    = 0
 	ctSticker = 7

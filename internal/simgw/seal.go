@@ -249,60 +249,61 @@ func textOf(plain []byte) (string, error) {
 }
 
 // openSealed decrypts a sealed message the way its recipient's device would:
-// current keys only, AAD in the lower-33 form, JSON plaintext in both versions.
+// current keys only, AAD in the lower-33 form with the message's content
+// type, JSON plaintext in both versions; it returns the plaintext.
 // Caller holds s.mu.
-func (s *Server) openSealed(from, to string, version string, chunks []string) (string, error) {
+func (s *Server) openSealed(from, to string, version string, chunks []string, contentType int) ([]byte, error) {
 	raw := make([][]byte, len(chunks))
 	for i, c := range chunks {
 		b, err := base64.StdEncoding.DecodeString(c)
 		if err != nil {
-			return "", talk(85, "chunk is not base64")
+			return nil, talk(85, "chunk is not base64")
 		}
 		raw[i] = b
 	}
 	if len(raw) != 5 || len(raw[3]) != 4 || len(raw[4]) != 4 {
-		return "", talk(85, "bad chunks")
+		return nil, talk(85, "bad chunks")
 	}
 	senderKeyID, receiverKeyID := int(binary.BigEndian.Uint32(raw[3])), int(binary.BigEndian.Uint32(raw[4]))
 	sender := s.accounts[from]
 	if sender == nil || !sender.LetterSealing || sender.KeyID != senderKeyID {
-		return "", talk(83, "sender key changed")
+		return nil, talk(83, "sender key changed")
 	}
 	shared, err := s.openSecret(sender, to, receiverKeyID)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	key := h256(shared, raw[0], []byte("Key"))
 	blk, _ := aes.NewCipher(key)
 	switch version {
 	case "2":
 		if len(raw[2]) != 12 && len(raw[2]) != 16 {
-			return "", talk(85, "bad nonce")
+			return nil, talk(85, "bad nonce")
 		}
 		g, _ := cipher.NewGCMWithNonceSize(blk, len(raw[2]))
-		plain, err := g.Open(nil, raw[2], raw[1], gcmAAD(aadMID(to), aadMID(from), senderKeyID, receiverKeyID, 0))
+		plain, err := g.Open(nil, raw[2], raw[1], gcmAAD(aadMID(to), aadMID(from), senderKeyID, receiverKeyID, contentType))
 		if err != nil {
-			return "", talk(85, "message does not decrypt")
+			return nil, talk(85, "message does not decrypt")
 		}
-		return textOf(plain)
+		return plain, nil
 	case "1":
 		if len(raw[1])%16 != 0 || len(raw[1]) == 0 {
-			return "", talk(85, "bad ciphertext")
+			return nil, talk(85, "bad ciphertext")
 		}
 		mac := make([]byte, 16)
 		blk.Encrypt(mac, fold(h256(raw[1])))
 		if string(mac) != string(raw[2]) {
-			return "", talk(85, "MAC mismatch")
+			return nil, talk(85, "MAC mismatch")
 		}
 		plain := make([]byte, len(raw[1]))
 		cipher.NewCBCDecrypter(blk, fold(h256(shared, raw[0], []byte("IV")))).CryptBlocks(plain, raw[1])
 		text, ok := unpad16(plain)
 		if !ok {
-			return "", talk(85, "bad padding")
+			return nil, talk(85, "bad padding")
 		}
-		return textOf(text)
+		return text, nil
 	}
-	return "", talk(86, "E2EE_INVALID_VERSION")
+	return nil, talk(86, "E2EE_INVALID_VERSION")
 }
 
 // openSecret is the recipient's shared secret: with the peer's current key,
@@ -357,6 +358,9 @@ type SealedInjection struct {
 	// UpperMIDs makes the message carry "U…"/"C…" forms: the first letter
 	// of from and to upper-cased, as the gateway writes MIDs.
 	UpperMIDs bool
+
+	payload     []byte // the plaintext; nil = {"text": Text} (InjectMedia sets it)
+	contentType int    // the message's content type, in the V2 AAD
 }
 
 // carried returns from and to as the message carries them.
@@ -422,7 +426,10 @@ func (s *Server) sealFor(in SealedInjection) ([]string, error) {
 	if in.Fault == SealBadKeyID {
 		senderKeyID += 777
 	}
-	payload, _ := json.Marshal(map[string]string{"text": in.Text})
+	payload := in.payload
+	if payload == nil {
+		payload, _ = json.Marshal(map[string]string{"text": in.Text})
+	}
 	salt := make([]byte, 16)
 	if in.Version == 1 {
 		salt = salt[:8]
@@ -439,9 +446,9 @@ func (s *Server) sealFor(in SealedInjection) ([]string, error) {
 		blk.Encrypt(third, fold(h256(ct)))
 	} else {
 		from, to := in.carried()
-		aad := gcmAAD(aadMID(to), aadMID(from), senderKeyID, receiverKeyID, 0)
+		aad := gcmAAD(aadMID(to), aadMID(from), senderKeyID, receiverKeyID, in.contentType)
 		if in.AADAsCarried {
-			aad = gcmAAD([]byte(to), []byte(from), senderKeyID, receiverKeyID, 0)
+			aad = gcmAAD([]byte(to), []byte(from), senderKeyID, receiverKeyID, in.contentType)
 		}
 		g, _ := cipher.NewGCM(blk)
 		third = make([]byte, 12)

@@ -61,6 +61,11 @@ type Options struct {
 	// far gateway. ConnLatency is added once per new connection: TCP and TLS
 	// set-up. Both are for measuring round trips (make bench); 0 = none.
 	Latency, ConnLatency time.Duration
+	// OBSTokenTTL is how long an OBS token from acquireEncryptedAccessToken
+	// lives (default 1h).
+	OBSTokenTTL time.Duration
+	// MaxOBSObject is the largest object OBS takes, in bytes (default 1 GiB).
+	MaxOBSObject int64
 }
 
 // Server is the simulator. It is safe for concurrent use.
@@ -89,6 +94,9 @@ type Server struct {
 	calls     []Call
 	faults    faults
 	seq       int64
+	obsTokens map[string]*obsToken  // OBS token → its account (obs.go)
+	objects   map[string]*obsObject // "sid/oid" → a sealed media object
+	obsReqIDs map[string]string     // "owner/sid/reqid" → OID
 
 	listener net.Listener
 	addr     string // where Start listens; Resume listens there again
@@ -109,11 +117,18 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.OBSTokenTTL == 0 {
+		opts.OBSTokenTTL = time.Hour
+	}
+	if opts.MaxOBSObject == 0 {
+		opts.MaxOBSObject = 1 << 30
+	}
 	return &Server{
 		opts: opts, accounts: map[string]*Account{}, chats: map[string]*Chat{},
 		rsaKeys: map[string]*rsaSession{}, verifier: map[string]*pending{}, qr: map[string]*qrSession{},
 		tokens: map[string]*token{}, refresh: map[string]*refreshTok{}, certs: map[string]string{},
 		groupKeys: map[string][]*groupKey{}, ops: map[string][]op{}, wake: make(chan struct{}),
+		obsTokens: map[string]*obsToken{}, objects: map[string]*obsObject{}, obsReqIDs: map[string]string{},
 		rev: 947933, seq: 605311889450205372,
 	}
 }
@@ -292,6 +307,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.admin(w, r)
 	case path == "/api/operation/receive":
 		s.stream(w, r)
+	case strings.HasPrefix(path, "/r/"):
+		s.obs(w, r) // LINE's object storage, obs.line-apps.com (obs.go)
 	default:
 		s.api(w, r)
 	}
@@ -340,36 +357,17 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	s.calls = append(s.calls, Call{Method: req.method, Header: r.Header.Clone(), Body: string(body)})
 	f := s.faults.take(req.method)
 	s.mu.Unlock()
-	if f.delay > 0 {
-		time.Sleep(f.delay)
-	}
-	switch f.kind {
-	case fault503:
-		w.Header().Set("content-type", "text/html")
-		w.WriteHeader(503)
-		_, _ = io.WriteString(w, "<html><body>503 Service Unavailable</body></html>")
+	if preFault(w, f) {
 		return
-	case fault429:
-		w.WriteHeader(429)
-		_, _ = io.WriteString(w, "Too Many Requests")
-		return
-	case faultDropBefore:
-		hangUp(w)
-		return
-	case faultTalk:
-		writeErr(w, talk(f.code, f.reason))
-		return
-	case FaultReply:
-		if !f.reply.Process {
-			writeReply(w, f.reply)
-			return
-		}
 	}
 	if err := s.validate(req, h); err != nil {
 		writeErr(w, err)
 		return
 	}
 	data, err := h.fn(s, req)
+	if err == nil {
+		s.afterCall(req, data)
+	}
 	if f.kind == faultDropAfter {
 		hangUp(w) // the call was processed; the answer is lost
 		return
@@ -387,6 +385,37 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		data = sc.data
 	}
 	ok(w, data)
+}
+
+// preFault applies f's delay and answers for it when it fails the call
+// before processing; it reports whether it answered.
+func preFault(w http.ResponseWriter, f fault) bool {
+	if f.delay > 0 {
+		time.Sleep(f.delay)
+	}
+	switch f.kind {
+	case fault503:
+		w.Header().Set("content-type", "text/html")
+		w.WriteHeader(503)
+		_, _ = io.WriteString(w, "<html><body>503 Service Unavailable</body></html>")
+		return true
+	case fault429:
+		w.WriteHeader(429)
+		_, _ = io.WriteString(w, "Too Many Requests")
+		return true
+	case faultDropBefore:
+		hangUp(w)
+		return true
+	case faultTalk:
+		writeErr(w, talk(f.code, f.reason))
+		return true
+	case FaultReply:
+		if !f.reply.Process {
+			writeReply(w, f.reply)
+			return true
+		}
+	}
+	return false
 }
 
 // setCookie wraps a result that sets (or clears) the lct cookie.

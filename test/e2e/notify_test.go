@@ -235,11 +235,15 @@ func TestNotifyServeWithCurl(t *testing.T) {
 	wantNotify(t, curl(t, famTok, api, "-F", "message="+strings.Repeat("界", 1000)), 200, "ok")
 	wantNotify(t, curl(t, famTok, api, "-F", "message="+strings.Repeat("界", 1001)), 400, "limit is 1000")
 	wantNotify(t, curl(t, famTok, api, "-F", "message=sticker", "-F", "stickerPackageId=446", "-F", "stickerId=1988"), 200, "ok")
-	wantNotify(t, curl(t, famTok, api, "-F", "message=pic", "-F", "imageFile=@"+binary), 400, "images are not supported yet")
-	wantNotify(t, curl(t, famTok, api, "-F", "message=pic", "-F", "imageThumbnail=https://example.com/a.jpg", "-F", "imageFullsize=https://example.com/b.jpg"), 400, "images are not supported yet")
+	pic := testPNG(t, 40, 30)
+	wantNotify(t, curl(t, famTok, api, "-F", "message=pic", "-F", "imageFile=@"+writeFile(t, "graph.png", pic)), 200, "ok")
+	wantNotify(t, curl(t, famTok, api, "-F", "message=pic", "-F", "imageFile=@"+writeFile(t, "fake.png", []byte("GIF? no"))), 400, "not a PNG, JPEG or GIF")
+	if m := mediaMessages(e); len(m) != 1 || !bytes.Equal(m[0].Media, pic) || m[0].To != simgw.FamilyMID {
+		t.Fatalf("image messages %+v", m)
+	}
 	a := curl(t, famTok, api, "-F", "notificationDisabled=false")
 	wantNotify(t, a, 400, "message")
-	if a.header["x-ratelimit-limit"] != "10" || a.header["x-ratelimit-remaining"] != "1" || a.header["x-ratelimit-imagelimit"] != "0" {
+	if a.header["x-ratelimit-limit"] != "10" || a.header["x-ratelimit-remaining"] != "1" || a.header["x-ratelimit-imagelimit"] != "10" {
 		t.Fatalf("headers %v", a.header)
 	}
 	reset, err := strconv.ParseInt(a.header["x-ratelimit-reset"], 10, 64)
@@ -290,12 +294,12 @@ func TestNotifyServeWithCurl(t *testing.T) {
 	wantNotify(t, curl(t, ghostTok, api, "-F", "message=to nowhere"), 500, "not a member")
 
 	stored := storedTexts(e)
-	for _, text := range []string{"backup finished", "disk 95% & rising", "quiet one", strings.Repeat("界", 1000), "sticker", "last of the hour", "from a new token"} {
+	for _, text := range []string{"backup finished", "disk 95% & rising", "quiet one", strings.Repeat("界", 1000), "sticker", "pic", "last of the hour", "from a new token"} {
 		if stored[text] != 1 {
 			t.Fatalf("%q stored %d times (%v)", text, stored[text], stored)
 		}
 	}
-	if len(e.sim.Messages()) != 8 { // 7 texts and the sticker
+	if len(e.sim.Messages()) != 10 { // 8 texts, the sticker and the image
 		t.Fatalf("%d messages stored", len(e.sim.Messages()))
 	}
 
