@@ -83,10 +83,10 @@ beside it and renamed into place, 0600. One line is printed per file:
 
 // mediaRef is a media message as download needs it.
 type mediaRef struct {
-	id, name  string
-	path      string // on OBS
-	sealed    gjson.Result
-	keyMat    []byte
+	id, name string
+	path     string // on OBS
+	sealed   gjson.Result
+	keyMat   []byte
 }
 
 func runDownload(ctx context.Context, f *factory, opts *downloadOptions) error {

@@ -2,12 +2,12 @@ package notify
 
 import (
 	"bytes"
-	"image"
-	"image/png"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"mime/multipart"
 	"net/http"
