@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/session"
 	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/obs"
 )
 
 // Exit codes: the one table (docs/exit-codes.md documents it).
@@ -74,6 +76,7 @@ func classify(err error) classified {
 	var ge *lineapi.GatewayError
 	var tr *lineapi.TransportError
 	var br *lineapi.BadResponseError
+	var oe *obs.Error
 	c := classified{}
 	if errors.As(err, &te) {
 		c.talk, c.reason = te.Code, te.Reason
@@ -108,10 +111,16 @@ func classify(err error) classified {
 		c.code, c.kind = ExitTemporary, "temporary"
 	case ge != nil:
 		c.code, c.kind = ExitRejected, "rejected"
+	case errors.As(err, &oe) && obs.Temporary(err):
+		c.code, c.kind = ExitTemporary, "temporary"
+	case errors.As(err, &oe):
+		// Object storage refused the upload or download (wrong type, too
+		// large, not found; the statuses are docs/media-protocol.md's guesses).
+		c.code, c.kind = ExitRejected, "rejected"
 	case errors.As(err, &br):
 		// Sends never get here (delivery settles them or says outcome_unknown).
 		c.code, c.kind = ExitTemporary, "bad_response"
-	case errors.As(err, &tr), errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &tr), errors.Is(err, context.DeadlineExceeded), errors.As(err, new(*url.Error)):
 		c.code, c.kind = ExitTemporary, "network"
 	case errors.Is(err, lineapi.ErrLoginTimedOut):
 		c.code, c.kind = ExitTemporary, "timeout"

@@ -188,3 +188,39 @@ func TestMediaBadInput(t *testing.T) {
 		}
 	}
 }
+
+// An upload is not a send: a failed upload is tried again (same path), the
+// message is never sent twice; a plain message whose upload never succeeds
+// exits 7 with its id; a sealed one whose upload fails sends nothing (5).
+func TestMediaUploadFaults(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	doc := writeFile(t, "a.txt", []byte("retry me"))
+	e.sim.Fail("obs-upload", simgw.Fault503, 1)
+	e.sim.Fail("obs-upload", simgw.FaultDropAfter, 1)
+	e.must("", "send", "--to", simgw.FamilyMID, "--file", doc)
+	if m := mediaMessages(e); len(m) != 1 || string(m[0].Media) != "retry me" {
+		t.Fatalf("stored %+v", m)
+	}
+	e.sim.Fail("obs-upload", simgw.Fault503, 10)
+	r := e.run("", "send", "--to", simgw.FamilyMID, "--file", doc)
+	wantExit(t, r, 7, "upload_failed")
+	f := r.first(t, "failed")
+	if m := mediaMessages(e); len(m) != 2 || f["messageId"] != m[1].ID || m[1].Media != nil {
+		t.Fatalf("failed %v, stored %d", f, len(m))
+	}
+}
+
+func TestMediaSealedUploadFaults(t *testing.T) {
+	e := sealedEnv(t)
+	e.loginQRWithKeys()
+	doc := writeFile(t, "a.txt", []byte("sealed retry"))
+	e.sim.Fail("obs-upload", simgw.FaultDropAfter, 1)
+	e.must("", "send", "--to", daveMID, "--file", doc)
+	e.sim.Fail("obs-upload", simgw.Fault503, 10)
+	wantExit(t, e.run("", "send", "--to", daveMID, "--file", doc), 5, "temporary")
+	m := mediaMessages(e)
+	if len(m) != 1 || string(m[0].Media) != "sealed retry" || m[0].MediaErr != "" {
+		t.Fatalf("stored %+v", m)
+	}
+}

@@ -1,0 +1,57 @@
+package cmd
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linectl/linectl/pkg/lineapi/obs"
+)
+
+type slowReader struct{ n int }
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if s.n == 0 {
+		return 0, io.EOF
+	}
+	s.n--
+	time.Sleep(600 * time.Millisecond)
+	return copy(p, "abcd"), nil
+}
+
+// An upload that takes more than a second reports its progress on stderr;
+// --quiet silences it.
+func TestUploadProgress(t *testing.T) {
+	for _, quiet := range []bool{false, true} {
+		var errb bytes.Buffer
+		f := newFactory(&iostreams{Out: io.Discard, ErrOut: &errb})
+		f.Quiet = quiet
+		reads := 3
+		if quiet {
+			reads = 1
+		}
+		src := obs.Source{Size: 12, Open: func() (io.ReadCloser, error) { return io.NopCloser(&slowReader{n: reads}), nil }}
+		rc, err := progressSource(f, "graph.png", src).Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.ReadAll(rc)
+		got := errb.String()
+		if quiet != (got == "") || (!quiet && !strings.Contains(got, "uploading graph.png: ") || strings.Contains(got, "abcd")) {
+			t.Fatalf("quiet=%v stderr %q", quiet, got)
+		}
+	}
+}
+
+func TestSafeFileName(t *testing.T) {
+	for in, want := range map[string]string{
+		"../../etc/passwd": "passwd", "..": "", ".hidden": "hidden", "a\x1b[31mb.png": "a[31mb.png",
+		`C:\Users\x\report.pdf`: "report.pdf", "ok name.txt": "ok name.txt", "\u202egnp.exe": "gnp.exe",
+	} {
+		if got := safeFileName(in); got != want {
+			t.Errorf("safeFileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
