@@ -27,7 +27,10 @@ func TestLineFieldsGolden(t *testing.T) {
 		versionLine{Type: "version", Version: "v", Commit: "c", Go: "go", ExtensionVersion: "3.7.2"},
 		sentLine{Type: "sent", To: "c1", ToType: 2, MessageID: "m", ReqSeq: 5, CreatedTime: "1", E2EE: true, SpecVersion: 2, Confirmed: &tr},
 		sentLine{Type: "sent", To: "c1", ToType: 2, MessageID: "m", ReqSeq: 6, CreatedTime: "1", ContentType: 7},
+		sentLine{Type: "sent", To: "u1", ToType: 0, MessageID: "m", ReqSeq: 7, CreatedTime: "1", E2EE: true, SpecVersion: 2, ContentType: 1, FileName: "graph.png", FileSize: 5000, Object: "/r/talk/emi/0a1b"},
 		failedLine{Type: "failed", To: "c1", ToType: &one, ReqSeq: 5, Line: 3, ExitCode: 4, Kind: "rejected", Code: 10, Reason: "r", Message: "m"},
+		failedLine{Type: "failed", To: "c1", ToType: &one, ReqSeq: 8, ExitCode: 7, Kind: "upload_failed", Message: "m", MessageID: "605311889450205372"},
+		downloadedLine{Type: "downloaded", MessageID: "m", File: "/tmp/graph.png", Size: 5000, E2EE: true},
 		probeLine{Type: "e2ee", MID: "c1", ToType: 2, Usable: false, SpecVersion: -1, AllowedTypes: []int{}, Reason: "member settings off", PeerKeyID: &one, GroupKeyID: &one, MemberKeyIDs: map[string]int{"u1": 1}},
 		chatEntry{Type: "chat", MID: "c1", Name: "Family", Kind: "group", Members: 3, Invited: false},
 		contactEntry{Type: "contact", MID: "u1", DisplayName: "Bob"},
@@ -45,7 +48,7 @@ func TestLineFieldsGolden(t *testing.T) {
 		sandboxFaultLine{Type: "sandbox-fault", Kind: "503", Method: "sendMessage", Count: 2},
 		notifyTokenLine{Type: "notifyToken", Token: "t", ID: "0123abcd", To: "c1", Name: "Family", CreatedAt: "2026-01-01T00:00:00Z", Revoked: true},
 		notifyServeLine{Type: "notify-serve", URL: "http://127.0.0.1:8093", Listen: "127.0.0.1:8093", TLS: false, Tokens: 2, RateLimit: "1000/h"},
-		notifyLine{Type: "notify", Method: "POST", Path: "/api/notify", Status: 200, TokenID: "0123abcd", To: "c1", MessageID: "m", ReqSeq: 5, E2EE: true, Remote: "127.0.0.1:5", MS: 12, Error: "e"},
+		notifyLine{Type: "notify", Method: "POST", Path: "/api/notify", Status: 200, TokenID: "0123abcd", To: "c1", MessageID: "m", ReqSeq: 5, E2EE: true, ImageMessageID: "i", StickerMessageID: "s", Remote: "127.0.0.1:5", MS: 12, Error: "e"},
 		map[string]any{"type": "sandbox-state", "accounts": []any{}, "chats": []any{}, "messages": []any{}, "revision": 947933},
 	}
 	var got bytes.Buffer
@@ -59,6 +62,7 @@ func TestLineFieldsGolden(t *testing.T) {
 	for _, raw := range []string{
 		`{"revision":"947937","createdTime":"1","type":25,"reqSeq":7,"param1":"0","message":{"from":"u1","to":"c1","toType":2,"id":"m","text":"\u30c6","contentMetadata":{}}}`,
 		`{"revision":"947938","createdTime":"1","type":26,"reqSeq":0,"param1":"0","message":{"from":"u2","to":"u1","toType":0,"id":"m","chunks":["a"],"contentMetadata":{"e2eeVersion":"2"}}}`,
+		`{"revision":"947939","createdTime":"1","type":26,"reqSeq":0,"param1":"0","message":{"from":"u2","to":"c1","toType":2,"id":"m","contentType":14,"hasContent":true,"contentMetadata":{"FILE_NAME":"r.csv","FILE_SIZE":"42"}}}`,
 	} {
 		op, err := stream.ParseOperation([]byte(raw))
 		if err != nil {

@@ -336,7 +336,11 @@ type notifyLine struct {
 	MessageID string `json:"messageId,omitempty"`
 	ReqSeq    int64  `json:"reqSeq,omitempty"`
 	E2EE      bool   `json:"e2ee,omitempty"`
-	Remote    string `json:"remote"`
+	// ImageMessageID and StickerMessageID are the image's and the
+	// sticker's, sent after the message.
+	ImageMessageID   string `json:"imageMessageId,omitempty"`
+	StickerMessageID string `json:"stickerMessageId,omitempty"`
+	Remote           string `json:"remote"`
 	MS        int64  `json:"ms"`
 	Error     string `json:"error,omitempty"`
 }
@@ -374,7 +378,7 @@ func runNotifyServe(ctx context.Context, f *factory, opts *notifyServeOptions) e
 		Tokens: tokens, Limiter: &notify.Limiter{Rate: opts.Rate, Now: f.Now}, Sender: ss, Now: f.Now, Ended: ss.ended,
 		Log: func(e notify.Entry) {
 			_ = f.Out().line(notifyLine{Type: "notify", Method: e.Method, Path: e.Path, Status: e.Status, TokenID: e.TokenID,
-				To: e.To, MessageID: e.MessageID, ReqSeq: e.ReqSeq, E2EE: e.E2EE, Remote: e.Remote, MS: e.Duration.Milliseconds(), Error: e.Error})
+				To: e.To, MessageID: e.MessageID, ReqSeq: e.ReqSeq, E2EE: e.E2EE, ImageMessageID: e.ImageMessageID, StickerMessageID: e.StickerMessageID, Remote: e.Remote, MS: e.Duration.Milliseconds(), Error: e.Error})
 		},
 	}
 	if opts.AllowImageURLs {
