@@ -303,7 +303,8 @@ func ParseToken(data string) (token string, ttl time.Duration, err error) {
 	if token == "" {
 		return "", 0, errors.New("acquireEncryptedAccessToken: empty token")
 	}
-	if s, err := strconv.ParseInt(strings.Split(recs[0], "\x1f")[0], 10, 64); err == nil && s > 0 {
+	// A lifetime beyond 30 days (or an overflow) is not believed: 0, unknown.
+	if s, err := strconv.ParseInt(strings.Split(recs[0], "\x1f")[0], 10, 64); err == nil && s > 0 && s <= 30*86400 {
 		ttl = time.Duration(s) * time.Second
 	}
 	return token, ttl, nil
