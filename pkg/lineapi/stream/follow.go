@@ -81,6 +81,8 @@ type Follower struct {
 	// long is closed and reopened (default DefaultStallTimeout; negative = never).
 	StallTimeout time.Duration
 	// OnOp is called for each new operation, in order. An error stops Run.
+	// op is owned by the callee; raw is the event's bytes, valid only during
+	// the call (the reader reuses its buffer: copy it to keep it).
 	OnOp func(op *Operation, raw []byte) error
 	// OnIdle is called with the newest revision whenever no more input is
 	// buffered (flush output and save the revision here). An error stops Run.

@@ -8,8 +8,10 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// Operation is one operation of the stream (docs/protocol.md §7). Fields hold
-// views into the event data: they are valid until the reader's next event.
+// Operation is one operation of the stream (docs/protocol.md §7). It owns its
+// data: ParseOperation copies the event once (gjson values then point into
+// that copy), so an Operation stays valid after the reader's next event and
+// may be kept, sent to another goroutine or compared later.
 type Operation struct {
 	Revision    int64
 	CreatedTime int64

@@ -72,3 +72,19 @@ func FuzzParseOperation(f *testing.F) {
 		_ = strings.ToUpper(op.Message.Get("text").String())
 	})
 }
+
+// An Operation owns its data: overwriting the event's buffer (as the SSE
+// reader does for the next event) leaves it intact.
+func TestOperationOwnsItsData(t *testing.T) {
+	buf := []byte(`{"revision":"5","createdTime":"1","type":26,"reqSeq":0,"param1":"p","message":{"from":"u1","text":"hello"}}`)
+	op, err := ParseOperation(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	if op.Message.Get("text").String() != "hello" || op.Param1.String() != "p" || op.Revision != 5 {
+		t.Fatalf("operation changed with its buffer: %+v", op)
+	}
+}
