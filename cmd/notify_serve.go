@@ -1,0 +1,337 @@
+package cmd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/linectl/linectl/internal/notify"
+	"github.com/linectl/linectl/pkg/lineapi/delivery"
+)
+
+// notify serve: LINE Notify's API over exactly-once delivery (docs/notify.md).
+
+type notifyServeOptions struct {
+	Listen          string
+	TLSCert, TLSKey string
+	RateLimit       string
+	Rate            notify.Rate
+	E2EE            string
+	ConfirmTimeout  time.Duration
+	AllowImageURLs  bool
+	ImageURLTimeout time.Duration
+}
+
+func newCmdNotifyServe(f *factory, runF func(*notifyServeOptions) error) *cobra.Command {
+	opts := &notifyServeOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve [--listen 127.0.0.1:8093] [--tls-cert FILE --tls-key FILE] [--rate-limit 1000/h]",
+		Short: "Answer LINE Notify's API and deliver from your account",
+		Long: `Serve LINE Notify's API: POST /api/notify, GET /api/status and POST /api/revoke, with
+"Authorization: Bearer TOKEN" (tokens from 'linectl notify token add'). Answers are Notify's:
+200 {"status":200,"message":"ok"}, 400 bad parameters (imageFile, a PNG, JPEG or GIF part of a
+multipart body up to 10 MiB, is sent after the message, as an image; the URL pair
+imageThumbnail+imageFullsize is fetched only with --allow-image-urls, within
+--image-url-timeout and 10 MiB; stickerPackageId+stickerId send a sticker last), 401 unknown token, 429 a token over --rate-limit, 500 a send that failed (the
+message says whether it may have been delivered; linectl never resends). See docs/notify.md.
+
+It listens on loopback only, unless --tls-cert and --tls-key are given. One session, one
+signer and one sender serve every request, one send at a time. stdout gets a line when it
+listens and one per request (never the token, never the message text):
+
+  {"type":"notify-serve","url":"http://127.0.0.1:8093","listen":…,"tls":false,"tokens":N,"rateLimit":"1000/h"}
+  {"type":"notify","method":"POST","path":"/api/notify","status":200,"tokenId":…,"to":…,"messageId":…,"reqSeq":N,"remote":…,"ms":N}
+
+On SIGINT/SIGTERM it stops accepting, finishes the sends in flight, answers requests still
+waiting with 500 (nothing sent), and exits 130.`,
+		Example: `  linectl notify serve
+  linectl notify serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem --rate-limit 100/m`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := parseNotifyServe(opts); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runNotifyServe(cmd.Context(), f, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Listen, "listen", "127.0.0.1:8093", "address to listen on (host:port; port 0 picks one); non-loopback only with --tls-cert/--tls-key")
+	fl.StringVar(&opts.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
+	fl.StringVar(&opts.TLSKey, "tls-key", "", "the private key (PEM) of --tls-cert")
+	fl.StringVar(&opts.RateLimit, "rate-limit", notify.DefaultRate.String(), "calls to /api/notify per token: N/s, N/m, N/h or N/d (LINE Notify: 1000/h)")
+	fl.StringVar(&opts.E2EE, "e2ee", "auto", "Letter Sealing: auto, off or require (as 'linectl send')")
+	fl.BoolVar(&opts.AllowImageURLs, "allow-image-urls", false, "fetch imageFullsize URLs (the server then makes requests to any URL a token holder names)")
+	fl.DurationVar(&opts.ImageURLTimeout, "image-url-timeout", 10*time.Second, "how long fetching an image URL may take; 1s to 2m")
+	fl.DurationVar(&opts.ConfirmTimeout, "confirm-timeout", 15*time.Second, "how long to search the operation stream for a send whose answer was lost; 100ms to 1h")
+	_ = cmd.RegisterFlagCompletionFunc("e2ee", cobra.FixedCompletions([]string{"auto", "off", "require"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// parseNotifyServe validates the flags; nothing listens before they are good.
+func parseNotifyServe(opts *notifyServeOptions) error {
+	r, err := notify.ParseRate(opts.RateLimit)
+	if err != nil {
+		return usageErrorf("--rate-limit: %v", err)
+	}
+	opts.Rate = r
+	switch opts.E2EE {
+	case delivery.E2EEAuto, delivery.E2EEOff, delivery.E2EERequire:
+	default:
+		return usageErrorf("--e2ee must be auto, off or require (got %q)", opts.E2EE)
+	}
+	if err := checkDuration("--image-url-timeout", opts.ImageURLTimeout, time.Second, 2*time.Minute); err != nil {
+		return err
+	}
+	if err := checkDuration("--confirm-timeout", opts.ConfirmTimeout, minConfirmTimeout, maxConfirmTimeout); err != nil {
+		return err
+	}
+	if (opts.TLSCert == "") != (opts.TLSKey == "") {
+		return usageErrorf("--tls-cert and --tls-key go together")
+	}
+	host, _, err := net.SplitHostPort(opts.Listen)
+	if err != nil {
+		return usageErrorf("--listen %q: want host:port, such as 127.0.0.1:8093", opts.Listen)
+	}
+	if !loopbackHost(host) && opts.TLSCert == "" {
+		return usageErrorf("--listen %q is not a loopback address: tokens would cross the network in clear text; "+
+			"give --tls-cert and --tls-key to serve HTTPS there, or listen on 127.0.0.1", opts.Listen)
+	}
+	return nil
+}
+
+// loopbackHost reports whether host is "localhost" or a loopback IP; an
+// empty host (every interface) is not.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// notifyServeLine is printed once the server listens.
+type notifyServeLine struct {
+	Type      string `json:"type"` // "notify-serve"
+	URL       string `json:"url"`
+	Listen    string `json:"listen"`
+	TLS       bool   `json:"tls"`
+	Tokens    int    `json:"tokens"`
+	RateLimit string `json:"rateLimit"`
+}
+
+// notifyLine is printed for every request: never the token, never the text.
+type notifyLine struct {
+	Type      string `json:"type"` // "notify"
+	Method    string `json:"method"`
+	Path      string `json:"path"`
+	Status    int    `json:"status"`
+	TokenID   string `json:"tokenId,omitempty"`
+	To        string `json:"to,omitempty"`
+	MessageID string `json:"messageId,omitempty"`
+	ReqSeq    int64  `json:"reqSeq,omitempty"`
+	E2EE      bool   `json:"e2ee,omitempty"`
+	// ImageMessageID and StickerMessageID are the image's and the
+	// sticker's, sent after the message.
+	ImageMessageID   string `json:"imageMessageId,omitempty"`
+	StickerMessageID string `json:"stickerMessageId,omitempty"`
+	Remote           string `json:"remote"`
+	MS               int64  `json:"ms"`
+	Error            string `json:"error,omitempty"`
+}
+
+func runNotifyServe(ctx context.Context, f *factory, opts *notifyServeOptions) error {
+	p, err := notifyTokensPath(f)
+	if err != nil {
+		return err
+	}
+	tokens := &notify.Store{Path: p, Now: f.Now}
+	if err := tokens.Reload(); err != nil {
+		return err
+	}
+	var cert tls.Certificate
+	if opts.TLSCert != "" {
+		if cert, err = tls.LoadX509KeyPair(opts.TLSCert, opts.TLSKey); err != nil {
+			return usageErrorf("--tls-cert/--tls-key: %v", err)
+		}
+	}
+	ss, err := newServeSender(ctx, f, opts)
+	if err != nil {
+		return err
+	}
+	defer ss.saveKeys()
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return usageErrorf("--listen %s: %v", opts.Listen, err)
+	}
+	scheme := "http"
+	if opts.TLSCert != "" {
+		scheme = "https"
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	h := &notify.Server{
+		Tokens: tokens, Limiter: &notify.Limiter{Rate: opts.Rate, Now: f.Now}, Sender: ss, Now: f.Now, Ended: ss.ended,
+		Log: func(e notify.Entry) {
+			_ = f.Out().line(notifyLine{Type: "notify", Method: e.Method, Path: e.Path, Status: e.Status, TokenID: e.TokenID,
+				To: e.To, MessageID: e.MessageID, ReqSeq: e.ReqSeq, E2EE: e.E2EE, ImageMessageID: e.ImageMessageID, StickerMessageID: e.StickerMessageID, Remote: e.Remote, MS: e.Duration.Milliseconds(), Error: e.Error})
+		},
+	}
+	if opts.AllowImageURLs {
+		h.FetchImage = notify.FetchURL(notify.NewFetchClient(), opts.ImageURLTimeout)
+	}
+	srv := &http.Server{
+		Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+		MaxHeaderBytes: 64 << 10, ErrorLog: log.New(f.IO.ErrOut, "linectl: notify serve: ", 0),
+	}
+	addr := ln.Addr().String()
+	if err := f.Out().line(notifyServeLine{Type: "notify-serve", URL: scheme + "://" + addr, Listen: addr, TLS: scheme == "https",
+		Tokens: tokens.Len(), RateLimit: opts.Rate.String()}); err != nil {
+		ln.Close()
+		return err
+	}
+	f.info("Serving LINE Notify's API at %s://%s/api/notify for %d token(s); Ctrl-C to stop.", scheme, addr, tokens.Len())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("notify serve: %w", err)
+	case <-ctx.Done():
+	}
+	// Stop accepting; sends waiting for their turn are answered 500
+	// (nothing sent); the send in flight is finished, within a bound.
+	ss.stop()
+	grace := 3*f.Timeout + opts.ConfirmTimeout
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		f.progress("linectl: warning: a request was still running %v after the signal; it was cut off (its send may have been delivered)", grace)
+	}
+	return fmt.Errorf("notify serve: %w", context.Canceled)
+}
+
+// serveSender is the one delivery.Sender of a server: sends go one at a
+// time; once LINE ended the session it sends nothing more; after the signal
+// it starts no new send.
+type serveSender struct {
+	f       *factory
+	s       *delivery.Sender
+	saveKey func() error
+	turn    chan struct{} // one send at a time
+	halt    chan struct{} // closed at the signal
+
+	mu       sync.Mutex
+	isEnded  bool
+	haltOnce sync.Once
+}
+
+func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (*serveSender, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := f.Client(true)
+	if err != nil {
+		return nil, err
+	}
+	sealer, keys, err := newSealer(f, cl)
+	if err != nil {
+		return nil, err
+	}
+	rate := 10.0
+	if cfg.Send.RatePerSecond > 0 {
+		rate = cfg.Send.RatePerSecond
+	}
+	if sealer.MID, err = accountMID(ctx, f, cl); err != nil {
+		return nil, err
+	}
+	s := &delivery.Sender{
+		GW: cl, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE, Encrypter: sealer,
+		Window: opts.ConfirmTimeout, Limiter: delivery.NewLimiter(rate, int(max(rate, 1)), nil, nil), Uploader: newOBS(f, cl),
+	}
+	return &serveSender{f: f, s: s, saveKey: keys.Save, turn: make(chan struct{}, 1), halt: make(chan struct{})}, nil
+}
+
+var errShuttingDown = errors.New("linectl notify serve is shutting down; nothing was sent")
+
+// SendMessages sends cs in order within one turn (a request's message and
+// its sticker are never split by another request's), stopping at the first
+// failure; after the signal, a message not yet started is not sent.
+func (ss *serveSender) SendMessages(ctx context.Context, to string, cs []delivery.Content) ([]*delivery.Result, error) {
+	select {
+	case ss.turn <- struct{}{}:
+	case <-ss.halt:
+		return nil, errShuttingDown
+	}
+	defer func() { <-ss.turn }()
+	select {
+	case <-ss.halt:
+		return nil, errShuttingDown
+	default:
+	}
+	var out []*delivery.Result
+	for i, c := range cs {
+		if i > 0 {
+			select {
+			case <-ss.halt:
+				return append(out, nil), errShuttingDown
+			default:
+			}
+		}
+		if ss.ended() {
+			return append(out, nil), notify.ErrLoggedOut
+		}
+		r, err := ss.s.SendMessage(ctx, to, c)
+		out = append(out, r)
+		if err != nil && notify.IsLoggedOut(err) {
+			ss.end()
+		}
+		if r != nil && r.E2EE {
+			ss.saveKeys()
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func (ss *serveSender) ended() bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.isEnded
+}
+
+// end records that LINE ended the session and clears its tokens, as any
+// command does (Main): the server answers 500 from now on.
+func (ss *serveSender) end() {
+	ss.mu.Lock()
+	first := !ss.isEnded
+	ss.isEnded = true
+	ss.mu.Unlock()
+	if !first {
+		return
+	}
+	if src := ss.f.Session(); src != nil {
+		clearTokens(ss.f, src.Tokens().AccessToken)
+	}
+	ss.f.progress("linectl: LINE ended the session: every request is answered 500 until you log in again and restart 'linectl notify serve'")
+}
+
+func (ss *serveSender) stop() { ss.haltOnce.Do(func() { close(ss.halt) }) }
+
+func (ss *serveSender) saveKeys() {
+	if err := ss.saveKey(); err != nil {
+		ss.f.progress("warning: Letter Sealing key cache not saved: %v", err)
+	}
+}
