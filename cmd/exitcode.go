@@ -9,6 +9,7 @@ import (
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/session"
 	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
 )
 
@@ -128,4 +129,45 @@ func classify(err error) classified {
 		c.code, c.kind = ExitInternal, "internal"
 	}
 	return c
+}
+
+// sendExit gives delivery's errors their exit codes.
+func sendExit(err error) error {
+	switch {
+	case errors.Is(err, delivery.ErrOutcomeUnknown):
+		return withExit(ExitUnknown, "outcome_unknown", err)
+	case errors.Is(err, delivery.ErrUploadFailed):
+		return withExit(ExitUploadFailed, "upload_failed", err)
+	case errors.Is(err, delivery.ErrNeedsE2EE), errors.Is(err, delivery.ErrSealingImpossible):
+		return withExit(ExitRejected, "e2ee_required", err)
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return err
+}
+
+// rank orders exit codes from best to worst for "the worst one".
+func rank(code int) int {
+	switch code {
+	case ExitOK:
+		return 0
+	case ExitUsage:
+		return 1
+	case ExitTemporary:
+		return 2
+	case ExitRejected:
+		return 3
+	case ExitLogin:
+		return 4
+	case ExitInternal:
+		return 5
+	case ExitUploadFailed:
+		return 6
+	case ExitUnknown:
+		return 7
+	default:
+		return 8
+	}
 }
