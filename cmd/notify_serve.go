@@ -257,7 +257,7 @@ func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (
 	}
 	s := &delivery.Sender{
 		GW: cl, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE, Encrypter: sealer,
-		Window: opts.ConfirmTimeout, Limiter: delivery.NewLimiter(rate, int(max(rate, 1)), nil, nil), Uploader: newOBS(f, cl),
+		Window: opts.ConfirmTimeout, Limiter: newLimiter(rate, nil), Uploader: newOBS(f, cl),
 	}
 	return &serveSender{f: f, s: s, saveKey: keys.Save, turn: make(chan struct{}, 1), halt: make(chan struct{})}, nil
 }

@@ -287,11 +287,7 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSend()
 	defer context.AfterFunc(ctx, func() { time.AfterFunc(f.Timeout+opts.ConfirmTimeout, cancelSend) })()
-	limiter := delivery.NewLimiter(rate, int(max(rate, 1)), nil, func(c context.Context, d time.Duration) error {
-		c, cancel := mergeCancel(c, ctx)
-		defer cancel()
-		return lineapi.SleepContext(c, d)
-	})
+	limiter := newLimiter(rate, ctx)
 	if sealer.MID, err = accountMID(ctx, f, cl); err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 )
@@ -156,4 +158,28 @@ func printSent(f *factory, r *delivery.Result, confirmed *bool) error {
 		l.Confirmed = &t
 	}
 	return f.Out().line(l)
+}
+
+// newLimiter paces sends to perSecond (bursts of as many; 0 = no limit);
+// when stop ends (a signal), a wait for the limiter ends too.
+func newLimiter(perSecond float64, stop context.Context) delivery.Limiter {
+	if perSecond <= 0 {
+		return nil
+	}
+	l := rate.NewLimiter(rate.Limit(perSecond), int(max(perSecond, 1)))
+	if stop == nil {
+		return l
+	}
+	return stoppableLimiter{l, stop}
+}
+
+type stoppableLimiter struct {
+	*rate.Limiter
+	stop context.Context
+}
+
+func (l stoppableLimiter) Wait(ctx context.Context) error {
+	ctx, cancel := mergeCancel(ctx, l.stop)
+	defer cancel()
+	return l.Limiter.Wait(ctx)
 }

@@ -50,7 +50,10 @@ func ParseRate(s string) (Rate, error) {
 }
 
 // Limiter counts each token's calls in fixed windows, as Notify did: a
-// window starts at a token's first call and resets Per later.
+// window starts at a token's first call and resets Per later. It is not
+// golang.org/x/time/rate (which paces linectl's own sends): Notify's answers
+// carry X-RateLimit-Remaining and X-RateLimit-Reset, counts of a fixed
+// window that a token bucket does not have.
 type Limiter struct {
 	Rate Rate
 	Now  func() time.Time // nil: time.Now

@@ -85,7 +85,7 @@ type Sender struct {
 	From      string
 	E2EE      string        // auto | off | require
 	Window    time.Duration // how long to search the stream for an unknown outcome
-	Limiter   *Limiter      // nil: no client-side rate limit
+	Limiter   Limiter       // nil: no client-side rate limit
 	Probes    ProbeCache    // nil: probe before every send
 	// Uploader puts media on LINE's object storage; GW must then also be a
 	// MediaGateway. nil: media cannot be sent.
