@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -45,7 +44,7 @@ type directory struct {
 }
 
 func directoryPath(f *factory) string {
-	return filepath.Join(filepath.Dir(f.store.Path), "directory-cache.json")
+	return f.store.Beside(config.FileDirectory)
 }
 
 // loadDirectory reads the cache; a missing or unreadable cache is empty.

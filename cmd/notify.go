@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/notify"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
@@ -41,7 +41,7 @@ func notifyTokensPath(f *factory) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(filepath.Dir(s.Path), notify.TokenFileName), nil
+	return s.Beside(config.FileNotifyTokens), nil
 }
 
 // notifyTokenLine is printed by notify token add (with the token, once),

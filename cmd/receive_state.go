@@ -23,7 +23,7 @@ type receiveState struct {
 }
 
 func receiveStatePath(f *factory) string {
-	return filepath.Join(filepath.Dir(f.store.Path), "receive-state.json")
+	return f.store.Beside(config.FileReceiveState)
 }
 
 // loadReceiveRevision returns the saved revision and whether there is one.
@@ -59,7 +59,7 @@ func saveReceiveRevision(f *factory, mid string, rev int64) error {
 
 // lockReceive makes sure only one receive runs per config.
 func lockReceive(f *factory) (func(), error) {
-	p := filepath.Join(filepath.Dir(f.store.Path), "receive.lock")
+	p := f.store.Beside(config.FileReceiveLock)
 	if err := config.EnsureDir(filepath.Dir(p)); err != nil {
 		return nil, err
 	}

@@ -3,8 +3,8 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
+	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/keystore"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/e2ee"
@@ -12,7 +12,7 @@ import (
 
 // e2eeKeysPath is the Letter Sealing key store beside the config.
 func e2eeKeysPath(f *factory) string {
-	return filepath.Join(filepath.Dir(f.store.Path), "e2ee-keys.json")
+	return f.store.Beside(config.FileE2EEKeys)
 }
 
 // accountMID is the logged-in account's MID: the config's, else LINE's

@@ -3,7 +3,6 @@ package cmd
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -53,7 +52,7 @@ type probeCache struct {
 }
 
 func probeCachePath(f *factory) string {
-	return filepath.Join(filepath.Dir(f.store.Path), "probe-cache.json")
+	return f.store.Beside(config.FileProbeCache)
 }
 
 // loadProbeCache reads the cache; a missing, unreadable or another
@@ -143,7 +142,7 @@ type sendState struct {
 }
 
 func sendStatePath(f *factory) string {
-	return filepath.Join(filepath.Dir(f.store.Path), "send-state.json")
+	return f.store.Beside(config.FileSendState)
 }
 
 // savedRevision is a revision from before this run to search the stream

@@ -66,7 +66,7 @@ never ships LINE's module.`,
 			if err != nil {
 				return err
 			}
-			dir, err := filepath.Abs(filepath.Join(filepath.Dir(st.Path), "signer"))
+			dir, err := filepath.Abs(st.Beside(config.DirSigner))
 			if err != nil {
 				return withExit(ExitUsage, "config", err)
 			}

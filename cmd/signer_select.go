@@ -98,7 +98,7 @@ func (f *factory) openWasm(dir string, info wasmsign.Info) (*wasmsign.Signer, er
 // config file's directory), else signer/ beside the config file; absolute,
 // since it also names the signer agent.
 func signerDir(f *factory, c *config.Config) string {
-	dir := filepath.Join(filepath.Dir(f.store.Path), "signer")
+	dir := f.store.Beside(config.DirSigner)
 	if c.Signer.Dir != "" {
 		dir = c.Signer.Dir
 		if !filepath.IsAbs(dir) {

@@ -23,8 +23,9 @@ import (
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
-// TokenFileName is the token store's name, beside the config file.
-const TokenFileName = "notify-tokens.json"
+// TokenFileName is the token store's name, beside the config file
+// (config.FileNotifyTokens).
+const TokenFileName = config.FileNotifyTokens
 
 // tokenBytes is how many random bytes a token has (base64url: 43 characters).
 const tokenBytes = 32

@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/linectl/linectl/internal/atomicfile"
 )
 
 // ExtensionID is the LINE Chrome extension's id.
@@ -207,29 +209,7 @@ func findToken(scripts [][]byte) string {
 	return ""
 }
 
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
+func writeAtomic(path string, data []byte) error { return atomicfile.Write(path, data) }
 
 // Candidate is an installed copy of the LINE extension.
 type Candidate struct {
