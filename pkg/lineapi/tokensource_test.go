@@ -1,0 +1,54 @@
+package lineapi_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/linectl/linectl/internal/simgw"
+	"github.com/linectl/linectl/pkg/lineapi"
+)
+
+// RefreshingTokens renews an expired access token (119) once, saves the new
+// set before using it, and a due refresh happens before the call.
+func TestRefreshingTokens(t *testing.T) {
+	sim := simgw.NewSandbox(simgw.Options{PhoneDelay: time.Millisecond, AccessTokenTTL: time.Hour, RefreshAfter: 30 * time.Minute})
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	ctx := context.Background()
+	anon, _ := lineapi.New(url)
+	s, err := anon.LoginWithPassword(ctx, lineapi.PasswordLogin{Email: simgw.CarolEmail, Password: simgw.DemoPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved []lineapi.TokenV3IssueResult
+	ts := &lineapi.RefreshingTokens{Tokens: *s.Tokens, Save: func(_ context.Context, tk lineapi.TokenV3IssueResult) error {
+		saved = append(saved, tk)
+		return nil
+	}}
+	now := time.Now()
+	cl, _ := lineapi.New(url, lineapi.WithTokenSource(ts), lineapi.WithClock(func() time.Time { return now }))
+	ts.Client = cl
+	if _, err := cl.GetProfile(ctx); err != nil || len(saved) != 0 {
+		t.Fatalf("fresh token: %v, saved %d", err, len(saved))
+	}
+	// Past the access token's life: LINE answers 119; one refresh, saved, then the call.
+	sim.Advance(2 * time.Hour)
+	now = now.Add(2 * time.Hour)
+	if _, err := cl.GetProfile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(saved) != 1 || saved[0].AccessToken == s.Tokens.AccessToken || ts.Tokens.AccessToken != saved[0].AccessToken {
+		t.Fatalf("saved %d sets", len(saved))
+	}
+	// A save that fails: the new set is not used, the call fails.
+	sim.Advance(2 * time.Hour)
+	now = now.Add(2 * time.Hour)
+	ts.Save = func(context.Context, lineapi.TokenV3IssueResult) error { return context.DeadlineExceeded }
+	if _, err := cl.GetProfile(ctx); err == nil {
+		t.Fatal("a set that could not be saved was used")
+	}
+}
