@@ -158,6 +158,11 @@ func (f *factory) Client(auth bool) (*lineapi.Client, error) {
 	if f.HTTPSleep != nil {
 		opts = append(opts, lineapi.WithSleep(f.HTTPSleep))
 	}
+	agentOpts, err := f.gatewayAgentOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, agentOpts...)
 	if auth {
 		f.source = session.New(f.store, c.Tokens)
 		f.source.Now = f.Now

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linectl/linectl/internal/gwagent"
 	"github.com/linectl/linectl/internal/signagent"
 	"github.com/linectl/linectl/pkg/lineapi/stream"
 )
@@ -41,6 +42,8 @@ func TestLineFieldsGolden(t *testing.T) {
 			AgentMode: "auto", Agent: &signagent.Status{PID: 7, Module: "h", Version: "3.7.2", Since: time.Unix(0, 0).UTC(), Signatures: 3, Idle: "15m0s"}},
 		agentLine{Type: "signer-agent", State: "running", Socket: "/run/user/1000/linectl/signer-x.sock",
 			Status: &signagent.Status{PID: 7, Module: "h", Version: "3.7.2", Since: time.Unix(0, 0).UTC(), Signatures: 0, Idle: "15m0s"}},
+		gatewayAgentLine{Type: "gateway-agent", State: "running", Socket: "/run/user/1000/linectl/gateway-x.sock",
+			Status: &gwagent.Status{PID: 7, Gateway: "https://line-chrome-gw.line-apps.com", Since: time.Unix(0, 0).UTC(), Requests: 3, Idle: "15m0s"}},
 		signerImportLine{Type: "signer-import", Version: "3.7.2", SHA256: "h", Source: "s", Dir: "d"},
 		signerExportLine{Type: "signer-export", Version: "3.7.2", SHA256: "h", File: "/home/u/linectl-signer.zip"},
 		noticeLine{Type: "notice", Event: "fullSync", NextRevision: "5", Detail: "reasons [1]"},

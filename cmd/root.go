@@ -132,6 +132,8 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 		newCmdReceive(f, nil),
 		newCmdSigner(f),
 		newCmdNotify(f),
+		newCmdDownload(f),
+		newCmdGatewayAgent(f),
 	)
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {

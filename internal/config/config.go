@@ -36,6 +36,10 @@ type Config struct {
 	Tokens  Tokens  `yaml:"tokens,omitempty" mapstructure:"tokens"`
 	Send    Send    `yaml:"send,omitempty" mapstructure:"send"`
 
+	// GatewayAgent: "auto" (default: send through a running gateway agent),
+	// "off" (never), "start" (also start one when none answers).
+	GatewayAgent string `yaml:"gatewayAgent,omitempty" mapstructure:"gatewayAgent"`
+
 	unknown []string // keys in the file linectl does not know (a typo: "gatway")
 }
 
@@ -55,10 +59,11 @@ type Signer struct {
 	AgentIdle string `yaml:"agentIdle,omitempty" mapstructure:"agentIdle"`
 }
 
-// Signer agent modes.
+// Signer and gateway agent modes.
 const (
-	AgentAuto = "auto"
-	AgentOff  = "off"
+	AgentAuto  = "auto"
+	AgentOff   = "off"
+	AgentStart = "start" // gatewayAgent only: start one when none answers
 )
 
 // Account is the device identity that survives logouts.
@@ -179,17 +184,18 @@ type Overrides struct {
 	SignerCommand string // LINECTL_SIGNER_COMMAND
 	SignerKind    string // LINECTL_SIGNER
 	SignerAgent   string // LINECTL_SIGNER_AGENT
+	GatewayAgent  string // LINECTL_GATEWAY_AGENT
 }
 
 // FromEnv reads the LINECTL_* overrides through viper's environment binding.
 func FromEnv() Overrides {
 	v := viper.New()
 	v.SetEnvPrefix("LINECTL")
-	for _, k := range []string{"gateway", "signer_command", "signer", "signer_agent"} {
+	for _, k := range []string{"gateway", "signer_command", "signer", "signer_agent", "gateway_agent"} {
 		_ = v.BindEnv(k)
 	}
 	return Overrides{Gateway: v.GetString("gateway"), SignerCommand: v.GetString("signer_command"), SignerKind: v.GetString("signer"),
-		SignerAgent: v.GetString("signer_agent")}
+		SignerAgent: v.GetString("signer_agent"), GatewayAgent: v.GetString("gateway_agent")}
 }
 
 // Apply lays the overrides over c (flags first, then env, then file).
@@ -208,5 +214,8 @@ func (o Overrides) Apply(c *Config) {
 	}
 	if o.SignerAgent != "" {
 		c.Signer.Agent = o.SignerAgent
+	}
+	if o.GatewayAgent != "" {
+		c.GatewayAgent = o.GatewayAgent
 	}
 }

@@ -96,6 +96,10 @@ var ErrUnavailable = errors.New("signer agent unavailable")
 
 var errTooLong = errors.New("line too long")
 
+// ReadLine reads one line of at most MaxLine bytes (without the newline),
+// for agents that share this package's sockets.
+func ReadLine(r *bufio.Reader) ([]byte, error) { return readLine(r) }
+
 // readLine reads one line of at most MaxLine bytes (without the newline).
 func readLine(r *bufio.Reader) ([]byte, error) {
 	var line []byte
@@ -133,15 +137,23 @@ func parseRequest(line []byte) (request, error) {
 // XDG_RUNTIME_DIR, yet must find an agent run as a systemd user service);
 // else <tmp>/linectl-<uid>. It refuses a directory that another user owns or
 // others can enter.
-func SocketDir() (string, error) {
+func SocketDir() (string, error) { return socketDir(true) }
+
+// ExistingSocketDir is SocketDir for a caller that only looks for an agent:
+// it does not create the directory (and fails when there is none).
+func ExistingSocketDir() (string, error) { return socketDir(false) }
+
+func socketDir(create bool) (string, error) {
 	dir := filepath.Join(os.TempDir(), "linectl-"+strconv.Itoa(os.Getuid()))
 	if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" && filepath.IsAbs(rt) {
 		dir = filepath.Join(rt, "linectl")
 	} else if rt := filepath.Join(systemRuntimeDir, strconv.Itoa(os.Getuid())); checkPrivate(rt) == nil {
 		dir = filepath.Join(rt, "linectl")
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return "", err
+	if create {
+		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return "", err
+		}
 	}
 	if err := checkPrivate(dir); err != nil {
 		return "", err

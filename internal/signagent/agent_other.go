@@ -33,6 +33,12 @@ type Client struct{}
 // DialTimeout bounds connecting to an agent.
 const DialTimeout = 250 * time.Millisecond
 
+// DialSocket is not available here.
+func DialSocket(string) (net.Conn, error) { return nil, ErrUnavailable }
+
+// PeerIsUs is false here.
+func PeerIsUs(net.Conn) bool { return false }
+
 // Dial is not available here.
 func Dial(string) (*Client, error) { return nil, ErrUnavailable }
 

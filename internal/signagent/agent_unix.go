@@ -208,6 +208,17 @@ const DialTimeout = 250 * time.Millisecond
 // Dial connects to the agent at path after checking that its directory is
 // private and (on Linux) that the process listening is ours.
 func Dial(path string) (*Client, error) {
+	c, err := DialSocket(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{conn: c, r: bufio.NewReaderSize(c, 4096)}, nil
+}
+
+// DialSocket connects to the Unix socket at path with the checks Dial makes
+// (a private directory; on Linux, a peer running as this user), for agents
+// that speak their own protocol. Errors wrap ErrUnavailable.
+func DialSocket(path string) (net.Conn, error) {
 	if err := checkPrivate(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
@@ -219,8 +230,12 @@ func Dial(path string) (*Client, error) {
 		c.Close()
 		return nil, fmt.Errorf("%w: the process at %s is not running as this user", ErrUnavailable, path)
 	}
-	return &Client{conn: c, r: bufio.NewReaderSize(c, 4096)}, nil
+	return c, nil
 }
+
+// PeerIsUs reports whether the other end of an accepted connection runs as
+// this user (SO_PEERCRED on Linux; elsewhere the private directory is the check).
+func PeerIsUs(c net.Conn) bool { return peerIsUs(c) }
 
 func (c *Client) roundTrip(ctx context.Context, q request) (response, error) {
 	c.mu.Lock()

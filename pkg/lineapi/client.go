@@ -141,7 +141,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		o(c)
 	}
 	if c.hc == nil {
-		c.hc = &http.Client{Transport: newTransport()}
+		c.hc = &http.Client{Transport: NewTransport()}
 	}
 	return c, nil
 }
@@ -183,7 +183,10 @@ func trimSlash(s string) string {
 	return s
 }
 
-func newTransport() *http.Transport {
+// NewTransport returns the HTTP transport New uses when WithHTTPClient is
+// not given (proxy from the environment, keep-alive, HTTP/2 when offered):
+// a base for callers that wrap it.
+func NewTransport() *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,

@@ -117,6 +117,7 @@ func main() {
 	ops := flag.Int("ops", 1000000, "operations in the recorded stream")
 	signerOnly := flag.Bool("signer-only", false, "measure only the signer and print it (docs/benchmarks.md untouched)")
 	receiveOnly := flag.Bool("receive-only", false, "measure only receive (100,000 operations) and print it (docs/benchmarks.md untouched)")
+	latencyOnly := flag.Bool("latency-only", false, "measure only the round trips (0 and 40 ms) and print them (docs/benchmarks.md untouched)")
 	notifyOnly := flag.Bool("notify-only", false, "measure only one send and notify serve and print it (docs/benchmarks.md untouched)")
 	flag.Parse()
 	abs, _ := filepath.Abs(*bin)
@@ -125,6 +126,12 @@ func main() {
 	if *receiveOnly {
 		report := &strings.Builder{}
 		benchReceive(report, abs, dir, []int{*ops / 10})
+		fmt.Print(report.String())
+		return
+	}
+	if *latencyOnly {
+		report := &strings.Builder{}
+		benchLatency(report, abs, dir, min(*runs, 9))
 		fmt.Print(report.String())
 		return
 	}

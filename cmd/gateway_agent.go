@@ -1,0 +1,103 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/linectl/linectl/internal/gwagent"
+	"github.com/linectl/linectl/internal/signagent"
+)
+
+// gatewayAgentLine is printed by gateway-agent.
+type gatewayAgentLine struct {
+	Type   string          `json:"type"`  // "gateway-agent"
+	State  string          `json:"state"` // running | already-running | stopped | not-running
+	Socket string          `json:"socket,omitempty"`
+	Status *gwagent.Status `json:"status,omitempty"`
+}
+
+func newCmdGatewayAgent(f *factory) *cobra.Command {
+	var idle time.Duration
+	var stop bool
+	cmd := &cobra.Command{
+		Use:   "gateway-agent",
+		Short: "Keep a warm connection to the gateway for later runs",
+		Long: `Run the gateway agent: a process that keeps connections to the configured gateway open and
+sends requests that other linectl runs of the same user have already built and signed,
+over a private Unix socket. A warm 'linectl send' from cron then pays one round trip to
+LINE instead of three (TCP and TLS set-up first); see docs/agent.md.
+
+With gatewayAgent: auto (the default) every run sends its calls through an agent when
+one is running for its gateway, and directly when none is; with gatewayAgent: start a
+run that finds none also starts one (it idles out after 15m); gatewayAgent: off (or
+LINECTL_GATEWAY_AGENT=off) never uses one. The operation stream and long polls always
+go directly. A run whose agent is gone, or cannot reach the gateway, sends directly
+instead: nothing is lost, and a request the agent may have sent is never sent again.
+
+The agent sends only POSTs under /api/ to its own gateway, keeps and logs nothing, and
+exits when idle, on SIGINT/SIGTERM and on 'linectl gateway-agent --stop'. Its socket
+lives beside the signer agent's, in $XDG_RUNTIME_DIR/linectl (else /run/user/<uid>/linectl,
+else <tmp>/linectl-<uid>), a 0700 directory; both sides refuse a directory others can enter.`,
+		Example: `  linectl gateway-agent &                # in the background, until idle for 15m
+  linectl gateway-agent --idle 0         # never idle out (systemd user service)
+  linectl gateway-agent --stop`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.Config()
+			if err != nil {
+				return err
+			}
+			if !gwagent.Supported {
+				return usageErrorf("the gateway agent needs a Unix system")
+			}
+			if err := checkDuration("--idle", idle, 0, 24*time.Hour); err != nil {
+				return err
+			}
+			path, err := gwagent.SocketPath(c.Gateway)
+			if err != nil {
+				return withExit(ExitUsage, "config", err)
+			}
+			if stop {
+				st, err := gwagent.Stop(cmd.Context(), path)
+				if err != nil {
+					return f.Out().line(gatewayAgentLine{Type: "gateway-agent", State: "not-running", Socket: path})
+				}
+				return f.Out().line(gatewayAgentLine{Type: "gateway-agent", State: "stopped", Socket: path, Status: &st})
+			}
+			ln, closeFn, err := signagent.Listen(path)
+			if errors.Is(err, signagent.ErrRunning) {
+				return f.Out().line(gatewayAgentLine{Type: "gateway-agent", State: "already-running", Socket: path})
+			}
+			if err != nil {
+				return withExit(ExitUsage, "config", err)
+			}
+			defer closeFn()
+			srv := &gwagent.Server{
+				Gateway: c.Gateway,
+				Status:  gwagent.Status{PID: os.Getpid(), Gateway: c.Gateway, Since: time.Now().UTC().Truncate(time.Second)},
+				Idle:    idle,
+				// Keep gateway connections as long as the agent itself.
+				IdleConn: max(idle, defaultAgentIdle),
+			}
+			st := srv.Status
+			if idle > 0 {
+				st.Idle = idle.String()
+			}
+			if err := f.Out().line(gatewayAgentLine{Type: "gateway-agent", State: "running", Socket: path, Status: &st}); err != nil {
+				return err
+			}
+			ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer cancel()
+			return srv.Serve(ctx, ln)
+		},
+	}
+	cmd.Flags().DurationVar(&idle, "idle", defaultAgentIdle, "exit after this long without requests (0: never)")
+	cmd.Flags().BoolVar(&stop, "stop", false, "stop the running agent")
+	return cmd
+}
