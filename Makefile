@@ -4,7 +4,7 @@ BIN      ?= bin/linectl
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X github.com/linectl/linectl/cmd.Version=$(VERSION)
 
-.PHONY: all build test test-short lint staticcheck fmt-check vet demo bench man docs testwasm clean cross release-snapshot release-check
+.PHONY: all build test test-short cover lint staticcheck fmt-check vet demo bench man docs testwasm clean cross release-snapshot release-check
 
 # The race detector needs cgo and a C compiler; without one the tests run
 # without it (and say so).
@@ -25,6 +25,15 @@ build:
 test: fmt-check vet
 	@[ -n "$(RACE)" ] || echo "make test: no C compiler (or cgo off): running without the race detector"
 	$(GO) test $(RACE) -count=1 ./...
+
+# Coverage of cmd/ and the rest, from the unit tests and from the e2e tests'
+# runs of a binary built with -cover, merged (go tool covdata).
+COVERDIR ?= $(CURDIR)/.cover
+cover:
+	rm -rf $(COVERDIR) && mkdir -p $(COVERDIR)
+	$(GO) test -count=1 -cover -coverpkg=github.com/linectl/linectl/... ./cmd/... ./internal/... ./pkg/... -args -test.gocoverdir=$(COVERDIR) >/dev/null
+	LINECTL_E2E_COVERDIR=$(COVERDIR) $(GO) test -count=1 ./test/e2e/
+	$(GO) tool covdata percent -i=$(COVERDIR) -pkg=github.com/linectl/linectl/cmd,github.com/linectl/linectl/internal/...,github.com/linectl/linectl/pkg/...
 
 test-short:
 	$(GO) test -short ./...

@@ -20,13 +20,22 @@ import (
 
 var binary string
 
+// coverDir, when set (LINECTL_E2E_COVERDIR, by make cover), is where the
+// binary built with -cover writes its coverage (GOCOVERDIR).
+var coverDir = os.Getenv("LINECTL_E2E_COVERDIR")
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "linectl-e2e-")
 	if err != nil {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "linectl")
-	build := exec.Command("go", "build", "-o", binary, "../..")
+	args := []string{"build", "-o", binary}
+	if coverDir != "" {
+		// make cover: the binary records which statements the tests ran.
+		args = append(args, "-cover", "-coverpkg=github.com/linectl/linectl/...")
+	}
+	build := exec.Command("go", append(args, "../..")...)
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: build failed:", err)
@@ -123,6 +132,9 @@ func (e *env) environ() []string {
 		"LINECTL_CONFIG=" + e.config, "LINECTL_GATEWAY=" + e.url,
 		"LINECTL_SIGNER_COMMAND=" + binary + " sandbox signer --key " + testKey,
 		"LINECTL_SIGNER_AGENT=off", "XDG_RUNTIME_DIR=" + e.runtime,
+	}
+	if coverDir != "" {
+		envv = append(envv, "GOCOVERDIR="+coverDir)
 	}
 	return append(envv, e.extra...)
 }
