@@ -196,12 +196,13 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 	if err != nil {
 		return err
 	}
-	until := int64(0) // without --follow: LINE's newest revision now, the point to catch up to
+	// Without --follow: LINE's newest revision now is the point to catch up
+	// to, asked while the stream opens (one round trip fewer).
+	until := int64(0)
+	var untilFunc func(context.Context) (int64, error)
 	if !opts.Follow {
 		if until = from; saved || opts.FromStart || opts.FromRevSet {
-			if until, err = cl.GetLastOpRevision(ctx); err != nil {
-				return err
-			}
+			untilFunc = cl.GetLastOpRevision
 		}
 	}
 	var buf []byte
@@ -209,7 +210,7 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 		func(rev int64) error { return saveReceiveRevision(f, me, rev) }, f.progress)
 	fw := &stream.Follower{
 		Open: cl, From: from, Follow: opts.Follow, Wait: opts.Wait,
-		Until: until, GiveUp: f.Timeout, StallTimeout: opts.StallTimeout,
+		Until: until, UntilFunc: untilFunc, GiveUp: f.Timeout, StallTimeout: opts.StallTimeout,
 		OnOp: func(op *stream.Operation, _ []byte) error {
 			if !opts.match(op) {
 				return nil

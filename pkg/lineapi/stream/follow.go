@@ -73,6 +73,11 @@ type Follower struct {
 	// nothing after the current revision for Wait (LINE's revisions may
 	// skip numbers this account never sees).
 	Until int64
+	// UntilFunc, when set, gives Until instead: it is asked concurrently
+	// with the first connection (one round trip fewer than asking first),
+	// and Run waits for it only when it must decide whether it caught up.
+	// Its error ends Run.
+	UntilFunc func(ctx context.Context) (int64, error)
 	// GiveUp bounds, without Follow, how long Run keeps reconnecting while
 	// no connection makes progress toward Until (default DefaultGiveUp);
 	// then it returns a *CatchUpError.
@@ -131,6 +136,7 @@ var (
 // Run reads until ctx ends (Follow) or the stream has nothing more.
 func (f *Follower) Run(ctx context.Context) error {
 	f.rev = f.From
+	until := f.startUntil(ctx)
 	failures := 0 // consecutive connections without progress that failed
 	quiet := 0    // consecutive connections that idled with nothing new (without Follow)
 	lastProgress := time.Now()
@@ -150,6 +156,9 @@ func (f *Follower) Run(ctx context.Context) error {
 		switch {
 		case errors.Is(err, errIdle), !f.Follow && err == io.EOF:
 			// Nothing more for Wait, or the gateway ended the stream.
+			if err := until(); err != nil {
+				return err
+			}
 			if f.rev >= f.Until {
 				return nil
 			}
@@ -181,6 +190,9 @@ func (f *Follower) Run(ctx context.Context) error {
 			}
 			left := giveUp - time.Since(lastProgress)
 			if left <= 0 {
+				if uerr := until(); uerr != nil {
+					return uerr
+				}
 				return &CatchUpError{At: f.rev, Until: f.Until, For: time.Since(lastProgress), Err: err}
 			}
 			d = min(d, left)
@@ -189,6 +201,32 @@ func (f *Follower) Run(ctx context.Context) error {
 		if err := f.sleep(ctx, d); err != nil {
 			return err
 		}
+	}
+}
+
+// startUntil starts UntilFunc, if set, and returns what waits for it (and
+// sets Until); without UntilFunc the wait is nothing.
+func (f *Follower) startUntil(ctx context.Context) func() error {
+	if f.UntilFunc == nil {
+		return func() error { return nil }
+	}
+	done := make(chan struct{})
+	var rev int64
+	var err error
+	go func() {
+		defer close(done)
+		rev, err = f.UntilFunc(ctx)
+	}()
+	return func() error {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err == nil {
+			f.Until = rev
+		}
+		return err
 	}
 }
 

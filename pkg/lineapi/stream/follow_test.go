@@ -300,3 +300,31 @@ func TestWithoutTargetCleanEndStops(t *testing.T) {
 		t.Fatalf("%d connections", len(o.revs))
 	}
 }
+
+// UntilFunc is asked beside the first connection and decides the catch-up
+// as Until does; its error ends the run.
+func TestCatchUpUntilFunc(t *testing.T) {
+	o := &scriptOpener{conns: []conn{
+		{events: ops(101, 103), end: errCut},
+		{events: ops(104, 108), end: io.EOF},
+	}, rest: conn{events: ops(109, 110)}}
+	rec := &recorder{}
+	f := rec.follower(o, 100)
+	asked := make(chan struct{})
+	f.Wait = 50 * time.Millisecond
+	f.UntilFunc = func(context.Context) (int64, error) { close(asked); return 110, nil }
+	if err := f.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-asked
+	rec.wantRevs(t, 101, 110)
+
+	o = &scriptOpener{conns: []conn{{events: ops(101, 102)}}, rest: conn{}}
+	f = (&recorder{}).follower(o, 100)
+	f.Wait = 50 * time.Millisecond
+	boom := errors.New("getLastOpRevision failed")
+	f.UntilFunc = func(context.Context) (int64, error) { return 0, boom }
+	if err := f.Run(context.Background()); !errors.Is(err, boom) {
+		t.Fatalf("err %v", err)
+	}
+}
