@@ -9,7 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"image"
-	"image/color"
+	"image/draw"
 	"image/gif"
 	"image/jpeg"
 	_ "image/png" // a decoder for the preview
@@ -17,6 +17,9 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
+
+	xdraw "golang.org/x/image/draw"
 
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
@@ -54,7 +57,7 @@ func DescribeImage(md *delivery.Media, head []byte) error {
 		info["animated"] = true
 	}
 	md.Metadata = map[string]string{"MEDIA_CONTENT_INFO": compactJSON(info)}
-	if p, w, h := makePreview(md.Source); p != nil {
+	if p, w, h := startPreview(md.Source); p != nil {
 		md.Preview = p
 		md.Metadata["MEDIA_THUMB_INFO"] = compactJSON(map[string]int{"width": w, "height": h})
 	}
@@ -86,11 +89,14 @@ func animatedGIF(src obs.Source) bool {
 	return err == nil && len(g.Image) > 1
 }
 
-// makePreview is the image scaled to at most maxPreviewSide on its long
-// side, as a JPEG of quality 60 (beeper/line generateThumbnail), with its
-// size. An image that does not decode, or is too large to decode safely,
-// gets none: LINE shows the image without it.
-func makePreview(src obs.Source) ([]byte, int, int) {
+// startPreview begins making the image's preview: at most maxPreviewSide
+// on its long side, a JPEG of quality 60 (beeper/line generateThumbnail).
+// The size is known at once (from the image's header, for the message's
+// MEDIA_THUMB_INFO); the JPEG is made in the background, while the network
+// calls go on, and the returned function waits for it. An image that does
+// not decode, or is too large to decode safely, gets none (nil): LINE shows
+// the image without it.
+func startPreview(src obs.Source) (preview func() []byte, w, h int) {
 	b, err := readSource(src)
 	if err != nil {
 		return nil, 0, 0
@@ -99,49 +105,47 @@ func makePreview(src obs.Source) ([]byte, int, int) {
 	if err != nil || float64(cfg.Width)*float64(cfg.Height) > maxDecodePx || cfg.Width == 0 || cfg.Height == 0 {
 		return nil, 0, 0
 	}
-	img, _, err := image.Decode(bytes.NewReader(b))
-	if err != nil {
-		return nil, 0, 0
-	}
-	small := scaleDown(img, maxPreviewSide)
-	var out bytes.Buffer
-	if err := jpeg.Encode(&out, small, &jpeg.Options{Quality: 60}); err != nil {
-		return nil, 0, 0
-	}
-	r := small.Bounds()
-	return out.Bytes(), r.Dx(), r.Dy()
+	w, h = previewSize(cfg.Width, cfg.Height, maxPreviewSide)
+	done := make(chan []byte, 1)
+	go func() {
+		img, _, err := image.Decode(bytes.NewReader(b))
+		if err != nil {
+			done <- nil
+			return
+		}
+		var out bytes.Buffer
+		if err := jpeg.Encode(&out, scaleDown(img, w, h), &jpeg.Options{Quality: 60}); err != nil {
+			done <- nil
+			return
+		}
+		done <- out.Bytes()
+	}()
+	var once sync.Once
+	var jpg []byte
+	return func() []byte { once.Do(func() { jpg = <-done }); return jpg }, w, h
 }
 
-// scaleDown shrinks img so its long side is at most side, averaging the
-// source pixels each output pixel covers; transparent areas go white (JPEG
-// has no alpha).
-func scaleDown(img image.Image, side int) image.Image {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
+// previewSize is w×h scaled to at most side on the long side.
+func previewSize(w, h, side int) (int, int) {
 	if w <= side && h <= side {
-		side = max(w, h)
+		return w, h
 	}
-	nw, nh := w, h
 	if w >= h {
-		nw, nh = side, max(1, h*side/w)
-	} else {
-		nw, nh = max(1, w*side/h), side
+		return side, max(1, h*side/w)
 	}
+	return max(1, w*side/h), side
+}
+
+// scaleDown draws img over white (JPEG has no alpha: transparent areas
+// would turn black) at nw×nh, bilinear.
+func scaleDown(img image.Image, nw, nh int) image.Image {
+	b := img.Bounds()
 	out := image.NewRGBA(image.Rect(0, 0, nw, nh))
-	for y := 0; y < nh; y++ {
-		y0, y1 := b.Min.Y+y*h/nh, b.Min.Y+max((y+1)*h/nh, y*h/nh+1)
-		for x := 0; x < nw; x++ {
-			x0, x1 := b.Min.X+x*w/nw, b.Min.X+max((x+1)*w/nw, x*w/nw+1)
-			var r, g, bl, n uint64
-			for sy := y0; sy < y1; sy++ {
-				for sx := x0; sx < x1; sx++ {
-					cr, cg, cb, ca := img.At(sx, sy).RGBA()
-					white := 0xffff - uint64(ca) // over white
-					r, g, bl, n = r+uint64(cr)+white, g+uint64(cg)+white, bl+uint64(cb)+white, n+1
-				}
-			}
-			out.Set(x, y, color.RGBA64{R: uint16(r / n), G: uint16(g / n), B: uint16(bl / n), A: 0xffff})
-		}
+	draw.Draw(out, out.Bounds(), image.White, image.Point{}, draw.Src)
+	if nw == b.Dx() && nh == b.Dy() {
+		draw.Draw(out, out.Bounds(), img, b.Min, draw.Over)
+	} else {
+		xdraw.BiLinear.Scale(out, out.Bounds(), img, b, xdraw.Over, nil)
 	}
 	return out
 }

@@ -117,6 +117,7 @@ func main() {
 	ops := flag.Int("ops", 1000000, "operations in the recorded stream")
 	signerOnly := flag.Bool("signer-only", false, "measure only the signer and print it (docs/benchmarks.md untouched)")
 	receiveOnly := flag.Bool("receive-only", false, "measure only receive (100,000 operations) and print it (docs/benchmarks.md untouched)")
+	mediaOnly := flag.Bool("media-only", false, "measure only the 5 MB image send and print it (docs/benchmarks.md untouched)")
 	latencyOnly := flag.Bool("latency-only", false, "measure only the round trips (0 and 40 ms) and print them (docs/benchmarks.md untouched)")
 	notifyOnly := flag.Bool("notify-only", false, "measure only one send and notify serve and print it (docs/benchmarks.md untouched)")
 	flag.Parse()
@@ -152,6 +153,11 @@ func main() {
 	must(err)
 	token := readToken(cfg)
 	report := &strings.Builder{}
+	if *mediaOnly {
+		benchMedia(report, abs, dir, min(*runs, 9))
+		fmt.Print(report.String())
+		return
+	}
 	fmt.Fprintf(report, "# Benchmarks\n\nMeasured by `make bench` (scripts/bench) on %s, %s/%s, %d CPUs, Go %s. Everything runs on loopback\nagainst the project's simulator; wall time is the median of the runs, RSS the peak resident set of the measured process.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 
@@ -207,6 +213,7 @@ func main() {
 	// 3. Receive: a recorded stream served from a file.
 	benchReceive(report, abs, dir, []int{*ops / 10, *ops})
 	benchNotify(report, abs, cfg, env, *runs, l.wall)
+	benchMedia(report, abs, dir, min(*runs, 9))
 	benchSigner(report, abs, dir, *runs, &sendBench{cfg: cfg, url: url, curl: c.wall})
 	must(os.WriteFile(*out, []byte(report.String()), 0o644))
 	fmt.Print(report.String())

@@ -22,8 +22,16 @@ type Media struct {
 	// Metadata is added to a plain message's contentMetadata and to a sealed
 	// one's (MEDIA_CONTENT_INFO, MEDIA_THUMB_INFO for an image).
 	Metadata map[string]string
-	// Preview is an image's JPEG thumbnail, uploaded best-effort; nil: none.
-	Preview []byte
+	// Preview returns an image's JPEG thumbnail (it may still be being made:
+	// it is asked for only when it is uploaded, best-effort); nil: none.
+	Preview func() []byte
+}
+
+func (md *Media) preview() []byte {
+	if md.Preview == nil {
+		return nil
+	}
+	return md.Preview()
 }
 
 // MediaGateway is what a Sender calls for media besides Gateway.
@@ -121,9 +129,9 @@ func (s *Sender) sendMedia(ctx context.Context, to string, toType lineapi.ToType
 		return res, &UploadError{MessageID: res.MessageID, Err: err}
 	}
 	res.Object = path
-	if md.Preview != nil {
+	if preview := md.preview(); preview != nil {
 		// Best-effort, as beeper/line: LINE shows the image without it.
-		_, _ = s.Uploader.Upload(ctx, path+"__ud-preview", p, obs.BytesSource(md.Preview))
+		_, _ = s.Uploader.Upload(ctx, path+"__ud-preview", p, obs.BytesSource(preview))
 	}
 	return res, nil
 }
@@ -170,9 +178,9 @@ func (s *Sender) uploadSealed(ctx context.Context, md *Media, m *lineapi.Outgoin
 		return fmt.Errorf("upload (nothing was sent): %w", err)
 	}
 	res.Object = "/r/talk/" + sid + "/" + oid
-	if md.Preview != nil && md.ContentType == lineapi.ContentImage {
+	if preview := md.preview(); preview != nil && md.ContentType == lineapi.ContentImage {
 		// The preview is encrypted with the same key material (every peer).
-		if blob, err := obs.EncryptBytes(km, md.Preview); err == nil {
+		if blob, err := obs.EncryptBytes(km, preview); err == nil {
 			_, _ = s.Uploader.Upload(ctx, "/r/talk/"+sid+"/"+oid+"__ud-preview", obs.Params{Name: md.Name, Type: obs.TypeFile}, obs.BytesSource(blob))
 		}
 	}
