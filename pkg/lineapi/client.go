@@ -198,6 +198,21 @@ func NewTransport() *http.Transport {
 	}
 }
 
+// setExtensionHeaders sets what the extension sends on every gateway
+// request, the operation stream's included (docs/protocol.md §1): its
+// version, language, origin and user agent, and the access token both as
+// x-line-access and as the lct cookie.
+func (c *Client) setExtensionHeaders(h http.Header, token string) {
+	h.Set("x-line-chrome-version", c.version)
+	h.Set("x-lal", c.language)
+	h.Set("origin", ExtensionOrigin)
+	h.Set("user-agent", c.userAgent)
+	if token != "" {
+		h.Set("x-line-access", token)
+		h.Set("cookie", "lct="+token)
+	}
+}
+
 // SleepContext waits for d or until ctx ends, whichever is first.
 func SleepContext(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -299,16 +314,14 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 		if attempt >= c.attempts || !(NotProcessed(err) || (cl.repeatable && Temporary(err))) {
 			return err
 		}
-		if serr := c.sleep(ctx, backoff(attempt)); serr != nil {
+		if serr := c.sleep(ctx, callBackoff.Delay(attempt)); serr != nil {
 			return err
 		}
 	}
 }
 
-func backoff(attempt int) time.Duration {
-	d := 250 * time.Millisecond << (attempt - 1)
-	return min(d, 5*time.Second)
-}
+// callBackoff spaces the attempts of a call that is safe to repeat.
+var callBackoff = Backoff{Base: 250 * time.Millisecond, Max: 5 * time.Second}
 
 // NotProcessed reports whether err proves the gateway did not act on the
 // request, so even a non-idempotent call (sendMessage) may be sent again:
@@ -373,16 +386,9 @@ func (c *Client) roundTrip(ctx context.Context, cl *call, token string, out any)
 	if cl.method != http.MethodGet {
 		h.Set("content-type", "application/json")
 	}
-	h.Set("x-line-chrome-version", c.version)
-	h.Set("x-lal", c.language)
-	h.Set("origin", ExtensionOrigin)
-	h.Set("user-agent", c.userAgent)
+	c.setExtensionHeaders(h, token)
 	if sig != "" {
 		h.Set("x-hmac", sig)
-	}
-	if token != "" {
-		h.Set("x-line-access", token)
-		h.Set("cookie", "lct="+token)
 	}
 	for k, v := range cl.header {
 		h[k] = v

@@ -62,12 +62,7 @@ func (c *Client) openStream(ctx context.Context, path, token string) (io.ReadClo
 	h := req.Header
 	h.Set("accept", "text/event-stream")
 	h.Set("cache-control", "no-cache")
-	h.Set("x-line-chrome-version", c.version)
-	h.Set("x-lal", c.language)
-	h.Set("origin", ExtensionOrigin)
-	h.Set("user-agent", c.userAgent)
-	h.Set("cookie", "lct="+token)
-	h.Set("x-line-access", token)
+	c.setExtensionHeaders(h, token)
 	c.logRequest(req, nil)
 	resp, err := c.hc.Do(req)
 	if err != nil {

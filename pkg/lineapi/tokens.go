@@ -60,7 +60,7 @@ type RetryPolicy struct {
 // Delay returns the wait before retry number n (1-based), before jitter.
 func (p *RetryPolicy) Delay(n int) time.Duration {
 	if p == nil || p.InitialDelayInMillis <= 0 {
-		return time.Second << min(n-1, 6)
+		return Backoff{Base: time.Second, Max: 64 * time.Second}.Delay(n)
 	}
 	d := float64(p.InitialDelayInMillis)
 	m := p.Multiplier

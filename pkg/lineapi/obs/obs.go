@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/linectl/linectl/pkg/lineapi"
 )
 
 // DefaultBaseURL is LINE's object storage (beeper/line OBSBaseURL, OkLine
@@ -270,7 +272,7 @@ func (c *Client) retry(ctx context.Context, attempt func(token string) error) er
 		if err == nil || i >= tries || !Temporary(err) {
 			return err
 		}
-		if serr := c.sleep(ctx, time.Duration(i)*500*time.Millisecond); serr != nil {
+		if serr := c.sleep(ctx, transferBackoff.Delay(i)); serr != nil {
 			return err
 		}
 	}
@@ -280,15 +282,11 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 	if c.Sleep != nil {
 		return c.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return lineapi.SleepContext(ctx, d)
 }
+
+// transferBackoff spaces the attempts of an upload or a download.
+var transferBackoff = lineapi.Backoff{Base: 500 * time.Millisecond, Max: 5 * time.Second}
 
 // ParseToken reads acquireEncryptedAccessToken's answer: records separated
 // by 0x1E, units by 0x1F; record 0 is the lifetime in seconds, record 1's

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -305,11 +304,7 @@ func (f *Follower) delay(failures int) time.Duration {
 	if base <= 0 {
 		base = time.Second
 	}
-	d := base << min(failures-1, 20)
-	if d > 10*time.Minute || d <= 0 {
-		d = 10 * time.Minute
-	}
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return lineapi.Backoff{Base: base, Max: 10 * time.Minute, Jitter: true}.Delay(failures)
 }
 
 func (f *Follower) sleep(ctx context.Context, d time.Duration) error {
