@@ -286,3 +286,22 @@ func TestMoreCommandsInProcess(t *testing.T) {
 		t.Fatalf("whoami after expiry (refresh): %d %s", r.code, r.stderr)
 	}
 }
+
+// A run builds one client per kind (and so one signer): asking again
+// returns the same one.
+func TestFactoryCachesClients(t *testing.T) {
+	h := newCmdHarness(t)
+	h.login()
+	f := newFactory(&iostreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+	f.ConfigPath, f.Gateway = h.config, h.url
+	defer f.close()
+	a, err := f.Client(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := f.Client(true)
+	c, _ := f.Client(false)
+	if a != b || a == c {
+		t.Fatal("clients not cached per kind")
+	}
+}

@@ -56,6 +56,8 @@ type factory struct {
 	closers []func() error
 	// signerVersion is the extension version of the wasm signer (x-line-chrome-version).
 	signerVersion string
+	clients       map[bool]*lineapi.Client // by auth: built once per run
+	signerBuilt   lineapi.Signer           // the run's signer, built once
 	// sessionUsed is set once a command used the saved session, so Main
 	// knows whether an ended session must be cleared from the config.
 	sessionUsed bool
@@ -135,8 +137,25 @@ func (f *factory) Config() (*config.Config, error) {
 }
 
 // Client returns a gateway client. With auth, it uses the saved session and
-// fails with exit 3 when there is none.
+// fails with exit 3 when there is none. A run builds each kind once: a
+// command that asks twice (send --to-name refreshing the name cache, then
+// sending) shares one client, one signer and one connection pool.
 func (f *factory) Client(auth bool) (*lineapi.Client, error) {
+	if cl := f.clients[auth]; cl != nil {
+		return cl, nil
+	}
+	cl, err := f.newClient(auth)
+	if err != nil {
+		return nil, err
+	}
+	if f.clients == nil {
+		f.clients = map[bool]*lineapi.Client{}
+	}
+	f.clients[auth] = cl
+	return cl, nil
+}
+
+func (f *factory) newClient(auth bool) (*lineapi.Client, error) {
 	c, err := f.Config()
 	if err != nil {
 		return nil, err
@@ -182,8 +201,19 @@ func (f *factory) Client(auth bool) (*lineapi.Client, error) {
 // Session returns the token source of the authenticated client, if one was built.
 func (f *factory) Session() *session.Source { return f.source }
 
-// signer builds the configured x-hmac signer.
+// signer returns the configured x-hmac signer, built on first use.
 func (f *factory) signer(c *config.Config) (lineapi.Signer, error) {
+	if f.signerBuilt != nil {
+		return f.signerBuilt, nil
+	}
+	s, err := f.newSigner(c)
+	if err == nil {
+		f.signerBuilt = s
+	}
+	return s, err
+}
+
+func (f *factory) newSigner(c *config.Config) (lineapi.Signer, error) {
 	switch c.Signer.Kind {
 	case config.SignerNone:
 		return lineapi.NoneSigner{}, nil
