@@ -249,3 +249,25 @@ func (f *factory) close() {
 	}
 	f.closers = nil
 }
+
+// deps are what a command's run function needs from outside the command:
+// where its lines go, a gateway client, the config, the clock, names. The
+// factory fills them (f.deps); tests fill them with fakes and call the run
+// function with the command's Options directly (cli/cli's pattern).
+type deps struct {
+	Out     *printer
+	Client  func(auth bool) (*lineapi.Client, error)
+	Config  func() (*config.Config, error)
+	Now     func() time.Time
+	Resolve func(ctx context.Context, mids, names []string) ([]string, error)
+}
+
+func (f *factory) deps() deps {
+	return deps{
+		Out: f.Out(), Client: f.Client, Config: f.Config,
+		Now: func() time.Time { return f.Now() },
+		Resolve: func(ctx context.Context, mids, names []string) ([]string, error) {
+			return resolveNames(ctx, f, mids, names)
+		},
+	}
+}

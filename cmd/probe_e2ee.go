@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -9,12 +10,13 @@ import (
 )
 
 type probeOptions struct {
+	deps
 	MIDs  []string
 	Names []string
 }
 
 func newCmdProbeE2EE(f *factory, runF func(*probeOptions) error) *cobra.Command {
-	opts := &probeOptions{}
+	opts := &probeOptions{deps: f.deps()}
 	cmd := &cobra.Command{
 		Use:   "probe-e2ee MID [MID…]",
 		Short: "Ask LINE whether Letter Sealing (E2EE) is usable with a user, group or room",
@@ -40,7 +42,7 @@ getLastE2EEPublicKeys when the chat has no group key yet. Key ids are shown when
 			if runF != nil {
 				return runF(opts)
 			}
-			return runProbe(cmd, f, opts)
+			return runProbe(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringArrayVar(&opts.Names, "name", nil, "chat or contact by exact name; repeatable")
@@ -63,17 +65,17 @@ type probeLine struct {
 	MemberKeyIDs map[string]int `json:"memberKeyIds,omitempty"`
 }
 
-func runProbe(cmd *cobra.Command, f *factory, opts *probeOptions) error {
-	mids, err := resolveNames(cmd.Context(), f, opts.MIDs, opts.Names)
+func runProbe(ctx context.Context, opts *probeOptions) error {
+	mids, err := opts.Resolve(ctx, opts.MIDs, opts.Names)
 	if err != nil {
 		return err
 	}
-	cl, err := f.Client(true)
+	cl, err := opts.Client(true)
 	if err != nil {
 		return err
 	}
 	for _, mid := range mids {
-		p, err := cl.ProbeE2EE(cmd.Context(), mid)
+		p, err := cl.ProbeE2EE(ctx, mid)
 		if err != nil {
 			return fmt.Errorf("probe %s: %w", mid, err)
 		}
@@ -94,7 +96,7 @@ func runProbe(cmd *cobra.Command, f *factory, opts *probeOptions) error {
 				l.MemberKeyIDs[m] = k.KeyID
 			}
 		}
-		if err := f.Out().line(l); err != nil {
+		if err := opts.Out.line(l); err != nil {
 			return err
 		}
 	}

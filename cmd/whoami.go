@@ -1,13 +1,25 @@
 package cmd
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
+
+	"github.com/linectl/linectl/internal/config"
 )
 
-type whoamiOptions struct{}
+type whoamiOptions struct {
+	deps
+	// Tokens is the session after the call (a refresh may have renewed it).
+	Tokens     func() config.Tokens
+	ConfigFile func() string
+}
 
 func newCmdWhoami(f *factory, runF func(*whoamiOptions) error) *cobra.Command {
-	opts := &whoamiOptions{}
+	opts := &whoamiOptions{deps: f.deps(),
+		Tokens:     func() config.Tokens { return f.Session().Tokens() },
+		ConfigFile: func() string { return f.store.Path },
+	}
 	cmd := &cobra.Command{
 		Use:   "whoami",
 		Short: "Show the logged-in account and the session state",
@@ -21,7 +33,7 @@ never printed. A session that is due is refreshed first, so this is also a healt
 			if runF != nil {
 				return runF(opts)
 			}
-			return runWhoami(cmd, f)
+			return runWhoami(cmd.Context(), opts)
 		},
 	}
 	return cmd
@@ -47,23 +59,26 @@ type sessionState struct {
 	ConfigFile    string `json:"configFile"`
 }
 
-func runWhoami(cmd *cobra.Command, f *factory) error {
-	cl, err := f.Client(true)
+func runWhoami(ctx context.Context, opts *whoamiOptions) error {
+	cl, err := opts.Client(true)
 	if err != nil {
 		return err
 	}
-	p, err := cl.GetProfile(cmd.Context())
+	p, err := cl.GetProfile(ctx)
 	if err != nil {
 		return err // names the call already
 	}
-	c := f.cfg
-	t := f.Session().Tokens() // after any refresh the call made
-	return f.Out().line(whoamiLine{
+	c, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	t := opts.Tokens() // after any refresh the call made
+	return opts.Out.line(whoamiLine{
 		Type: "whoami", MID: p.MID, DisplayName: p.DisplayName, StatusMessage: p.StatusMessage,
 		Session: sessionState{
 			LoggedIn: t.LoggedIn(), Certificate: c.Account.Certificate != "", RefreshDue: t.RefreshDue,
 			TokenIssuedAt: t.TokenIssueTimeEpochSec, LoginMethod: c.Account.LoginMethod,
-			Gateway: c.Gateway, ConfigFile: f.store.Path,
+			Gateway: c.Gateway, ConfigFile: opts.ConfigFile(),
 		},
 	})
 }

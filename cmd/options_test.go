@@ -1,0 +1,123 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/pkg/lineapi"
+)
+
+// Run functions called with their Options and fakes: a fake gateway that
+// answers each method with a canned envelope, a fixed config, buffers.
+
+// fakeGateway answers POST …/<method> with answers[method] (status 200) or
+// a TalkException for a method it has no answer for.
+func fakeGateway(t *testing.T, answers map[string]string) func(bool) (*lineapi.Client, error) {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := answers[path.Base(r.URL.Path)]
+		if !ok {
+			w.WriteHeader(400)
+			body = `{"code":10051,"message":"RESPONSE_ERROR","data":{"name":"TalkException","code":10,"reason":"not a member"}}`
+		}
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	return func(bool) (*lineapi.Client, error) {
+		return lineapi.New(srv.URL, lineapi.WithTokenSource(lineapi.StaticToken("tok")), lineapi.WithSleep(func(context.Context, time.Duration) error { return nil }))
+	}
+}
+
+func fakeDeps(t *testing.T, client func(bool) (*lineapi.Client, error)) (deps, *bytes.Buffer) {
+	var out bytes.Buffer
+	return deps{
+		Out: newPrinter(&out), Client: client,
+		Config: func() (*config.Config, error) { return &config.Config{Gateway: "https://gw.example"}, nil },
+		Now:    time.Now,
+		Resolve: func(_ context.Context, mids, names []string) ([]string, error) {
+			if len(names) > 0 {
+				return nil, usageErrorf("--name %q: not found", names[0])
+			}
+			return mids, nil
+		},
+	}, &out
+}
+
+func TestRunWhoamiWithFakes(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		answers map[string]string
+		want    string
+		code    int
+	}{
+		{"profile", map[string]string{"getProfile": `{"code":0,"message":"OK","data":{"mid":"u1","displayName":"Al"}}`}, `"displayName":"Al"`, 0},
+		{"refused", nil, "", ExitRejected},
+		{"not json", map[string]string{"getProfile": `<html>`}, "", ExitTemporary},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d, out := fakeDeps(t, fakeGateway(t, c.answers))
+			opts := &whoamiOptions{deps: d, Tokens: func() config.Tokens { return config.Tokens{AccessToken: "a"} }, ConfigFile: func() string { return "/c" }}
+			err := runWhoami(context.Background(), opts)
+			if got := classify(err).code; (err == nil) != (c.code == 0) || (err != nil && got != c.code) {
+				t.Fatalf("err %v (exit %d), want exit %d", err, got, c.code)
+			}
+			if !strings.Contains(out.String(), c.want) || (c.code == 0 && !strings.Contains(out.String(), `"loggedIn":true`)) {
+				t.Fatalf("out %s", out.String())
+			}
+		})
+	}
+	d, _ := fakeDeps(t, func(bool) (*lineapi.Client, error) { return nil, errNotLoggedIn })
+	if err := runWhoami(context.Background(), &whoamiOptions{deps: d}); classify(err).code != ExitLogin {
+		t.Fatalf("no session: %v", err)
+	}
+}
+
+func TestRunProbeWithFakes(t *testing.T) {
+	answers := map[string]string{
+		"negotiateE2EEPublicKey": `{"code":0,"message":"OK","data":{"allowedTypes":[],"specVersion":-1}}`,
+	}
+	d, out := fakeDeps(t, fakeGateway(t, answers))
+	err := runProbe(context.Background(), &probeOptions{deps: d, MIDs: []string{"u0123456789abcdef0123456789abcdef"}})
+	if err != nil || !strings.Contains(out.String(), `"usable":false`) || !strings.Contains(out.String(), `"allowedTypes":[]`) {
+		t.Fatalf("%v %s", err, out.String())
+	}
+	// A group the account is not in: the refusal names the MID, exit 4.
+	err = runProbe(context.Background(), &probeOptions{deps: d, MIDs: []string{"c0123456789abcdef0123456789abcdef"}})
+	if classify(err).code != ExitRejected || !strings.Contains(err.Error(), "c0123456789abcdef0123456789abcdef") {
+		t.Fatalf("group: %v", err)
+	}
+	// Names that do not resolve: exit 2 before any call.
+	err = runProbe(context.Background(), &probeOptions{deps: d, Names: []string{"Nobody"}})
+	if classify(err).code != ExitUsage {
+		t.Fatalf("names: %v", err)
+	}
+	d.Client = func(bool) (*lineapi.Client, error) { return nil, errors.New("unreachable") }
+	if err := runProbe(context.Background(), &probeOptions{deps: d, MIDs: []string{"u0123456789abcdef0123456789abcdef"}}); err == nil {
+		t.Fatal("client error lost")
+	}
+}
+
+// argv → Options: the flags land where the run function reads them.
+func TestArgsToOptions(t *testing.T) {
+	f, _, _ := testFactory(t)
+	var got *probeOptions
+	cmd := newCmdProbeE2EE(f, func(o *probeOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"u0123456789abcdef0123456789abcdef", "--name", "Family", "--name", "Ops"})
+	if err := cmd.Execute(); err != nil || len(got.MIDs) != 1 || strings.Join(got.Names, ",") != "Family,Ops" || got.Client == nil {
+		t.Fatalf("%v %+v", err, got)
+	}
+	cmd = newCmdProbeE2EE(f, func(*probeOptions) error { t.Fatal("ran with a bad MID"); return nil })
+	cmd.SetArgs([]string{"not-a-mid"})
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	if err := cmd.Execute(); classify(err).code != ExitUsage {
+		t.Fatalf("bad MID: %v", err)
+	}
+}
