@@ -22,9 +22,12 @@ build:
 # Everything CI checks: formatting, vet, unit + end-to-end tests with the race
 # detector (the e2e tests build the binary and drive it against the simulator),
 # and the fuzz targets' seed corpora.
+# e2e tests run side by side (each has its own simulator and config); they
+# mostly wait on processes and timers, so more than one per CPU pays.
+PARALLEL ?= 4
 test: fmt-check vet
 	@[ -n "$(RACE)" ] || echo "make test: no C compiler (or cgo off): running without the race detector"
-	$(GO) test $(RACE) -count=1 ./...
+	$(GO) test $(RACE) -count=1 -parallel $(PARALLEL) ./...
 
 # Coverage of cmd/ and the rest, from the unit tests and from the e2e tests'
 # runs of a binary built with -cover, merged (go tool covdata).

@@ -20,6 +20,9 @@ import (
 
 var binary string
 
+// parallel records the tests already marked parallel (a test may make two envs).
+var parallel sync.Map
+
 // coverDir, when set (LINECTL_E2E_COVERDIR, by make cover), is where the
 // binary built with -cover writes its coverage (GOCOVERDIR).
 var coverDir = os.Getenv("LINECTL_E2E_COVERDIR")
@@ -69,8 +72,14 @@ func newEnv(t *testing.T, opts ...func(*simgw.Options)) *env {
 }
 
 // newSandboxEnv is the sandbox exactly as `linectl sandbox` runs it.
+//
+// Each env is isolated (its own simulator, config directory and runtime
+// directory), so the test runs in parallel with the others.
 func newSandboxEnv(t *testing.T, opts ...func(*simgw.Options)) *env {
 	t.Helper()
+	if _, again := parallel.LoadOrStore(t, true); !again {
+		t.Parallel()
+	}
 	o := simgw.Options{SigningKey: []byte(testKey), PhoneDelay: 30 * time.Millisecond, MaxPollWait: 2 * time.Second}
 	for _, f := range opts {
 		f(&o)
