@@ -22,7 +22,7 @@ func (f *factory) gatewayAgentOptions(c *config.Config) ([]lineapi.Option, error
 		mode = config.AgentAuto
 	case config.AgentOff, config.AgentStart:
 	default:
-		return nil, withExit(ExitUsage, "config", fmt.Errorf("unknown gatewayAgent %q (want auto, start or off)", c.GatewayAgent))
+		return nil, withExit(ExitUsage, kindConfig, fmt.Errorf("unknown gatewayAgent %q (want auto, start or off)", c.GatewayAgent))
 	}
 	if mode == config.AgentOff || !gwagent.Supported {
 		return nil, nil

@@ -221,7 +221,7 @@ func downloadOne(ctx context.Context, store *obs.Client, sealer *e2ee.Sealer, r 
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(dest), ".linectl-download-*")
 	if err != nil {
-		return nil, withExit(ExitUsage, "usage", err)
+		return nil, withExit(ExitUsage, kindUsage, err)
 	}
 	defer os.Remove(tmp.Name()) // after the rename, a no-op
 	defer tmp.Close()
@@ -239,7 +239,7 @@ func downloadOne(ctx context.Context, store *obs.Client, sealer *e2ee.Sealer, r 
 	}
 	if dec != nil {
 		if err := dec.Close(); err != nil {
-			return nil, withExit(ExitRejected, "bad_object", err)
+			return nil, withExit(ExitRejected, kindBadObject, err)
 		}
 		n -= obs.TagSize
 	}
@@ -269,18 +269,18 @@ func openMediaKey(ctx context.Context, s *e2ee.Sealer, m gjson.Result) ([]byte, 
 	}
 	o, err := s.Open(ctx, sealed)
 	if err != nil {
-		return nil, "", withExit(ExitRejected, "e2ee_required", fmt.Errorf("cannot open the sealed key: %w", err))
+		return nil, "", withExit(ExitRejected, kindE2EERequired, fmt.Errorf("cannot open the sealed key: %w", err))
 	}
 	var p struct {
 		KeyMaterial string `json:"keyMaterial"`
 		FileName    string `json:"fileName"`
 	}
 	if err := json.Unmarshal(o.Payload, &p); err != nil || p.KeyMaterial == "" {
-		return nil, "", withExit(ExitRejected, "bad_object", errors.New("the sealed payload has no keyMaterial"))
+		return nil, "", withExit(ExitRejected, kindBadObject, errors.New("the sealed payload has no keyMaterial"))
 	}
 	km, err := base64.StdEncoding.DecodeString(p.KeyMaterial)
 	if err != nil || len(km) != obs.KeyMaterialSize {
-		return nil, "", withExit(ExitRejected, "bad_object", errors.New("the sealed keyMaterial is not 32 bytes of base64"))
+		return nil, "", withExit(ExitRejected, kindBadObject, errors.New("the sealed keyMaterial is not 32 bytes of base64"))
 	}
 	return km, p.FileName, nil
 }

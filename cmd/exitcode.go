@@ -27,6 +27,34 @@ const (
 	ExitInterrupted  = 130 // SIGINT/SIGTERM
 )
 
+// Kinds: the error line's "kind", a finer reason than the exit code
+// (docs/exit-codes.md lists each with its code).
+const (
+	kindUsage            = "usage"
+	kindConfig           = "config"
+	kindNoSigner         = "no_signer"
+	kindLoginRequired    = "login_required"
+	kindSessionEnded     = "session_ended"
+	kindLoginTimeout     = "login_timeout"
+	kindWrongCredentials = "wrong_credentials"
+	kindRejected         = "rejected"
+	kindBadSignature     = "bad_signature"
+	kindE2EERequired     = "e2ee_required"
+	kindBadObject        = "bad_object"
+	kindNetwork          = "network"
+	kindTemporary        = "temporary"
+	kindRateLimited      = "rate_limited"
+	kindTimeout          = "timeout"
+	kindBadResponse      = "bad_response"
+	kindDisk             = "disk"
+	kindAlreadyRunning   = "already_running"
+	kindOutcomeUnknown   = "outcome_unknown"
+	kindUnconfirmed      = "unconfirmed"
+	kindUploadFailed     = "upload_failed"
+	kindInterrupted      = "interrupted"
+	kindInternal         = "internal"
+)
+
 const exitCodeHelp = `Exit codes:
   0    success
   1    internal error
@@ -50,7 +78,7 @@ func (e *exitError) Unwrap() error { return e.err }
 
 // usageErrorf is bad input: exit 2, nothing sent.
 func usageErrorf(format string, a ...any) error {
-	return &exitError{code: ExitUsage, kind: "usage", err: fmt.Errorf(format, a...)}
+	return &exitError{code: ExitUsage, kind: kindUsage, err: fmt.Errorf(format, a...)}
 }
 
 // withExit wraps err with an exit code and kind.
@@ -59,7 +87,7 @@ func withExit(code int, kind string, err error) error {
 }
 
 // errNotLoggedIn is the error of every command that needs a session when none is saved.
-var errNotLoggedIn = withExit(ExitLogin, "login_required",
+var errNotLoggedIn = withExit(ExitLogin, kindLoginRequired,
 	errors.New("not logged in: run 'linectl login qr' or 'linectl login password --email you@example.com'"))
 
 // classified is an error mapped to what stderr's error line says.
@@ -86,47 +114,47 @@ func classify(err error) classified {
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
-		c.code, c.kind = ExitInterrupted, "interrupted"
+		c.code, c.kind = ExitInterrupted, kindInterrupted
 	case errors.As(err, &ee):
 		c.code, c.kind = ee.code, ee.kind
 	case config.IsDiskError(err):
 		// A full, read-only or failing disk while saving state: the
 		// environment's fault. Every state write happens before a send or
 		// after it settled, so nothing was sent because of it.
-		c.code, c.kind = ExitTemporary, "disk"
+		c.code, c.kind = ExitTemporary, kindDisk
 	case errors.Is(err, config.ErrInsecure), errors.Is(err, config.ErrCorrupt):
-		c.code, c.kind = ExitUsage, "config"
+		c.code, c.kind = ExitUsage, kindConfig
 	case errors.As(err, new(*session.ErrEnded)):
-		c.code, c.kind = ExitLogin, "session_ended"
+		c.code, c.kind = ExitLogin, kindSessionEnded
 	case errors.Is(err, lineapi.ErrNotLoggedIn):
-		c.code, c.kind = ExitLogin, "login_required"
+		c.code, c.kind = ExitLogin, kindLoginRequired
 	case lineapi.IsSessionGone(err), errors.Is(err, lineapi.ErrMustRefreshToken), errors.Is(err, lineapi.ErrNeedLogin):
-		c.code, c.kind = ExitLogin, "session_ended"
+		c.code, c.kind = ExitLogin, kindSessionEnded
 	case lineapi.IsRateLimited(err):
-		c.code, c.kind = ExitTemporary, "rate_limited"
+		c.code, c.kind = ExitTemporary, kindRateLimited
 	case errors.Is(err, lineapi.ErrInvalidHMAC):
-		c.code, c.kind = ExitRejected, "bad_signature"
+		c.code, c.kind = ExitRejected, kindBadSignature
 	case te != nil:
-		c.code, c.kind = ExitRejected, "rejected"
+		c.code, c.kind = ExitRejected, kindRejected
 	case ge != nil && ge.Temporary():
-		c.code, c.kind = ExitTemporary, "temporary"
+		c.code, c.kind = ExitTemporary, kindTemporary
 	case ge != nil:
-		c.code, c.kind = ExitRejected, "rejected"
+		c.code, c.kind = ExitRejected, kindRejected
 	case errors.As(err, &oe) && obs.Temporary(err):
-		c.code, c.kind = ExitTemporary, "temporary"
+		c.code, c.kind = ExitTemporary, kindTemporary
 	case errors.As(err, &oe):
 		// Object storage refused the upload or download (wrong type, too
 		// large, not found; the statuses are docs/media-protocol.md's guesses).
-		c.code, c.kind = ExitRejected, "rejected"
+		c.code, c.kind = ExitRejected, kindRejected
 	case errors.As(err, &br):
 		// Sends never get here (delivery settles them or says outcome_unknown).
-		c.code, c.kind = ExitTemporary, "bad_response"
+		c.code, c.kind = ExitTemporary, kindBadResponse
 	case errors.As(err, &tr), errors.Is(err, context.DeadlineExceeded), errors.As(err, new(*url.Error)):
-		c.code, c.kind = ExitTemporary, "network"
+		c.code, c.kind = ExitTemporary, kindNetwork
 	case errors.Is(err, lineapi.ErrLoginTimedOut):
-		c.code, c.kind = ExitTemporary, "timeout"
+		c.code, c.kind = ExitTemporary, kindTimeout
 	default:
-		c.code, c.kind = ExitInternal, "internal"
+		c.code, c.kind = ExitInternal, kindInternal
 	}
 	return c
 }
@@ -135,15 +163,11 @@ func classify(err error) classified {
 func sendExit(err error) error {
 	switch {
 	case errors.Is(err, delivery.ErrOutcomeUnknown):
-		return withExit(ExitUnknown, "outcome_unknown", err)
+		return withExit(ExitUnknown, kindOutcomeUnknown, err)
 	case errors.Is(err, delivery.ErrUploadFailed):
-		return withExit(ExitUploadFailed, "upload_failed", err)
+		return withExit(ExitUploadFailed, kindUploadFailed, err)
 	case errors.Is(err, delivery.ErrNeedsE2EE), errors.Is(err, delivery.ErrSealingImpossible):
-		return withExit(ExitRejected, "e2ee_required", err)
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return err
+		return withExit(ExitRejected, kindE2EERequired, err)
 	}
 	return err
 }

@@ -101,7 +101,7 @@ func (f *factory) Store() (*config.Store, error) {
 	if p == "" {
 		var err error
 		if p, err = config.DefaultPath(); err != nil {
-			return nil, withExit(ExitUsage, "config", err)
+			return nil, withExit(ExitUsage, kindConfig, err)
 		}
 	}
 	f.store = &config.Store{Path: p, Warn: f.progress}
@@ -130,7 +130,7 @@ func (f *factory) Config() (*config.Config, error) {
 		c.Gateway = lineapi.DefaultBaseURL
 	}
 	if err := lineapi.CheckBaseURL(c.Gateway); err != nil {
-		return nil, withExit(ExitUsage, "usage", err)
+		return nil, withExit(ExitUsage, kindUsage, err)
 	}
 	f.cfg = c
 	return c, nil
@@ -190,7 +190,7 @@ func (f *factory) newClient(auth bool) (*lineapi.Client, error) {
 	}
 	cl, err := lineapi.New(c.Gateway, opts...)
 	if err != nil {
-		return nil, withExit(ExitUsage, "usage", err)
+		return nil, withExit(ExitUsage, kindUsage, err)
 	}
 	if f.source != nil {
 		f.source.Client = cl
@@ -219,11 +219,11 @@ func (f *factory) newSigner(c *config.Config) (lineapi.Signer, error) {
 		return lineapi.NoneSigner{}, nil
 	case config.SignerCommand:
 		if c.Signer.Command == "" {
-			return nil, withExit(ExitUsage, "config", errors.New("signer.kind is command but no signer.command (or LINECTL_SIGNER_COMMAND) is set"))
+			return nil, withExit(ExitUsage, kindConfig, errors.New("signer.kind is command but no signer.command (or LINECTL_SIGNER_COMMAND) is set"))
 		}
 		s, err := lineapi.NewCommandSigner(c.Signer.Command)
 		if err != nil {
-			return nil, withExit(ExitUsage, "config", err)
+			return nil, withExit(ExitUsage, kindConfig, err)
 		}
 		f.closers = append(f.closers, s.Close)
 		return s, nil
@@ -233,12 +233,12 @@ func (f *factory) newSigner(c *config.Config) (lineapi.Signer, error) {
 		if c.Gateway != lineapi.DefaultBaseURL && isLoopbackURL(c.Gateway) {
 			return lineapi.NoneSigner{}, nil // a local simulator
 		}
-		return nil, withExit(ExitUsage, "no_signer", errors.New(
+		return nil, withExit(ExitUsage, kindNoSigner, errors.New(
 			"no x-hmac signer configured: LINE's gateway rejects unsigned requests. "+
 				"Run 'linectl signer import --auto' (uses your installed LINE Chrome extension), "+
 				"or set signer.kind: command with signer.command (see docs/signer.md)"))
 	default:
-		return nil, withExit(ExitUsage, "config", fmt.Errorf("unknown signer.kind %q (want wasm, command or none)", c.Signer.Kind))
+		return nil, withExit(ExitUsage, kindConfig, fmt.Errorf("unknown signer.kind %q (want wasm, command or none)", c.Signer.Kind))
 	}
 }
 

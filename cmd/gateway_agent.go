@@ -61,7 +61,7 @@ else <tmp>/linectl-<uid>), a 0700 directory; both sides refuse a directory other
 			}
 			path, err := gwagent.SocketPath(c.Gateway)
 			if err != nil {
-				return withExit(ExitUsage, "config", err)
+				return withExit(ExitUsage, kindConfig, err)
 			}
 			if stop {
 				st, err := gwagent.Stop(cmd.Context(), path)
@@ -75,7 +75,7 @@ else <tmp>/linectl-<uid>), a 0700 directory; both sides refuse a directory other
 				return f.Out().line(gatewayAgentLine{Type: "gateway-agent", State: "already-running", Socket: path})
 			}
 			if err != nil {
-				return withExit(ExitUsage, "config", err)
+				return withExit(ExitUsage, kindConfig, err)
 			}
 			defer closeFn()
 			srv := &gwagent.Server{

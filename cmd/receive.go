@@ -270,7 +270,7 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 	}
 	var cu *stream.CatchUpError
 	if errors.As(runErr, &cu) {
-		return withExit(ExitTemporary, "network", fmt.Errorf(
+		return withExit(ExitTemporary, kindNetwork, fmt.Errorf(
 			"receive: could not catch up (position saved at revision %d, LINE's newest was %d): gateway unreachable for %v: %w; run again to read the rest",
 			fw.Revision(), cu.Until, cu.For.Round(time.Second), cu.Err))
 	}

@@ -37,14 +37,14 @@ func loadReceiveRevision(f *factory, mid string) (int64, bool, error) {
 	}
 	var st receiveState
 	if err := json.Unmarshal(b, &st); err != nil {
-		return 0, false, withExit(ExitUsage, "config", fmt.Errorf("%s is corrupt (%v): remove it to start from the newest operation", receiveStatePath(f), err))
+		return 0, false, withExit(ExitUsage, kindConfig, fmt.Errorf("%s is corrupt (%v): remove it to start from the newest operation", receiveStatePath(f), err))
 	}
 	if st.MID != "" && mid != "" && st.MID != mid {
 		return 0, false, nil // another account's position
 	}
 	rev, err := strconv.ParseInt(st.Revision, 10, 64)
 	if err != nil {
-		return 0, false, withExit(ExitUsage, "config", fmt.Errorf("%s holds a bad revision %q", receiveStatePath(f), st.Revision))
+		return 0, false, withExit(ExitUsage, kindConfig, fmt.Errorf("%s holds a bad revision %q", receiveStatePath(f), st.Revision))
 	}
 	return rev, true, nil
 }
@@ -68,7 +68,7 @@ func lockReceive(f *factory) (func(), error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, withExit(ExitTemporary, "already_running", errors.New("another 'linectl receive' is already running with this config; only one may read the stream at a time"))
+		return nil, withExit(ExitTemporary, kindAlreadyRunning, errors.New("another 'linectl receive' is already running with this config; only one may read the stream at a time"))
 	}
 	return unlock, nil
 }

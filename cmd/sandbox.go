@@ -131,7 +131,7 @@ func runSandbox(cmd *cobra.Command, f *factory, opts *sandboxOptions) error {
 	sim := simgw.NewSandbox(so)
 	url, err := sim.Start(opts.Addr)
 	if err != nil {
-		return withExit(ExitUsage, "usage", fmt.Errorf("sandbox: %w", err))
+		return withExit(ExitUsage, kindUsage, fmt.Errorf("sandbox: %w", err))
 	}
 	defer sim.Close()
 	l := sandboxLine{Type: "sandbox", URL: url, Accounts: []string{simgw.AliceEmail, simgw.BobEmail}}

@@ -89,7 +89,7 @@ func sandboxPost(gateway, endpoint string, body map[string]any) ([]byte, error) 
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
-		return nil, withExit(ExitRejected, "rejected", fmt.Errorf("sandbox %s: %s: %s", endpoint, resp.Status, bytes.TrimSpace(msg)))
+		return nil, withExit(ExitRejected, kindRejected, fmt.Errorf("sandbox %s: %s: %s", endpoint, resp.Status, bytes.TrimSpace(msg)))
 	}
 	return msg, nil
 }

@@ -312,17 +312,21 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 			}
 		}
 	}()
+	// The producer stops with the run: at a signal, and when the run returns
+	// early (a stdout that fails), so it never blocks on a send nobody takes.
+	prodCtx, stopProducer := context.WithCancel(ctx)
+	defer stopProducer()
 	jobs := make(chan job)
 	go func() {
 		defer close(jobs)
 		if opts.JSONL {
-			readJSONL(ctx, f.IO.In, jobs)
+			readJSONL(prodCtx, f.IO.In, jobs)
 			return
 		}
 		for _, to := range targets {
 			select {
 			case jobs <- job{to: to, text: opts.Text, sticker: opts.Sticker, media: opts.Media}:
-			case <-ctx.Done():
+			case <-prodCtx.Done():
 				return
 			}
 		}

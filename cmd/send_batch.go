@@ -34,7 +34,7 @@ func (b *batch) fail(j job, r *delivery.Result, err error) error {
 	err = sendExit(err)
 	c := classify(err)
 	if errors.Is(err, delivery.ErrOutcomeUnknown) {
-		c.code, c.kind = ExitUnknown, "outcome_unknown" // even if a cancelled call is part of the story
+		c.code, c.kind = ExitUnknown, kindOutcomeUnknown // even if a cancelled call is part of the story
 	}
 	fl := failedLine{Type: "failed", To: j.to, Line: j.line, ExitCode: c.code, Kind: c.kind, Code: c.talk, Reason: c.reason, Message: err.Error()}
 	if r != nil {
@@ -78,7 +78,7 @@ func (b *batch) confirm(ctx, sendCtx context.Context, s *delivery.Sender, timeou
 	}
 	if missing > 0 && (b.worstErr == nil || rank(ExitUnknown) > rank(b.worst.code)) {
 		b.worst = classified{code: ExitUnknown}
-		b.worstErr = withExit(ExitUnknown, "unconfirmed", fmt.Errorf("%d message(s) accepted by LINE but not seen on the operation stream within %s", missing, timeout))
+		b.worstErr = withExit(ExitUnknown, kindUnconfirmed, fmt.Errorf("%d message(s) accepted by LINE but not seen on the operation stream within %s", missing, timeout))
 	}
 	return nil
 }

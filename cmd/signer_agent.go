@@ -63,11 +63,11 @@ a 0700 directory; both sides refuse a directory others can enter.`,
 			dir := signerDir(f, c)
 			info, err := wasmsign.ReadInfo(dir)
 			if err != nil {
-				return withExit(ExitUsage, "no_signer", err)
+				return withExit(ExitUsage, kindNoSigner, err)
 			}
 			path, err := signagent.SocketPath(agentIdentity(dir, info))
 			if err != nil {
-				return withExit(ExitUsage, "config", err)
+				return withExit(ExitUsage, kindConfig, err)
 			}
 			if stop {
 				cl, err := signagent.Dial(path)
@@ -93,7 +93,7 @@ a 0700 directory; both sides refuse a directory others can enter.`,
 				return f.Out().line(agentLine{Type: "signer-agent", State: "already-running", Socket: path})
 			}
 			if err != nil {
-				return withExit(ExitUsage, "config", err)
+				return withExit(ExitUsage, kindConfig, err)
 			}
 			defer closeFn()
 			s, err := f.openWasm(dir, info)
@@ -103,7 +103,7 @@ a 0700 directory; both sides refuse a directory others can enter.`,
 			infoPath := filepath.Join(dir, "info.json")
 			infoSt, err := os.Stat(infoPath)
 			if err != nil {
-				return withExit(ExitUsage, "no_signer", err)
+				return withExit(ExitUsage, kindNoSigner, err)
 			}
 			srv := &signagent.Server{
 				Signer: s,

@@ -41,12 +41,12 @@ yourself, as you would the extension. docs/signer.md has the steps for a cron se
 				return err
 			}
 			if c.Signer.Kind != config.SignerWasm {
-				return withExit(ExitUsage, "no_signer", fmt.Errorf("nothing to export: signer.kind is %q (run 'linectl signer import --auto' first)", c.Signer.Kind))
+				return withExit(ExitUsage, kindNoSigner, fmt.Errorf("nothing to export: signer.kind is %q (run 'linectl signer import --auto' first)", c.Signer.Kind))
 			}
 			dir := signerDir(f, c)
 			var b bytes.Buffer
 			if err := wasmsign.Export(dir, &b); err != nil {
-				return withExit(ExitUsage, "no_signer", fmt.Errorf("signer export: %w", err))
+				return withExit(ExitUsage, kindNoSigner, fmt.Errorf("signer export: %w", err))
 			}
 			info, _ := wasmsign.ReadInfo(dir)
 			if args[0] == "-" {

@@ -55,7 +55,7 @@ never ships LINE's module.`,
 				home, _ := os.UserHomeDir()
 				found := wasmsign.Discover(runtime.GOOS, home, os.Getenv)
 				if len(found) == 0 {
-					return withExit(ExitUsage, "no_signer", errors.New("no installed LINE Chrome extension found in Chrome, Chromium, Brave or Edge profiles; give its directory, a .crx or ltsm.wasm as PATH"))
+					return withExit(ExitUsage, kindNoSigner, errors.New("no installed LINE Chrome extension found in Chrome, Chromium, Brave or Edge profiles; give its directory, a .crx or ltsm.wasm as PATH"))
 				}
 				src = found[0].Dir
 				f.info("Found LINE extension %s in %s.", found[0].Version, found[0].Browser)
@@ -68,14 +68,14 @@ never ships LINE's module.`,
 			}
 			dir, err := filepath.Abs(st.Beside(config.DirSigner))
 			if err != nil {
-				return withExit(ExitUsage, "config", err)
+				return withExit(ExitUsage, kindConfig, err)
 			}
 			if err := config.EnsureDir(filepath.Dir(st.Path)); err != nil {
 				return err
 			}
 			info, err := wasmsign.Import(src, dir, allowUnknown)
 			if err != nil {
-				return withExit(ExitUsage, "no_signer", fmt.Errorf("signer import: %w", err))
+				return withExit(ExitUsage, kindNoSigner, fmt.Errorf("signer import: %w", err))
 			}
 			if _, err := st.Update(func(c *config.Config) error {
 				c.Signer.Kind, c.Signer.Dir = config.SignerWasm, dir

@@ -30,7 +30,7 @@ func (f *factory) wasmSigner(c *config.Config) (lineapi.Signer, error) {
 	dir := signerDir(f, c)
 	info, err := wasmsign.ReadInfo(dir)
 	if err != nil {
-		return nil, withExit(ExitUsage, "no_signer", err)
+		return nil, withExit(ExitUsage, kindNoSigner, err)
 	}
 	f.signerVersion = info.Version
 	mode, err := agentMode(c)
@@ -88,7 +88,7 @@ func (f *factory) openWasm(dir string, info wasmsign.Info) (*wasmsign.Signer, er
 	s, err := wasmsign.OpenFile(context.Background(), filepath.Join(dir, "ltsm.wasm"), wasmsign.Options{Token: info.Token, Version: info.Version, Cache: cache,
 		AllowUnknownBuild: true, StateDir: dir, SHA256: info.WasmSHA256})
 	if err != nil {
-		return nil, withExit(ExitUsage, "no_signer", fmt.Errorf("load the signing module: %w", err))
+		return nil, withExit(ExitUsage, kindNoSigner, fmt.Errorf("load the signing module: %w", err))
 	}
 	f.closers = append(f.closers, s.Close)
 	return s, nil
@@ -118,7 +118,7 @@ func agentMode(c *config.Config) (string, error) {
 	case config.AgentOff:
 		return config.AgentOff, nil
 	}
-	return "", withExit(ExitUsage, "config", fmt.Errorf("unknown signer.agent %q (want auto or off)", c.Signer.Agent))
+	return "", withExit(ExitUsage, kindConfig, fmt.Errorf("unknown signer.agent %q (want auto or off)", c.Signer.Agent))
 }
 
 func agentIdle(c *config.Config) (time.Duration, error) {
@@ -127,7 +127,7 @@ func agentIdle(c *config.Config) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(c.Signer.AgentIdle)
 	if err != nil || d < 0 {
-		return 0, withExit(ExitUsage, "config", fmt.Errorf("signer.agentIdle %q is not a duration like 15m", c.Signer.AgentIdle))
+		return 0, withExit(ExitUsage, kindConfig, fmt.Errorf("signer.agentIdle %q is not a duration like 15m", c.Signer.AgentIdle))
 	}
 	return d, nil
 }
