@@ -7,13 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/linectl/linectl/internal/testnode"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/sealing"
 )
@@ -268,13 +268,7 @@ func TestKeyChainVectors(t *testing.T) {
 // with the group key's spec version, and a registered group key unwraps for
 // each member.
 func TestGeneratorOpensWhatWeSeal(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node is needed for the cross-implementation test (.ci/run installs it)")
-		}
-		t.Skip("node not installed")
-	}
+	testnode.Path(t)
 	v := loadVectors(t)
 	a, b := v.Accounts["A"], v.Accounts["B"]
 	aNew, _ := latest(a.Keys)
@@ -354,14 +348,7 @@ func TestGeneratorOpensWhatWeSeal(t *testing.T) {
 	regPriv, _ := s.Keys.GroupKey(newChat, 77)
 
 	in, _ := json.Marshal(map[string]any{"cases": cases})
-	cmd := exec.Command(node, filepath.Join("..", "..", "..", "scripts", "e2eegen", "gen.mjs"), "open")
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("generator: %v\n%s", err, stderr.String())
-	}
+	out := testnode.Generator(t, filepath.Join("..", "..", ".."), "gen.mjs", "open", in)
 	var res struct {
 		Results []struct {
 			Name         string `json:"name"`
@@ -409,29 +396,19 @@ func TestGeneratorOpensWhatWeSeal(t *testing.T) {
 // The committed vectors are the generator's output, and the generator opens
 // them and the earlier independent generator's shared vectors.
 func TestGeneratorSelfcheck(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node is needed for the cross-implementation test (.ci/run installs it)")
-		}
-		t.Skip("node not installed")
-	}
 	// Run from the repository root: the generator reads ../shared/testdata too.
 	root := filepath.Join("..", "..", "..")
-	gen := filepath.Join("scripts", "e2eegen", "gen.mjs")
-	cmd := exec.Command(node, gen, "generate")
-	cmd.Dir = root
-	out, err := cmd.Output()
+	if out := testnode.Generator(t, root, "gen.mjs", "generate", nil); !bytes.Equal(out, mustRead(t, vectorsPath)) {
+		t.Fatal("testdata/e2ee/vectors.json is not what scripts/e2eegen/gen.mjs generates")
+	}
+	testnode.Generator(t, root, "gen.mjs", "selfcheck", nil)
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	committed, _ := os.ReadFile(vectorsPath)
-	if !bytes.Equal(out, committed) {
-		t.Fatal("testdata/e2ee/vectors.json is not what scripts/e2eegen/gen.mjs generates")
-	}
-	cmd = exec.Command(node, gen, "selfcheck")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("selfcheck: %v\n%s", err, out)
-	}
+	return b
 }

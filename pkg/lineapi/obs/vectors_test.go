@@ -8,11 +8,11 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 
+	"github.com/linectl/linectl/internal/testnode"
 	"github.com/linectl/linectl/pkg/lineapi/sealing"
 )
 
@@ -211,22 +211,8 @@ func TestSealedMediaVectors(t *testing.T) {
 // The committed vectors are the generator's output; the generator, given
 // blobs this package made, decrypts them (and refuses a tampered one).
 func TestMediaGenerator(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node is needed for the cross-implementation test (.ci/run installs it)")
-		}
-		t.Skip("node not installed")
-	}
 	root := filepath.Join("..", "..", "..")
-	gen := filepath.Join("scripts", "e2eegen", "media.mjs")
-	cmd := exec.Command(node, gen, "generate")
-	cmd.Dir = root
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if committed, _ := os.ReadFile(mediaVectors); !bytes.Equal(out, committed) {
+	if out := testnode.Generator(t, root, "media.mjs", "generate", nil); !bytes.Equal(out, mustRead(t, mediaVectors)) {
 		t.Fatal("testdata/e2ee/media-vectors.json is not what scripts/e2eegen/media.mjs generates")
 	}
 	type c struct {
@@ -248,24 +234,7 @@ func TestMediaGenerator(t *testing.T) {
 	bad[0] ^= 1
 	cases = append(cases, c{"go-tampered", km, bad})
 	in, _ := json.Marshal(map[string]any{"cases": cases})
-	cmd = exec.Command(node, gen, "decrypt")
-	// A file, not a pipe: node's readFileSync(0) meets EAGAIN on a pipe.
-	inPath := filepath.Join(t.TempDir(), "cases.json")
-	if err := os.WriteFile(inPath, in, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	inFile, err := os.Open(inPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer inFile.Close()
-	cmd.Dir, cmd.Stdin = root, inFile
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err = cmd.Output()
-	if err != nil {
-		t.Fatalf("%v: %s", err, stderr.Bytes())
-	}
+	out := testnode.Generator(t, root, "media.mjs", "decrypt", in)
 	var res struct {
 		Results []struct {
 			Name      string `json:"name"`
@@ -282,4 +251,13 @@ func TestMediaGenerator(t *testing.T) {
 			t.Errorf("%s: generator ok=%v", r.Name, r.OK)
 		}
 	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
