@@ -80,7 +80,8 @@ func appendMessageLine(b []byte, op *stream.Operation, me string, si *sealedInfo
 }
 
 // appendMedia writes what a script needs of an image or file message:
-// its type, id (for 'linectl download'), name and size. The key material of
+// its type, id (for 'linectl download'), name, size and object on LINE's
+// storage. The key material of
 // a sealed one stays in its chunks.
 func appendMedia(b []byte, m gjson.Result, ct int64) []byte {
 	b = append(b, `,"contentType":`...)
@@ -95,6 +96,10 @@ func appendMedia(b []byte, m gjson.Result, ct int64) []byte {
 	if size := md.Get("FILE_SIZE").Int(); size > 0 {
 		b = append(b, `,"fileSize":`...)
 		b = strconv.AppendInt(b, size, 10)
+	}
+	if r, err := mediaRefOf(m, int(ct)); err == nil {
+		b = append(b, `,"object":`...)
+		b = appendString(b, r.path)
 	}
 	return b
 }

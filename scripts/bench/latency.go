@@ -73,14 +73,14 @@ func benchLatency(report *strings.Builder, bin, dir string, runs int) {
 	}
 	fmt.Fprintf(report, "\nWith a gateway agent (`linectl gateway-agent`, see [agent.md](agent.md)) holding a warm connection, a warm send hands its "+
 		"signed `sendMessage` over a local socket: one round trip, no TCP or TLS set-up. Catch-up: `linectl receive` without `--follow` "+
-		"reading %d operations queued since its saved position (`getLastOpRevision`, then the stream) against `curl -N … | jq -c` reading the same "+
+		"reading %d operations queued since its saved position (`getLastOpRevision`, asked while the stream opens) against `curl -N … | jq -c` reading the same "+
 		"operations from the same revision (the simulator ends the stream once it has sent them, so that curl stops).\n\n", catchUpOps)
 	fmt.Fprintf(report, "| RTT | curl send | linectl warm, gateway agent | ratio | %d ops: curl \\| jq | `linectl receive` | ratio |\n|---:|---:|---:|---:|---:|---:|---:|\n", catchUpOps)
 	for _, r := range second {
 		report.WriteString(r)
 	}
 	fmt.Fprintf(report, "\nTargets (issue 16): warm send ≤ 1.1× curl at 40 ms; ≤ 0.5× through the gateway agent. "+
-		"The catch-up asks `getLastOpRevision` (where to stop) before it opens the stream: one round trip more than curl, which is given the revision.\n\n")
+		"The catch-up asks `getLastOpRevision` (where to stop) while the stream opens, so it pays the same round trips as curl, which is given the revision.\n\n")
 }
 
 // catchUpOps is how many queued operations the receive catch-up reads.

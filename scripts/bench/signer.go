@@ -26,6 +26,11 @@ func benchSigner(report *strings.Builder, bin, dir string, runs int, sb *sendBen
 	}
 	wasmPath := filepath.Join(ltsm, "ltsm.wasm")
 	if _, err := os.Stat(wasmPath); err != nil {
+		// Keep the figures of the last run that had the module, marked as such.
+		if prev := previousSignerSection(); prev != "" {
+			report.WriteString(prev)
+			return
+		}
 		fmt.Fprintf(report, "## x-hmac signer\n\nNot measured: LINE's ltsm.wasm is not available here (set LINECTL_TEST_LTSM_DIR).\n\n")
 		return
 	}
@@ -152,4 +157,20 @@ func startAgent(bin string, env []string) (stop func()) {
 		must(err)
 		_ = agent.Wait()
 	}
+}
+
+// previousSignerSection is the signer section of the current
+// docs/benchmarks.md when it holds measured figures (its heading names the
+// module and it says when it was measured), else "".
+func previousSignerSection() string {
+	b, err := os.ReadFile(filepath.Join("docs", "benchmarks.md"))
+	if err != nil {
+		return ""
+	}
+	const head = "## x-hmac signer (LINE's ltsm.wasm under wazero)"
+	i := strings.Index(string(b), head)
+	if i < 0 || !strings.Contains(string(b[i:]), "Measured on") {
+		return ""
+	}
+	return strings.TrimRight(string(b[i:]), "\n") + "\n\n"
 }
