@@ -268,6 +268,7 @@ func TestMoreCommandsInProcess(t *testing.T) {
 	for _, args := range [][]string{
 		{"sandbox", "fault", "503", "--method", "sendMessage", "--count", "5"},
 		{"sandbox", "do", "state"},
+		{"sandbox", "do", "inject-media", "--from", simgw.BobMID, "--to", simgw.CarolMID, pic},
 	} {
 		if r := h.run("", args...); r.code != 0 {
 			t.Fatalf("%v: %d %s", args, r.code, r.stderr)

@@ -1,8 +1,11 @@
 package cmd
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -107,7 +110,7 @@ type sandboxFaultLine struct {
 // kick-outs, injected messages, its state.
 func newCmdSandboxDo(f *factory) *cobra.Command {
 	var from, to string
-	var sealed bool
+	var sealed, asFile bool
 	cmd := &cobra.Command{
 		Use:   "do ACTION [ARG]",
 		Short: "Drive the sandbox: advance its clock, expire tokens, kick a session, inject a message, show its state",
@@ -117,10 +120,12 @@ func newCmdSandboxDo(f *factory) *cobra.Command {
   expire-tokens       every access token expires now (the next call refreshes)
   kick [MID]          end the account's session, as a login elsewhere does (exit 3)
   inject TEXT         deliver a message --from --to (add --sealed for Letter Sealing)
+  inject-media PATH   deliver an image (or with --file, a file) --from --to, [--sealed]
   state               print accounts, chats and stored messages (one JSON line)`,
 		Example: `  linectl sandbox do clock 169h
   linectl sandbox do kick u1a11ce0000000000000000000000a11c
   linectl sandbox do inject --from u0b0b0000000000000000000000000b0b --to u1a11ce0000000000000000000000a11c --sealed "hi"
+  linectl sandbox do inject-media --from u0b0b0000000000000000000000000b0b --to u1a11ce0000000000000000000000a11c --sealed cat.png
   linectl sandbox do state | jq .messages`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -152,10 +157,25 @@ func newCmdSandboxDo(f *factory) *cobra.Command {
 				if sealed {
 					endpoint = "inject-sealed"
 				}
+			case "inject-media":
+				if from == "" || to == "" || arg == "" {
+					return usageErrorf("inject-media needs --from, --to and a file")
+				}
+				b, err := os.ReadFile(arg)
+				if err != nil || len(b) == 0 || len(b) > 20<<20 {
+					return usageErrorf("inject-media %s: a readable file of 1 byte to 20 MiB (%v)", arg, err)
+				}
+				ct := 1
+				if asFile {
+					ct = 14
+				}
+				endpoint = "inject-media"
+				body["from"], body["to"], body["contentType"], body["name"], body["data"], body["sealed"] =
+					from, to, ct, filepath.Base(arg), base64.StdEncoding.EncodeToString(b), sealed
 			case "state":
 				endpoint = "state"
 			default:
-				return usageErrorf("unknown action %q: clock, expire-tokens, kick, inject or state", args[0])
+				return usageErrorf("unknown action %q: clock, expire-tokens, kick, inject, inject-media or state", args[0])
 			}
 			out, err := sandboxPost(gw, endpoint, body)
 			if err != nil {
@@ -172,8 +192,9 @@ func newCmdSandboxDo(f *factory) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&from, "from", "", "sender MID (inject)")
-	cmd.Flags().StringVar(&to, "to", "", "chat or recipient MID (inject)")
-	cmd.Flags().BoolVar(&sealed, "sealed", false, "seal the injected message as the sender's app would (inject)")
+	cmd.Flags().StringVar(&from, "from", "", "sender MID (inject, inject-media)")
+	cmd.Flags().StringVar(&to, "to", "", "chat or recipient MID (inject, inject-media)")
+	cmd.Flags().BoolVar(&sealed, "sealed", false, "seal the injected message as the sender's app would (inject, inject-media)")
+	cmd.Flags().BoolVar(&asFile, "file", false, "inject-media: a file (content type 14), not an image")
 	return cmd
 }
