@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: the main job, against the sandbox — no LINE account is touched.
-# Starts `linectl sandbox`, logs in by QR and by password, whoami, send, logout.
+# Starts `linectl sandbox`, logs in by QR and by password, whoami, send (text and
+# an image), receive, download, logout.
 set -euo pipefail
 BIN=${1:-bin/linectl}
 work=$(mktemp -d)
@@ -37,6 +38,13 @@ if command -v curl >/dev/null; then
   curl -fsS -d "{\"from\":\"$bob\",\"to\":\"u1a11ce0000000000000000000000a11c\",\"text\":\"sealed answer from Bob\"}" "$url/_sandbox/inject-sealed" >/dev/null
   "$BIN" receive --from-revision 0 --text-only --wait 500ms
 fi
+# A 1×1 PNG: a graph instead of a sentence, sealed for Bob (encrypted, uploaded, the key in the sealed message).
+printf '%s' iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg== | base64 -d >"$work/graph.png"
+step "linectl send --to $bob --image graph.png   (Letter-Sealed media)"
+"$BIN" send --to "$bob" --image "$work/graph.png"
+step "Bob sends a picture back; linectl receive | linectl download decrypts it"
+"$BIN" sandbox do inject-media --from "$bob" --to u1a11ce0000000000000000000000a11c --sealed "$work/graph.png"
+"$BIN" receive --from-revision 0 --wait 500ms | "$BIN" download --dir "$work"
 step linectl logout
 "$BIN" logout
 step "linectl login password --email alice@example.com --password-stdin   (certificate saved: no PIN)"
