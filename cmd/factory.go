@@ -126,6 +126,9 @@ func (f *factory) Config() (*config.Config, error) {
 		ov.Gateway = f.Gateway
 	}
 	ov.Apply(c)
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
 	if c.Gateway == "" {
 		c.Gateway = lineapi.DefaultBaseURL
 	}

@@ -19,8 +19,8 @@ import (
 	"github.com/linectl/linectl/pkg/lineapi/wasmsign"
 )
 
-// defaultAgentIdle is how long an automatically started signer agent stays.
-const defaultAgentIdle = 15 * time.Minute
+// defaultAgentIdle is how long an automatically started agent stays.
+const defaultAgentIdle = config.DefaultAgentIdle
 
 // wasmSigner returns the signer for an imported LINE module: the signer
 // agent when one answers (a cron run then skips loading the module), else
@@ -111,25 +111,17 @@ func signerDir(f *factory, c *config.Config) string {
 	return dir
 }
 
+// agentMode is signer.agent (config.Validate has checked it).
 func agentMode(c *config.Config) (string, error) {
-	switch c.Signer.Agent {
-	case "", config.AgentAuto:
-		return config.AgentAuto, nil
-	case config.AgentOff:
+	if c.Signer.Agent == config.AgentOff {
 		return config.AgentOff, nil
 	}
-	return "", withExit(ExitUsage, kindConfig, fmt.Errorf("unknown signer.agent %q (want auto or off)", c.Signer.Agent))
+	return config.AgentAuto, nil
 }
 
+// agentIdle is signer.agentIdle (config.Validate has checked it).
 func agentIdle(c *config.Config) (time.Duration, error) {
-	if c.Signer.AgentIdle == "" {
-		return defaultAgentIdle, nil
-	}
-	d, err := time.ParseDuration(c.Signer.AgentIdle)
-	if err != nil || d < 0 {
-		return 0, withExit(ExitUsage, kindConfig, fmt.Errorf("signer.agentIdle %q is not a duration like 15m", c.Signer.AgentIdle))
-	}
-	return d, nil
+	return c.Signer.AgentIdleDuration(), nil
 }
 
 // agentIdentity names the import an agent serves: its (absolute) directory,

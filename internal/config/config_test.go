@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestUpdateCreatesPrivateFiles(t *testing.T) {
@@ -134,5 +135,30 @@ func TestUnknownKeysReported(t *testing.T) {
 	}
 	if len(warned) != 2 || !strings.Contains(warned[0], `unknown key "gatway"`) {
 		t.Fatalf("warnings %q", warned)
+	}
+}
+
+// Settings are checked once, file and environment together.
+func TestValidate(t *testing.T) {
+	good := []Config{{}, {Signer: Signer{Kind: SignerWasm, Agent: AgentOff, AgentIdle: "0"}, GatewayAgent: AgentStart},
+		{Signer: Signer{Kind: SignerCommand, AgentIdle: "24h"}, Send: Send{RatePerSecond: 0.5}}}
+	for _, c := range good {
+		if err := c.Validate(); err != nil {
+			t.Errorf("%+v: %v", c, err)
+		}
+	}
+	bad := []Config{{Signer: Signer{Kind: "wasmm"}}, {Signer: Signer{Agent: "on"}}, {GatewayAgent: "sometimes"},
+		{Signer: Signer{AgentIdle: "15"}}, {Signer: Signer{AgentIdle: "-1m"}}, {Signer: Signer{AgentIdle: "25h"}},
+		{Send: Send{RatePerSecond: 5000}}}
+	for _, c := range bad {
+		if err := c.Validate(); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%+v: %v", c, err)
+		}
+	}
+	if d := (Signer{}).AgentIdleDuration(); d != DefaultAgentIdle {
+		t.Errorf("default idle %v", d)
+	}
+	if d := (Signer{AgentIdle: "2m"}).AgentIdleDuration(); d != 2*time.Minute {
+		t.Errorf("idle %v", d)
 	}
 }
