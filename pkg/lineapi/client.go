@@ -245,6 +245,8 @@ type call struct {
 	header     http.Header // extra headers (x-line-session-id, x-lst)
 	timeout    time.Duration
 	repeatable bool // idempotent: may be repeated even when the outcome is unknown
+	// secretAnswer: the whole answer is a secret (an OBS token), never logged.
+	secretAnswer bool
 }
 
 // thriftCall POSTs args (a JSON array) to /api/talk/thrift/<service>/<method>
@@ -416,7 +418,11 @@ func (c *Client) roundTrip(ctx context.Context, cl *call, token string, out any)
 	if err != nil {
 		return &TransportError{Method: cl.name, Written: true, Err: err}
 	}
-	c.logResponse(resp, data)
+	if cl.secretAnswer {
+		c.logResponse(resp, nil)
+	} else {
+		c.logResponse(resp, data)
+	}
 	if int64(len(data)) > c.maxBody {
 		return &BadResponseError{Method: cl.name, HTTPStatus: resp.StatusCode, Reason: fmt.Sprintf("larger than %d bytes", c.maxBody)}
 	}

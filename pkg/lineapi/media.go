@@ -60,8 +60,15 @@ const featureOBSGeneral = 2
 // acquireEncryptedAccessToken [2]: "<seconds>\x1e<OBS token>" (see
 // obs.ParseToken). The OBS token authorises object-storage requests only.
 func (c *Client) AcquireEncryptedAccessToken(ctx context.Context) (string, error) {
+	body, err := marshalBody([]any{featureOBSGeneral})
+	if err != nil {
+		return "", err
+	}
 	var out string
-	err := c.thriftCall(ctx, "Talk/TalkService", "acquireEncryptedAccessToken", []any{featureOBSGeneral}, &out, true, true)
+	err = c.do(ctx, &call{
+		method: http.MethodPost, path: "/api/talk/thrift/Talk/TalkService/acquireEncryptedAccessToken", name: "acquireEncryptedAccessToken",
+		body: body, auth: true, repeatable: true, secretAnswer: true, // the OBS token: never in a debug log
+	}, &out)
 	return out, err
 }
 

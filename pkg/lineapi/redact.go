@@ -105,5 +105,9 @@ func (c *Client) logResponse(resp *http.Response, body []byte) {
 	c.debugMu.Lock()
 	defer c.debugMu.Unlock()
 	fmt.Fprintf(c.debug, "debug: < %d%s\n", resp.StatusCode, redactHeaders(resp.Header))
+	if body == nil {
+		fmt.Fprintf(c.debug, "debug: < body %s (a secret)\n", redactedParameter)
+		return
+	}
 	fmt.Fprintf(c.debug, "debug: < body %s\n", RedactJSON(body))
 }

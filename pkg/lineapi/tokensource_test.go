@@ -1,7 +1,9 @@
 package lineapi_test
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,5 +52,31 @@ func TestRefreshingTokens(t *testing.T) {
 	ts.Save = func(context.Context, lineapi.TokenV3IssueResult) error { return context.DeadlineExceeded }
 	if _, err := cl.GetProfile(ctx); err == nil {
 		t.Fatal("a set that could not be saved was used")
+	}
+}
+
+// --debug never shows the OBS token acquireEncryptedAccessToken answers.
+func TestDebugLogHidesOBSToken(t *testing.T) {
+	sim := simgw.NewSandbox(simgw.Options{PhoneDelay: time.Millisecond})
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	ctx := context.Background()
+	anon, _ := lineapi.New(url)
+	s, err := anon.LoginWithPassword(ctx, lineapi.PasswordLogin{Email: simgw.CarolEmail, Password: simgw.DemoPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	cl, _ := lineapi.New(url, lineapi.WithTokenSource(lineapi.StaticToken(s.Tokens.AccessToken)), lineapi.WithDebugLog(&log))
+	raw, err := cl.AcquireEncryptedAccessToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tok, _ := strings.Cut(raw, "\x1e")
+	if tok == "" || strings.Contains(log.String(), tok) || strings.Contains(log.String(), s.Tokens.AccessToken) {
+		t.Fatalf("a token reached the debug log:\n%s", log.String())
 	}
 }

@@ -98,7 +98,8 @@ func TestMediaSealed(t *testing.T) {
 		if s["e2ee"] != true || s["contentType"] != 1.0 || !strings.HasPrefix(s["object"].(string), "/r/talk/emi/") {
 			t.Fatalf("sent %v", s)
 		}
-		e.must("", "send", "--to", to, "--file", doc)
+		r := e.must("", "--debug", "send", "--to", to, "--file", doc)
+		assertNoSecrets(t, e.secrets(), r.stdout, r.stderr)
 	}
 	m := mediaMessages(e)
 	if len(m) != 4 {
