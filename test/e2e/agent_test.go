@@ -151,6 +151,8 @@ func TestGatewayAgentModes(t *testing.T) {
 	}
 	e.extra = []string{"LINECTL_GATEWAY_AGENT=sometimes"}
 	wantExit(t, e.run("", "send", "--to", simgw.FamilyMID, "x"), 2, "config")
+	wantExit(t, e.run("", "gateway-agent", "--stop"), 2, "config") // every command checks the settings
+	e.extra = nil
 	r = e.must("", "gateway-agent", "--stop")
 	if r.first(t, "gateway-agent")["state"] != "stopped" {
 		t.Fatal(r.stdout)

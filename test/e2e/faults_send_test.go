@@ -133,7 +133,6 @@ func checkOwedLines(t *testing.T, e *env, r result, prefix string, confirm bool)
 func TestFaultSendSignalMidBatch(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewPCG(seed, 17))
 	cases := []struct {
 		name    string
 		sig     os.Signal
@@ -145,8 +144,9 @@ func TestFaultSendSignalMidBatch(t *testing.T) {
 		{"SIGINT", os.Interrupt, false, 3},
 		{"SIGINT confirm", os.Interrupt, true, 3},
 	}
-	for _, tc := range cases {
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, uint64(17+i))) // one per subtest: they run in parallel
 			e := newEnv(t)
 			e.loginQR()
 			e.sim.Delay("sendMessage", 150*time.Millisecond)
