@@ -1,17 +1,37 @@
 package cmd
 
 import (
+	"context"
 	"strings"
 
 	"github.com/spf13/cobra"
 )
 
 type listOptions struct {
-	Refresh bool
+	deps
+	Directory directoryStore // the chats and contacts cache
+	Refresh   bool
+}
+
+// directoryStore keeps the chats and contacts cache (the file beside the
+// config; a map in tests).
+type directoryStore interface {
+	Load() *directory
+	Save(*directory) error
+}
+
+// fileDirectory is the cache file of the factory's config.
+type fileDirectory struct{ f *factory }
+
+func (d fileDirectory) Load() *directory        { return loadDirectory(d.f) }
+func (d fileDirectory) Save(x *directory) error { return saveDirectory(d.f, x) }
+
+func newListOptions(f *factory) *listOptions {
+	return &listOptions{deps: f.deps(), Directory: fileDirectory{f}}
 }
 
 func newCmdChats(f *factory, runF func(*listOptions) error) *cobra.Command {
-	opts := &listOptions{}
+	opts := newListOptions(f)
 	cmd := &cobra.Command{
 		Use:   "chats",
 		Short: "List the groups and rooms the account is in or invited to",
@@ -29,7 +49,7 @@ it is younger than 24 hours unless --refresh is given.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runList(cmd, f, opts, true)
+			return runList(cmd.Context(), opts, true)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Refresh, "refresh", false, "fetch from LINE even if the cache is fresh")
@@ -37,7 +57,7 @@ it is younger than 24 hours unless --refresh is given.`,
 }
 
 func newCmdContacts(f *factory, runF func(*listOptions) error) *cobra.Command {
-	opts := &listOptions{}
+	opts := newListOptions(f)
 	cmd := &cobra.Command{
 		Use:   "contacts",
 		Short: "List the account's friends",
@@ -53,47 +73,48 @@ cached like 'linectl chats' (24 hours unless --refresh).`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return runList(cmd, f, opts, false)
+			return runList(cmd.Context(), opts, false)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Refresh, "refresh", false, "fetch from LINE even if the cache is fresh")
 	return cmd
 }
 
-func runList(cmd *cobra.Command, f *factory, opts *listOptions, chats bool) error {
-	cfg, err := f.Config()
+func runList(ctx context.Context, opts *listOptions, chats bool) error {
+	cfg, err := opts.Config()
 	if err != nil {
 		return err
 	}
 	if !cfg.Tokens.LoggedIn() {
 		return errNotLoggedIn
 	}
-	d := loadDirectory(f)
-	fresh := f.Now().Sub(d.ChatsAt) <= DirectoryMaxAge
+	d := opts.Directory.Load()
+	now := opts.Now()
+	fresh := now.Sub(d.ChatsAt) <= DirectoryMaxAge
 	if !chats {
-		fresh = f.Now().Sub(d.ContactAt) <= DirectoryMaxAge
+		fresh = now.Sub(d.ContactAt) <= DirectoryMaxAge
 	}
 	if opts.Refresh || !fresh {
-		cl, err := f.Client(true)
+		cl, err := opts.Client(true)
 		if err != nil {
 			return err
 		}
 		if chats {
-			if d.Chats, err = fetchChats(cmd.Context(), cl); err != nil {
+			if d.Chats, err = fetchChats(ctx, cl); err != nil {
 				return err
 			}
-			d.ChatsAt = f.Now()
+			d.ChatsAt = now
 		} else {
-			if d.Contacts, err = fetchContacts(cmd.Context(), cl); err != nil {
+			if d.Contacts, err = fetchContacts(ctx, cl); err != nil {
 				return err
 			}
-			d.ContactAt = f.Now()
+			d.ContactAt = now
 		}
-		if err := saveDirectory(f, d); err != nil {
+		if err := opts.Directory.Save(d); err != nil {
 			return err
 		}
 	}
-	out := f.Out()
+	out := opts.Out
 	if chats {
 		for _, c := range d.Chats {
 			if err := out.line(c); err != nil {

@@ -121,3 +121,51 @@ func TestArgsToOptions(t *testing.T) {
 		t.Fatalf("bad MID: %v", err)
 	}
 }
+
+// memDirectory is a chats and contacts cache in memory.
+type memDirectory struct {
+	d     directory
+	saves int
+}
+
+func (m *memDirectory) Load() *directory { c := m.d; return &c }
+func (m *memDirectory) Save(d *directory) error {
+	m.d, m.saves = *d, m.saves+1
+	return nil
+}
+
+// chats: a fresh cache answers without a call; a stale one (or --refresh)
+// asks LINE and saves; a refusal leaves the cache alone.
+func TestRunListWithFakes(t *testing.T) {
+	answers := map[string]string{
+		"getAllChatMids": `{"code":0,"message":"OK","data":{"memberChatMids":["c0123456789abcdef0123456789abcdef"],"invitedChatMids":[]}}`,
+		"getChats":       `{"code":0,"message":"OK","data":{"chats":[{"chatMid":"c0123456789abcdef0123456789abcdef","chatName":"Family","extra":{"groupExtra":{"memberMids":{"u1":"1","u2":"2"}}}}]}}`,
+	}
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	d, out := fakeDeps(t, fakeGateway(t, answers))
+	d.Now = func() time.Time { return now }
+	d.Config = func() (*config.Config, error) {
+		return &config.Config{Tokens: config.Tokens{AccessToken: "a"}}, nil
+	}
+	dir := &memDirectory{d: directory{ChatsAt: now.Add(-time.Hour), Chats: []chatEntry{{Type: "chat", MID: "c1", Name: "Cached"}}}}
+	opts := &listOptions{deps: d, Directory: dir}
+	if err := runList(context.Background(), opts, true); err != nil || !strings.Contains(out.String(), "Cached") || dir.saves != 0 {
+		t.Fatalf("fresh cache: %v %s (saves %d)", err, out.String(), dir.saves)
+	}
+	out.Reset()
+	opts.Refresh = true
+	if err := runList(context.Background(), opts, true); err != nil || !strings.Contains(out.String(), `"name":"Family","kind":"group","members":2`) || dir.saves != 1 {
+		t.Fatalf("refresh: %v %s (saves %d)", err, out.String(), dir.saves)
+	}
+	// Contacts are stale (never fetched): LINE refuses, nothing is saved.
+	out.Reset()
+	opts.Refresh = false
+	if err := runList(context.Background(), opts, false); classify(err).code != ExitRejected || dir.saves != 1 || out.Len() != 0 {
+		t.Fatalf("refused: %v, saves %d, out %q", err, dir.saves, out.String())
+	}
+	// Logged out: exit 3 before any call.
+	opts.Config = func() (*config.Config, error) { return &config.Config{}, nil }
+	if err := runList(context.Background(), opts, true); classify(err).code != ExitLogin {
+		t.Fatalf("logged out: %v", err)
+	}
+}
