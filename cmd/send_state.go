@@ -33,8 +33,15 @@ const revisionTTL = 24 * time.Hour
 
 type probeEntry struct {
 	At    int64          `json:"at"` // unix seconds
-	Probe *lineapi.Probe `json:"probe"`
+	Probe *lineapi.Probe `json:"probe,omitempty"`
+	// Flow is a chat's determineMediaMessageFlow answer, under the key
+	// "media/<mid>": trusted for the hour, or the shorter cacheTtlMillis
+	// LINE gives (beeper/line caches it for that long).
+	Flow *lineapi.MediaFlow `json:"flow,omitempty"`
 }
+
+// flowKey is where a chat's media flow is kept among the probes.
+func flowKey(mid string) string { return "media/" + e2ee.NormalizeMID(mid) }
 
 type probeFile struct {
 	MID     string                `json:"mid"`
@@ -62,7 +69,7 @@ func loadProbeCache(f *factory, mid string) *probeCache {
 	var pf probeFile
 	if b, err := config.ReadFile(c.path); err == nil && b != nil && json.Unmarshal(b, &pf) == nil && e2ee.SameMID(pf.MID, mid) {
 		for k, v := range pf.Entries {
-			if v.Probe != nil {
+			if v.Probe != nil || v.Flow != nil {
 				c.entries[k] = v
 			}
 		}
@@ -74,7 +81,7 @@ func (c *probeCache) Probe(mid string) (*lineapi.Probe, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[e2ee.NormalizeMID(mid)]
-	if !ok || c.now().Sub(time.Unix(e.At, 0)) > probeTTL || c.now().Before(time.Unix(e.At, 0)) {
+	if !ok || e.Probe == nil || !c.fresh(e) {
 		return nil, false
 	}
 	return e.Probe, true
@@ -93,6 +100,41 @@ func (c *probeCache) DropProbe(mid string) {
 	k := e2ee.NormalizeMID(mid)
 	delete(c.entries, k)
 	c.changed[k] = true
+}
+
+// MediaFlow implements delivery.MediaFlowCache.
+func (c *probeCache) MediaFlow(mid string) (*lineapi.MediaFlow, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[flowKey(mid)]
+	if !ok || e.Flow == nil || !c.fresh(e) {
+		return nil, false
+	}
+	return e.Flow, true
+}
+
+// SetMediaFlow implements delivery.MediaFlowCache (nil drops the entry).
+func (c *probeCache) SetMediaFlow(mid string, f *lineapi.MediaFlow) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := flowKey(mid)
+	if f == nil {
+		delete(c.entries, k)
+	} else {
+		c.entries[k] = probeEntry{At: c.now().Unix(), Flow: f}
+	}
+	c.changed[k] = true
+}
+
+// fresh reports whether an entry is within its time: probeTTL, or a media
+// flow's shorter cacheTtlMillis. Caller holds c.mu.
+func (c *probeCache) fresh(e probeEntry) bool {
+	ttl := probeTTL
+	if e.Flow != nil && e.Flow.CacheTTL > 0 {
+		ttl = min(ttl, time.Duration(e.Flow.CacheTTL)*time.Millisecond)
+	}
+	at := time.Unix(e.At, 0)
+	return !c.now().Before(at) && c.now().Sub(at) <= ttl
 }
 
 // save merges this run's changes into the file under its lock (several
@@ -123,7 +165,7 @@ func (c *probeCache) save() error {
 		}
 	}
 	for k, e := range pf.Entries { // expired entries go
-		if c.now().Sub(time.Unix(e.At, 0)) > probeTTL {
+		if !c.fresh(e) {
 			delete(pf.Entries, k)
 		}
 	}

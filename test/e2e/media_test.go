@@ -225,3 +225,25 @@ func TestMediaSealedUploadFaults(t *testing.T) {
 		t.Fatalf("stored %+v", m)
 	}
 }
+
+// The media flow is remembered with the probes: a warm image send asks no
+// determineMediaMessageFlow; when the chat changed (the peer turned Letter
+// Sealing on), LINE refuses the plain message (nothing processed), the flow
+// is asked again and the image goes sealed — one message.
+func TestMediaFlowCache(t *testing.T) {
+	e := newSandboxEnv(t, func(o *simgw.Options) { o.ManualScan = true })
+	e.loginQRWithKeys()
+	img := writeFile(t, "g.png", testPNG(t, 8, 8))
+	e.must("", "send", "--to", simgw.CarolMID, "--image", img)
+	n := len(e.sim.CallNames())
+	e.must("", "send", "--to", simgw.CarolMID, "--image", img)
+	if calls := strings.Join(e.callsSince(n), " "); strings.Contains(calls, "determineMediaMessageFlow") {
+		t.Fatalf("warm media send asked the flow: %s", calls)
+	}
+	e.sim.SetLetterSealing(simgw.CarolMID, true)
+	s := e.must("", "send", "--to", simgw.CarolMID, "--image", img).first(t, "sent")
+	m := mediaMessages(e)
+	if s["e2ee"] != true || len(m) != 3 || len(m[2].Chunks) != 5 || m[2].MediaErr != "" {
+		t.Fatalf("sent %v; %d media messages", s, len(m))
+	}
+}

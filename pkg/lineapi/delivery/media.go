@@ -39,6 +39,13 @@ type MediaGateway interface {
 	DetermineMediaMessageFlow(ctx context.Context, chat string) (*lineapi.MediaFlow, error)
 }
 
+// MediaFlowCache is an optional ProbeCache method set: it remembers each
+// chat's determineMediaMessageFlow answer between runs (nil drops it).
+type MediaFlowCache interface {
+	MediaFlow(mid string) (*lineapi.MediaFlow, bool)
+	SetMediaFlow(mid string, f *lineapi.MediaFlow)
+}
+
 // Uploader puts objects on LINE's object storage (obs.Client).
 type Uploader interface {
 	Upload(ctx context.Context, path string, p obs.Params, src obs.Source) (string, error)
@@ -87,20 +94,62 @@ func obsType(contentType int) string {
 func (s *Sender) sendMedia(ctx context.Context, to string, toType lineapi.ToType, c Content) (*Result, error) {
 	md := c.Media
 	res := &Result{To: to, ToType: toType, ContentType: md.ContentType}
-	name, size := md.Name, md.Source.Size
 	mg, ok := s.GW.(MediaGateway)
 	if !ok || s.Uploader == nil {
 		return res, errors.New("this sender cannot send media (no object storage)")
 	}
 	s.startRevision(ctx)
-	flow := lineapi.FlowPlain
-	if s.E2EE != E2EEOff {
-		f, err := mg.DetermineMediaMessageFlow(ctx, to)
-		if err != nil {
-			return res, fmt.Errorf("determineMediaMessageFlow: %w", err)
-		}
-		flow = f.Flow(md.ContentType)
+	flow, cached, err := s.mediaFlow(ctx, mg, to, md.ContentType, false)
+	if err != nil {
+		return res, err
 	}
+	res, err = s.sendMediaAs(ctx, to, toType, c, flow)
+	if err != nil && cached && refusedFlow(err) {
+		// LINE refused what the cached flow led to (nothing was processed):
+		// ask again and send once more.
+		if flow, _, err = s.mediaFlow(ctx, mg, to, md.ContentType, true); err != nil {
+			return res, err
+		}
+		return s.sendMediaAs(ctx, to, toType, c, flow)
+	}
+	return res, err
+}
+
+// mediaFlow is the chat's flow for a content type: from the cache unless
+// fresh, else asked (and cached); plain with --e2ee off.
+func (s *Sender) mediaFlow(ctx context.Context, mg MediaGateway, to string, contentType int, fresh bool) (flow int, cached bool, err error) {
+	if s.E2EE == E2EEOff {
+		return lineapi.FlowPlain, false, nil
+	}
+	fc, _ := s.Probes.(MediaFlowCache)
+	if fc != nil && !fresh {
+		if f, ok := fc.MediaFlow(to); ok {
+			return f.Flow(contentType), true, nil
+		}
+	}
+	f, err := mg.DetermineMediaMessageFlow(ctx, to)
+	if err != nil {
+		return 0, false, fmt.Errorf("determineMediaMessageFlow: %w", err)
+	}
+	if fc != nil {
+		fc.SetMediaFlow(to, f)
+	}
+	return f.Flow(contentType), false, nil
+}
+
+// refusedFlow reports whether LINE refused a media send in a way a stale
+// flow explains: a TalkException (nothing processed) before any message
+// went out — plain refused (82), or sealed media refused in a plain chat.
+func refusedFlow(err error) bool {
+	var te *lineapi.TalkError
+	return errors.As(err, &te) && !errors.Is(err, ErrUploadFailed) && !errors.Is(err, ErrOutcomeUnknown)
+}
+
+// sendMediaAs sends the media by the flow given.
+func (s *Sender) sendMediaAs(ctx context.Context, to string, toType lineapi.ToType, c Content, flow int) (*Result, error) {
+	md := c.Media
+	res := &Result{To: to, ToType: toType, ContentType: md.ContentType}
+	name, size := md.Name, md.Source.Size
 	if flow == lineapi.FlowPlain && s.E2EE == E2EERequire {
 		return res, fmt.Errorf("%w: LINE sends media to this chat plain (determineMediaMessageFlow)", ErrSealingImpossible)
 	}
