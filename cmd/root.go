@@ -133,6 +133,7 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 		newCmdSigner(f),
 		newCmdNotify(f),
 		newCmdDownload(f),
+		newCmdUpload(f),
 		newCmdGatewayAgent(f),
 	)
 	root.InitDefaultCompletionCmd()

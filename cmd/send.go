@@ -75,7 +75,7 @@ Stickers are never sealed: LINE's allowedTypes does not list them (see docs/prot
 takes media sealed (determineMediaMessageFlow) the file is encrypted with a fresh key,
 uploaded, and the key sent in a sealed message; otherwise the message is sent and the
 file uploaded to it (an upload is retried; the message never is). An upload that fails
-after the message went out exits 7 (kind upload_failed, with the messageId). Uploads
+after the message went out exits 7 (kind upload_failed, with the messageId; 'linectl upload' stores it later). Uploads
 longer than a second show progress on stderr. The sent line adds "contentType" (1 image,
 14 file), "fileName", "fileSize" and "object" (see 'linectl download').
 

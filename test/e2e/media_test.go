@@ -203,12 +203,17 @@ func TestMediaUploadFaults(t *testing.T) {
 	if m := mediaMessages(e); len(m) != 1 || string(m[0].Media) != "retry me" {
 		t.Fatalf("stored %+v", m)
 	}
-	e.sim.Fail("obs-upload", simgw.Fault503, 10)
+	e.sim.Fail("obs-upload", simgw.Fault503, 3) // every attempt of the send
 	r := e.run("", "send", "--to", simgw.FamilyMID, "--file", doc)
 	wantExit(t, r, 7, "upload_failed")
 	f := r.first(t, "failed")
 	if m := mediaMessages(e); len(m) != 2 || f["messageId"] != m[1].ID || m[1].Media != nil {
 		t.Fatalf("failed %v, stored %d", f, len(m))
+	}
+	// Later, the upload is done again to the delivered message: no new message.
+	u := e.must("", "upload", "--message-id", f["messageId"].(string), "--file", doc).first(t, "uploaded")
+	if m := mediaMessages(e); len(m) != 2 || string(m[1].Media) != "retry me" || u["fileSize"] != 8.0 {
+		t.Fatalf("uploaded %v; stored %d", u, len(m))
 	}
 }
 

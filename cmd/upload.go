@@ -1,0 +1,87 @@
+package cmd
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/obs"
+)
+
+type uploadOptions struct {
+	MessageID         string
+	Image, File, Name string
+}
+
+// uploadedLine is printed by upload.
+type uploadedLine struct {
+	Type      string `json:"type"` // "uploaded"
+	MessageID string `json:"messageId"`
+	Object    string `json:"object"`
+	FileName  string `json:"fileName"`
+	FileSize  int64  `json:"fileSize"`
+}
+
+func newCmdUpload(f *factory) *cobra.Command {
+	opts := &uploadOptions{}
+	cmd := &cobra.Command{
+		Use:   "upload --message-id ID (--image FILE | --file FILE)",
+		Short: "Upload the image or file of a delivered message whose upload failed (exit 7)",
+		Long: `Upload an image or file to a plain media message that LINE already delivered but whose
+object did not arrive: 'linectl send --image/--file' exits 7 (kind upload_failed) with the
+message's id in its failed line when every upload attempt failed. The chat shows a
+placeholder until the object is there. This sends no message: it stores the object under
+the message (POST /r/talk/m/<messageId> on LINE's object storage), which may be done again.
+
+Give the same file (and --name) as the send. Only plain messages take an upload after the
+send; a Letter-Sealed one is uploaded before it is sent, so it never exits 7. Prints
+
+  {"type":"uploaded","messageId":…,"object":…,"fileName":…,"fileSize":N}`,
+		Example: `  linectl send --to c0123456789abcdef0123456789abcdef --image load.png > out.json
+  [ $? -eq 7 ] && linectl upload --message-id "$(jq -r .messageId out.json)" --image load.png`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := positiveDecimal(opts.MessageID); err != nil {
+				return usageErrorf("--message-id: %v", err)
+			}
+			so := &sendOptions{Image: opts.Image, File: opts.File, Name: opts.Name}
+			if opts.Image == "" && opts.File == "" {
+				return usageErrorf("give --image FILE or --file FILE")
+			}
+			if _, err := parseMediaArgs(f, so, nil, false); err != nil {
+				return err
+			}
+			return runUpload(cmd.Context(), f, opts, so)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.MessageID, "message-id", "", "the delivered message (the messageId of send's failed line)")
+	fl.StringVar(&opts.Image, "image", "", "the PNG, JPEG or GIF image (\"-\": stdin, with --name)")
+	fl.StringVar(&opts.File, "file", "", "the file (\"-\": stdin, with --name)")
+	fl.StringVar(&opts.Name, "name", "", "the name the send gave (default: the file's base name)")
+	return cmd
+}
+
+func runUpload(ctx context.Context, f *factory, opts *uploadOptions, so *sendOptions) error {
+	cl, err := f.Client(true)
+	if err != nil {
+		return err
+	}
+	md := so.Media
+	path := "/r/talk/m/" + opts.MessageID
+	p := obs.Params{Name: md.Name, Type: obs.TypeFile}
+	if md.ContentType == lineapi.ContentImage {
+		p.Type, p.Cat = obs.TypeImage, "original"
+	}
+	store := newOBS(f, cl)
+	if _, err := store.Upload(ctx, path, p, progressSource(f, md.Name, md.Source)); err != nil {
+		return err
+	}
+	if md.Preview != nil {
+		if preview := md.Preview(); preview != nil {
+			_, _ = store.Upload(ctx, path+"__ud-preview", p, obs.BytesSource(preview))
+		}
+	}
+	return f.Out().line(uploadedLine{Type: "uploaded", MessageID: opts.MessageID, Object: path, FileName: md.Name, FileSize: md.Source.Size})
+}
