@@ -39,6 +39,9 @@ func parseMediaArgs(f *factory, opts *sendOptions, args []string, stickerSet boo
 	if opts.Image != "" {
 		path, ct = opts.Image, lineapi.ContentImage
 	}
+	if path == "-" && f.IO.InTTY {
+		return true, usageErrorf("%s - reads the file from stdin, which is a terminal: pipe it in, or give its path", map[int]string{lineapi.ContentImage: "--image", lineapi.ContentFile: "--file"}[ct])
+	}
 	if path == "-" && opts.Name == "" {
 		return true, usageErrorf("%s - reads stdin: give its name with --name", map[int]string{lineapi.ContentImage: "--image", lineapi.ContentFile: "--file"}[ct])
 	}
