@@ -85,7 +85,9 @@ with an optional "name" — from stdin and sends each over one connection;
 every non-blank line gets one result line, in order (a line over 1 MiB is refused).
 
 On SIGINT/SIGTERM no more input is read; the send in flight is finished (or settled on
-the stream), every line owed is printed, and linectl exits 130. Input after the last
+the stream), every line owed is printed, and linectl exits 130. A sealed file's upload,
+which comes before its message, stops at once (nothing was sent); a plain message's upload,
+which comes after, is finished within the same grace as a send in flight. Input after the last
 result line was not sent.
 Sends are limited to --rate per second (default 10; 0 = no limit; else 0.01 to 1000).
 
@@ -293,7 +295,8 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 	}
 	s := &delivery.Sender{
 		GW: &interruptibleGateway{Gateway: cl, stop: ctx}, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE,
-		Encrypter: sealer, Window: opts.ConfirmTimeout, Limiter: limiter, Uploader: newOBS(f, cl),
+		Encrypter: sealer, Window: opts.ConfirmTimeout, Limiter: limiter,
+		Uploader: interruptibleUploader{newOBS(f, cl), ctx},
 	}
 	// A warm send is one gateway call: the probe from the cache, the search
 	// revision from an earlier run.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
+	"github.com/linectl/linectl/pkg/lineapi/obs"
 )
 
 // A send run's results: one line per input line, the worst exit code, and
@@ -137,6 +139,25 @@ func (g *interruptibleGateway) SendMessage(ctx context.Context, reqSeq int64, m 
 	}
 	g.mu.Unlock()
 	return g.Gateway.SendMessage(ctx, reqSeq, m)
+}
+
+// interruptibleUploader stops, at a signal, an upload that comes before its
+// message is sent (a Letter-Sealed object, under /r/talk/em…): nothing has
+// been sent, so the run ends at once. The upload of a plain message's object
+// (/r/talk/m/<id>) comes after the message went out and goes on within the
+// run's grace, as the send in flight does.
+type interruptibleUploader struct {
+	delivery.Uploader
+	stop context.Context
+}
+
+func (u interruptibleUploader) Upload(ctx context.Context, path string, p obs.Params, src obs.Source) (string, error) {
+	if strings.HasPrefix(path, "/r/talk/em") {
+		var cancel context.CancelFunc
+		ctx, cancel = mergeCancel(ctx, u.stop)
+		defer cancel()
+	}
+	return u.Uploader.Upload(ctx, path, p, src)
 }
 
 // mergeCancel returns ctx, also cancelled when stop is.
