@@ -265,6 +265,14 @@ func SendFailure(err error) string {
 		return msgLoggedOut
 	case errors.Is(err, delivery.ErrNeedsE2EE), errors.Is(err, delivery.ErrSealingImpossible):
 		return "LINE refused the message (Letter Sealing): " + err.Error() + "; nothing was sent"
+	case errors.Is(err, delivery.ErrUploadFailed):
+		var ue *delivery.UploadError
+		id := ""
+		if errors.As(err, &ue) {
+			id = ue.MessageID
+		}
+		return "the image message was delivered (LINE message id " + id + ") but its image could not be uploaded: the chat shows a placeholder; " +
+			"linectl will not send it again ('linectl upload --message-id " + id + " --image FILE' completes it): " + err.Error()
 	}
 	return refusal(err)
 }
@@ -301,6 +309,9 @@ func partialFailure(err error, res []*delivery.Result, names []string) string {
 		}
 	}
 	prefix := "the " + strings.Join(sent, " and the ") + " was sent"
+	if errors.Is(err, delivery.ErrUploadFailed) {
+		return prefix + "; " + msg
+	}
 	if errors.Is(err, delivery.ErrOutcomeUnknown) {
 		return prefix + "; the " + names[i] + " may have been delivered: its outcome is unknown and linectl will not send it again (check the chat): " + err.Error()
 	}

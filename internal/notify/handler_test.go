@@ -523,3 +523,15 @@ func TestNotifyImages(t *testing.T) {
 		t.Fatal("a refused image sent its text")
 	}
 }
+
+// An image message delivered whose upload failed: the 500 says it was
+// delivered, with its id, and how to complete it; nothing is resent.
+func TestNotifyImageUploadFailed(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	fx.send.err, fx.send.failAt = &delivery.UploadError{MessageID: "777", Err: errors.New("HTTP 503")}, 1
+	a := fx.multipart(fx.token, map[string]string{"message": "graph"}, map[string][]byte{"imageFile": onePixelPNG})
+	wantAnswer(t, a, 500, "the message (LINE message id 101) was sent; the image message was delivered (LINE message id 777)")
+	if !strings.Contains(a.body["message"].(string), "linectl upload --message-id 777") {
+		t.Fatalf("answer %v", a.body)
+	}
+}
