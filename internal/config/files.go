@@ -242,3 +242,40 @@ const (
 // Beside returns the path of a file in the config's directory (one of the
 // File* names).
 func (s *Store) Beside(name string) string { return filepath.Join(filepath.Dir(s.Path), name) }
+
+// ReadPrivateFile reads a file of secrets beside the config (the Letter
+// Sealing key store) under ReadFile's rules and two more: it is not read
+// through a symbolic link, and a file others may read is refused
+// (ErrInsecure) — what = what it holds, for the message. At most max bytes.
+// A missing file is (nil, nil).
+func ReadPrivateFile(path, what string, max int64) ([]byte, error) {
+	st, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file (%s); linectl will not use or replace it", ErrCorrupt, path, typeName(st.Mode()))
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%w: %s has mode %04o and holds %s; run: chmod 600 %s", ErrInsecure, path, st.Mode().Perm(), what, path)
+	}
+	fh, err := os.OpenFile(path, os.O_RDONLY|openNonBlock|openNoFollow, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer fh.Close()
+	if st2, err := fh.Stat(); err != nil || !os.SameFile(st, st2) {
+		return nil, fmt.Errorf("read %s: the file changed while it was opened", path)
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrCorrupt, path, max)
+	}
+	return b, nil
+}

@@ -11,7 +11,10 @@ import (
 )
 
 // openNonBlock keeps an open of a FIFO swapped in after the check from blocking.
-const openNonBlock = syscall.O_NONBLOCK
+const (
+	openNonBlock = syscall.O_NONBLOCK
+	openNoFollow = syscall.O_NOFOLLOW
+)
 
 func fixDirMode(dir string, st fs.FileInfo) (string, error) {
 	perm := st.Mode().Perm()

@@ -4,7 +4,10 @@ package config
 
 import "io/fs"
 
-const openNonBlock = 0
+const (
+	openNonBlock = 0
+	openNoFollow = 0
+)
 
 // fixDirMode: Windows has no mode bits to fix; the profile directory's ACL applies.
 func fixDirMode(string, fs.FileInfo) (string, error) { return "", nil }

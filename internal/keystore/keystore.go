@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"sync"
@@ -80,37 +79,13 @@ func (f *File) MID() string {
 	return f.d.MID
 }
 
-// read returns the file's contents, nil when it does not exist. Only a
-// regular file (not a symlink, FIFO or device) of sane size is read.
+// read returns the file's contents, nil when it does not exist, under the
+// config package's rules for a file of secrets (config.ReadPrivateFile: a
+// regular file, not a link, not readable by others, bounded).
 func read(path string) (*data, error) {
-	st, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s is not a regular file (%s); linectl will not use or replace it", config.ErrCorrupt, path, st.Mode().Type())
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s has mode %04o and holds your Letter Sealing private keys; run: chmod 600 %s",
-			config.ErrInsecure, path, st.Mode().Perm(), path)
-	}
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	defer fh.Close()
-	if st2, err := fh.Stat(); err != nil || !os.SameFile(st, st2) {
-		return nil, fmt.Errorf("read %s: the file changed while it was opened", path)
-	}
-	b, err := io.ReadAll(io.LimitReader(fh, maxSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(b) > maxSize {
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", config.ErrCorrupt, path, maxSize)
+	b, err := config.ReadPrivateFile(path, "your Letter Sealing private keys", maxSize)
+	if err != nil || b == nil {
+		return nil, err
 	}
 	var d data
 	if err := json.Unmarshal(b, &d); err != nil {
