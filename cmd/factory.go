@@ -261,16 +261,20 @@ type deps struct {
 	Out     *printer
 	Client  func(auth bool) (*lineapi.Client, error)
 	Config  func() (*config.Config, error)
+	Store   func() (*config.Store, error)
+	Session func() *session.Source // the authenticated client's token source, once built
 	Now     func() time.Time
 	Resolve func(ctx context.Context, mids, names []string) ([]string, error)
+	Info    func(format string, a ...any) // chatter on stderr (--quiet silences it)
 }
 
 func (f *factory) deps() deps {
 	return deps{
-		Out: f.Out(), Client: f.Client, Config: f.Config,
+		Out: f.Out(), Client: f.Client, Config: f.Config, Store: f.Store, Session: f.Session,
 		Now: func() time.Time { return f.Now() },
 		Resolve: func(ctx context.Context, mids, names []string) ([]string, error) {
 			return resolveNames(ctx, f, mids, names)
 		},
+		Info: f.info,
 	}
 }

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -12,11 +13,20 @@ import (
 )
 
 type logoutOptions struct {
+	deps
+	// ForgetKeys removes the Letter Sealing key store (--forget-device).
+	ForgetKeys func() error
+	// Ended tells the run that the session was ended on purpose (no
+	// "session ended" handling of its errors).
+	Ended        func()
 	ForgetDevice bool
 }
 
 func newCmdLogout(f *factory, runF func(*logoutOptions) error) *cobra.Command {
-	opts := &logoutOptions{}
+	opts := &logoutOptions{deps: f.deps(),
+		ForgetKeys: func() error { return keystore.Remove(e2eeKeysPath(f)) },
+		Ended:      func() { f.sessionUsed = false },
+	}
 	cmd := &cobra.Command{
 		Use:   "logout",
 		Short: "End the session on LINE and remove the tokens from the config",
@@ -31,7 +41,7 @@ too, along with the Letter Sealing keys. Logging out when not logged in exits 3.
 			if runF != nil {
 				return runF(opts)
 			}
-			return runLogout(cmd, f, opts)
+			return runLogout(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().BoolVar(&opts.ForgetDevice, "forget-device", false, "also remove the certificate and Letter Sealing keys")
@@ -47,19 +57,23 @@ type logoutLine struct {
 	Remote bool `json:"remote"`
 }
 
-func runLogout(cmd *cobra.Command, f *factory, opts *logoutOptions) error {
-	cl, err := f.Client(true)
+func runLogout(ctx context.Context, opts *logoutOptions) error {
+	cl, err := opts.Client(true)
 	if err != nil {
 		return err
 	}
 	remote := true
-	if err := cl.Logout(cmd.Context()); err != nil {
+	if err := cl.Logout(ctx); err != nil {
 		if !lineapi.IsSessionGone(err) && !errors.Is(err, lineapi.ErrMustRefreshToken) {
 			return fmt.Errorf("logout: %w", err)
 		}
 		remote = false // already ended on LINE's side: still clear locally
 	}
-	c, err := f.store.Update(func(c *config.Config) error {
+	store, err := opts.Store()
+	if err != nil {
+		return err
+	}
+	c, err := store.Update(func(c *config.Config) error {
 		c.Tokens = config.Tokens{}
 		if opts.ForgetDevice {
 			c.Account.Certificate = ""
@@ -69,14 +83,14 @@ func runLogout(cmd *cobra.Command, f *factory, opts *logoutOptions) error {
 	if err != nil {
 		return err
 	}
-	f.sessionUsed = false
+	opts.Ended()
 	if opts.ForgetDevice {
 		// Under the key store's lock, so that a running receive or send
 		// that saves its key cache afterwards finds it gone.
-		if err := keystore.Remove(e2eeKeysPath(f)); err != nil {
+		if err := opts.ForgetKeys(); err != nil {
 			return err
 		}
 	}
-	f.info("Logged out.")
-	return f.Out().line(logoutLine{Type: "logout", MID: c.Account.MID, ForgotDevice: opts.ForgetDevice, Remote: remote})
+	opts.Info("Logged out.")
+	return opts.Out.line(logoutLine{Type: "logout", MID: c.Account.MID, ForgotDevice: opts.ForgetDevice, Remote: remote})
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +169,50 @@ func TestRunListWithFakes(t *testing.T) {
 	opts.Config = func() (*config.Config, error) { return &config.Config{}, nil }
 	if err := runList(context.Background(), opts, true); classify(err).code != ExitLogin {
 		t.Fatalf("logged out: %v", err)
+	}
+}
+
+// logout: LINE's logoutV2, then the tokens go (the certificate too with
+// --forget-device); a session LINE already ended is still cleared locally;
+// a network failure clears nothing.
+func TestRunLogoutWithFakes(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		answers      map[string]string
+		forget       bool
+		code         int
+		remote, kept bool
+	}{
+		{"ok", map[string]string{"logoutV2": `{"code":0,"message":"OK"}`}, false, 0, true, false},
+		{"forget", map[string]string{"logoutV2": `{"code":0,"message":"OK"}`}, true, 0, true, false},
+		{"ended on LINE", map[string]string{"logoutV2": `{"code":10051,"message":"RESPONSE_ERROR","data":{"name":"TalkException","code":1,"reason":"Authentication Failed."}}`}, false, 0, false, false},
+		{"unreachable", map[string]string{"logoutV2": `<html>503</html>`}, false, ExitTemporary, false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d, out := fakeDeps(t, fakeGateway(t, c.answers))
+			store := &config.Store{Path: filepath.Join(t.TempDir(), "c", "config.yaml")}
+			if _, err := store.Update(func(cf *config.Config) error {
+				cf.Account = config.Account{MID: "u1", Certificate: "cert"}
+				cf.Tokens = config.Tokens{AccessToken: "a", RefreshToken: "r"}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			d.Store = func() (*config.Store, error) { return store, nil }
+			d.Info = func(string, ...any) {}
+			forgot, ended := false, false
+			opts := &logoutOptions{deps: d, ForgetDevice: c.forget, ForgetKeys: func() error { forgot = true; return nil }, Ended: func() { ended = true }}
+			err := runLogout(context.Background(), opts)
+			if got := classify(err).code; (err == nil) != (c.code == 0) || (err != nil && got != c.code) {
+				t.Fatalf("err %v (exit %d), want %d", err, got, c.code)
+			}
+			cf, _ := store.Load()
+			if cf.Tokens.LoggedIn() != c.kept || (c.forget && (cf.Account.Certificate != "" || !forgot)) || (!c.forget && forgot) {
+				t.Fatalf("tokens kept %v, certificate %q, keys forgotten %v", cf.Tokens.LoggedIn(), cf.Account.Certificate, forgot)
+			}
+			if c.code == 0 && (!ended || !strings.Contains(out.String(), fmt.Sprintf(`"remote":%v`, c.remote))) {
+				t.Fatalf("out %s, ended %v", out.String(), ended)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -23,15 +24,7 @@ health check from cron: exit 0 means the session is alive, exit 3 means log in a
 		Example: `  0 9 * * 1  linectl session refresh >/dev/null || echo "LINE session needs a login" | mail -s linectl me`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := f.Client(true); err != nil {
-				return err
-			}
-			src := f.Session()
-			if _, err := src.Refresh(cmd.Context(), src.Tokens().AccessToken); err != nil {
-				return fmt.Errorf("refresh: %w", err)
-			}
-			t := src.Tokens()
-			return f.Out().line(sessionLine{Type: "session", RefreshDue: t.RefreshDue, IssuedAt: t.TokenIssueTimeEpochSec})
+			return runSessionRefresh(cmd.Context(), f.deps())
 		},
 	})
 	return cmd
@@ -42,4 +35,17 @@ type sessionLine struct {
 	Type       string `json:"type"` // "session"
 	RefreshDue string `json:"refreshDue,omitempty"`
 	IssuedAt   int64  `json:"tokenIssuedAt,omitempty"`
+}
+
+// runSessionRefresh renews the access token now and prints the new state.
+func runSessionRefresh(ctx context.Context, d deps) error {
+	if _, err := d.Client(true); err != nil {
+		return err
+	}
+	src := d.Session()
+	if _, err := src.Refresh(ctx, src.Tokens().AccessToken); err != nil {
+		return fmt.Errorf("refresh: %w", err)
+	}
+	t := src.Tokens()
+	return d.Out.line(sessionLine{Type: "session", RefreshDue: t.RefreshDue, IssuedAt: t.TokenIssueTimeEpochSec})
 }
