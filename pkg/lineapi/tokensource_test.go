@@ -14,18 +14,8 @@ import (
 // RefreshingTokens renews an expired access token (119) once, saves the new
 // set before using it, and a due refresh happens before the call.
 func TestRefreshingTokens(t *testing.T) {
-	sim := simgw.NewSandbox(simgw.Options{PhoneDelay: time.Millisecond, AccessTokenTTL: time.Hour, RefreshAfter: 30 * time.Minute})
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim, url, s := carolSession(t, simgw.Options{AccessTokenTTL: time.Hour, RefreshAfter: 30 * time.Minute})
 	ctx := context.Background()
-	anon, _ := lineapi.New(url)
-	s, err := anon.LoginWithPassword(ctx, lineapi.PasswordLogin{Email: simgw.CarolEmail, Password: simgw.DemoPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var saved []lineapi.TokenV3IssueResult
 	ts := &lineapi.RefreshingTokens{Tokens: *s.Tokens, Save: func(_ context.Context, tk lineapi.TokenV3IssueResult) error {
 		saved = append(saved, tk)
@@ -57,18 +47,8 @@ func TestRefreshingTokens(t *testing.T) {
 
 // --debug never shows the OBS token acquireEncryptedAccessToken answers.
 func TestDebugLogHidesOBSToken(t *testing.T) {
-	sim := simgw.NewSandbox(simgw.Options{PhoneDelay: time.Millisecond})
-	url, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	_, url, s := carolSession(t, simgw.Options{})
 	ctx := context.Background()
-	anon, _ := lineapi.New(url)
-	s, err := anon.LoginWithPassword(ctx, lineapi.PasswordLogin{Email: simgw.CarolEmail, Password: simgw.DemoPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var log bytes.Buffer
 	cl, _ := lineapi.New(url, lineapi.WithTokenSource(lineapi.StaticToken(s.Tokens.AccessToken)), lineapi.WithDebugLog(&log))
 	raw, err := cl.AcquireEncryptedAccessToken(ctx)
@@ -79,4 +59,22 @@ func TestDebugLogHidesOBSToken(t *testing.T) {
 	if tok == "" || strings.Contains(log.String(), tok) || strings.Contains(log.String(), s.Tokens.AccessToken) {
 		t.Fatalf("a token reached the debug log:\n%s", log.String())
 	}
+}
+
+// carolSession starts a simulator and logs Carol in by password.
+func carolSession(t *testing.T, o simgw.Options) (*simgw.Server, string, *lineapi.Session) {
+	t.Helper()
+	o.PhoneDelay = time.Millisecond
+	sim := simgw.NewSandbox(o)
+	url, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	anon, _ := lineapi.New(url)
+	s, err := anon.LoginWithPassword(context.Background(), lineapi.PasswordLogin{Email: simgw.CarolEmail, Password: simgw.DemoPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, url, s
 }
