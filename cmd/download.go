@@ -21,6 +21,14 @@ import (
 )
 
 type downloadOptions struct {
+	deps
+	In io.Reader // receive's lines
+	// Storage is the object storage of the account's client.
+	Storage func(cl *lineapi.Client) *obs.Client
+	// Opener opens sealed messages (keys from the key store); save keeps
+	// what it fetched.
+	Opener func(ctx context.Context, cl *lineapi.Client) (s *e2ee.Sealer, save func() error, err error)
+
 	MessageID string
 	Output    string
 	Dir       string
@@ -37,7 +45,19 @@ type downloadedLine struct {
 }
 
 func newCmdDownload(f *factory) *cobra.Command {
-	opts := &downloadOptions{}
+	opts := &downloadOptions{deps: f.deps(), In: f.IO.In,
+		Storage: func(cl *lineapi.Client) *obs.Client { return newOBS(f, cl) },
+		Opener: func(ctx context.Context, cl *lineapi.Client) (*e2ee.Sealer, func() error, error) {
+			s, keys, err := newSealer(f, cl)
+			if err != nil {
+				return nil, nil, err
+			}
+			if s.MID, err = accountMID(ctx, f, cl); err != nil {
+				return nil, nil, err
+			}
+			return s, keys.Save, nil
+		},
+	}
 	cmd := &cobra.Command{
 		Use:   "download [--message-id ID] [--output FILE | --dir DIR]",
 		Short: "Save the image or file of a received message",
@@ -70,7 +90,7 @@ beside it and renamed into place, 0600. One line is printed per file:
 			} else if f.IO.InTTY {
 				return usageErrorf("no message: pipe the lines 'linectl receive' printed, or give --message-id")
 			}
-			return runDownload(cmd.Context(), f, opts)
+			return runDownload(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -89,16 +109,16 @@ type mediaRef struct {
 	keyMat   []byte
 }
 
-func runDownload(ctx context.Context, f *factory, opts *downloadOptions) error {
-	cl, err := f.Client(true)
+func runDownload(ctx context.Context, opts *downloadOptions) error {
+	cl, err := opts.Client(true)
 	if err != nil {
 		return err
 	}
-	store := newOBS(f, cl)
+	store := opts.Storage(cl)
 	var refs []mediaRef
 	if opts.MessageID != "" {
 		refs = []mediaRef{{id: opts.MessageID, name: opts.MessageID + ".bin", path: "/r/talk/m/" + opts.MessageID}}
-	} else if refs, err = readMediaRefs(f.IO.In); err != nil {
+	} else if refs, err = readMediaRefs(opts.In); err != nil {
 		return err
 	}
 	if opts.Output != "" && len(refs) > 1 {
@@ -107,21 +127,18 @@ func runDownload(ctx context.Context, f *factory, opts *downloadOptions) error {
 	var sealer *e2ee.Sealer
 	for _, r := range refs {
 		if r.sealed.Exists() && sealer == nil {
-			s, keys, err := newSealer(f, cl)
+			s, save, err := opts.Opener(ctx, cl)
 			if err != nil {
 				return err
 			}
-			defer keys.Save()
-			if s.MID, err = accountMID(ctx, f, cl); err != nil {
-				return err
-			}
+			defer save()
 			sealer = s
 		}
 		line, err := downloadOne(ctx, store, sealer, r, opts)
 		if err != nil {
 			return fmt.Errorf("message %s: %w", r.id, err)
 		}
-		if err := f.Out().line(line); err != nil {
+		if err := opts.Out.line(line); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/obs"
 )
 
 // Run functions called with their Options and fakes: a fake gateway that
@@ -214,5 +216,56 @@ func TestRunLogoutWithFakes(t *testing.T) {
 				t.Fatalf("out %s, ended %v", out.String(), ended)
 			}
 		})
+	}
+}
+
+// download --message-id with a fake object storage: the file is written
+// 0600 under --output; an existing file is kept without --force; an object
+// never ready fails without leaving a file.
+func TestRunDownloadWithFakes(t *testing.T) {
+	objects := map[string]string{"/r/talk/m/42": "the bytes"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("x-line-access") != "obs-token" || r.Header.Get("x-talk-meta") == "" {
+			w.WriteHeader(401)
+			return
+		}
+		body, ok := objects[r.URL.Path]
+		if !ok {
+			w.WriteHeader(202) // not ready
+			return
+		}
+		_, _ = w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	d, out := fakeDeps(t, fakeGateway(t, nil))
+	storage := func(*lineapi.Client) *obs.Client {
+		return &obs.Client{BaseURL: srv.URL, HTTP: srv.Client(), Attempts: 2,
+			Token: func(context.Context, bool) (string, error) { return "obs-token", nil },
+			Sleep: func(context.Context, time.Duration) error { return nil }}
+	}
+	dir := t.TempDir()
+	dest := filepath.Join(dir, "g.bin")
+	opts := &downloadOptions{deps: d, Storage: storage, MessageID: "42", Output: dest}
+	if err := runDownload(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(dest)
+	st, _ := os.Stat(dest)
+	if string(b) != "the bytes" || st.Mode().Perm() != 0o600 || !strings.Contains(out.String(), `"size":9`) {
+		t.Fatalf("%q %v %s", b, st.Mode(), out.String())
+	}
+	if err := runDownload(context.Background(), opts); classify(err).code != ExitUsage {
+		t.Fatalf("existing file: %v", err)
+	}
+	opts.MessageID, opts.Output = "43", filepath.Join(dir, "never.bin")
+	if err := runDownload(context.Background(), opts); err == nil {
+		t.Fatal("an object never ready was saved")
+	}
+	if _, err := os.Stat(opts.Output); err == nil {
+		t.Fatal("a file was left for an object never downloaded")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("temporary files left: %v", entries)
 	}
 }
