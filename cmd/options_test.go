@@ -16,6 +16,7 @@ import (
 
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/e2ee"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
 )
 
@@ -267,5 +268,65 @@ func TestRunDownloadWithFakes(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Fatalf("temporary files left: %v", entries)
+	}
+}
+
+// memPosition is receive's position in memory.
+type memPosition struct {
+	rev    int64
+	saved  bool
+	locked bool
+}
+
+func (m *memPosition) Load(string) (int64, bool, error) { return m.rev, m.saved, nil }
+func (m *memPosition) Save(_ string, rev int64) error   { m.rev, m.saved = rev, true; return nil }
+func (m *memPosition) Lock() (func(), error) {
+	if m.locked {
+		return nil, withExit(ExitTemporary, kindAlreadyRunning, errors.New("already running"))
+	}
+	return func() {}, nil
+}
+
+// receive with a fake gateway: it reads the operations after the saved
+// position up to LINE's newest, prints them, saves the last; a second
+// reader is refused (5).
+func TestRunReceiveWithFakes(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch path.Base(r.URL.Path) {
+		case "getLastOpRevision":
+			_, _ = w.Write([]byte(`{"code":0,"message":"OK","data":"103"}`))
+		case "receive":
+			w.Header().Set("content-type", "text/event-stream")
+			for rev := 101; rev <= 103; rev++ {
+				fmt.Fprintf(w, "data: {\"revision\":\"%d\",\"createdTime\":\"1\",\"type\":26,\"reqSeq\":0,\"param1\":\"0\",\"message\":{\"from\":\"u2\",\"to\":\"u1\",\"toType\":0,\"id\":\"%d\",\"text\":\"m%d\",\"contentMetadata\":{}}}\n\n", rev, rev, rev)
+			}
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	defer srv.Close()
+	d, _ := fakeDeps(t, func(bool) (*lineapi.Client, error) {
+		return lineapi.New(srv.URL, lineapi.WithTokenSource(lineapi.StaticToken("tok")))
+	})
+	d.Config = func() (*config.Config, error) { return &config.Config{Account: config.Account{MID: "u1"}}, nil }
+	pos := &memPosition{rev: 100, saved: true}
+	var stdout bytes.Buffer
+	opts := &receiveOptions{deps: d, Stdout: &stdout, Progress: func(string, ...any) {}, GiveUp: time.Second, Position: pos,
+		Opener: func(context.Context, *lineapi.Client) (*e2ee.Sealer, func() error, error) {
+			return &e2ee.Sealer{Keys: &e2ee.MemoryKeyStore{}}, func() error { return nil }, nil
+		},
+		Wait: 100 * time.Millisecond, TextOnly: true, StallTimeout: time.Second}
+	if err := parseReceiveOptions(opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := runReceive(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(stdout.String(), `"type":"message"`); got != 3 || !strings.Contains(stdout.String(), `"text":"m103"`) || pos.rev != 103 {
+		t.Fatalf("printed %d, saved %d:\n%s", got, pos.rev, stdout.String())
+	}
+	pos.locked = true
+	if err := runReceive(context.Background(), opts); classify(err).kind != kindAlreadyRunning {
+		t.Fatalf("second reader: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -12,10 +13,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/e2ee"
 	"github.com/linectl/linectl/pkg/lineapi/stream"
 )
 
 type receiveOptions struct {
+	deps
+	Stdout   io.Writer                     // the lines (buffered and flushed by the run)
+	Progress func(format string, a ...any) // notices and warnings on stderr
+	GiveUp   time.Duration                 // without --follow: how long to keep reconnecting (--timeout)
+	Position positionStore
+	// Opener opens sealed messages; save keeps the keys it fetched.
+	Opener func(ctx context.Context, cl *lineapi.Client) (s *e2ee.Sealer, save func() error, err error)
+
 	Follow       bool
 	Wait         time.Duration
 	FromRevision int64
@@ -31,7 +41,15 @@ type receiveOptions struct {
 }
 
 func newCmdReceive(f *factory, runF func(*receiveOptions) error) *cobra.Command {
-	opts := &receiveOptions{}
+	opts := &receiveOptions{deps: f.deps(), Stdout: f.IO.Out, Progress: f.progress, Position: filePosition{f},
+		Opener: func(_ context.Context, cl *lineapi.Client) (*e2ee.Sealer, func() error, error) {
+			s, keys, err := newSealer(f, cl)
+			if err != nil {
+				return nil, nil, err
+			}
+			return s, keys.Save, nil
+		},
+	}
 	cmd := &cobra.Command{
 		Use:   "receive [--follow]",
 		Short: "Print incoming operations (messages, reads, joins, …) as JSON lines",
@@ -70,10 +88,11 @@ Only one receive runs per config at a time.`,
 			if err := parseReceiveOptions(opts); err != nil {
 				return err
 			}
+			opts.GiveUp = f.Timeout
 			if runF != nil {
 				return runF(opts)
 			}
-			return runReceive(cmd.Context(), f, opts)
+			return runReceive(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -160,22 +179,22 @@ type noticeLine struct {
 	Detail       string `json:"detail,omitempty"`
 }
 
-func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
-	cfg, err := f.Config()
+func runReceive(ctx context.Context, opts *receiveOptions) error {
+	cfg, err := opts.Config()
 	if err != nil {
 		return err
 	}
-	cl, err := f.Client(true)
+	cl, err := opts.Client(true)
 	if err != nil {
 		return err
 	}
-	unlock, err := lockReceive(f)
+	unlock, err := opts.Position.Lock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	me := cfg.Account.MID
-	from, saved, err := loadReceiveRevision(f, me)
+	from, saved, err := opts.Position.Load(me)
 	if err != nil {
 		return err
 	}
@@ -188,11 +207,11 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 		if from, err = cl.GetLastOpRevision(ctx); err != nil {
 			return err
 		}
-		if err := saveReceiveRevision(f, me, from); err != nil {
+		if err := opts.Position.Save(me, from); err != nil {
 			return err
 		}
 	}
-	opener, keys, err := newSealer(f, cl)
+	opener, saveKeys, err := opts.Opener(ctx, cl)
 	if err != nil {
 		return err
 	}
@@ -206,11 +225,11 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 		}
 	}
 	var buf []byte
-	pos := newPositionSaver(bufio.NewWriterSize(f.IO.Out, 64<<10), from,
-		func(rev int64) error { return saveReceiveRevision(f, me, rev) }, f.progress)
+	pos := newPositionSaver(bufio.NewWriterSize(opts.Stdout, 64<<10), from,
+		func(rev int64) error { return opts.Position.Save(me, rev) }, opts.Progress)
 	fw := &stream.Follower{
 		Open: cl, From: from, Follow: opts.Follow, Wait: opts.Wait,
-		Until: until, UntilFunc: untilFunc, GiveUp: f.Timeout, StallTimeout: opts.StallTimeout,
+		Until: until, UntilFunc: untilFunc, GiveUp: opts.GiveUp, StallTimeout: opts.StallTimeout,
 		OnOp: func(op *stream.Operation, _ []byte) error {
 			if !opts.match(op) {
 				return nil
@@ -238,34 +257,34 @@ func runReceive(ctx context.Context, f *factory, opts *receiveOptions) error {
 				if b, err := marshalLine(l); err == nil {
 					_ = pos.writeFlush(b)
 				}
-				f.progress("receive: %s: %s", n.Event, detail)
+				opts.Progress("receive: %s: %s", n.Event, detail)
 			case "reconnect":
 				if n.Delay <= 0 {
-					f.progress("receive: connection lost (%s); reconnecting now", shortErr(detail))
+					opts.Progress("receive: connection lost (%s); reconnecting now", shortErr(detail))
 				} else {
-					f.progress("receive: connection lost (%s); reconnecting in %v (%d failed in a row)",
+					opts.Progress("receive: connection lost (%s); reconnecting in %v (%d failed in a row)",
 						shortErr(detail), n.Delay.Round(10*time.Millisecond), n.Attempt)
 				}
 			default:
-				f.progress("receive: %s: %s", n.Event, detail)
+				opts.Progress("receive: %s: %s", n.Event, detail)
 			}
 		},
 		Latest: cl.GetLastOpRevision,
 		OnAuthExpired: func(ctx context.Context) error {
-			src := f.Session()
+			src := opts.Session()
 			_, err := src.Refresh(ctx, src.Tokens().AccessToken)
 			return err
 		},
 	}
 	runErr := fw.Run(ctx)
-	if err := keys.Save(); err != nil {
-		f.progress("warning: Letter Sealing key cache not saved: %v", err)
+	if err := saveKeys(); err != nil {
+		opts.Progress("warning: Letter Sealing key cache not saved: %v", err)
 	}
 	if err := pos.close(fw.Revision()); err != nil {
 		if runErr == nil {
 			runErr = err
 		} else {
-			f.progress("%v", err)
+			opts.Progress("%v", err)
 		}
 	}
 	var cu *stream.CatchUpError

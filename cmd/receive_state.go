@@ -57,6 +57,21 @@ func saveReceiveRevision(f *factory, mid string, rev int64) error {
 	return config.WriteFileAtomic(receiveStatePath(f), b)
 }
 
+// positionStore is where receive keeps its position, and its one-reader
+// lock (files beside the config; memory in tests).
+type positionStore interface {
+	Load(mid string) (rev int64, saved bool, err error)
+	Save(mid string, rev int64) error
+	Lock() (unlock func(), err error)
+}
+
+// filePosition is the factory's config's receive-state.json and lock.
+type filePosition struct{ f *factory }
+
+func (p filePosition) Load(mid string) (int64, bool, error) { return loadReceiveRevision(p.f, mid) }
+func (p filePosition) Save(mid string, rev int64) error     { return saveReceiveRevision(p.f, mid, rev) }
+func (p filePosition) Lock() (func(), error)                { return lockReceive(p.f) }
+
 // lockReceive makes sure only one receive runs per config.
 func lockReceive(f *factory) (func(), error) {
 	p := f.store.Beside(config.FileReceiveLock)
