@@ -16,6 +16,7 @@ import (
 
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/linectl/linectl/pkg/lineapi/e2ee"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
 )
@@ -328,5 +329,74 @@ func TestRunReceiveWithFakes(t *testing.T) {
 	pos.locked = true
 	if err := runReceive(context.Background(), opts); classify(err).kind != kindAlreadyRunning {
 		t.Fatalf("second reader: %v", err)
+	}
+}
+
+// memSendState keeps send's probes and revision in memory.
+type memSendState struct {
+	probes *memProbes
+	rev    int64
+}
+
+type memProbes struct{ m map[string]*lineapi.Probe }
+
+func (p *memProbes) Probe(mid string) (*lineapi.Probe, bool) { x, ok := p.m[mid]; return x, ok }
+func (p *memProbes) SetProbe(mid string, x *lineapi.Probe)   { p.m[mid] = x }
+func (p *memProbes) DropProbe(mid string)                    { delete(p.m, mid) }
+func (p *memProbes) Save() error                             { return nil }
+
+func (s *memSendState) Probes(string) probeStore               { return s.probes }
+func (s *memSendState) Revision(string) int64                  { return s.rev }
+func (s *memSendState) SaveRevision(_ string, rev int64) error { s.rev = rev; return nil }
+
+// send with a fake gateway: a cold send probes and sends, a warm one only
+// sends; an answer that proves nothing (a 500 page) is searched for on the
+// stream and, not found, is exit 6 — never sent again.
+func TestRunSendWithFakes(t *testing.T) {
+	var calls []string
+	sendAnswer := `{"code":0,"message":"OK","data":{"id":"m1","createdTime":"1"}}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := path.Base(r.URL.Path)
+		calls = append(calls, m)
+		switch m {
+		case "negotiateE2EEPublicKey":
+			_, _ = w.Write([]byte(`{"code":0,"message":"OK","data":{"allowedTypes":[],"specVersion":-1}}`))
+		case "getLastOpRevision":
+			_, _ = w.Write([]byte(`{"code":0,"message":"OK","data":"500"}`))
+		case "sendMessage":
+			if strings.HasPrefix(sendAnswer, "<") {
+				w.WriteHeader(500)
+			}
+			_, _ = w.Write([]byte(sendAnswer))
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	defer srv.Close()
+	d, out := fakeDeps(t, func(bool) (*lineapi.Client, error) {
+		return lineapi.New(srv.URL, lineapi.WithTokenSource(lineapi.StaticToken("tok")), lineapi.WithRetries(1))
+	})
+	d.Config = func() (*config.Config, error) { return &config.Config{}, nil }
+	state := &memSendState{probes: &memProbes{m: map[string]*lineapi.Probe{}}}
+	opts := &sendOptions{deps: d, In: strings.NewReader(""), Progress: func(string, ...any) {}, State: state, Grace: time.Second,
+		Opener: func(context.Context, *lineapi.Client) (*e2ee.Sealer, func() error, error) {
+			return &e2ee.Sealer{Keys: &e2ee.MemoryKeyStore{}, MID: "u1a11ce0000000000000000000000a11c"}, func() error { return nil }, nil
+		},
+		To: []string{"u0b0b0000000000000000000000000b0b"}, Text: "hi", E2EE: delivery.E2EEAuto, ConfirmTimeout: 200 * time.Millisecond}
+	if err := runSend(context.Background(), opts); err != nil || !strings.Contains(out.String(), `"type":"sent"`) {
+		t.Fatalf("cold: %v %s", err, out.String())
+	}
+	if _, ok := state.probes.m["u0b0b0000000000000000000000000b0b"]; !ok || state.rev != 500 {
+		t.Fatalf("probe or revision not kept: %v %d", state.probes.m, state.rev)
+	}
+	calls = nil
+	if err := runSend(context.Background(), opts); err != nil || strings.Join(calls, ",") != "sendMessage" {
+		t.Fatalf("warm: %v, calls %v", err, calls)
+	}
+	calls, sendAnswer = nil, "<html>500</html>"
+	out.Reset()
+	err := runSend(context.Background(), opts)
+	if classify(err).code != ExitUnknown || strings.Count(strings.Join(calls, ","), "sendMessage") != 1 || !strings.Contains(out.String(), `"kind":"outcome_unknown"`) {
+		t.Fatalf("unknown outcome: %v (exit %d), calls %v, out %s", err, classify(err).code, calls, out.String())
 	}
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
+	"github.com/linectl/linectl/pkg/lineapi/e2ee"
+	"github.com/linectl/linectl/pkg/lineapi/obs"
 )
 
 // MaxTextLength is the longest text linectl sends, in UTF-16 code units (as
@@ -21,6 +23,18 @@ import (
 const MaxTextLength = 5000
 
 type sendOptions struct {
+	deps
+	In       io.Reader // --jsonl lines
+	Progress func(format string, a ...any)
+	Grace    time.Duration // --timeout: what a request already written may take after a signal
+	// Opener returns the account's sealer (its MID set) and what saves the
+	// keys it fetched.
+	Opener  func(ctx context.Context, cl *lineapi.Client) (*e2ee.Sealer, func() error, error)
+	Storage func(cl *lineapi.Client) *obs.Client
+	State   sendStateStore
+	// Uploading wraps an upload's source with progress on stderr.
+	Uploading func(name string, src obs.Source) obs.Source
+
 	To                []string
 	ToName            []string
 	Text              string // resolved text (args or stdin)
@@ -39,7 +53,20 @@ type sendOptions struct {
 }
 
 func newCmdSend(f *factory, runF func(*sendOptions) error) *cobra.Command {
-	opts := &sendOptions{}
+	opts := &sendOptions{deps: f.deps(), In: f.IO.In, Progress: f.progress, State: fileSendState{f},
+		Opener: func(ctx context.Context, cl *lineapi.Client) (*e2ee.Sealer, func() error, error) {
+			s, keys, err := newSealer(f, cl)
+			if err != nil {
+				return nil, nil, err
+			}
+			if s.MID, err = accountMID(ctx, f, cl); err != nil {
+				return nil, nil, err
+			}
+			return s, keys.Save, nil
+		},
+		Storage:   func(cl *lineapi.Client) *obs.Client { return newOBS(f, cl) },
+		Uploading: func(name string, src obs.Source) obs.Source { return progressSource(f, name, src) },
+	}
 	cmd := &cobra.Command{
 		Use:   "send --to MID [--to MID …] [TEXT … | --sticker PKG/ID | --image FILE | --file FILE]",
 		Short: "Send a text message, a sticker, an image or a file to users, groups or rooms",
@@ -106,10 +133,11 @@ reader: only white space, zero-width or other invisible characters, or any NUL.`
 			if err := parseSendArgs(cmd.Context(), f, opts, args); err != nil {
 				return err
 			}
+			opts.Grace = f.Timeout
 			if runF != nil {
 				return runF(opts)
 			}
-			return runSend(cmd.Context(), f, opts)
+			return runSend(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
@@ -256,26 +284,26 @@ type job struct {
 	err      error // input error for this line
 }
 
-func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
-	cfg, err := f.Config()
+func runSend(ctx context.Context, opts *sendOptions) error {
+	cfg, err := opts.Config()
 	if err != nil {
 		return err
 	}
-	targets, err := resolveNames(ctx, f, opts.To, opts.ToName)
+	targets, err := opts.Resolve(ctx, opts.To, opts.ToName)
 	if err != nil {
 		return err
 	}
-	cl, err := f.Client(true)
+	cl, err := opts.Client(true)
 	if err != nil {
 		return err
 	}
-	sealer, keys, err := newSealer(f, cl)
+	sealer, saveKeys, err := opts.Opener(ctx, cl)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := keys.Save(); err != nil {
-			f.progress("warning: Letter Sealing key cache not saved: %v", err)
+		if err := saveKeys(); err != nil {
+			opts.Progress("warning: Letter Sealing key cache not saved: %v", err)
 		}
 	}()
 	rate := opts.Rate
@@ -288,30 +316,29 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 	// of --timeout + --confirm-timeout bounds it.
 	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSend()
-	defer context.AfterFunc(ctx, func() { time.AfterFunc(f.Timeout+opts.ConfirmTimeout, cancelSend) })()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(opts.Grace+opts.ConfirmTimeout, cancelSend) })()
 	limiter := newLimiter(rate, ctx)
-	if sealer.MID, err = accountMID(ctx, f, cl); err != nil {
-		return err
-	}
 	s := &delivery.Sender{
 		GW: &interruptibleGateway{Gateway: cl, stop: ctx}, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE,
 		Encrypter: sealer, Window: opts.ConfirmTimeout, Limiter: limiter,
-		Uploader: interruptibleUploader{newOBS(f, cl), ctx},
+	}
+	if opts.Storage != nil {
+		s.Uploader = interruptibleUploader{opts.Storage(cl), ctx}
 	}
 	// A warm send is one gateway call: the probe from the cache, the search
 	// revision from an earlier run.
-	probes := loadProbeCache(f, s.From)
-	s.Probes, s.SavedRevision = probes, savedRevision(f, s.From)
+	probes := opts.State.Probes(s.From)
+	s.Probes, s.SavedRevision = probes, opts.State.Revision(s.From)
 	if !opts.JSONL && len(targets) > 1 {
 		s.Prefetch(ctx, targets) // several chats: their probes side by side
 	}
 	defer func() {
-		if err := probes.save(); err != nil {
-			f.progress("warning: probe cache not saved (the next send probes again): %v", err)
+		if err := probes.Save(); err != nil {
+			opts.Progress("warning: probe cache not saved (the next send probes again): %v", err)
 		}
 		if rev, ok := s.FetchedRevision(); ok {
-			if err := saveSendRevision(f, s.From, rev); err != nil {
-				f.progress("warning: %s not saved (the next send asks LINE again): %v", sendStatePath(f), err)
+			if err := opts.State.SaveRevision(s.From, rev); err != nil {
+				opts.Progress("warning: %v (the next send asks LINE again)", err)
 			}
 		}
 	}()
@@ -323,7 +350,7 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 	go func() {
 		defer close(jobs)
 		if opts.JSONL {
-			readJSONL(prodCtx, f.IO.In, jobs)
+			readJSONL(prodCtx, opts.In, jobs)
 			return
 		}
 		for _, to := range targets {
@@ -334,7 +361,7 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 			}
 		}
 	}()
-	b := &batch{f: f}
+	b := &batch{out: opts.Out, progress: opts.Progress}
 	for {
 		var j job
 		ok := false
@@ -354,7 +381,7 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 		c := delivery.Content{Text: j.text, Sticker: j.sticker}
 		if j.media != nil {
 			md := *j.media
-			md.Source = progressSource(f, md.Name, md.Source)
+			md.Source = opts.Uploading(md.Name, md.Source)
 			c.Media = &md
 		}
 		r, err := s.SendMessage(sendCtx, j.to, c)
@@ -370,7 +397,7 @@ func runSend(ctx context.Context, f *factory, opts *sendOptions) error {
 			b.held = append(b.held, r)
 		default:
 			b.delivered = true
-			if err := printSent(f, r, nil); err != nil {
+			if err := printSent(opts.Out, r, nil); err != nil {
 				return err
 			}
 		}

@@ -23,7 +23,8 @@ const interruptedConfirmWait = 2 * time.Second
 
 // batch collects the outcomes of a send's destinations or --jsonl lines.
 type batch struct {
-	f         *factory
+	out       *printer
+	progress  func(format string, a ...any)
 	worst     classified // worst failure other than a refused input line
 	worstErr  error
 	refused   error              // the first input line refused (exit 2), if any
@@ -54,7 +55,7 @@ func (b *batch) fail(j job, r *delivery.Result, err error) error {
 	case b.worstErr == nil || rank(c.code) > rank(b.worst.code):
 		b.worst, b.worstErr = c, err
 	}
-	return b.f.Out().line(fl)
+	return b.out.line(fl)
 }
 
 // confirm prints the held sent lines of --confirm with what the operation
@@ -74,7 +75,7 @@ func (b *batch) confirm(ctx, sendCtx context.Context, s *delivery.Sender, timeou
 		if !ok {
 			missing++
 		}
-		if err := printSent(b.f, r, &ok); err != nil {
+		if err := printSent(b.out, r, &ok); err != nil {
 			return err
 		}
 	}
@@ -93,7 +94,7 @@ func (b *batch) exit() error {
 	case b.worstErr != nil:
 		return b.worstErr
 	case b.refused != nil && b.delivered:
-		b.f.progress("linectl: warning: some input was refused and not sent (see the \"failed\" lines); the other messages were sent")
+		b.progress("linectl: warning: some input was refused and not sent (see the \"failed\" lines); the other messages were sent")
 		return nil
 	default:
 		return b.refused
@@ -167,7 +168,7 @@ func mergeCancel(ctx, stop context.Context) (context.Context, context.CancelFunc
 	return c, func() { unhook(); cancel() }
 }
 
-func printSent(f *factory, r *delivery.Result, confirmed *bool) error {
+func printSent(out *printer, r *delivery.Result, confirmed *bool) error {
 	l := sentLine{Type: "sent", To: r.To, ToType: int(r.ToType), MessageID: r.MessageID, ReqSeq: r.ReqSeq,
 		E2EE: r.E2EE, SpecVersion: r.SpecVersion, ContentType: r.ContentType, Confirmed: confirmed,
 		FileName: r.FileName, FileSize: r.FileSize, Object: r.Object}
@@ -178,7 +179,7 @@ func printSent(f *factory, r *delivery.Result, confirmed *bool) error {
 		t := true
 		l.Confirmed = &t
 	}
-	return f.Out().line(l)
+	return out.line(l)
 }
 
 // newLimiter paces sends to perSecond (bursts of as many; 0 = no limit);

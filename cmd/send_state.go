@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"strconv"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/linectl/linectl/pkg/lineapi/e2ee"
 )
 
@@ -213,4 +215,34 @@ func saveSendRevision(f *factory, mid string, rev int64) error {
 		return err
 	}
 	return config.WriteFileAtomic(sendStatePath(f), b)
+}
+
+// sendStateStore is what send keeps between runs: each chat's probe (and
+// media flow), and the revision to search the stream from.
+type sendStateStore interface {
+	Probes(mid string) probeStore
+	Revision(mid string) int64
+	SaveRevision(mid string, rev int64) error
+}
+
+// probeStore is a run's probe cache, saved at its end.
+type probeStore interface {
+	delivery.ProbeCache
+	Save() error
+}
+
+// Save implements probeStore.
+func (c *probeCache) Save() error { return c.save() }
+
+// fileSendState is the factory's config's probe-cache.json and
+// send-state.json (and receive's position, for the revision).
+type fileSendState struct{ f *factory }
+
+func (s fileSendState) Probes(mid string) probeStore { return loadProbeCache(s.f, mid) }
+func (s fileSendState) Revision(mid string) int64    { return savedRevision(s.f, mid) }
+func (s fileSendState) SaveRevision(mid string, rev int64) error {
+	if err := saveSendRevision(s.f, mid, rev); err != nil {
+		return fmt.Errorf("%s not saved: %w", sendStatePath(s.f), err)
+	}
+	return nil
 }
