@@ -70,7 +70,8 @@ func newCmdSend(f *factory, runF func(*sendOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "send --to MID [--to MID …] [TEXT … | --sticker PKG/ID | --image FILE | --file FILE]",
 		Short: "Send a text message, a sticker, an image or a file to users, groups or rooms",
-		Long: `Send a text message. The text is the arguments joined by spaces, or stdin when no text
+		Long: `Send a text message (or a sticker, an image, a file: below). The text is the arguments
+joined by spaces, or stdin when no text
 argument is given or it is "-" (multi-line text is kept; one trailing newline, as echo adds,
 is removed). --to takes a user (u…), group (c…) or room (r…) MID; with several --to the same
 text goes to each, in order, and one result line is printed per destination:
@@ -102,8 +103,8 @@ Stickers are never sealed: LINE's allowedTypes does not list them (see docs/prot
 takes media sealed (determineMediaMessageFlow) the file is encrypted with a fresh key,
 uploaded, and the key sent in a sealed message; otherwise the message is sent and the
 file uploaded to it (an upload is retried; the message never is). An upload that fails
-after the message went out exits 7 (kind upload_failed, with the messageId; 'linectl upload' stores it later). Uploads
-longer than a second show progress on stderr. The sent line adds "contentType" (1 image,
+after the message went out exits 7 (kind upload_failed, with the messageId; 'linectl
+upload' stores it later). Uploads longer than a second show progress on stderr. The sent line adds "contentType" (1 image,
 14 file), "fileName", "fileSize" and "object" (see 'linectl download').
 
 --jsonl reads {"to":"MID","text":"…"} lines — or {"to":"MID","sticker":"PKG/ID"}, with an
@@ -114,8 +115,8 @@ every non-blank line gets one result line, in order (a line over 1 MiB is refuse
 On SIGINT/SIGTERM no more input is read; the send in flight is finished (or settled on
 the stream), every line owed is printed, and linectl exits 130. A sealed file's upload,
 which comes before its message, stops at once (nothing was sent); a plain message's upload,
-which comes after, is finished within the same grace as a send in flight. Input after the last
-result line was not sent.
+which comes after, is finished within the same grace as a send in flight. Input after
+the last result line was not sent.
 Sends are limited to --rate per second (default 10; 0 = no limit; else 0.01 to 1000).
 
 Text longer than 5000 characters is refused (exit 2), and so is text that is empty to a
