@@ -60,12 +60,34 @@ func tokenLine(t notify.Token) notifyTokenLine {
 	return notifyTokenLine{Type: "notifyToken", ID: t.ID(), To: t.To, Name: t.Name, CreatedAt: t.CreatedAt.UTC().Format(time.RFC3339)}
 }
 
+// notifyTokenDeps are the token commands' dependencies: the token store
+// (beside the config) and the cached name of a chat.
+type notifyTokenDeps struct {
+	deps
+	Tokens func() (*notify.Store, error)
+	NameOf func(mid string) string
+}
+
+func newNotifyTokenDeps(f *factory) notifyTokenDeps {
+	return notifyTokenDeps{deps: f.deps(),
+		Tokens: func() (*notify.Store, error) {
+			p, err := notifyTokensPath(f)
+			if err != nil {
+				return nil, err
+			}
+			return &notify.Store{Path: p, Now: f.Now}, nil
+		},
+		NameOf: func(mid string) string { return directoryName(f, mid) },
+	}
+}
+
 type notifyTokenAddOptions struct {
+	notifyTokenDeps
 	To, ToName string
 }
 
 func newCmdNotifyTokenAdd(f *factory, runF func(*notifyTokenAddOptions) error) *cobra.Command {
-	opts := &notifyTokenAddOptions{}
+	opts := &notifyTokenAddOptions{notifyTokenDeps: newNotifyTokenDeps(f)}
 	cmd := &cobra.Command{
 		Use:   "add (--to MID | --to-name NAME)",
 		Short: "Make a token that posts into one chat",
@@ -94,7 +116,7 @@ it at once. --to-name is resolved once, now, from the chats and contacts cache.`
 			if runF != nil {
 				return runF(opts)
 			}
-			return runNotifyTokenAdd(cmd.Context(), f, opts)
+			return runNotifyTokenAdd(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.To, "to", "", "the chat the token posts into: a user (u…), group (c…) or room (r…) MID")
@@ -104,32 +126,31 @@ it at once. --to-name is resolved once, now, from the chats and contacts cache.`
 	return cmd
 }
 
-func runNotifyTokenAdd(ctx context.Context, f *factory, opts *notifyTokenAddOptions) error {
-	p, err := notifyTokensPath(f)
+func runNotifyTokenAdd(ctx context.Context, opts *notifyTokenAddOptions) error {
+	st, err := opts.Tokens()
 	if err != nil {
 		return err
 	}
 	to, name := opts.To, opts.ToName
 	if name != "" {
-		mids, err := resolveNames(ctx, f, nil, []string{name})
+		mids, err := opts.Resolve(ctx, nil, []string{name})
 		if err != nil {
 			return err
 		}
 		to = mids[0]
 	} else {
-		name = directoryName(f, to)
+		name = opts.NameOf(to)
 	}
-	st := &notify.Store{Path: p, Now: f.Now}
 	token, t, err := st.Add(to, name)
 	if err != nil {
 		return fmt.Errorf("add a notify token: %w", err)
 	}
 	l := tokenLine(t)
 	l.Token = token
-	if err := f.Out().line(l); err != nil {
+	if err := opts.Out.line(l); err != nil {
 		return err
 	}
-	f.info("The token is shown only this once: store it with the integration (Authorization: Bearer <token>).")
+	opts.Info("The token is shown only this once: store it with the integration (Authorization: Bearer <token>).")
 	return nil
 }
 
@@ -150,6 +171,7 @@ func directoryName(f *factory, mid string) string {
 }
 
 func newCmdNotifyTokenList(f *factory) *cobra.Command {
+	d := newNotifyTokenDeps(f)
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List the tokens of 'notify serve' (never the tokens themselves)",
@@ -157,26 +179,29 @@ func newCmdNotifyTokenList(f *factory) *cobra.Command {
 
   {"type":"notifyToken","id":…,"to":…,"name":…,"createdAt":…}`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := notifyTokensPath(f)
-			if err != nil {
-				return err
-			}
-			toks, err := (&notify.Store{Path: p}).List()
-			if err != nil {
-				return err
-			}
-			for _, t := range toks {
-				if err := f.Out().line(tokenLine(t)); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runNotifyTokenList(d) },
 	}
 }
 
+func runNotifyTokenList(d notifyTokenDeps) error {
+	st, err := d.Tokens()
+	if err != nil {
+		return err
+	}
+	toks, err := st.List()
+	if err != nil {
+		return err
+	}
+	for _, t := range toks {
+		if err := d.Out.line(tokenLine(t)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func newCmdNotifyTokenRevoke(f *factory) *cobra.Command {
+	d := newNotifyTokenDeps(f)
 	return &cobra.Command{
 		Use:   "revoke ID",
 		Short: "Revoke a token of 'notify serve' by its id (from 'notify token list')",
@@ -189,21 +214,23 @@ Prints the token's line with "revoked":true.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := notifyTokensPath(f)
-			if err != nil {
-				return err
-			}
-			t, err := (&notify.Store{Path: p}).Revoke(args[0])
-			if errors.Is(err, notify.ErrNoToken) || errors.Is(err, notify.ErrAmbiguousID) {
-				return usageErrorf("revoke %q: %v", args[0], err)
-			}
-			if err != nil {
-				return err
-			}
-			l := tokenLine(t)
-			l.Revoked = true
-			return f.Out().line(l)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runNotifyTokenRevoke(d, args[0]) },
 	}
+}
+
+func runNotifyTokenRevoke(d notifyTokenDeps, id string) error {
+	st, err := d.Tokens()
+	if err != nil {
+		return err
+	}
+	t, err := st.Revoke(id)
+	if errors.Is(err, notify.ErrNoToken) || errors.Is(err, notify.ErrAmbiguousID) {
+		return usageErrorf("revoke %q: %v", id, err)
+	}
+	if err != nil {
+		return err
+	}
+	l := tokenLine(t)
+	l.Revoked = true
+	return d.Out.line(l)
 }

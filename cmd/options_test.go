@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/internal/notify"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/linectl/linectl/pkg/lineapi/e2ee"
@@ -398,5 +400,42 @@ func TestRunSendWithFakes(t *testing.T) {
 	err := runSend(context.Background(), opts)
 	if classify(err).code != ExitUnknown || strings.Count(strings.Join(calls, ","), "sendMessage") != 1 || !strings.Contains(out.String(), `"kind":"outcome_unknown"`) {
 		t.Fatalf("unknown outcome: %v (exit %d), calls %v, out %s", err, classify(err).code, calls, out.String())
+	}
+}
+
+// notify token add/list/revoke with an in-memory-like store in a temporary
+// directory and a name resolver: the token is printed once, listed without
+// it, revoked by id; an unknown id is exit 2.
+func TestNotifyTokensWithFakes(t *testing.T) {
+	d, out := fakeDeps(t, nil)
+	d.Info = func(string, ...any) {}
+	d.Resolve = func(_ context.Context, _, names []string) ([]string, error) {
+		if names[0] == "Family" {
+			return []string{"c0123456789abcdef0123456789abcdef"}, nil
+		}
+		return nil, usageErrorf("--to-name %q: not found", names[0])
+	}
+	st := &notify.Store{Path: filepath.Join(t.TempDir(), "notify-tokens.json")}
+	td := notifyTokenDeps{deps: d, Tokens: func() (*notify.Store, error) { return st, nil }, NameOf: func(string) string { return "Cached" }}
+	if err := runNotifyTokenAdd(context.Background(), &notifyTokenAddOptions{notifyTokenDeps: td, ToName: "Family"}); err != nil {
+		t.Fatal(err)
+	}
+	var added notifyTokenLine
+	if err := json.Unmarshal(out.Bytes(), &added); err != nil || added.Token == "" || added.Name != "Family" || added.To != "c0123456789abcdef0123456789abcdef" {
+		t.Fatalf("added %s (%v)", out.String(), err)
+	}
+	if err := runNotifyTokenAdd(context.Background(), &notifyTokenAddOptions{notifyTokenDeps: td, ToName: "Nobody"}); classify(err).code != ExitUsage {
+		t.Fatalf("unknown name: %v", err)
+	}
+	out.Reset()
+	if err := runNotifyTokenList(td); err != nil || strings.Contains(out.String(), added.Token) || !strings.Contains(out.String(), added.ID) {
+		t.Fatalf("list: %v %s", err, out.String())
+	}
+	out.Reset()
+	if err := runNotifyTokenRevoke(td, added.ID); err != nil || !strings.Contains(out.String(), `"revoked":true`) {
+		t.Fatalf("revoke: %v %s", err, out.String())
+	}
+	if err := runNotifyTokenRevoke(td, added.ID); classify(err).code != ExitUsage {
+		t.Fatalf("revoke again: %v", err)
 	}
 }
