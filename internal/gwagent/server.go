@@ -64,46 +64,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.stop = make(chan struct{})
 	s.last.Store(time.Now().UnixNano())
-	var wg sync.WaitGroup
-	var open sync.Map
-	acceptErr := make(chan error, 1)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				acceptErr <- err
-				return
-			}
-			open.Store(c, true)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer open.Delete(c)
-				s.handle(c)
-			}()
-		}
-	}()
-	defer func() {
-		ln.Close()
-		open.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
-		wg.Wait()
-	}()
-	tick := time.NewTicker(s.Poll)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-acceptErr:
-			return err
-		case <-ctx.Done():
-			return nil
-		case <-s.stop:
-			return nil
-		case <-tick.C:
-			if s.Idle > 0 && time.Since(time.Unix(0, s.last.Load())) > s.Idle {
-				return nil
-			}
-		}
-	}
+	return signagent.ServeConns(ctx, ln, s.Poll, s.stop, func() bool {
+		return s.Idle <= 0 || time.Since(time.Unix(0, s.last.Load())) <= s.Idle
+	}, s.handle)
 }
 
 func (s *Server) status() *Status {

@@ -88,59 +88,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.Poll == 0 {
 		s.Poll = 2 * time.Second
 	}
-	var wg sync.WaitGroup
-	conns := make(chan net.Conn)
-	acceptErr := make(chan error, 1)
-	quit := make(chan struct{})
-	defer close(quit)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				acceptErr <- err
-				return
-			}
-			select {
-			case conns <- c:
-			case <-quit:
-				c.Close()
-				return
-			}
+	return ServeConns(ctx, ln, s.Poll, s.stop, func() bool {
+		if s.Watch != nil && !s.Watch() {
+			return false
 		}
-	}()
-	tick := time.NewTicker(s.Poll)
-	defer tick.Stop()
-	var open sync.Map
-	defer func() {
-		ln.Close()
-		open.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
-		wg.Wait()
-	}()
-	for {
-		select {
-		case c := <-conns:
-			open.Store(c, true)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer open.Delete(c)
-				s.handle(c)
-			}()
-		case err := <-acceptErr:
-			return err
-		case <-ctx.Done():
-			return nil
-		case <-s.stop:
-			return nil
-		case <-tick.C:
-			if s.Watch != nil && !s.Watch() {
-				return nil
-			}
-			if s.Idle > 0 && time.Since(time.Unix(0, s.last.Load())) > s.Idle {
-				return nil
-			}
-		}
-	}
+		return s.Idle <= 0 || time.Since(time.Unix(0, s.last.Load())) <= s.Idle
+	}, s.handle)
 }
 
 func (s *Server) status() *Status {
