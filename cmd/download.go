@@ -27,7 +27,7 @@ type downloadOptions struct {
 	Storage func(cl *lineapi.Client) *obs.Client
 	// Opener opens sealed messages (keys from the key store); save keeps
 	// what it fetched.
-	Opener func(ctx context.Context, cl *lineapi.Client) (s *e2ee.Sealer, save func() error, err error)
+	Opener sealerOpener
 
 	MessageID string
 	Output    string
@@ -47,16 +47,7 @@ type downloadedLine struct {
 func newCmdDownload(f *factory) *cobra.Command {
 	opts := &downloadOptions{deps: f.deps(), In: f.IO.In,
 		Storage: func(cl *lineapi.Client) *obs.Client { return newOBS(f, cl) },
-		Opener: func(ctx context.Context, cl *lineapi.Client) (*e2ee.Sealer, func() error, error) {
-			s, keys, err := newSealer(f, cl)
-			if err != nil {
-				return nil, nil, err
-			}
-			if s.MID, err = accountMID(ctx, f, cl); err != nil {
-				return nil, nil, err
-			}
-			return s, keys.Save, nil
-		},
+		Opener:  f.accountSealer,
 	}
 	cmd := &cobra.Command{
 		Use:   "download [--message-id ID] [--output FILE | --dir DIR]",

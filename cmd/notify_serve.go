@@ -244,7 +244,7 @@ func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (
 	if err != nil {
 		return nil, err
 	}
-	sealer, keys, err := newSealer(f, cl)
+	sealer, saveKeys, err := f.accountSealer(ctx, cl)
 	if err != nil {
 		return nil, err
 	}
@@ -252,14 +252,11 @@ func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (
 	if cfg.Send.RatePerSecond > 0 {
 		rate = cfg.Send.RatePerSecond
 	}
-	if sealer.MID, err = accountMID(ctx, f, cl); err != nil {
-		return nil, err
-	}
 	s := &delivery.Sender{
 		GW: cl, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE, Encrypter: sealer,
 		Window: opts.ConfirmTimeout, Limiter: newLimiter(rate, nil), Uploader: newOBS(f, cl),
 	}
-	return &serveSender{f: f, s: s, saveKey: keys.Save, turn: make(chan struct{}, 1), halt: make(chan struct{})}, nil
+	return &serveSender{f: f, s: s, saveKey: saveKeys, turn: make(chan struct{}, 1), halt: make(chan struct{})}, nil
 }
 
 var errShuttingDown = errors.New("linectl notify serve is shutting down; nothing was sent")

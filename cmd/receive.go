@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/linectl/linectl/pkg/lineapi"
-	"github.com/linectl/linectl/pkg/lineapi/e2ee"
 	"github.com/linectl/linectl/pkg/lineapi/stream"
 )
 
@@ -24,7 +23,7 @@ type receiveOptions struct {
 	GiveUp   time.Duration                 // without --follow: how long to keep reconnecting (--timeout)
 	Position positionStore
 	// Opener opens sealed messages; save keeps the keys it fetched.
-	Opener func(ctx context.Context, cl *lineapi.Client) (s *e2ee.Sealer, save func() error, err error)
+	Opener sealerOpener
 
 	Follow       bool
 	Wait         time.Duration
@@ -42,13 +41,7 @@ type receiveOptions struct {
 
 func newCmdReceive(f *factory, runF func(*receiveOptions) error) *cobra.Command {
 	opts := &receiveOptions{deps: f.deps(), Stdout: f.IO.Out, Progress: f.progress, Position: filePosition{f},
-		Opener: func(_ context.Context, cl *lineapi.Client) (*e2ee.Sealer, func() error, error) {
-			s, keys, err := newSealer(f, cl)
-			if err != nil {
-				return nil, nil, err
-			}
-			return s, keys.Save, nil
-		},
+		Opener: f.storedSealer,
 	}
 	cmd := &cobra.Command{
 		Use:   "receive [--follow]",

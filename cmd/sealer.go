@@ -46,3 +46,30 @@ func newSealer(f *factory, cl *lineapi.Client) (*e2ee.Sealer, *keystore.File, er
 	}
 	return s, ks, nil
 }
+
+// sealerOpener gives a run the account's Letter Sealing sealer/opener and
+// what saves the keys it fetched (a command's dependency; fakes in tests).
+type sealerOpener func(ctx context.Context, cl *lineapi.Client) (s *e2ee.Sealer, save func() error, err error)
+
+// storedSealer is newSealer as it is: its MID from the config or the key
+// store (receive opens what arrives; it asks LINE for nothing more).
+func (f *factory) storedSealer(_ context.Context, cl *lineapi.Client) (*e2ee.Sealer, func() error, error) {
+	s, keys, err := newSealer(f, cl)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, keys.Save, nil
+}
+
+// accountSealer is the sealer of a run that sends or must know whose
+// messages it opens: its MID is the account's (accountMID).
+func (f *factory) accountSealer(ctx context.Context, cl *lineapi.Client) (*e2ee.Sealer, func() error, error) {
+	s, save, err := f.storedSealer(ctx, cl)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.MID, err = accountMID(ctx, f, cl); err != nil {
+		return nil, nil, err
+	}
+	return s, save, nil
+}

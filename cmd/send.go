@@ -12,7 +12,6 @@ import (
 
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
-	"github.com/linectl/linectl/pkg/lineapi/e2ee"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
 )
 
@@ -29,7 +28,7 @@ type sendOptions struct {
 	Grace    time.Duration // --timeout: what a request already written may take after a signal
 	// Opener returns the account's sealer (its MID set) and what saves the
 	// keys it fetched.
-	Opener  func(ctx context.Context, cl *lineapi.Client) (*e2ee.Sealer, func() error, error)
+	Opener  sealerOpener
 	Storage func(cl *lineapi.Client) *obs.Client
 	State   sendStateStore
 	// Uploading wraps an upload's source with progress on stderr.
@@ -54,16 +53,7 @@ type sendOptions struct {
 
 func newCmdSend(f *factory, runF func(*sendOptions) error) *cobra.Command {
 	opts := &sendOptions{deps: f.deps(), In: f.IO.In, Progress: f.progress, State: fileSendState{f},
-		Opener: func(ctx context.Context, cl *lineapi.Client) (*e2ee.Sealer, func() error, error) {
-			s, keys, err := newSealer(f, cl)
-			if err != nil {
-				return nil, nil, err
-			}
-			if s.MID, err = accountMID(ctx, f, cl); err != nil {
-				return nil, nil, err
-			}
-			return s, keys.Save, nil
-		},
+		Opener:    f.accountSealer,
 		Storage:   func(cl *lineapi.Client) *obs.Client { return newOBS(f, cl) },
 		Uploading: func(name string, src obs.Source) obs.Source { return progressSource(f, name, src) },
 	}
