@@ -208,10 +208,13 @@ func (s *Server) readOBSBody(r *http.Request) ([]byte, *obsAnswer) {
 	return b, nil
 }
 
-// stored is an upload's answer: 201 when the object changed, 200 when the
-// same bytes were there already (CHRLINE's note). x-obs-hash's value (hex
-// SHA-256 of the body) is a GUESS.
-func stored(changed bool, oid string, body []byte) *obsAnswer {
+// keep stores body in *dst (an object or its preview; a re-POST replaces
+// it) and answers: 201 when the object changed, 200 when the same bytes
+// were there already (CHRLINE's note). x-obs-hash's value (hex SHA-256 of
+// the body) is a GUESS. Caller holds s.mu.
+func keep(dst *[]byte, oid string, body []byte) *obsAnswer {
+	changed := !bytes.Equal(*dst, body)
+	*dst = body
 	sum := sha256.Sum256(body)
 	a := &obsAnswer{status: 200, header: map[string]string{"x-obs-oid": oid, "x-obs-hash": hex.EncodeToString(sum[:])}}
 	if changed {
@@ -277,9 +280,7 @@ func (s *Server) uploadPlain(r *http.Request, mid, target string, params map[str
 	} else {
 		m.MediaName = m.Metadata["FILE_NAME"]
 	}
-	changed := !bytes.Equal(*dst, body)
-	*dst = body
-	return stored(changed, id, body)
+	return keep(dst, id, body)
 }
 
 var reqIDForm = regexp.MustCompile(`^reqid-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -290,26 +291,29 @@ func (s *Server) uploadSealed(r *http.Request, mid, sid, reqid string, params ma
 	if !reqIDForm.MatchString(reqid) {
 		return refuse(400, "expected reqid-<uuid>") // GUESS
 	}
-	if params["type"] != "file" {
-		return refuse(415, `sealed media is uploaded with type "file"`) // BEEPER commit cf2f777
-	}
-	body, a := s.readOBSBody(r)
+	body, a := s.sealedBody(r, params)
 	if a != nil {
 		return a
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := mid + "/" + sid + "/" + reqid
-	if oid, seen := s.obsReqIDs[key]; seen {
-		o := s.objects[sid+"/"+oid]
-		changed := !bytes.Equal(o.data, body)
-		o.data = body
-		return stored(changed, oid, body)
+	oid, seen := s.obsReqIDs[key]
+	if !seen {
+		oid = randomHex(16)
+		s.objects[sid+"/"+oid] = &obsObject{owner: mid, sid: sid, oid: oid}
+		s.obsReqIDs[key] = oid
 	}
-	oid := randomHex(16)
-	s.objects[sid+"/"+oid] = &obsObject{owner: mid, sid: sid, oid: oid, data: body}
-	s.obsReqIDs[key] = oid
-	return stored(true, oid, body)
+	return keep(&s.objects[sid+"/"+oid].data, oid, body)
+}
+
+// sealedBody reads an encrypted upload, which is always of type "file"
+// (BEEPER commit cf2f777: 415 otherwise).
+func (s *Server) sealedBody(r *http.Request, params map[string]string) ([]byte, *obsAnswer) {
+	if params["type"] != "file" {
+		return nil, refuse(415, `sealed media is uploaded with type "file"`)
+	}
+	return s.readOBSBody(r)
 }
 
 // uploadSealedPreview stores the encrypted thumbnail of one's own image
@@ -322,18 +326,13 @@ func (s *Server) uploadSealedPreview(r *http.Request, mid, sid, oid string, para
 	if !mine {
 		return refuse(404, "no object of yours with that OID") // GUESS
 	}
-	if params["type"] != "file" {
-		return refuse(415, `sealed media is uploaded with type "file"`) // BEEPER commit cf2f777
-	}
-	body, a := s.readOBSBody(r)
+	body, a := s.sealedBody(r, params)
 	if a != nil {
 		return a
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	changed := !bytes.Equal(o.preview, body)
-	o.preview = body
-	return stored(changed, oid, body)
+	return keep(&o.preview, oid, body)
 }
 
 // obsDownload serves GET /r/talk/m/<id>[/original|/preview] and
