@@ -53,11 +53,15 @@ func DescribeImage(md *delivery.Media, head []byte) error {
 		md.Name = strings.TrimSuffix(md.Name, filepath.Ext(md.Name)) + "." + ext
 	}
 	info := map[string]any{"category": "original", "fileSize": md.Source.Size, "extension": ext}
-	if ext == "gif" && animatedGIF(md.Source) {
+	b, err := readSource(md.Source) // once, for the frame count and the preview
+	if err == nil && ext == "gif" && animatedGIF(b) {
 		info["animated"] = true
 	}
 	md.Metadata = map[string]string{"MEDIA_CONTENT_INFO": compactJSON(info)}
-	if p, w, h := startPreview(md.Source); p != nil {
+	if err != nil {
+		return nil // no preview: LINE shows the image without one
+	}
+	if p, w, h := startPreview(b); p != nil {
 		md.Preview = p
 		md.Metadata["MEDIA_THUMB_INFO"] = compactJSON(map[string]int{"width": w, "height": h})
 	}
@@ -80,11 +84,7 @@ func readSource(src obs.Source) ([]byte, error) {
 }
 
 // animatedGIF reports whether a GIF has more than one frame.
-func animatedGIF(src obs.Source) bool {
-	b, err := readSource(src)
-	if err != nil {
-		return false
-	}
+func animatedGIF(b []byte) bool {
 	g, err := gif.DecodeAll(bytes.NewReader(b))
 	return err == nil && len(g.Image) > 1
 }
@@ -96,11 +96,7 @@ func animatedGIF(src obs.Source) bool {
 // calls go on, and the returned function waits for it. An image that does
 // not decode, or is too large to decode safely, gets none (nil): LINE shows
 // the image without it.
-func startPreview(src obs.Source) (preview func() []byte, w, h int) {
-	b, err := readSource(src)
-	if err != nil {
-		return nil, 0, 0
-	}
+func startPreview(b []byte) (preview func() []byte, w, h int) {
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil || float64(cfg.Width)*float64(cfg.Height) > maxDecodePx || cfg.Width == 0 || cfg.Height == 0 {
 		return nil, 0, 0

@@ -1,6 +1,7 @@
 package obs
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -108,7 +109,7 @@ func (e *encReader) Read(p []byte) (int, error) {
 
 // EncryptBytes encrypts a whole plaintext (a preview) into its blob.
 func EncryptBytes(keyMaterial, plain []byte) ([]byte, error) {
-	r, err := Encrypt(keyMaterial, bytesReader(plain))
+	r, err := Encrypt(keyMaterial, bytes.NewReader(plain))
 	if err != nil {
 		return nil, err
 	}

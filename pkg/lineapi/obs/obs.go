@@ -307,5 +307,3 @@ func ParseToken(data string) (token string, ttl time.Duration, err error) {
 	}
 	return token, ttl, nil
 }
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
