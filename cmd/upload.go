@@ -3,10 +3,8 @@ package cmd
 import (
 	"context"
 
+	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/spf13/cobra"
-
-	"github.com/linectl/linectl/pkg/lineapi"
-	"github.com/linectl/linectl/pkg/lineapi/obs"
 )
 
 type uploadOptions struct {
@@ -69,19 +67,10 @@ func runUpload(ctx context.Context, f *factory, opts *uploadOptions, so *sendOpt
 		return err
 	}
 	md := so.Media
-	path := "/r/talk/m/" + opts.MessageID
-	p := obs.Params{Name: md.Name, Type: obs.TypeFile}
-	if md.ContentType == lineapi.ContentImage {
-		p.Type, p.Cat = obs.TypeImage, "original"
-	}
-	store := newOBS(f, cl)
-	if _, err := store.Upload(ctx, path, p, progressSource(f, md.Name, md.Source)); err != nil {
+	md.Source = progressSource(f, md.Name, md.Source)
+	path, err := delivery.UploadPlain(ctx, newOBS(f, cl), opts.MessageID, md)
+	if err != nil {
 		return err
-	}
-	if md.Preview != nil {
-		if preview := md.Preview(); preview != nil {
-			_, _ = store.Upload(ctx, path+"__ud-preview", p, obs.BytesSource(preview))
-		}
 	}
 	return f.Out().line(uploadedLine{Type: "uploaded", MessageID: opts.MessageID, Object: path, FileName: md.Name, FileSize: md.Source.Size})
 }

@@ -169,20 +169,32 @@ func (s *Sender) sendMediaAs(ctx context.Context, to string, toType lineapi.ToTy
 		res.Object = obj
 		return res, err
 	}
-	path := "/r/talk/m/" + res.MessageID
+	path, err := UploadPlain(ctx, s.Uploader, res.MessageID, md)
+	if err != nil {
+		return res, &UploadError{MessageID: res.MessageID, Err: err}
+	}
+	res.Object = path
+	return res, nil
+}
+
+// UploadPlain stores md as the object of the plain media message messageID
+// (POST /r/talk/m/<id>, then an image's preview, best-effort as beeper/line:
+// LINE shows the image without it) and returns the object's path. It sends
+// no message, so it may be done again: after an UploadError, to complete
+// the message.
+func UploadPlain(ctx context.Context, up Uploader, messageID string, md *Media) (string, error) {
+	path := "/r/talk/m/" + messageID
 	p := obs.Params{Name: md.Name, Type: obsType(md.ContentType)}
 	if md.ContentType == lineapi.ContentImage {
 		p.Cat = "original"
 	}
-	if _, err := s.Uploader.Upload(ctx, path, p, md.Source); err != nil {
-		return res, &UploadError{MessageID: res.MessageID, Err: err}
+	if _, err := up.Upload(ctx, path, p, md.Source); err != nil {
+		return "", err
 	}
-	res.Object = path
 	if preview := md.preview(); preview != nil {
-		// Best-effort, as beeper/line: LINE shows the image without it.
-		_, _ = s.Uploader.Upload(ctx, path+"__ud-preview", p, obs.BytesSource(preview))
+		_, _ = up.Upload(ctx, path+"__ud-preview", p, obs.BytesSource(preview))
 	}
-	return res, nil
+	return path, nil
 }
 
 // plainMetadata is a plain media message's contentMetadata (beeper/line
