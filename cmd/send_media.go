@@ -35,15 +35,15 @@ func parseMediaArgs(f *factory, opts *sendOptions, args []string, stickerSet boo
 	case len(args) > 0:
 		return true, usageErrorf("an image or file message has no text (LINE takes no caption): send the text with a second 'linectl send'")
 	}
-	path, ct := opts.File, lineapi.ContentFile
+	path, ct, flag := opts.File, lineapi.ContentFile, "--file"
 	if opts.Image != "" {
-		path, ct = opts.Image, lineapi.ContentImage
+		path, ct, flag = opts.Image, lineapi.ContentImage, "--image"
 	}
 	if path == "-" && f.IO.InTTY {
-		return true, usageErrorf("%s - reads the file from stdin, which is a terminal: pipe it in, or give its path", map[int]string{lineapi.ContentImage: "--image", lineapi.ContentFile: "--file"}[ct])
+		return true, usageErrorf("%s - reads the file from stdin, which is a terminal: pipe it in, or give its path", flag)
 	}
 	if path == "-" && opts.Name == "" {
-		return true, usageErrorf("%s - reads stdin: give its name with --name", map[int]string{lineapi.ContentImage: "--image", lineapi.ContentFile: "--file"}[ct])
+		return true, usageErrorf("%s - reads stdin: give its name with --name", flag)
 	}
 	opts.Media, err = loadMedia(path, opts.Name, ct, f.IO.In)
 	return true, err
