@@ -52,3 +52,18 @@ func Generator(t *testing.T, root, script, mode string, stdin []byte) []byte {
 	}
 	return out
 }
+
+// Committed fails the test unless the file at committed (a path from the
+// test's directory) is exactly what `node scripts/e2eegen/<script> generate`
+// prints: the committed vectors are the independent generator's output.
+func Committed(t *testing.T, root, script, committed string) {
+	t.Helper()
+	out := Generator(t, root, script, "generate", nil)
+	want, err := os.ReadFile(committed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, want) {
+		t.Fatalf("%s is not what scripts/e2eegen/%s generates", committed, script)
+	}
+}

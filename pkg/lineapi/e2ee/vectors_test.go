@@ -398,17 +398,6 @@ func TestGeneratorOpensWhatWeSeal(t *testing.T) {
 func TestGeneratorSelfcheck(t *testing.T) {
 	// Run from the repository root: the generator reads ../shared/testdata too.
 	root := filepath.Join("..", "..", "..")
-	if out := testnode.Generator(t, root, "gen.mjs", "generate", nil); !bytes.Equal(out, mustRead(t, vectorsPath)) {
-		t.Fatal("testdata/e2ee/vectors.json is not what scripts/e2eegen/gen.mjs generates")
-	}
+	testnode.Committed(t, root, "gen.mjs", vectorsPath)
 	testnode.Generator(t, root, "gen.mjs", "selfcheck", nil)
-}
-
-func mustRead(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
