@@ -17,6 +17,7 @@ import (
 
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/notify"
+	"github.com/linectl/linectl/internal/session"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/linectl/linectl/pkg/lineapi/e2ee"
@@ -72,7 +73,10 @@ func TestRunWhoamiWithFakes(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d, out := fakeDeps(t, fakeGateway(t, c.answers))
-			opts := &whoamiOptions{deps: d, Tokens: func() config.Tokens { return config.Tokens{AccessToken: "a"} }, ConfigFile: func() string { return "/c" }}
+			store := &config.Store{Path: "/c"}
+			d.Store = func() (*config.Store, error) { return store, nil }
+			d.Session = func() *session.Source { return session.New(store, config.Tokens{AccessToken: "a"}) }
+			opts := &whoamiOptions{deps: d}
 			err := runWhoami(context.Background(), opts)
 			if got := classify(err).code; (err == nil) != (c.code == 0) || (err != nil && got != c.code) {
 				t.Fatalf("err %v (exit %d), want exit %d", err, got, c.code)

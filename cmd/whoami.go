@@ -4,22 +4,14 @@ import (
 	"context"
 
 	"github.com/spf13/cobra"
-
-	"github.com/linectl/linectl/internal/config"
 )
 
 type whoamiOptions struct {
 	deps
-	// Tokens is the session after the call (a refresh may have renewed it).
-	Tokens     func() config.Tokens
-	ConfigFile func() string
 }
 
 func newCmdWhoami(f *factory, runF func(*whoamiOptions) error) *cobra.Command {
-	opts := &whoamiOptions{deps: f.deps(),
-		Tokens:     func() config.Tokens { return f.Session().Tokens() },
-		ConfigFile: func() string { return f.store.Path },
-	}
+	opts := &whoamiOptions{deps: f.deps()}
 	cmd := &cobra.Command{
 		Use:   "whoami",
 		Short: "Show the logged-in account and the session state",
@@ -72,13 +64,17 @@ func runWhoami(ctx context.Context, opts *whoamiOptions) error {
 	if err != nil {
 		return err
 	}
-	t := opts.Tokens() // after any refresh the call made
+	store, err := opts.Store()
+	if err != nil {
+		return err
+	}
+	t := opts.Session().Tokens() // after any refresh the call made
 	return opts.Out.line(whoamiLine{
 		Type: "whoami", MID: p.MID, DisplayName: p.DisplayName, StatusMessage: p.StatusMessage,
 		Session: sessionState{
 			LoggedIn: t.LoggedIn(), Certificate: c.Account.Certificate != "", RefreshDue: t.RefreshDue,
 			TokenIssuedAt: t.TokenIssueTimeEpochSec, LoginMethod: c.Account.LoginMethod,
-			Gateway: c.Gateway, ConfigFile: opts.ConfigFile(),
+			Gateway: c.Gateway, ConfigFile: store.Path,
 		},
 	})
 }
