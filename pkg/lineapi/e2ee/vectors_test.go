@@ -394,9 +394,9 @@ func TestGeneratorOpensWhatWeSeal(t *testing.T) {
 }
 
 // The committed vectors are the generator's output, and the generator opens
-// them and the earlier independent generator's shared vectors.
+// them and the earlier independent generator's vectors (testdata/e2ee/earlier-vectors.json).
 func TestGeneratorSelfcheck(t *testing.T) {
-	// Run from the repository root: the generator reads ../shared/testdata too.
+	// Run from the repository root: the generator reads testdata/ there.
 	root := filepath.Join("..", "..", "..")
 	testnode.Committed(t, root, "gen.mjs", vectorsPath)
 	testnode.Generator(t, root, "gen.mjs", "selfcheck", nil)
