@@ -25,8 +25,6 @@ Two ways:
 
 The certificate LINE issues is saved, so later logins from this config skip the PIN.
 Tokens are saved in the config file (mode 0600) and refreshed automatically.`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newCmdLoginQR(f, nil), newCmdLoginPassword(f, nil))
 	return cmd

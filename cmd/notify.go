@@ -23,12 +23,10 @@ func newCmdNotify(f *factory) *cobra.Command {
 own account, exactly once, with Letter Sealing where the chat needs it. Each token is
 bound to one chat: 'notify token add --to MID' makes one. An integration written for
 https://notify-api.line.me switches by changing the URL and the token. See docs/notify.md.`,
-		Args: noArgs,
 	}
 	token := &cobra.Command{
 		Use:   "token",
 		Short: "Add, list and revoke the tokens of 'notify serve'",
-		Args:  noArgs,
 	}
 	token.AddCommand(newCmdNotifyTokenAdd(f, nil), newCmdNotifyTokenList(f), newCmdNotifyTokenRevoke(f))
 	cmd.AddCommand(newCmdNotifyServe(f, nil), token)

@@ -137,12 +137,13 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 		newCmdGatewayAgent(f),
 	)
 	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		c.Args = nil // its subcommands are the shells: strictGroups checks them
+	}
+	strictGroups(root)
 	for _, c := range root.Commands() {
 		c.Flags().SetInterspersed(true)
 	}
-	// The root command runs nothing, so cobra resolves an unknown subcommand
-	// before parsing its flags and suggests the nearest one ("sned" → send);
-	// run turns that error into a usage error (exit 2).
 	v, _ := buildVersion()
 	root.Version = v
 	root.SetVersionTemplate(versionTemplate())

@@ -77,7 +77,6 @@ tokens and sessions ('linectl sandbox do --help'). All of it: docs/sandbox.md.`,
 		Example: `  linectl sandbox
   linectl sandbox --addr 127.0.0.1:8765 --phone-delay 3s
   linectl sandbox --manual-phone --no-hmac`,
-		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkDuration("--phone-delay", opts.PhoneDelay, 0, time.Minute); err != nil {
 				return err

@@ -11,8 +11,6 @@ func newCmdSession(f *factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "session",
 		Short: "Manage the saved session",
-		Args:  noArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "refresh",

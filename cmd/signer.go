@@ -28,8 +28,6 @@ extension; linectl does not ship it. Two ways to sign:
 Loading LINE's module costs a run tens of milliseconds, so after two runs in a row a
 signer agent keeps it loaded for the next ones ('linectl signer agent --help';
 signer.agent: off to never leave a process behind). See docs/signer.md.`,
-		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newCmdSignerStatus(f), newCmdSignerSign(f), newCmdSignerImport(f), newCmdSignerExport(f), newCmdSignerAgent(f))
 	return cmd

@@ -1,0 +1,68 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// A typo in a subcommand, at any level, or a bare group command is a usage
+// error (exit 2) with nothing on stdout: a systemd unit with a typo must not
+// "succeed", and stdout carries JSON lines only.
+func TestGroupCommandsAreStrict(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // on stderr
+	}{
+		{[]string{"notify", "serv"}, `unknown command "serv" for "linectl notify"; did you mean "serve"?`},
+		{[]string{"notify", "token", "ad"}, `did you mean "add"?`},
+		{[]string{"login", "pasword"}, `did you mean "password"?`},
+		{[]string{"session", "refrsh"}, `did you mean "refresh"?`},
+		{[]string{"completion", "fish2"}, `did you mean "fish"?`},
+		{[]string{"sned", "hello"}, `did you mean "send"?`},
+		{[]string{"signer", "stat"}, `did you mean "status"?`},
+		{[]string{"sandbox", "fualt"}, `did you mean "fault"?`},
+		{[]string{"login", "zzzzzz"}, `its subcommands: password, qr`},
+		{[]string{"login"}, "linectl login needs a subcommand: password, qr"},
+		{[]string{"notify"}, "linectl notify needs a subcommand: serve, token"},
+		{[]string{"notify", "token"}, "needs a subcommand: add, list, revoke"},
+		{[]string{"session"}, "needs a subcommand: refresh"},
+		{[]string{"signer"}, "linectl signer needs a subcommand"},
+		{[]string{"completion"}, "needs a subcommand: bash, fish, powershell, zsh"},
+		{nil, "linectl needs a subcommand"},
+	} {
+		t.Run(strings.Join(tc.args, "_"), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), &iostreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, tc.args)
+			if code != ExitUsage {
+				t.Errorf("exit %d, want %d", code, ExitUsage)
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout is not empty:\n%s", out.String())
+			}
+			if !strings.Contains(errOut.String(), tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, errOut.String())
+			}
+			if !strings.Contains(errOut.String(), `"exitCode":2`) {
+				t.Errorf("no JSON error line on stderr:\n%s", errOut.String())
+			}
+			if len(tc.args) < 2 && !strings.Contains(errOut.String(), "Usage:") {
+				t.Errorf("a bare group command prints its help on stderr:\n%s", errOut.String())
+			}
+		})
+	}
+}
+
+// An explicit --help is not an error: help on stdout, exit 0.
+func TestGroupHelpFlag(t *testing.T) {
+	for _, args := range [][]string{{"login", "--help"}, {"notify", "token", "--help"}, {"--help"}} {
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), &iostreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, args); code != ExitOK {
+			t.Errorf("%v: exit %d\n%s", args, code, errOut.String())
+		}
+		if !strings.Contains(out.String(), "Usage:") {
+			t.Errorf("%v: no help on stdout", args)
+		}
+	}
+}
