@@ -58,10 +58,19 @@ type factory struct {
 	signerVersion string
 	clients       map[bool]*lineapi.Client // by auth: built once per run
 	signerBuilt   lineapi.Signer           // the run's signer, built once
+	// service is set by a command that runs until it is stopped (receive
+	// --follow, notify serve, the agents, the sandbox): SIGTERM ends it with
+	// exit 0, as systemd expects of a service it stops. serviceName names it
+	// on stderr.
+	service     bool
+	serviceName string
 	// sessionUsed is set once a command used the saved session, so Main
 	// knows whether an ended session must be cleared from the config.
 	sessionUsed bool
 }
+
+// runsAsService marks the run as a service's (see factory.service).
+func (f *factory) runsAsService(name string) { f.service, f.serviceName = true, name }
 
 func newFactory(io *iostreams) *factory {
 	return &factory{IO: io, Now: time.Now, Timeout: 30 * time.Second}

@@ -1,11 +1,8 @@
 package cmd
 
 import (
-	"context"
 	"errors"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -56,6 +53,7 @@ else <tmp>/linectl-<uid>), a 0700 directory; both sides refuse a directory other
 			if !gwagent.Supported {
 				return usageErrorf("the gateway agent needs a Unix system")
 			}
+			f.runsAsService("gateway agent")
 			if err := checkDuration("--idle", idle, 0, 24*time.Hour); err != nil {
 				return err
 			}
@@ -92,8 +90,9 @@ else <tmp>/linectl-<uid>), a 0700 directory; both sides refuse a directory other
 			if err := f.Out().line(gatewayAgentLine{Type: "gateway-agent", State: "running", Socket: path, Status: &st}); err != nil {
 				return err
 			}
-			ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer cancel()
+			// The run's context ends on SIGINT/SIGTERM (Main), also a
+			// signal that came while the agent was starting.
+			ctx := cmd.Context()
 			return srv.Serve(ctx, ln)
 		},
 	}

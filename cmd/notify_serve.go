@@ -63,6 +63,7 @@ waiting with 500 (nothing sent), and exits 130.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			f.runsAsService("notify serve")
 			return runNotifyServe(cmd.Context(), f, opts)
 		},
 	}

@@ -85,6 +85,9 @@ Only one receive runs per config at a time.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			if opts.Follow {
+				f.runsAsService("receive --follow")
+			}
 			return runReceive(cmd.Context(), opts)
 		},
 	}

@@ -20,9 +20,49 @@ import (
 
 // Main runs linectl and returns the process exit code.
 func Main() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	return run(ctx, systemStreams(), os.Args[1:])
+}
+
+// signalError is the cause of the run's context when SIGINT or SIGTERM
+// ended it: run tells systemd's stop (SIGTERM to a service, exit 0) from
+// Ctrl-C (130).
+type signalError struct{ sig os.Signal }
+
+func (e *signalError) Error() string { return "interrupted by " + signalName(e.sig) }
+
+func signalName(s os.Signal) string {
+	if s == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
+}
+
+// signalContext is cancelled by the first SIGINT or SIGTERM, with a
+// *signalError as its cause. Later signals are caught too (the run is
+// already stopping cleanly) until stop is called.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-ch:
+			cancel(&signalError{s})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); cancel(nil) }
+}
+
+// stoppedBy is the signal that ended ctx, if one did.
+func stoppedBy(ctx context.Context) (os.Signal, bool) {
+	var se *signalError
+	if errors.As(context.Cause(ctx), &se) {
+		return se.sig, true
+	}
+	return nil, false
 }
 
 // run executes one command line; tests call it with their own streams.
@@ -35,6 +75,15 @@ func run(ctx context.Context, io *iostreams, args []string) int {
 	root.SetOut(io.Out)
 	root.SetErr(io.ErrOut)
 	err := root.ExecuteContext(ctx)
+	sig, signalled := stoppedBy(ctx)
+	if f.service && signalled && sig == syscall.SIGTERM && (err == nil || errors.Is(err, context.Canceled)) {
+		// systemd's (and docker's, and kill's) way to stop a service: a
+		// clean shutdown, not a failure.
+		if !f.Quiet {
+			fmt.Fprintf(io.ErrOut, "linectl: %s stopped (SIGTERM)\n", f.serviceName)
+		}
+		return ExitOK
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -55,6 +104,9 @@ func run(ctx context.Context, io *iostreams, args []string) int {
 	}
 	c := classify(err)
 	msg := err.Error()
+	if c.code == ExitInterrupted && signalled {
+		msg = interruptedMessage(msg, sig)
+	}
 	switch {
 	case io.ErrTTY && c.code == ExitInterrupted:
 		// The person pressed Ctrl-C: the usual way to end receive --follow.
@@ -68,6 +120,22 @@ func run(ctx context.Context, io *iostreams, args []string) int {
 		}
 	}
 	return c.code
+}
+
+// interruptedMessage says which signal ended the run, in place of Go's
+// "context canceled" (not a message for a person); what the error said
+// beyond that stays.
+func interruptedMessage(msg string, sig os.Signal) string {
+	by := "interrupted by " + signalName(sig)
+	rest := strings.TrimSuffix(strings.TrimSuffix(msg, context.Canceled.Error()), ": ")
+	switch {
+	case rest == "":
+		return by
+	case rest == msg: // the error says more than "canceled"
+		return msg + " (" + by + ")"
+	default:
+		return rest + ": " + by
+	}
 }
 
 // clearTokens removes the tokens of an ended session, unless another process

@@ -93,6 +93,7 @@ tokens and sessions ('linectl sandbox do --help'). All of it: docs/sandbox.md.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			f.runsAsService("sandbox")
 			return runSandbox(cmd, f, opts)
 		},
 	}

@@ -1,12 +1,9 @@
 package cmd
 
 import (
-	"context"
 	"errors"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -60,6 +57,7 @@ a 0700 directory; both sides refuse a directory others can enter.`,
 			if !signagent.Supported {
 				return usageErrorf("the signer agent needs a Unix system")
 			}
+			f.runsAsService("signer agent")
 			dir := signerDir(f, c)
 			info, err := wasmsign.ReadInfo(dir)
 			if err != nil {
@@ -117,8 +115,9 @@ a 0700 directory; both sides refuse a directory others can enter.`,
 			if err := f.Out().line(agentLine{Type: "signer-agent", State: "running", Socket: path, Status: srv.Status.WithIdle(idle)}); err != nil {
 				return err
 			}
-			ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer cancel()
+			// The run's context ends on SIGINT/SIGTERM (Main), also a
+			// signal that came while the agent was starting.
+			ctx := cmd.Context()
 			return srv.Serve(ctx, ln)
 		},
 	}

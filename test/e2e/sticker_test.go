@@ -164,7 +164,7 @@ func TestNotifySticker(t *testing.T) {
 	}
 	wantSticker(t, msgs[1], simgw.FamilyMID, "446", "1988", "100")
 	wantSticker(t, msgs[3], simgw.FamilyMID, "1", "2", "100")
-	if code := ns.stop(); code != 130 {
+	if code := ns.stop(); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	reqs := ns.requestLines()
