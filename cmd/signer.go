@@ -53,8 +53,10 @@ func newCmdSignerStatus(f *factory) *cobra.Command {
 		Use:   "status",
 		Short: "Show which signer is configured and whether it signs",
 		Long: `Show the configured signer and try it on a test request (no network call is made).
-"ready": false comes with the problem and the fix.`,
-		Example: `  linectl signer status`,
+"ready": false comes with the problem and the fix, and exit 2 (kind no_signer), so it
+works as a health check: exit 0 means requests can be signed.`,
+		Example: `  linectl signer status
+  linectl signer status >/dev/null || echo "linectl cannot sign: run 'linectl signer import --auto'"`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := f.Config()
@@ -87,7 +89,13 @@ func newCmdSignerStatus(f *factory) *cobra.Command {
 					l.Problem = "requests are not signed: only a simulator that does not check accepts them"
 				}
 			}
-			return f.Out().line(l)
+			if err := f.Out().line(l); err != nil {
+				return err
+			}
+			if !l.Ready {
+				return withExit(ExitUsage, kindNoSigner, fmt.Errorf("signing is not ready: %s", l.Problem))
+			}
+			return nil
 		},
 	}
 }

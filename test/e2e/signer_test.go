@@ -20,6 +20,12 @@ func TestSignerImportAndSign(t *testing.T) {
 	if !strings.Contains(r.stderr, "signer import") {
 		t.Fatalf("stderr %s", r.stderr)
 	}
+	// signer status is a health check: not ready → exit 2, the line still on stdout.
+	r = e.run("", "signer", "status")
+	wantExit(t, r, 2, "no_signer")
+	if l := r.first(t, "signer"); l["ready"] != false || l["problem"] == "" {
+		t.Fatalf("status %v", l)
+	}
 	// A fake Chrome profile holding the extension.
 	home := filepath.Dir(e.config)
 	ext := filepath.Join(home, ".config", "google-chrome", "Default", "Extensions", "ophjlpahpchlmihnnnihgmmeilfjmjjc", "3.7.2_0")
