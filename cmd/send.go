@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -353,6 +354,17 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 		}
 	}()
 	b := &batch{out: opts.Out, progress: opts.Progress}
+	// At a signal, say at once what the run still waits for and how long
+	// at most: a person who pressed Ctrl-C sees why it has not ended yet.
+	var inFlight atomic.Bool
+	defer context.AfterFunc(ctx, func() {
+		switch {
+		case inFlight.Load():
+			opts.Progress("linectl: stopping: nothing more will be sent; settling the message in flight first, so it is reported and never sent twice (at most %s: LINE's answer within --timeout, then the operation stream within --confirm-timeout)", opts.Grace+opts.ConfirmTimeout)
+		case opts.Confirm:
+			opts.Progress("linectl: stopping: nothing more will be sent; looking for the sent messages on the operation stream (at most %s)", min(opts.ConfirmTimeout, interruptedConfirmWait))
+		}
+	})()
 	for {
 		var j job
 		ok := false
@@ -375,7 +387,9 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 			md.Source = opts.Uploading(md.Name, md.Source)
 			c.Media = &md
 		}
+		inFlight.Store(true)
 		r, err := s.SendMessage(sendCtx, j.to, c)
+		inFlight.Store(false)
 		switch {
 		case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) && !errors.Is(err, delivery.ErrOutcomeUnknown):
 			// Interrupted before its request was written: not sent, no line.

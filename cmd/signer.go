@@ -57,7 +57,7 @@ func newCmdSignerStatus(f *factory) *cobra.Command {
 works as a health check: exit 0 means requests can be signed.`,
 		Example: `  linectl signer status
   linectl signer status >/dev/null || echo "linectl cannot sign: run 'linectl signer import --auto'"`,
-		Args:    noArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := f.Config()
 			if err != nil {

@@ -322,3 +322,38 @@ func TestFaultSendMixedBatchExit(t *testing.T) {
 		})
 	}
 }
+
+// Ctrl-C while a send waits for LINE's answer: stderr says at once what it
+// waits for and how long at most, while it still waits; the message is
+// then reported, exit 130.
+func TestFaultSendSignalSaysWhatItWaitsFor(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	e.sim.Delay("sendMessage", 4*time.Second)
+	cmd := exec.Command(binary, "send", "--to", simgw.FamilyMID, "slow answer")
+	cmd.Env = e.environ()
+	var out bytes.Buffer
+	var errb syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	waitFor(t, func() bool { return countCalls(e, "sendMessage") == 1 })
+	_ = cmd.Process.Signal(os.Interrupt)
+	waitFor(t, func() bool { return strings.Contains(errb.String(), "settling the message in flight") })
+	select {
+	case <-done:
+		t.Fatalf("exited before its message was settled:\n%s", errb.String())
+	default:
+	}
+	if !strings.Contains(errb.String(), "at most 45s") {
+		t.Fatalf("no bound said:\n%s", errb.String())
+	}
+	err := <-done
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 || !strings.Contains(out.String(), `"type":"sent"`) {
+		t.Fatalf("exit %v, stdout %s\nstderr:\n%s", err, out.String(), errb.String())
+	}
+}
