@@ -129,7 +129,7 @@ func loginSetup(cmd *cobra.Command, f *factory, wait time.Duration) (*config.Con
 func loginError(ctx context.Context, err error, wait time.Duration, what string) error {
 	switch {
 	case errors.Is(err, lineapi.ErrInvalidIdentityCredential), errors.Is(err, lineapi.ErrAuthenticationFailed):
-		return withExit(ExitRejected, kindWrongCredentials, fmt.Errorf("login: wrong email or password (%w)", err))
+		return withExit(ExitRejected, kindWrongCredentials, &humanError{"login: wrong email or password", fmt.Errorf("login: wrong email or password (%w)", err)})
 	case errors.Is(err, lineapi.ErrLoginTimedOut), errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return withExit(ExitLogin, kindLoginTimeout, fmt.Errorf("login: %s within --wait %v; run the login again", what, wait))
 	}

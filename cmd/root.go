@@ -104,17 +104,19 @@ func run(ctx context.Context, io *iostreams, args []string) int {
 	}
 	c := classify(err)
 	msg := err.Error()
+	human := humanText(err, f.Debug)
 	if c.code == ExitInterrupted && signalled {
 		msg = interruptedMessage(msg, sig)
+		human = msg
 	}
 	switch {
 	case io.ErrTTY && c.code == ExitInterrupted:
 		// The person pressed Ctrl-C: the usual way to end receive --follow.
 	case io.ErrTTY:
 		// A person reads one line; the JSON error line is for scripts.
-		fmt.Fprintf(io.ErrOut, "linectl: %s\n", msg)
+		fmt.Fprintf(io.ErrOut, "linectl: %s\n", human)
 	default:
-		fmt.Fprintf(io.ErrOut, "linectl: %s\n", msg)
+		fmt.Fprintf(io.ErrOut, "linectl: %s\n", human)
 		if b, merr := marshalLine(errorLine{Type: "error", ExitCode: c.code, Kind: c.kind, Code: c.talk, Reason: c.reason, Message: msg}); merr == nil {
 			_, _ = io.ErrOut.Write(b)
 		}

@@ -53,7 +53,7 @@ func (b *batch) fail(j job, r *delivery.Result, err error) error {
 			b.refused = err
 		}
 	case b.worstErr == nil || rank(c.code) > rank(b.worst.code):
-		b.worst, b.worstErr = c, err
+		b.worst, b.worstErr = c, sendWords(j.to, err)
 	}
 	return b.out.line(fl)
 }

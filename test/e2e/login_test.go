@@ -80,6 +80,11 @@ func TestWrongPasswordIsRejected(t *testing.T) {
 	if strings.Contains(r.stderr, "not-the-password") || !strings.Contains(r.stderr, "wrong email or password") {
 		t.Fatalf("stderr: %s", r.stderr)
 	}
+	// The human line speaks the user's words; LINE's code stays in the JSON line.
+	human := strings.SplitN(r.stderr, "\n", 2)[0]
+	if human != "linectl: login: wrong email or password" || !strings.Contains(r.stderr, `"code":18`) {
+		t.Fatalf("stderr: %s", r.stderr)
+	}
 }
 
 // A phone that never scans is a login that timed out (exit 3: log in again,

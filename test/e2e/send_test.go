@@ -156,6 +156,19 @@ func TestRejectedAndWorstExitCode(t *testing.T) {
 	if lines[0]["type"] != "sent" || lines[1]["type"] != "failed" || lines[1]["code"] != 10.0 || lines[1]["reason"] != "not a member" {
 		t.Fatalf("lines %v", lines)
 	}
+	// The human line names the chat, not the Letter Sealing probe that LINE refused first.
+	r = e.run("", "send", "--to", notMine, "hi")
+	wantExit(t, r, 4, "rejected")
+	if human := strings.SplitN(r.stderr, "\n", 2)[0]; human != "linectl: not a member of "+notMine+": this account is not in that chat (nothing was sent)" {
+		t.Fatalf("stderr: %s", r.stderr)
+	}
+	if !strings.Contains(r.stderr, `"code":10`) || !strings.Contains(r.stderr, "TalkException 10") {
+		t.Fatalf("the JSON error line lost LINE's code: %s", r.stderr)
+	}
+	r = e.run("", "send", "--debug", "--to", notMine, "hi")
+	if !strings.Contains(r.stderr, "linectl: not a member of "+notMine+": this account is not in that chat (nothing was sent) (Letter Sealing probe") {
+		t.Fatalf("--debug shows both: %s", r.stderr)
+	}
 }
 
 func TestFaultsExactlyOnce(t *testing.T) {
