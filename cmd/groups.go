@@ -25,11 +25,29 @@ func strictGroups(c *cobra.Command) {
 	}
 	if c.Args == nil {
 		c.Args = unknownSubcommand
+		if c.Annotations == nil {
+			c.Annotations = map[string]string{}
+		}
+		c.Annotations[strictGroup] = "1"
 	}
 	c.SuggestionsMinimumDistance = 2 // cobra sets it only on the root, and only on its own path
 	if c.Run == nil && c.RunE == nil {
 		c.RunE = needsSubcommand
 	}
+}
+
+// strictGroup marks a group command whose positional arguments can only be
+// mistyped subcommands.
+const strictGroup = "linectl/strict-group"
+
+// flagError is every command's flag error. On a group, a flag it does not
+// know usually belongs to the subcommand the person meant ("sned --to …"):
+// the mistyped subcommand is the error to report, not the flag.
+func flagError(c *cobra.Command, err error) error {
+	if args := c.Flags().Args(); c.Annotations[strictGroup] != "" && len(args) > 0 {
+		return unknownSubcommand(c, args)
+	}
+	return usageErrorf("%v", err)
 }
 
 // unknownSubcommand refuses any positional argument of a group command: it

@@ -21,6 +21,8 @@ func TestGroupCommandsAreStrict(t *testing.T) {
 		{[]string{"session", "refrsh"}, `did you mean "refresh"?`},
 		{[]string{"completion", "fish2"}, `did you mean "fish"?`},
 		{[]string{"sned", "hello"}, `did you mean "send"?`},
+		{[]string{"sned", "--to", "c0123456789abcdef0123456789abcdef", "hello"}, `unknown command "sned" for "linectl"; did you mean "send"?`},
+		{[]string{"notify", "serv", "--listen", "127.0.0.1:8093"}, `did you mean "serve"?`},
 		{[]string{"signer", "stat"}, `did you mean "status"?`},
 		{[]string{"sandbox", "fualt"}, `did you mean "fault"?`},
 		{[]string{"login", "zzzzzz"}, `its subcommands: password, qr`},

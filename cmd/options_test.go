@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -359,10 +360,15 @@ func (s *memSendState) SaveRevision(_ string, rev int64) error { s.rev = rev; re
 // sends; an answer that proves nothing (a 500 page) is searched for on the
 // stream and, not found, is exit 6 — never sent again.
 func TestRunSendWithFakes(t *testing.T) {
+	var mu sync.Mutex // the stream search asks getLastOpRevision while the stream opens
 	var calls []string
 	sendAnswer := `{"code":0,"message":"OK","data":{"id":"m1","createdTime":"1"}}`
+	called := func() string { mu.Lock(); defer mu.Unlock(); return strings.Join(calls, ",") }
+	reset := func(answer string) { mu.Lock(); defer mu.Unlock(); calls, sendAnswer = nil, answer }
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m := path.Base(r.URL.Path)
+		mu.Lock()
+		defer mu.Unlock()
 		calls = append(calls, m)
 		switch m {
 		case "negotiateE2EEPublicKey":
@@ -395,15 +401,15 @@ func TestRunSendWithFakes(t *testing.T) {
 	if _, ok := state.probes.m["u0b0b0000000000000000000000000b0b"]; !ok || state.rev != 500 {
 		t.Fatalf("probe or revision not kept: %v %d", state.probes.m, state.rev)
 	}
-	calls = nil
-	if err := runSend(context.Background(), opts); err != nil || strings.Join(calls, ",") != "sendMessage" {
-		t.Fatalf("warm: %v, calls %v", err, calls)
+	reset(sendAnswer)
+	if err := runSend(context.Background(), opts); err != nil || called() != "sendMessage" {
+		t.Fatalf("warm: %v, calls %v", err, called())
 	}
-	calls, sendAnswer = nil, "<html>500</html>"
+	reset("<html>500</html>")
 	out.Reset()
 	err := runSend(context.Background(), opts)
-	if classify(err).code != ExitUnknown || strings.Count(strings.Join(calls, ","), "sendMessage") != 1 || !strings.Contains(out.String(), `"kind":"outcome_unknown"`) {
-		t.Fatalf("unknown outcome: %v (exit %d), calls %v, out %s", err, classify(err).code, calls, out.String())
+	if classify(err).code != ExitUnknown || strings.Count(called(), "sendMessage") != 1 || !strings.Contains(out.String(), `"kind":"outcome_unknown"`) {
+		t.Fatalf("unknown outcome: %v (exit %d), calls %v, out %s", err, classify(err).code, called(), out.String())
 	}
 }
 

@@ -180,7 +180,7 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		return checkDuration("--timeout", f.Timeout, time.Second, 10*time.Minute)
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%v", err) })
+	root.SetFlagErrorFunc(flagError)
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.ConfigPath, "config", "", "config file (env LINECTL_CONFIG; default $XDG_CONFIG_HOME/linectl/config.yaml)")
 	pf.StringVar(&f.Gateway, "gateway", "", "gateway URL (env LINECTL_GATEWAY; default "+lineapi.DefaultBaseURL+")")

@@ -308,13 +308,13 @@ func TestHostileStateFilesAsFIFOs(t *testing.T) {
 	}
 }
 
-// A mistyped command gets cobra's suggestion as a one-line usage error, and
+// A mistyped command gets the nearest name as a one-line usage error, and
 // --version prints the version line.
 func TestMistypedCommandAndVersionFlag(t *testing.T) {
 	e := newEnv(t)
 	r := e.run("", "sned", "--to", simgw.FamilyMID, "hi")
 	wantExit(t, r, 2, "usage")
-	if !strings.Contains(r.stderr, `unknown command "sned" for "linectl"; Did you mean this? send`) {
+	if !strings.Contains(r.stderr, `unknown command "sned" for "linectl"; did you mean "send"?`) {
 		t.Fatalf("stderr: %s", r.stderr)
 	}
 	if l := e.must("", "--version").first(t, "version"); l["version"] == "" || l["extensionVersion"] != "3.7.2" {
