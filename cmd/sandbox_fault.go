@@ -94,6 +94,12 @@ See docs/sandbox.md for what each fault does to each command and its exit code.`
 			if persist && cmd.Flags().Changed("count") {
 				return usageErrorf("--persist hits every call until 'linectl sandbox fault clear': leave out --count")
 			}
+			if args[0] == "delay" && delay == "" {
+				return usageErrorf("kind delay needs --delay (0 clears it)")
+			}
+			if args[0] == "talk" && code <= 0 {
+				return usageErrorf("kind talk needs --code, the TalkException's code (e.g. 10 not a member)")
+			}
 			if delay != "" {
 				d, err := time.ParseDuration(delay)
 				if err != nil || d < 0 || d > 10*time.Minute {
@@ -114,7 +120,11 @@ See docs/sandbox.md for what each fault does to each command and its exit code.`
 			if global {
 				l.Method = ""
 			}
-			if persist || args[0] == "delay" || args[0] == "drop-stream-every" {
+			switch {
+			case args[0] == "delay":
+				d, _ := time.ParseDuration(delay)
+				l.Count, l.Persist = 0, d > 0 // --delay 0 clears it
+			case persist || args[0] == "drop-stream-every":
 				l.Count, l.Persist = 0, true
 			}
 			return f.Out().line(l)

@@ -218,6 +218,8 @@ func TestSandboxFaultListAndClear(t *testing.T) {
 	wantExit(t, e.run("", "sandbox", "fault", "429", "--persist", "--count", "2"), 2, "usage")
 	wantExit(t, e.run("", "sandbox", "fault", "expire-windows", "--persist"), 2, "usage")
 	wantExit(t, e.run("", "sandbox", "fault", "list", "extra"), 2, "usage")
+	wantExit(t, e.run("", "sandbox", "fault", "delay"), 2, "usage")
+	wantExit(t, e.run("", "sandbox", "fault", "talk"), 2, "usage")
 	if h := e.must("", "sandbox", "fault", "--help"); !strings.Contains(h.stdout+h.stderr, "sandbox fault clear") {
 		t.Fatal("sandbox fault --help does not mention clear")
 	}
