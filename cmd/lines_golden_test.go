@@ -50,6 +50,7 @@ func TestLineFieldsGolden(t *testing.T) {
 		noticeLine{Type: "notice", Event: "fullSync", NextRevision: "5", Detail: "reasons [1]"},
 		sandboxLine{Type: "sandbox", URL: "http://127.0.0.1:1", SignerCommand: "linectl sandbox signer", Accounts: []string{"a"}},
 		sandboxFaultLine{Type: "sandbox-fault", Kind: "503", Method: "sendMessage", Count: 2},
+		sandboxFaultLine{Type: "sandbox-fault", Kind: "talk", Method: "sendMessage", Persist: true, Code: 10, Reason: "not a member", Status: 502, Delay: "3s"},
 		notifyTokenLine{Type: "notifyToken", Token: "t", ID: "0123abcd", To: "c1", Name: "Family", CreatedAt: "2026-01-01T00:00:00Z", Revoked: true},
 		notifyServeLine{Type: "notify-serve", URL: "http://127.0.0.1:8093", Listen: "127.0.0.1:8093", TLS: false, Tokens: 2, RateLimit: "1000/h"},
 		notifyLine{Type: "notify", Method: "POST", Path: "/api/notify", Status: 200, TokenID: "0123abcd", To: "c1", MessageID: "m", ReqSeq: 5, E2EE: true, ImageMessageID: "i", StickerMessageID: "s", Remote: "127.0.0.1:5", MS: 12, Error: "e"},

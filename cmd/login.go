@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,6 +25,9 @@ Two ways:
   linectl login password   email + password, confirmed on the phone with a PIN
 
 The certificate LINE issues is saved, so later logins from this config skip the PIN.
+The gateway and signer the login used are saved too when they came from flags or the
+environment (--gateway, LINECTL_GATEWAY, LINECTL_SIGNER, LINECTL_SIGNER_COMMAND), so
+later runs — cron, systemd — need none of them.
 Tokens are saved in the config file (mode 0600) and refreshed automatically.`,
 	}
 	cmd.AddCommand(newCmdLoginQR(f, nil), newCmdLoginPassword(f, nil))
@@ -66,13 +70,25 @@ func withLoginDeadline(ctx context.Context, wait time.Duration) (context.Context
 	return context.WithTimeout(ctx, wait)
 }
 
-// saveLogin stores the session: MID, certificate (kept if none issued), tokens.
+// saveLogin stores the session: MID, certificate (kept if none issued),
+// tokens, and the gateway and signer the login was made with (keepLoginSettings).
 func saveLogin(f *factory, s *lineapi.Session) (*config.Config, error) {
 	st, err := f.Store()
 	if err != nil {
 		return nil, err
 	}
+	used, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	var kept []string
+	defer func() {
+		if len(kept) > 0 {
+			f.info("Saved %s in %s: later runs use them without the flags or environment variables.", strings.Join(kept, " and "), st.Path)
+		}
+	}()
 	return st.Update(func(c *config.Config) error {
+		kept = keepLoginSettings(c, used)
 		if c.Account.MID != "" && c.Account.MID != s.MID {
 			c.Account.Certificate = "" // a certificate belongs to one account
 		}
@@ -85,6 +101,24 @@ func saveLogin(f *factory, s *lineapi.Session) (*config.Config, error) {
 		c.Tokens = session.Merge(config.Tokens{}, s.Tokens)
 		return nil
 	})
+}
+
+// keepLoginSettings writes into the file c the gateway and the signer the
+// login was made with (used: the file with flags and environment laid over
+// it) where they differ: the tokens belong to that gateway, and the gateway
+// checks that signer's signatures, so a later run — cron or systemd, with
+// none of the login's LINECTL_* variables — must use both as they are. The
+// default gateway is left implicit. It names what it changed.
+func keepLoginSettings(c, used *config.Config) (kept []string) {
+	if used.Gateway != c.Gateway && !(c.Gateway == "" && used.Gateway == lineapi.DefaultBaseURL) {
+		c.Gateway = used.Gateway
+		kept = append(kept, "the gateway ("+used.Gateway+")")
+	}
+	if used.Signer.Kind != c.Signer.Kind || used.Signer.Command != c.Signer.Command {
+		c.Signer.Kind, c.Signer.Command = used.Signer.Kind, used.Signer.Command
+		kept = append(kept, "the signer ("+used.Signer.Kind+")")
+	}
+	return kept
 }
 
 func printLogin(f *factory, s *lineapi.Session, c *config.Config, e2eeKeys bool) error {

@@ -72,7 +72,8 @@ off). The phone acts after --phone-delay; with --manual-phone drive it yourself:
   curl <url>/_sandbox/state                             # accounts, chats, stored messages
 
 To test a script's exit-code handling, make the sandbox fail ('linectl sandbox fault --help':
-503, 429, dropped connections, TalkExceptions, delays, hostile answers) and drive its clock,
+503, 429, dropped connections, TalkExceptions, delays, hostile answers; --persist until
+'linectl sandbox fault clear'; 'fault list' shows what is armed) and drive its clock,
 tokens and sessions ('linectl sandbox do --help'). All of it: docs/sandbox.md.`,
 		Example: `  linectl sandbox
   linectl sandbox --addr 127.0.0.1:8765 --phone-delay 3s

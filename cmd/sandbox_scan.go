@@ -80,9 +80,26 @@ func sandboxScan(gateway, url string) error {
 // sandboxPost calls one of the sandbox's own control endpoints
 // (/_sandbox/…) and returns its answer.
 func sandboxPost(gateway, endpoint string, body map[string]any) ([]byte, error) {
-	b, _ := json.Marshal(body)
+	return sandboxCall(gateway, http.MethodPost, endpoint, body)
+}
+
+// sandboxCall is sandboxPost with another HTTP method (GET lists the armed
+// faults, DELETE clears them).
+func sandboxCall(gateway, method, endpoint string, body map[string]any) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, strings.TrimSuffix(gateway, "/")+"/_sandbox/"+endpoint, rd)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox %s: %w", endpoint, err)
+	}
+	if body != nil {
+		req.Header.Set("content-type", "application/json")
+	}
 	cl := &http.Client{Timeout: 10 * time.Second}
-	resp, err := cl.Post(strings.TrimSuffix(gateway, "/")+"/_sandbox/"+endpoint, "application/json", bytes.NewReader(b))
+	resp, err := cl.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", endpoint, err)
 	}

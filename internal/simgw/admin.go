@@ -3,6 +3,7 @@ package simgw
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 )
@@ -28,11 +29,12 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		Version int    `json:"version"`
 		Delay   string `json:"delay"`
 		Status  int    `json:"status"`
+		Persist bool   `json:"persist"`
 		// inject-media
 		ContentType int  `json:"contentType"`
 		Sealed      bool `json:"sealed"`
 	}
-	if r.Method == http.MethodPost { // 32 MiB: inject-media carries a file in base64
+	if r.Method == http.MethodPost || r.Method == http.MethodDelete { // 32 MiB: inject-media carries a file in base64
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 32<<20)).Decode(&in); err != nil && err.Error() != "EOF" {
 			writeJSON(w, 400, map[string]any{"error": err.Error()})
 			return
@@ -77,26 +79,19 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 	case "/_sandbox/kick":
 		s.Kick(in.MID)
 	case "/_sandbox/faults":
-		kinds := map[string]FaultKind{"503": Fault503, "429": Fault429, "drop-before": FaultDropBefore, "drop-after": FaultDropAfter, "talk": FaultTalk}
-		switch k, ok := kinds[in.Kind]; {
-		case in.Kind == "expire-windows":
-			s.ExpireWindows(in.Count)
-		case in.Kind == "refresh-retry":
-			s.RefreshRetryRequired(in.Count)
-		case in.Kind == "drop-stream-every":
-			s.DropStreamEvery(in.Count)
-		case in.Kind == "delay":
-			var d time.Duration
-			if d, err = time.ParseDuration(in.Delay); err == nil {
-				s.Delay(in.Method, d)
-			}
-		case replyFaults[in.Kind] != nil:
-			s.FailReply(in.Method, replyFaults[in.Kind](in.Status), in.Count)
-		case ok:
-			s.FailTalk(in.Method, k, in.Code, in.Reason, in.Count)
-		default:
-			writeJSON(w, 400, map[string]any{"error": "unknown fault kind"})
+		switch r.Method {
+		case http.MethodGet: // the faults still armed
+			writeJSON(w, 200, map[string]any{"faults": s.ArmedFaults()})
 			return
+		case http.MethodDelete: // disarm them all
+			s.ClearFaults()
+		default:
+			err = s.Arm(ArmedFault{Kind: in.Kind, Method: in.Method, Count: in.Count, Persist: in.Persist,
+				Code: in.Code, Reason: in.Reason, Status: in.Status, Delay: in.Delay})
+			if errors.Is(err, errUnknownFault) {
+				writeJSON(w, 400, map[string]any{"error": err.Error()})
+				return
+			}
 		}
 	default:
 		writeJSON(w, 404, map[string]any{"error": "unknown sandbox endpoint"})

@@ -104,6 +104,11 @@ type faultRule struct {
 	code   int
 	reason string
 	reply  *Reply
+	// name is the kind as /_sandbox/faults names it ("503", "not-json", …),
+	// status the --status it was armed with; persist: every call until cleared.
+	name    string
+	status  int
+	persist bool
 }
 
 type fault struct {
@@ -132,12 +137,14 @@ type faults struct {
 func (f *faults) take(method string) fault {
 	out := fault{delay: f.delays[method]}
 	rules := f.rules[method]
-	for len(rules) > 0 && rules[0].count <= 0 {
+	for len(rules) > 0 && rules[0].count <= 0 && !rules[0].persist {
 		rules = rules[1:]
 	}
 	if len(rules) > 0 {
 		r := rules[0]
-		r.count--
+		if !r.persist {
+			r.count--
+		}
 		out.kind, out.code, out.reason, out.reply = r.kind, r.code, r.reason, r.reply
 	}
 	if f.rules != nil {
