@@ -164,8 +164,12 @@ func loginError(ctx context.Context, err error, wait time.Duration, what string)
 	switch {
 	case errors.Is(err, lineapi.ErrInvalidIdentityCredential), errors.Is(err, lineapi.ErrAuthenticationFailed):
 		return withExit(ExitRejected, kindWrongCredentials, &humanError{"login: wrong email or password", fmt.Errorf("login: wrong email or password (%w)", err)})
-	case errors.Is(err, lineapi.ErrLoginTimedOut), errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return withExit(ExitLogin, kindLoginTimeout, fmt.Errorf("login: %s within --wait %v; run the login again", what, wait))
+	case errors.Is(err, lineapi.ErrLoginTimedOut):
+		// LINE's own windows ran out before --wait did (a QR code lasts
+		// longPollingMaxCount windows of longPollingIntervalSec).
+		return withExit(ExitLogin, kindLoginTimeout, fmt.Errorf("login: %s in the time LINE allows for it (the code expired); run the login again", what))
 	}
 	return fmt.Errorf("login: %w", err)
 }

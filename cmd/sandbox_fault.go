@@ -83,6 +83,9 @@ See docs/sandbox.md for what each fault does to each command and its exit code.`
 				}
 			}
 			if !known {
+				if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+					return usageErrorf("unknown fault kind %q; did you mean %s?", args[0], quoteJoin(s))
+				}
 				return usageErrorf("unknown fault kind %q: see 'linectl sandbox fault --help'", args[0])
 			}
 			if count < 1 || count > 1000 {

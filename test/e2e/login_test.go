@@ -93,7 +93,7 @@ func TestQRNotScannedInTime(t *testing.T) {
 	e := newEnv(t, func(o *simgw.Options) { o.ManualScan = true })
 	r := e.run("", "login", "qr", "--wait", "2s")
 	wantExit(t, r, 3, "login_timeout")
-	if !strings.Contains(r.stderr, "not scanned") {
+	if !strings.Contains(r.stderr, "not scanned") || !strings.Contains(r.stderr, "within --wait 2s") {
 		t.Fatalf("stderr: %s", r.stderr)
 	}
 }

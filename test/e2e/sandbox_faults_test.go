@@ -65,7 +65,12 @@ var faultRows = []faultRow{
 		check: func(t *testing.T, e *env) {
 			wantCalls(t, e, "checkQrCodeVerified", 2)
 			e.must("", "sandbox", "fault", "expire-windows", "--count", "2")
-			wantExit(t, e.run("", "login", "qr"), 3, "login_timeout")
+			r := e.run("", "login", "qr")
+			wantExit(t, r, 3, "login_timeout")
+			// LINE's windows ran out, not --wait (6m): the words say so.
+			if !strings.Contains(r.stderr, "in the time LINE allows for it (the code expired)") || strings.Contains(r.stderr, "--wait") {
+				t.Fatalf("stderr: %s", r.stderr)
+			}
 		}},
 	{row: "`refresh-retry --count 2`", doc: []string{"`session refresh` retries per LINE's policy: 0"}, arm: [][]string{{"refresh-retry", "--count", "2"}},
 		runs:  []faultRun{{[]string{"session", "refresh"}, 0, ""}},
