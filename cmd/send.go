@@ -87,8 +87,9 @@ positive decimal numbers (LINE Notify's stickerPackageId/stickerId; LINE's stick
 --sticker-version sets its package version (STKVER, default 100). A sticker has no text.
 Stickers are never sealed: LINE's allowedTypes does not list them (see docs/protocol.md §6).
 
---image FILE sends a PNG, JPEG or GIF (by content, not by name; at most 50 MiB) and
---file FILE any file (at most 1 GiB, LINE's limit); "-" reads stdin (give --name), and
+--image FILE sends a PNG, JPEG or GIF (by content, not by name; at most 50 MiB, 200
+million pixels, 400 million in all a GIF's frames: checked from the header, before anything
+is decoded; a larger image is exit 2) and --file FILE any file (at most 1 GiB, LINE's limit); "-" reads stdin (give --name), and
 --name sets the name LINE shows. A media message has no text. Where LINE says the chat
 takes media sealed (determineMediaMessageFlow) the file is encrypted with a fresh key,
 uploaded, and the key sent in a sealed message; otherwise the message is sent and the
