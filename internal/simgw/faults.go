@@ -37,6 +37,10 @@ var (
 	ReplyNotJSON   = Reply{Body: "OK"}
 	ReplyEmpty     = Reply{}
 	ReplyTruncated = Reply{Body: `{"code":0,"message":"OK","data":{"id":"6053`}
+	// Success envelopes that do not show the stored message.
+	ReplyNoData   = Reply{Body: `{"code":0,"message":"OK","data":{}}`}
+	ReplyNullData = Reply{Body: `{"code":0,"message":"OK","data":null}`}
+	ReplyEmptyID  = Reply{Body: `{"code":0,"message":"OK","data":{"id":"","createdTime":"1"}}`}
 )
 
 // ReplyHTML is a proxy's HTML error page with status.

@@ -267,6 +267,11 @@ func (s *Sender) deliver(ctx context.Context, to string, toType lineapi.ToType, 
 	resealed := false
 	for {
 		sent, err := s.GW.SendMessage(ctx, res.ReqSeq, m)
+		if err == nil && (sent == nil || sent.ID == "") {
+			// Whatever Gateway answered, no message id shows nothing was
+			// stored or that it was: settle it like any unknown outcome.
+			err = &lineapi.BadResponseError{Method: "sendMessage", HTTPStatus: 200, Reason: "a success answer without the message's id"}
+		}
 		if err == nil {
 			res.MessageID, res.CreatedTime = sent.ID, int64(sent.CreatedTime)
 			return res, nil
