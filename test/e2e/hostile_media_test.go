@@ -4,14 +4,18 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/gif"
+	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/linectl/linectl/internal/simgw"
 )
@@ -81,5 +85,50 @@ func TestHostileImageBomb(t *testing.T) {
 	}
 	if len(mediaMessages(e)) != 0 {
 		t.Fatal("the bomb was sent")
+	}
+}
+
+// A hostile object server: a body that stalls halfway, one cut halfway,
+// one longer than the message announced. Each download fails on its own
+// (stall and cut: exit 5, network; too long: exit 4, bad_object), no
+// partial file is left, and the next message is still downloaded.
+func TestHostileObjectServer(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		fault  simgw.FaultKind
+		code   int
+		kind   string
+		stderr string
+	}{
+		{"stalled halfway", simgw.FaultStallBody, 5, "network", "stopped sending"},
+		{"cut halfway", simgw.FaultCutBody, 5, "network", "ended before the object did"},
+		{"longer than announced", simgw.FaultLongBody, 4, "bad_object", "the message announced 70 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.loginQR()
+			rev := strconv.FormatInt(e.sim.Revision(), 10)
+			for _, name := range []string{"first.txt", "second.txt"} {
+				data := bytes.Repeat([]byte(name[:1]), 70)
+				if _, err := e.sim.InjectMedia(simgw.MediaInjection{From: simgw.BobMID, To: simgw.FamilyMID, ContentType: 14, Name: name, Data: data}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ops := e.must("", "receive", "--from-revision", rev, "--wait", "300ms")
+			e.sim.Fail("obs-download", tc.fault, 1)
+			dir := t.TempDir()
+			r := e.runWithin(20*time.Second, ops.stdout, "download", "--idle-timeout", "1s", "--dir", dir)
+			wantExit(t, r, tc.code, tc.kind)
+			if !strings.Contains(r.stderr, tc.stderr) || !strings.Contains(r.stderr, "1 of 2 downloads failed") {
+				t.Fatalf("stderr %s", r.stderr)
+			}
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != 1 || entries[0].Name() != "second.txt" {
+				t.Fatalf("left in the directory: %v", entries)
+			}
+			if got := r.lines(t); len(got) != 1 || !strings.HasSuffix(fmt.Sprint(got[0]["file"]), "second.txt") {
+				t.Fatalf("downloaded %v", got)
+			}
+		})
 	}
 }
