@@ -322,6 +322,11 @@ func downloadOne(ctx context.Context, store *obs.Client, sealer *e2ee.Sealer, r 
 		if cause := context.Cause(ctx); errors.Is(cause, context.DeadlineExceeded) {
 			err = cause
 		}
+		var oe *obs.Error
+		if errors.As(err, &oe) && (oe.Status == 202 || oe.Status == 404) && r.keyMat == nil {
+			// A plain message whose object never arrived shows a placeholder.
+			err = fmt.Errorf("%w (no object: if this is a message you sent whose upload never finished, 'linectl upload --message-id %s --file PATH' completes it)", err, r.id)
+		}
 		if errors.Is(err, obs.ErrTooLong) && r.size > 0 {
 			err = fmt.Errorf("%w (the message announced %d bytes)", err, r.size)
 		}

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"image"
@@ -130,5 +131,47 @@ func TestHostileObjectServer(t *testing.T) {
 				t.Fatalf("downloaded %v", got)
 			}
 		})
+	}
+}
+
+// kill -9 during a plain upload: the pending line, printed before the
+// upload's first byte, names the message; 'linectl upload' completes it.
+func TestKillDuringPlainUploadLeavesPending(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	data := bytes.Repeat([]byte("backup "), 1000)
+	file := writeFile(t, "backup.tar", data)
+	e.sim.Delay("obs-upload", 30*time.Second) // the upload never ends before the kill
+	cmd := exec.Command(binary, "send", "--to", simgw.FamilyMID, "--file", file)
+	cmd.Env = e.environ()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadBytes('\n')
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	l := decode(t, string(line))
+	if err != nil || l["type"] != "pending" || l["fileName"] != "backup.tar" || l["fileSize"] != float64(len(data)) || l["contentType"] != 14.0 {
+		t.Fatalf("first line %q (%v)", line, err)
+	}
+	id := l["messageId"].(string)
+	m := mediaMessages(e)
+	if len(m) != 1 || m[0].ID != id || m[0].Media != nil {
+		t.Fatalf("stored %+v", m)
+	}
+	e.sim.Delay("obs-upload", 0)
+	e.must("", "upload", "--message-id", id, "--file", file)
+	if m := mediaMessages(e); !bytes.Equal(m[0].Media, data) {
+		t.Fatal("not completed by upload")
+	}
+	// In --jsonl too, before the sent line, with the input line.
+	r := e.must(`{"to":"`+simgw.FamilyMID+`","file":"`+file+`"}`+"\n", "send", "--jsonl")
+	got := r.lines(t)
+	if len(got) != 2 || got[0]["type"] != "pending" || got[0]["line"] != 1.0 || got[1]["type"] != "sent" || got[0]["messageId"] != got[1]["messageId"] {
+		t.Fatalf("lines %v", got)
 	}
 }
