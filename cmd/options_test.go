@@ -287,6 +287,7 @@ type memPosition struct {
 
 func (m *memPosition) Load(string) (int64, bool, error) { return m.rev, m.saved, nil }
 func (m *memPosition) Save(_ string, rev int64) error   { m.rev, m.saved = rev, true; return nil }
+func (m *memPosition) Name() string                     { return "memory" }
 func (m *memPosition) Lock() (func(), error) {
 	if m.locked {
 		return nil, withExit(ExitTemporary, kindAlreadyRunning, errors.New("already running"))

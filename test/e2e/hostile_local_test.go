@@ -321,3 +321,32 @@ func TestMistypedCommandAndVersionFlag(t *testing.T) {
 		t.Fatalf("--version: %v", l)
 	}
 }
+
+// A saved receive position of max int64 (every later operation would be
+// dropped as old) or a negative one is refused: exit 2, naming the file and
+// how to reset it; --from-revision past LINE's newest too.
+func TestHostileSavedPosition(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	e.must("", "receive", "--wait", "200ms")
+	state := filepath.Join(filepath.Dir(e.config), "receive-state.json")
+	for _, rev := range []string{"9223372036854775807", "-5"} {
+		if err := os.WriteFile(state, []byte(`{"mid":"`+simgw.AliceMID+`","revision":"`+rev+`"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e.sim.InjectMessage(simgw.BobMID, simgw.FamilyMID, "hello")
+		r := e.runWithin(20*time.Second, "", "receive", "--wait", "300ms")
+		wantExit(t, r, 2, "config")
+		if !strings.Contains(r.stderr, state) || !strings.Contains(r.stderr, "remove") || r.stdout != "" {
+			t.Fatalf("revision %s: stdout %q stderr %s", rev, r.stdout, r.stderr)
+		}
+	}
+	// Reset as the message says: remove the file.
+	os.Remove(state)
+	e.must("", "receive", "--wait", "200ms")
+	wantExit(t, e.run("", "receive", "--wait", "300ms", "--from-revision", "9223372036854775807"), 2, "usage")
+	e.sim.InjectMessage(simgw.BobMID, simgw.FamilyMID, "after the reset")
+	if r := e.must("", "receive", "--wait", "300ms"); !strings.Contains(r.stdout, "after the reset") {
+		t.Fatalf("stdout %s", r.stdout)
+	}
+}
