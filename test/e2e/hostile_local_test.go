@@ -118,9 +118,19 @@ func TestHostileSymlinkedConfigWrittenThrough(t *testing.T) {
 	if err := os.Symlink(missing, e.config); err != nil {
 		t.Fatal(err)
 	}
+	calls := len(e.sim.CallNames())
 	wantExit(t, e.run("", "login", "qr"), 2, "config")
 	if _, err := os.Lstat(missing); err == nil {
 		t.Fatal("a config was created through a dangling link")
+	}
+	// Refused before LINE was asked anything: no QR to scan, no PIN to
+	// confirm for a session that could not be saved.
+	if after := e.sim.CallNames(); len(after) != calls {
+		t.Fatalf("login contacted LINE before refusing the config: %v", after[calls:])
+	}
+	wantExit(t, e.run("secret\n", "login", "password", "--email", "alice@example.com", "--password-stdin"), 2, "config")
+	if after := e.sim.CallNames(); len(after) != calls {
+		t.Fatalf("password login contacted LINE before refusing the config: %v", after[calls:])
 	}
 }
 
