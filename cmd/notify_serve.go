@@ -28,6 +28,7 @@ type notifyServeOptions struct {
 	E2EE            string
 	ConfirmTimeout  time.Duration
 	AllowImageURLs  bool
+	AllowPrivateURL bool // --allow-private-image-urls
 	ImageURLTimeout time.Duration
 	// The HTTP server's bounds: a client that trickles or idles is cut off,
 	// and no more than MaxConns connections are open at a time.
@@ -47,7 +48,9 @@ func newCmdNotifyServe(f *factory, runF func(*notifyServeOptions) error) *cobra.
 200 {"status":200,"message":"ok"}, 400 bad parameters (imageFile, a PNG, JPEG or GIF part of a
 multipart body up to 10 MiB, is sent after the message, as an image; the URL pair
 imageThumbnail+imageFullsize is fetched only with --allow-image-urls, within
---image-url-timeout and 10 MiB; stickerPackageId+stickerId send a sticker last), 401 unknown token, 429 a token over --rate-limit, 500 a send that failed (the
+--image-url-timeout and 10 MiB, and never from a loopback, link-local, private or
+unspecified address (checked on the address connected to, after DNS and on every
+redirect) unless --allow-private-image-urls; every failure to fetch is the same 400; stickerPackageId+stickerId send a sticker last), 401 unknown token, 429 a token over --rate-limit, 500 a send that failed (the
 message says whether it may have been delivered; linectl never resends). See docs/notify.md.
 
 It listens on loopback only, unless --tls-cert and --tls-key are given. One session, one
@@ -66,7 +69,8 @@ On SIGINT/SIGTERM it stops accepting, finishes the sends in flight, answers requ
 waiting with 500 (nothing sent), and exits 130.`,
 		Example: `  linectl notify serve
   linectl notify serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem --rate-limit 100/m
-  linectl notify serve --max-connections 16 --body-timeout 10s --idle-timeout 30s`,
+  linectl notify serve --max-connections 16 --body-timeout 10s --idle-timeout 30s
+  linectl notify serve --allow-image-urls --allow-private-image-urls   # images from your LAN's NAS`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := parseNotifyServe(opts); err != nil {
@@ -85,6 +89,7 @@ waiting with 500 (nothing sent), and exits 130.`,
 	fl.StringVar(&opts.RateLimit, "rate-limit", notify.DefaultRate.String(), "calls to /api/notify per token: N/s, N/m, N/h or N/d (LINE Notify: 1000/h)")
 	fl.StringVar(&opts.E2EE, "e2ee", "auto", "Letter Sealing: auto, off or require (as 'linectl send')")
 	fl.BoolVar(&opts.AllowImageURLs, "allow-image-urls", false, "fetch imageFullsize URLs (the server then makes requests to any URL a token holder names)")
+	fl.BoolVar(&opts.AllowPrivateURL, "allow-private-image-urls", false, "with --allow-image-urls, also fetch from loopback, link-local, private and unspecified addresses (refused by default, after DNS and on every redirect)")
 	fl.DurationVar(&opts.ImageURLTimeout, "image-url-timeout", 10*time.Second, "how long fetching an image URL may take; 1s to 2m")
 	fl.DurationVar(&opts.HeaderTimeout, "header-timeout", 10*time.Second, "how long a request's headers may take to arrive; 1s to 10m")
 	fl.DurationVar(&opts.BodyTimeout, "body-timeout", 30*time.Second, "how long a request's body may take to arrive after its headers; 1s to 10m")
@@ -123,6 +128,9 @@ func parseNotifyServe(opts *notifyServeOptions) error {
 	}
 	if opts.MaxConns < 1 || opts.MaxConns > 10000 {
 		return usageErrorf("--max-connections %d: must be from 1 to 10000", opts.MaxConns)
+	}
+	if opts.AllowPrivateURL && !opts.AllowImageURLs {
+		return usageErrorf("--allow-private-image-urls goes with --allow-image-urls")
 	}
 	if (opts.TLSCert == "") != (opts.TLSKey == "") {
 		return usageErrorf("--tls-cert and --tls-key go together")
@@ -216,7 +224,7 @@ func runNotifyServe(ctx context.Context, f *factory, opts *notifyServeOptions) e
 		},
 	}
 	if opts.AllowImageURLs {
-		h.FetchImage = notify.FetchURL(notify.NewFetchClient(), opts.ImageURLTimeout)
+		h.FetchImage = notify.FetchURL(notify.NewFetchClient(opts.AllowPrivateURL), opts.ImageURLTimeout)
 	}
 	srv := &http.Server{
 		Handler: notify.BodyTimeout(h, opts.BodyTimeout), ReadHeaderTimeout: opts.HeaderTimeout, IdleTimeout: opts.IdleTimeout,
