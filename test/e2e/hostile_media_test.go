@@ -175,3 +175,18 @@ func TestKillDuringPlainUploadLeavesPending(t *testing.T) {
 		t.Fatalf("lines %v", got)
 	}
 }
+
+// A token refresh slower than --timeout happens before sendMessage is sent:
+// nothing was sent, so it is exit 5 (as docs/exit-codes.md says), never 6.
+func TestSlowRefreshBeforeSendIsExit5(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	e.must("", "send", "--to", simgw.FamilyMID, "warm") // probe and revision cached: sendMessage is the next call
+	e.sim.ExpireTokens()
+	e.sim.Delay("tokenRefresh", 3*time.Second)
+	r := e.runWithin(60*time.Second, "", "send", "--timeout", "1s", "--confirm-timeout", "300ms", "--to", simgw.FamilyMID, "after a slow refresh")
+	wantExit(t, r, 5, "")
+	if n := e.messagesWith("after a slow refresh"); n != 0 {
+		t.Fatalf("%d stored", n)
+	}
+}
