@@ -89,8 +89,10 @@ Stickers are never sealed: LINE's allowedTypes does not list them (see docs/prot
 
 --image FILE sends a PNG, JPEG or GIF (by content, not by name; at most 50 MiB, 200
 million pixels, 400 million in all a GIF's frames: checked from the header, before anything
-is decoded; a larger image is exit 2) and --file FILE any file (at most 1 GiB, LINE's limit); "-" reads stdin (give --name), and
---name sets the name LINE shows. A media message has no text. Where LINE says the chat
+is decoded; a larger image is exit 2) and --file FILE any file (at most 1 GiB, LINE's
+limit). "-" reads stdin (give --name): --file - streams it into a private temporary file,
+deleted at once, up to 1 GiB; --image - holds it in memory, up to 50 MiB. --name sets the
+name LINE shows. A media message has no text. Where LINE says the chat
 takes media sealed (determineMediaMessageFlow) the file is encrypted with a fresh key,
 uploaded, and the key sent in a sealed message; otherwise the message is sent and the
 file uploaded to it (an upload is retried; the message never is). Before a plain upload

@@ -164,7 +164,15 @@ func TestKillDuringPlainUploadLeavesPending(t *testing.T) {
 		t.Fatalf("stored %+v", m)
 	}
 	e.sim.Delay("obs-upload", 0)
-	e.must("", "upload", "--message-id", id, "--file", file)
+	size := strconv.FormatInt(int64(l["fileSize"].(float64)), 10)
+	// upload checks the file against the size the message announced.
+	other := writeFile(t, "backup.tar", append(data, '!'))
+	calls := count(e.sim.CallNames(), "obs-upload")
+	wantExit(t, e.run("", "upload", "--message-id", id, "--size", size, "--file", other), 2, "usage")
+	if count(e.sim.CallNames(), "obs-upload") != calls {
+		t.Fatal("a file of another size was uploaded")
+	}
+	e.must("", "upload", "--message-id", id, "--size", size, "--file", file)
 	if m := mediaMessages(e); !bytes.Equal(m[0].Media, data) {
 		t.Fatal("not completed by upload")
 	}
