@@ -242,12 +242,22 @@ func (c *Client) Download(ctx context.Context, path, talkMeta string, w io.Write
 		if resp.ContentLength > max {
 			return &sourceError{fmt.Errorf("%w: its Content-Length is %d bytes, more than %d", ErrTooLong, resp.ContentLength, max)}
 		}
-		n, err = io.Copy(w, io.LimitReader(idle.reader(resp.Body), max+1))
+		var readErr error
+		src := idle.reader(resp.Body)
+		body := readFunc(func(p []byte) (int, error) {
+			k, err := src.Read(p)
+			if err != nil && err != io.EOF {
+				readErr = err
+			}
+			return k, err
+		})
+		n, err = io.Copy(w, io.LimitReader(body, max+1))
 		switch {
 		case errors.Is(context.Cause(ctx), ErrStalled):
 			return &sourceError{fmt.Errorf("%w after %d bytes: nothing for %v", ErrStalled, n, c.IdleTimeout)}
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return &sourceError{fmt.Errorf("%w: %d of %d bytes", ErrTruncated, n, resp.ContentLength)}
+		case readErr != nil && ctx.Err() == nil || errors.Is(readErr, io.ErrUnexpectedEOF):
+			// The connection ended (or broke) before the object did.
+			return &sourceError{fmt.Errorf("%w after %d of %d bytes: %w", ErrTruncated, n, resp.ContentLength, readErr)}
 		case err != nil:
 			return &sourceError{fmt.Errorf("download: %w", err)}
 		case n > max:
