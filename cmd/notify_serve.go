@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/linectl/linectl/internal/httplimit"
 	"github.com/linectl/linectl/internal/notify"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 )
@@ -210,7 +211,7 @@ func runNotifyServe(ctx context.Context, f *factory, opts *notifyServeOptions) e
 	if err != nil {
 		return usageErrorf("--listen %s: %v", opts.Listen, err)
 	}
-	ln = notify.LimitListener(ln, opts.MaxConns)
+	ln = httplimit.LimitListener(ln, opts.MaxConns)
 	scheme := "http"
 	if opts.TLSCert != "" {
 		scheme = "https"
@@ -227,7 +228,7 @@ func runNotifyServe(ctx context.Context, f *factory, opts *notifyServeOptions) e
 		h.FetchImage = notify.FetchURL(notify.NewFetchClient(opts.AllowPrivateURL), opts.ImageURLTimeout)
 	}
 	srv := &http.Server{
-		Handler: notify.BodyTimeout(h, opts.BodyTimeout), ReadHeaderTimeout: opts.HeaderTimeout, IdleTimeout: opts.IdleTimeout,
+		Handler: httplimit.BodyTimeout(h, opts.BodyTimeout), ReadHeaderTimeout: opts.HeaderTimeout, IdleTimeout: opts.IdleTimeout,
 		MaxHeaderBytes: 64 << 10, ErrorLog: log.New(f.IO.ErrOut, "linectl: notify serve: ", 0),
 	}
 	addr := ln.Addr().String()

@@ -1,4 +1,6 @@
-package notify
+// Package httplimit bounds what one client can hold of an HTTP server:
+// connections, and the time to send a body.
+package httplimit
 
 import (
 	"io"
@@ -58,12 +60,18 @@ func (c *limitConn) Close() error {
 // BodyTimeout bounds the reading of a request's body to d from when its
 // headers were read (http.Server's ReadHeaderTimeout bounds those): a
 // client trickling its body is cut off. The bound is lifted once the body
-// has been read, so a send that takes longer is not disturbed.
+// has been read, so a send that takes longer is not disturbed. A request
+// without a body is left alone.
 func BodyTimeout(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rc := http.NewResponseController(w)
-		if err := rc.SetReadDeadline(time.Now().Add(d)); err == nil && r.Body != nil && r.Body != http.NoBody {
-			r.Body = &deadlineBody{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+		// Only a request with a body: without one the server already reads
+		// ahead on the connection, and a deadline there would end a long
+		// answer (an event stream) when it passed.
+		if r.Body != nil && r.Body != http.NoBody {
+			rc := http.NewResponseController(w)
+			if err := rc.SetReadDeadline(time.Now().Add(d)); err == nil {
+				r.Body = &deadlineBody{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+			}
 		}
 		h.ServeHTTP(w, r)
 	})
