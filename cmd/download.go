@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tidwall/gjson"
@@ -29,11 +30,23 @@ type downloadOptions struct {
 	// what it fetched.
 	Opener sealerOpener
 
-	MessageID string
-	Output    string
-	Dir       string
-	Force     bool
+	// Warn reports a message that could not be saved (stderr) while the
+	// others go on.
+	Warn func(format string, a ...any)
+
+	MessageID   string
+	Output      string
+	Dir         string
+	Force       bool
+	IdleTimeout time.Duration // no byte for this long ends a download
+	MaxTime     time.Duration // one file's download, in all
 }
+
+// Bounds of download's --idle-timeout and --max-time.
+const (
+	defaultDownloadIdle    = 30 * time.Second
+	defaultDownloadMaxTime = 30 * time.Minute
+)
 
 // downloadedLine is printed for each object saved.
 type downloadedLine struct {
@@ -48,6 +61,7 @@ func newCmdDownload(f *factory) *cobra.Command {
 	opts := &downloadOptions{deps: f.deps(), In: f.IO.In,
 		Storage: func(cl *lineapi.Client) *obs.Client { return newOBS(f, cl) },
 		Opener:  f.accountSealer,
+		Warn:    f.progress,
 	}
 	cmd := &cobra.Command{
 		Use:   "download [--message-id ID] [--output FILE | --dir DIR]",
@@ -66,13 +80,28 @@ the name the sender gave, made safe (no directories; a clash gets the message id
 An existing file is not replaced without --force. Each file is written to a temporary file
 beside it and renamed into place, 0600. One line is printed per file:
 
-  {"type":"downloaded","messageId":…,"file":…,"size":N,"e2ee":bool}`,
+  {"type":"downloaded","messageId":…,"file":…,"size":N,"e2ee":bool}
+
+Every read is bounded: an object server that sends nothing for --idle-timeout (default 30s,
+1s–10m) ends that download, and one file may take at most --max-time in all (default 30m,
+1s–24h). A body longer than the size the message announced (FILE_SIZE; for a sealed file
+with its 32-byte tag) or than its Content-Length is refused and not kept (exit 4, kind
+bad_object); one that stalls or ends early is a network failure (exit 5). Either way no
+partial file is left, the other messages are still tried, each failure is named on stderr,
+and the exit code is the worst one.`,
 		Example: `  linectl receive | jq -c 'select(.message.contentType == 1)' | linectl download --dir ~/line-images
-  linectl download --message-id 605311889450205372 --output graph.png`,
+  linectl download --message-id 605311889450205372 --output graph.png
+  linectl download --idle-timeout 10s --max-time 5m --dir backups < lines.jsonl`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Output != "" && opts.Dir != "" {
 				return usageErrorf("give --output or --dir, not both")
+			}
+			if err := checkDuration("--idle-timeout", opts.IdleTimeout, time.Second, 10*time.Minute); err != nil {
+				return err
+			}
+			if err := checkDuration("--max-time", opts.MaxTime, time.Second, 24*time.Hour); err != nil {
+				return err
 			}
 			if opts.MessageID != "" {
 				if _, err := positiveDecimal(opts.MessageID); err != nil {
@@ -89,6 +118,8 @@ beside it and renamed into place, 0600. One line is printed per file:
 	fl.StringVarP(&opts.Output, "output", "o", "", "the file to write (one message)")
 	fl.StringVar(&opts.Dir, "dir", "", "the directory to write into (default: the current one)")
 	fl.BoolVar(&opts.Force, "force", false, "replace an existing file")
+	fl.DurationVar(&opts.IdleTimeout, "idle-timeout", defaultDownloadIdle, "end a download when the object server sends nothing for this long (1s–10m)")
+	fl.DurationVar(&opts.MaxTime, "max-time", defaultDownloadMaxTime, "the longest one file's download may take (1s–24h)")
 	return cmd
 }
 
@@ -96,6 +127,7 @@ beside it and renamed into place, 0600. One line is printed per file:
 type mediaRef struct {
 	id, name string
 	path     string // on OBS
+	size     int64  // the plain size the message announced (FILE_SIZE); 0: none
 	sealed   gjson.Result
 	keyMat   []byte
 }
@@ -106,6 +138,7 @@ func runDownload(ctx context.Context, opts *downloadOptions) error {
 		return err
 	}
 	store := opts.Storage(cl)
+	store.IdleTimeout = opts.IdleTimeout
 	var refs []mediaRef
 	if opts.MessageID != "" {
 		refs = []mediaRef{{id: opts.MessageID, name: opts.MessageID + ".bin", path: "/r/talk/m/" + opts.MessageID}}
@@ -116,6 +149,7 @@ func runDownload(ctx context.Context, opts *downloadOptions) error {
 		return usageErrorf("--output takes one message; stdin has %d media messages (use --dir)", len(refs))
 	}
 	var sealer *e2ee.Sealer
+	var failed []error
 	for _, r := range refs {
 		if r.sealed.Exists() && sealer == nil {
 			s, save, err := opts.Opener(ctx, cl)
@@ -127,13 +161,39 @@ func runDownload(ctx context.Context, opts *downloadOptions) error {
 		}
 		line, err := downloadOne(ctx, store, sealer, r, opts)
 		if err != nil {
-			return fmt.Errorf("message %s: %w", r.id, err)
+			err = fmt.Errorf("message %s: %w", r.id, err)
+			if c := classify(err).code; ctx.Err() != nil || c == ExitLogin || c == ExitInterrupted || len(refs) == 1 {
+				return err // nothing after it can do better
+			}
+			if opts.Warn != nil {
+				opts.Warn("download: %v (going on with the other messages)", err)
+			}
+			failed = append(failed, err)
+			continue
 		}
 		if err := opts.Out.line(line); err != nil {
 			return err
 		}
 	}
-	return nil
+	return worstOf(failed, len(refs))
+}
+
+// worstOf is the error of a batch in which some downloads failed: its exit
+// code is the worst of theirs, its message names each.
+func worstOf(failed []error, total int) error {
+	if len(failed) == 0 {
+		return nil
+	}
+	worst := failed[0]
+	msgs := make([]string, len(failed))
+	for i, err := range failed {
+		msgs[i] = err.Error()
+		if rank(classify(err).code) > rank(classify(worst).code) {
+			worst = err
+		}
+	}
+	c := classify(worst)
+	return withExit(c.code, c.kind, fmt.Errorf("%d of %d downloads failed: %s", len(failed), total, strings.Join(msgs, "; ")))
 }
 
 // readMediaRefs reads receive's lines (operation or message lines, or bare
@@ -182,6 +242,10 @@ func mediaRefOf(m gjson.Result, ct int) (mediaRef, error) {
 	}
 	md := m.Get("contentMetadata")
 	r := mediaRef{id: id, name: md.Get("FILE_NAME").String(), path: "/r/talk/m/" + id}
+	// An unreadable FILE_SIZE bounds nothing: linectl's own limit does.
+	if n, err := positiveDecimal(md.Get("FILE_SIZE").String()); err == nil && n <= maxFileSize {
+		r.size = n
+	}
 	if oid := md.Get("OID").String(); oid != "" {
 		sid := md.Get("SID").String()
 		if sid == "" {
@@ -241,8 +305,31 @@ func downloadOne(ctx context.Context, store *obs.Client, sealer *e2ee.Sealer, r 
 		}
 		w = dec
 	}
-	n, err := store.Download(ctx, r.path, obs.TalkMeta(r.id), w, maxFileSize+obs.TagSize)
+	limit := int64(maxFileSize)
+	if r.size > 0 {
+		limit = r.size // refuse more than announced
+	}
+	if r.keyMat != nil {
+		limit += obs.TagSize
+	}
+	if opts.MaxTime > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, opts.MaxTime, fmt.Errorf("%w: the download took longer than --max-time %v", context.DeadlineExceeded, opts.MaxTime))
+		defer cancel()
+	}
+	n, err := store.Download(ctx, r.path, obs.TalkMeta(r.id), w, limit)
 	if err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, context.DeadlineExceeded) {
+			err = cause
+		}
+		var oe *obs.Error
+		if errors.As(err, &oe) && (oe.Status == 202 || oe.Status == 404) && r.keyMat == nil {
+			// A plain message whose object never arrived shows a placeholder.
+			err = fmt.Errorf("%w (no object: if this is a message you sent whose upload never finished, 'linectl upload --message-id %s --file PATH' completes it)", err, r.id)
+		}
+		if errors.Is(err, obs.ErrTooLong) && r.size > 0 {
+			err = fmt.Errorf("%w (the message announced %d bytes)", err, r.size)
+		}
 		return nil, err
 	}
 	if dec != nil {

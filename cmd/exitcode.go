@@ -140,6 +140,11 @@ func classify(err error) classified {
 		c.code, c.kind = ExitTemporary, kindTemporary
 	case ge != nil:
 		c.code, c.kind = ExitRejected, kindRejected
+	case errors.Is(err, obs.ErrTooLong):
+		// The object storage sent more than the message announced.
+		c.code, c.kind = ExitRejected, kindBadObject
+	case errors.Is(err, obs.ErrTruncated), errors.Is(err, obs.ErrStalled):
+		c.code, c.kind = ExitTemporary, kindNetwork
 	case errors.As(err, &oe) && obs.Temporary(err):
 		c.code, c.kind = ExitTemporary, kindTemporary
 	case errors.As(err, &oe):

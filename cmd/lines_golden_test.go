@@ -29,6 +29,7 @@ func TestLineFieldsGolden(t *testing.T) {
 		sentLine{Type: "sent", To: "c1", ToType: 2, MessageID: "m", ReqSeq: 5, CreatedTime: "1", E2EE: true, SpecVersion: 2, Confirmed: &tr},
 		sentLine{Type: "sent", To: "c1", ToType: 2, MessageID: "m", ReqSeq: 6, CreatedTime: "1", ContentType: 7},
 		sentLine{Type: "sent", To: "u1", ToType: 0, MessageID: "m", ReqSeq: 7, CreatedTime: "1", E2EE: true, SpecVersion: 2, ContentType: 1, FileName: "graph.png", FileSize: 5000, Object: "/r/talk/emi/0a1b"},
+		pendingLine{Type: "pending", To: "c1", ToType: 2, MessageID: "605311889450205372", ReqSeq: 8, ContentType: 14, FileName: "backup.tar", FileSize: 5000, Line: 2},
 		failedLine{Type: "failed", To: "c1", ToType: &one, ReqSeq: 5, Line: 3, ExitCode: 4, Kind: "rejected", Code: 10, Reason: "r", Message: "m"},
 		failedLine{Type: "failed", To: "c1", ToType: &one, ReqSeq: 8, ExitCode: 7, Kind: "upload_failed", Message: "m", MessageID: "605311889450205372"},
 		uploadedLine{Type: "uploaded", MessageID: "605311889450205372", Object: "/r/talk/m/605311889450205372", FileName: "load.png", FileSize: 5000},

@@ -148,6 +148,16 @@ func loginSetup(cmd *cobra.Command, f *factory, wait time.Duration) (*config.Con
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
+	// The session is saved at the end: a config that cannot be written (a
+	// link to a missing file, a directory of another user's, a full disk) is
+	// refused now, before the QR scan or the PIN at LINE.
+	st, err := f.Store()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if err := st.CheckWritable(); err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("login: the session could not be saved, so nothing was asked of LINE: %w", err)
+	}
 	cl, err := f.Client(false)
 	if err != nil {
 		return nil, nil, nil, nil, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/linectl/linectl/internal/httplimit"
 	"github.com/linectl/linectl/internal/notify"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 )
@@ -28,7 +29,14 @@ type notifyServeOptions struct {
 	E2EE            string
 	ConfirmTimeout  time.Duration
 	AllowImageURLs  bool
+	AllowPrivateURL bool // --allow-private-image-urls
 	ImageURLTimeout time.Duration
+	// The HTTP server's bounds: a client that trickles or idles is cut off,
+	// and no more than MaxConns connections are open at a time.
+	HeaderTimeout time.Duration
+	BodyTimeout   time.Duration
+	IdleTimeout   time.Duration
+	MaxConns      int
 }
 
 func newCmdNotifyServe(f *factory, runF func(*notifyServeOptions) error) *cobra.Command {
@@ -41,7 +49,9 @@ func newCmdNotifyServe(f *factory, runF func(*notifyServeOptions) error) *cobra.
 200 {"status":200,"message":"ok"}, 400 bad parameters (imageFile, a PNG, JPEG or GIF part of a
 multipart body up to 10 MiB, is sent after the message, as an image; the URL pair
 imageThumbnail+imageFullsize is fetched only with --allow-image-urls, within
---image-url-timeout and 10 MiB; stickerPackageId+stickerId send a sticker last), 401 unknown token, 429 a token over --rate-limit, 500 a send that failed (the
+--image-url-timeout and 10 MiB, and never from a loopback, link-local, private or
+unspecified address (checked on the address connected to, after DNS and on every
+redirect) unless --allow-private-image-urls; every failure to fetch is the same 400; stickerPackageId+stickerId send a sticker last), 401 unknown token, 429 a token over --rate-limit, 500 a send that failed (the
 message says whether it may have been delivered; linectl never resends). See docs/notify.md.
 
 It listens on loopback only, unless --tls-cert and --tls-key are given. One session, one
@@ -51,10 +61,17 @@ listens and one per request (never the token, never the message text):
   {"type":"notify-serve","url":"http://127.0.0.1:8093","listen":…,"tls":false,"tokens":N,"rateLimit":"1000/h"}
   {"type":"notify","method":"POST","path":"/api/notify","status":200,"tokenId":…,"to":…,"messageId":…,"reqSeq":N,"remote":…,"ms":N}
 
+Every connection is bounded: its request headers must arrive within --header-timeout (10s),
+its body within --body-timeout (30s) after them, a kept-alive connection is closed after
+--idle-timeout (2m) without a request, and at most --max-connections (64) are open at a
+time (more wait to be accepted). A client that trickles or idles holds nothing for long.
+
 On SIGINT/SIGTERM it stops accepting, finishes the sends in flight, answers requests still
 waiting with 500 (nothing sent), and exits 130.`,
 		Example: `  linectl notify serve
-  linectl notify serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem --rate-limit 100/m`,
+  linectl notify serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem --rate-limit 100/m
+  linectl notify serve --max-connections 16 --body-timeout 10s --idle-timeout 30s
+  linectl notify serve --allow-image-urls --allow-private-image-urls   # images from your LAN's NAS`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := parseNotifyServe(opts); err != nil {
@@ -74,7 +91,12 @@ waiting with 500 (nothing sent), and exits 130.`,
 	fl.StringVar(&opts.RateLimit, "rate-limit", notify.DefaultRate.String(), "calls to /api/notify per token: N/s, N/m, N/h or N/d (LINE Notify: 1000/h)")
 	fl.StringVar(&opts.E2EE, "e2ee", "auto", "Letter Sealing: auto, off or require (as 'linectl send')")
 	fl.BoolVar(&opts.AllowImageURLs, "allow-image-urls", false, "fetch imageFullsize URLs (the server then makes requests to any URL a token holder names)")
+	fl.BoolVar(&opts.AllowPrivateURL, "allow-private-image-urls", false, "with --allow-image-urls, also fetch from loopback, link-local, private and unspecified addresses (refused by default, after DNS and on every redirect)")
 	fl.DurationVar(&opts.ImageURLTimeout, "image-url-timeout", 10*time.Second, "how long fetching an image URL may take; 1s to 2m")
+	fl.DurationVar(&opts.HeaderTimeout, "header-timeout", 10*time.Second, "how long a request's headers may take to arrive; 1s to 10m")
+	fl.DurationVar(&opts.BodyTimeout, "body-timeout", 30*time.Second, "how long a request's body may take to arrive after its headers; 1s to 10m")
+	fl.DurationVar(&opts.IdleTimeout, "idle-timeout", 2*time.Minute, "close a kept-alive connection after this long without a request; 1s to 1h")
+	fl.IntVar(&opts.MaxConns, "max-connections", 64, "connections open at a time (more wait to be accepted); 1 to 10000")
 	fl.DurationVar(&opts.ConfirmTimeout, "confirm-timeout", 15*time.Second, "how long to search the operation stream for a send whose answer was lost; 100ms to 1h")
 	_ = cmd.RegisterFlagCompletionFunc("e2ee", cobra.FixedCompletions([]string{"auto", "off", "require"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -97,6 +119,20 @@ func parseNotifyServe(opts *notifyServeOptions) error {
 	}
 	if err := checkDuration("--confirm-timeout", opts.ConfirmTimeout, minConfirmTimeout, maxConfirmTimeout); err != nil {
 		return err
+	}
+	for _, d := range []struct {
+		flag   string
+		v, max time.Duration
+	}{{"--header-timeout", opts.HeaderTimeout, 10 * time.Minute}, {"--body-timeout", opts.BodyTimeout, 10 * time.Minute}, {"--idle-timeout", opts.IdleTimeout, time.Hour}} {
+		if err := checkDuration(d.flag, d.v, time.Second, d.max); err != nil {
+			return err
+		}
+	}
+	if opts.MaxConns < 1 || opts.MaxConns > 10000 {
+		return usageErrorf("--max-connections %d: must be from 1 to 10000", opts.MaxConns)
+	}
+	if opts.AllowPrivateURL && !opts.AllowImageURLs {
+		return usageErrorf("--allow-private-image-urls goes with --allow-image-urls")
 	}
 	if (opts.TLSCert == "") != (opts.TLSKey == "") {
 		return usageErrorf("--tls-cert and --tls-key go together")
@@ -176,6 +212,7 @@ func runNotifyServe(ctx context.Context, f *factory, opts *notifyServeOptions) e
 	if err != nil {
 		return usageErrorf("--listen %s: %v", opts.Listen, err)
 	}
+	ln = httplimit.LimitListener(ln, opts.MaxConns)
 	scheme := "http"
 	if opts.TLSCert != "" {
 		scheme = "https"
@@ -189,10 +226,10 @@ func runNotifyServe(ctx context.Context, f *factory, opts *notifyServeOptions) e
 		},
 	}
 	if opts.AllowImageURLs {
-		h.FetchImage = notify.FetchURL(notify.NewFetchClient(), opts.ImageURLTimeout)
+		h.FetchImage = notify.FetchURL(notify.NewFetchClient(opts.AllowPrivateURL), opts.ImageURLTimeout)
 	}
 	srv := &http.Server{
-		Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+		Handler: httplimit.BodyTimeout(h, opts.BodyTimeout), ReadHeaderTimeout: opts.HeaderTimeout, IdleTimeout: opts.IdleTimeout,
 		MaxHeaderBytes: 64 << 10, ErrorLog: log.New(f.IO.ErrOut, "linectl: notify serve: ", 0),
 	}
 	addr := ln.Addr().String()

@@ -288,6 +288,7 @@ type memPosition struct {
 
 func (m *memPosition) Load(string) (int64, bool, error) { return m.rev, m.saved, nil }
 func (m *memPosition) Save(_ string, rev int64) error   { m.rev, m.saved = rev, true; return nil }
+func (m *memPosition) Name() string                     { return "memory" }
 func (m *memPosition) Lock() (func(), error) {
 	if m.locked {
 		return nil, withExit(ExitTemporary, kindAlreadyRunning, errors.New("already running"))
@@ -447,5 +448,40 @@ func TestNotifyTokensWithFakes(t *testing.T) {
 	}
 	if err := runNotifyTokenRevoke(td, added.ID); classify(err).code != ExitUsage {
 		t.Fatalf("revoke again: %v", err)
+	}
+}
+
+// download --max-time bounds a whole download: an object server trickling
+// a byte at a time (never idle long enough for --idle-timeout) is cut off,
+// exit 5, and no file is left.
+func TestRunDownloadMaxTime(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("content-length", "1000000")
+		for {
+			if _, err := w.Write([]byte{'x'}); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}))
+	defer srv.Close()
+	d, _ := fakeDeps(t, fakeGateway(t, nil))
+	storage := func(*lineapi.Client) *obs.Client {
+		return &obs.Client{BaseURL: srv.URL, HTTP: srv.Client(), Attempts: 1,
+			Token: func(context.Context, bool) (string, error) { return "obs-token", nil }}
+	}
+	dest := filepath.Join(t.TempDir(), "slow.bin")
+	opts := &downloadOptions{deps: d, Storage: storage, MessageID: "42", Output: dest, IdleTimeout: time.Second, MaxTime: 300 * time.Millisecond}
+	err := runDownload(context.Background(), opts)
+	if c := classify(err); c.code != ExitTemporary || !strings.Contains(err.Error(), "--max-time") {
+		t.Fatalf("%v (exit %d)", err, c.code)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(dest)); len(entries) != 0 {
+		t.Fatalf("left %v", entries)
 	}
 }

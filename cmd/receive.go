@@ -207,16 +207,34 @@ func runReceive(ctx context.Context, opts *receiveOptions) error {
 			return err
 		}
 	}
+	// A saved position (or --from-revision) far past LINE's newest would
+	// drop every operation as old: refused, as the stream's revisions are.
+	latest := int64(-1)
+	if saved || opts.FromRevSet {
+		if latest, err = cl.GetLastOpRevision(ctx); err != nil {
+			return err
+		}
+		if opts.FromRevSet && from > latest && from-latest > stream.DefaultMaxAhead {
+			return usageErrorf("--from-revision %d is more than %d past LINE's newest revision (%d)", from, stream.DefaultMaxAhead, latest)
+		}
+		if !opts.FromRevSet && !opts.FromStart {
+			if err := checkSavedRevision(opts.Position.Name(), from, latest); err != nil {
+				return err
+			}
+		}
+	}
 	opener, saveKeys, err := opts.Opener(ctx, cl)
 	if err != nil {
 		return err
 	}
 	// Without --follow: LINE's newest revision now is the point to catch up
-	// to, asked while the stream opens (one round trip fewer).
+	// to (asked above to check the start, or while the stream opens).
 	until := int64(0)
 	var untilFunc func(context.Context) (int64, error)
 	if !opts.Follow {
-		if until = from; saved || opts.FromStart || opts.FromRevSet {
+		if until = from; latest >= 0 {
+			until = latest // asked above
+		} else if opts.FromStart {
 			untilFunc = cl.GetLastOpRevision
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/pkg/lineapi/stream"
 )
 
 // receiveState is where `receive` resumes: the revision of the last
@@ -43,8 +44,8 @@ func loadReceiveRevision(f *factory, mid string) (int64, bool, error) {
 		return 0, false, nil // another account's position
 	}
 	rev, err := strconv.ParseInt(st.Revision, 10, 64)
-	if err != nil {
-		return 0, false, withExit(ExitUsage, kindConfig, fmt.Errorf("%s holds a bad revision %q", receiveStatePath(f), st.Revision))
+	if err != nil || rev < 0 {
+		return 0, false, withExit(ExitUsage, kindConfig, fmt.Errorf("%s holds a bad revision %q: %s", receiveStatePath(f), st.Revision, resetHint(receiveStatePath(f))))
 	}
 	return rev, true, nil
 }
@@ -57,12 +58,29 @@ func saveReceiveRevision(f *factory, mid string, rev int64) error {
 	return config.WriteFileAtomic(receiveStatePath(f), b)
 }
 
+// resetHint says how to reset a receive position linectl refuses.
+func resetHint(file string) string {
+	return "remove " + file + " to start from the newest operation, or run 'linectl receive --from-revision N' (an operation's revision from an earlier line) to resume there"
+}
+
+// checkSavedRevision refuses a saved position more than
+// stream.DefaultMaxAhead past LINE's newest revision (the bound the stream's
+// revisions get): from it, every operation would be dropped as old.
+func checkSavedRevision(file string, rev, latest int64) error {
+	if rev <= latest || rev-latest <= stream.DefaultMaxAhead {
+		return nil
+	}
+	return withExit(ExitUsage, kindConfig, fmt.Errorf("%s holds revision %d, more than %d past LINE's newest (%d): %s",
+		file, rev, stream.DefaultMaxAhead, latest, resetHint(file)))
+}
+
 // positionStore is where receive keeps its position, and its one-reader
 // lock (files beside the config; memory in tests).
 type positionStore interface {
 	Load(mid string) (rev int64, saved bool, err error)
 	Save(mid string, rev int64) error
 	Lock() (unlock func(), err error)
+	Name() string // what errors name: the file
 }
 
 // filePosition is the factory's config's receive-state.json and lock.
@@ -71,6 +89,7 @@ type filePosition struct{ f *factory }
 func (p filePosition) Load(mid string) (int64, bool, error) { return loadReceiveRevision(p.f, mid) }
 func (p filePosition) Save(mid string, rev int64) error     { return saveReceiveRevision(p.f, mid, rev) }
 func (p filePosition) Lock() (func(), error)                { return lockReceive(p.f) }
+func (p filePosition) Name() string                         { return receiveStatePath(p.f) }
 
 // lockReceive makes sure only one receive runs per config.
 func lockReceive(f *factory) (func(), error) {

@@ -88,12 +88,17 @@ positive decimal numbers (LINE Notify's stickerPackageId/stickerId; LINE's stick
 --sticker-version sets its package version (STKVER, default 100). A sticker has no text.
 Stickers are never sealed: LINE's allowedTypes does not list them (see docs/protocol.md §6).
 
---image FILE sends a PNG, JPEG or GIF (by content, not by name; at most 50 MiB) and
---file FILE any file (at most 1 GiB, LINE's limit); "-" reads stdin (give --name), and
---name sets the name LINE shows. A media message has no text. Where LINE says the chat
+--image FILE sends a PNG, JPEG or GIF (by content, not by name; at most 50 MiB, 200
+million pixels, 400 million in all a GIF's frames: checked from the header, before anything
+is decoded; a larger image is exit 2) and --file FILE any file (at most 1 GiB, LINE's
+limit). "-" reads stdin (give --name): --file - streams it into a private temporary file,
+deleted at once, up to 1 GiB; --image - holds it in memory, up to 50 MiB. --name sets the
+name LINE shows. A media message has no text. Where LINE says the chat
 takes media sealed (determineMediaMessageFlow) the file is encrypted with a fresh key,
 uploaded, and the key sent in a sealed message; otherwise the message is sent and the
-file uploaded to it (an upload is retried; the message never is). An upload that fails
+file uploaded to it (an upload is retried; the message never is). Before a plain upload
+starts, a "pending" line gives the message id (in --jsonl too): if linectl dies during the
+upload, 'linectl upload --message-id ID --file PATH' completes it. An upload that fails
 after the message went out exits 7 (kind upload_failed, with the messageId; 'linectl
 upload' stores it later). Uploads longer than a second show progress on stderr. The sent line adds "contentType" (1 image,
 14 file), "fileName", "fileSize" and "object" (see 'linectl download').
@@ -251,6 +256,21 @@ type sentLine struct {
 	Confirmed   *bool  `json:"confirmed,omitempty"`
 }
 
+// pendingLine is printed when a plain image or file message was stored by
+// LINE and its upload begins: the message id that 'linectl upload' completes
+// if linectl dies before the sent (or failed) line.
+type pendingLine struct {
+	Type        string `json:"type"` // "pending"
+	To          string `json:"to"`
+	ToType      int    `json:"toType"`
+	MessageID   string `json:"messageId"`
+	ReqSeq      int64  `json:"reqSeq"`
+	ContentType int    `json:"contentType"` // 1 image, 14 file
+	FileName    string `json:"fileName"`
+	FileSize    int64  `json:"fileSize"`
+	Line        int    `json:"line,omitempty"` // --jsonl input line
+}
+
 // failedLine is printed for each destination that failed.
 type failedLine struct {
 	Type     string `json:"type"` // "failed"
@@ -316,6 +336,13 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	}
 	if opts.Storage != nil {
 		s.Uploader = interruptibleUploader{opts.Storage(cl), ctx}
+	}
+	var current job // the job being sent (one at a time), for its pending line
+	s.Pending = func(r *delivery.Result) {
+		// Printed (and flushed) before the upload's first byte: a kill -9
+		// during the upload leaves the id to complete the message with.
+		_ = opts.Out.line(pendingLine{Type: "pending", To: r.To, ToType: int(r.ToType), MessageID: r.MessageID, ReqSeq: r.ReqSeq,
+			ContentType: r.ContentType, FileName: r.FileName, FileSize: r.FileSize, Line: current.line})
 	}
 	// A warm send is one gateway call: the probe from the cache, the search
 	// revision from an earlier run.
@@ -387,6 +414,7 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 			md.Source = opts.Uploading(md.Name, md.Source)
 			c.Media = &md
 		}
+		current = j
 		inFlight.Store(true)
 		r, err := s.SendMessage(sendCtx, j.to, c)
 		inFlight.Store(false)

@@ -75,9 +75,8 @@ func parseJSONLMedia(j *job, n int, image, file, name *string) {
 // limit for images (docs/media-protocol.md §5), so linectl's is its own: 50
 // MiB, far above what a phone's camera produces.
 const (
-	maxFileSize   = 1 << 30
-	maxImageSize  = mediafile.MaxImageSize
-	maxStdinMedia = maxImageSize // stdin is held in memory
+	maxFileSize  = 1 << 30
+	maxImageSize = mediafile.MaxImageSize
 )
 
 // loadMedia checks an image or file before anything is sent: it exists, is
@@ -113,17 +112,21 @@ func loadMedia(path, name string, contentType int, stdin io.Reader) (*delivery.M
 // openMedia returns the Source of path ("-": stdin, read into memory) and
 // its first 512 bytes.
 func openMedia(what, path string, stdin io.Reader, limit int64) (obs.Source, []byte, error) {
-	if path == "-" {
-		b, err := io.ReadAll(io.LimitReader(stdin, min(limit, maxStdinMedia)+1))
+	if path == "-" && what == "--image" {
+		// An image is read whole anyway (its header, its preview).
+		b, err := io.ReadAll(io.LimitReader(stdin, limit+1))
 		switch {
 		case err != nil:
 			return obs.Source{}, nil, usageErrorf("%s -: read stdin: %v", what, err)
-		case int64(len(b)) > min(limit, maxStdinMedia):
-			return obs.Source{}, nil, usageErrorf("%s -: stdin is larger than %d bytes (give a file name for larger files)", what, min(limit, maxStdinMedia))
+		case int64(len(b)) > limit:
+			return obs.Source{}, nil, usageErrorf("%s -: stdin is larger than the limit of %d bytes", what, limit)
 		case len(b) == 0:
 			return obs.Source{}, nil, usageErrorf("%s -: stdin is empty", what)
 		}
 		return obs.BytesSource(b), b[:min(len(b), 512)], nil
+	}
+	if path == "-" {
+		return spoolStdin(what, stdin, limit)
 	}
 	f, st, err := openRegular(path)
 	if err != nil {
@@ -154,6 +157,38 @@ func openMedia(what, path string, stdin io.Reader, limit int64) (obs.Source, []b
 		return f, nil
 	}
 	return obs.Source{Open: open, Size: size}, head[:n], nil
+}
+
+// spoolStdin copies stdin, up to limit, into a private temporary file that
+// is removed at once (on Unix the open file lives on, unnamed, until linectl
+// exits), so a file of any size up to the limit is sent as a file on disk
+// would be — its size known before the message, each upload attempt reading
+// it again from the start — without holding it in memory.
+func spoolStdin(what string, stdin io.Reader, limit int64) (obs.Source, []byte, error) {
+	tmp, err := os.CreateTemp("", ".linectl-stdin-*")
+	if err != nil {
+		return obs.Source{}, nil, usageErrorf("%s -: a temporary file for stdin: %v", what, err)
+	}
+	_ = os.Remove(tmp.Name()) // nothing left behind, even after kill -9 (Windows: removed when closed)
+	n, err := io.Copy(tmp, io.LimitReader(stdin, limit+1))
+	switch {
+	case err != nil:
+		tmp.Close()
+		return obs.Source{}, nil, usageErrorf("%s -: read stdin into a temporary file: %v", what, err)
+	case n > limit:
+		tmp.Close()
+		return obs.Source{}, nil, usageErrorf("%s -: stdin is larger than the limit of %d bytes", what, limit)
+	case n == 0:
+		tmp.Close()
+		return obs.Source{}, nil, usageErrorf("%s -: stdin is empty", what)
+	}
+	head := make([]byte, min(n, 512))
+	if _, err := tmp.ReadAt(head, 0); err != nil {
+		tmp.Close()
+		return obs.Source{}, nil, usageErrorf("%s -: %v", what, err)
+	}
+	open := func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(tmp, 0, n)), nil }
+	return obs.Source{Open: open, Size: n}, head, nil
 }
 
 // openRegular opens path for reading if it is a regular file (a FIFO or a

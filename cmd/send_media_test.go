@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
 )
 
@@ -96,5 +97,41 @@ func TestInterruptibleUploader(t *testing.T) {
 	}
 	if oid, err := u.Upload(context.Background(), "/r/talk/m/123", obs.Params{}, obs.Source{}); err != nil || oid != "oid" {
 		t.Fatalf("plain upload after a signal: %q %v", oid, err)
+	}
+}
+
+// zeros is an endless reader of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// send --file - is not capped at 50 MiB: stdin is spooled to a temporary
+// file (not memory), up to the file limit, and read again from the start
+// by each upload attempt.
+func TestFileStdinBeyondImageLimit(t *testing.T) {
+	size := int64(maxImageSize) + 1
+	md, err := loadMedia("-", "dump.sql.gz", lineapi.ContentFile, io.LimitReader(zeros{}, size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md.Source.Size != size {
+		t.Fatalf("size %d", md.Source.Size)
+	}
+	for range 2 { // two attempts read the same bytes
+		rc, err := md.Source.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil || n != size {
+			t.Fatalf("read %d, %v", n, err)
+		}
+	}
+	if _, _, err := spoolStdin("--file", io.LimitReader(zeros{}, 101), 100); err == nil || !strings.Contains(err.Error(), "larger than the limit of 100") {
+		t.Fatalf("over the limit: %v", err)
+	}
+	if _, err := loadMedia("-", "x.png", lineapi.ContentImage, io.LimitReader(zeros{}, size)); err == nil {
+		t.Fatal("an image over 50 MiB from stdin accepted")
 	}
 }

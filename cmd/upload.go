@@ -10,6 +10,7 @@ import (
 type uploadOptions struct {
 	MessageID         string
 	Image, File, Name string
+	Size              int64 // --size: the size the message announced (0: not given)
 }
 
 // uploadedLine is printed by upload.
@@ -32,12 +33,17 @@ message's id in its failed line when every upload attempt failed. The chat shows
 placeholder until the object is there. This sends no message: it stores the object under
 the message (POST /r/talk/m/<messageId> on LINE's object storage), which may be done again.
 
-Give the same file (and --name) as the send. Only plain messages take an upload after the
-send; a Letter-Sealed one is uploaded before it is sent, so it never exits 7. Prints
+Give the same file (and --name) as the send, and --size with the fileSize of send's
+"pending" line (printed before every plain upload, so also when linectl was killed during
+it): the message announced that size (FILE_SIZE), and a file of another size is refused
+(exit 2) before anything is uploaded. Only plain messages take an upload after the send; a
+Letter-Sealed one is uploaded before it is sent, so it never exits 7. Prints
 
   {"type":"uploaded","messageId":…,"object":…,"fileName":…,"fileSize":N}`,
 		Example: `  linectl send --to c0123456789abcdef0123456789abcdef --image load.png > out.json
-  [ $? -eq 7 ] && linectl upload --message-id "$(jq -r .messageId out.json)" --image load.png`,
+  [ $? -eq 7 ] && linectl upload --message-id "$(jq -r .messageId out.json)" --image load.png
+  jq -r 'select(.type=="pending") | "\(.messageId) \(.fileSize)"' out.json | while read -r id size; do
+    linectl upload --message-id "$id" --size "$size" --image load.png; done`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := positiveDecimal(opts.MessageID); err != nil {
@@ -47,8 +53,14 @@ send; a Letter-Sealed one is uploaded before it is sent, so it never exits 7. Pr
 			if opts.Image == "" && opts.File == "" {
 				return usageErrorf("give --image FILE or --file FILE")
 			}
+			if opts.Size < 0 {
+				return usageErrorf("--size %d: must be the positive size of the pending line", opts.Size)
+			}
 			if _, err := parseMediaArgs(f, so, nil, false); err != nil {
 				return err
+			}
+			if n := so.Media.Source.Size; opts.Size > 0 && n != opts.Size {
+				return usageErrorf("the file is %d bytes but the message announced %d (--size): give the file that was sent; nothing was uploaded", n, opts.Size)
 			}
 			return runUpload(cmd.Context(), f, opts, so)
 		},
@@ -58,6 +70,7 @@ send; a Letter-Sealed one is uploaded before it is sent, so it never exits 7. Pr
 	fl.StringVar(&opts.Image, "image", "", "the PNG, JPEG or GIF image (\"-\": stdin, with --name)")
 	fl.StringVar(&opts.File, "file", "", "the file (\"-\": stdin, with --name)")
 	fl.StringVar(&opts.Name, "name", "", "the name the send gave (default: the file's base name)")
+	fl.Int64Var(&opts.Size, "size", 0, "the size the message announced (fileSize of send's pending line); a file of another size is refused")
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -97,6 +98,23 @@ func (s *Store) Update(fn func(c *Config) error) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// errCheckOnly ends CheckWritable's Update before anything is written.
+var errCheckOnly = errors.New("check only")
+
+// CheckWritable runs everything Update does before it writes — the
+// directory, the lock, a link's target, reading and parsing the file, room
+// on disk in the target's directory — and writes nothing. A command that
+// asks LINE for something it must save (login's tokens and certificate)
+// calls it first, so a config that cannot be saved is refused before LINE
+// is contacted rather than after.
+func (s *Store) CheckWritable() error {
+	_, err := s.Update(func(*Config) error { return errCheckOnly })
+	if errors.Is(err, errCheckOnly) {
+		return nil
+	}
+	return err
 }
 
 // reserveSlack is room reserved beyond the current config's size: a token

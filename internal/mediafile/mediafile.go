@@ -10,7 +10,7 @@ import (
 	"errors"
 	"image"
 	"image/draw"
-	"image/gif"
+	_ "image/gif" // a decoder for the preview (the first frame)
 	"image/jpeg"
 	_ "image/png" // a decoder for the preview
 	"io"
@@ -29,8 +29,7 @@ import (
 // §5): 50 MiB is linectl's own, far above what a phone's camera produces.
 const (
 	MaxImageSize   = 50 << 20
-	maxPreviewSide = 1280  // beeper/line generateThumbnail
-	maxDecodePx    = 100e6 // larger images are sent without a preview
+	maxPreviewSide = 1280 // beeper/line generateThumbnail
 )
 
 // formats are the images LINE takes, by content (sniffed, not by name):
@@ -43,7 +42,9 @@ var ErrNotImage = errors.New("not a PNG, JPEG or GIF image by its content")
 // DescribeImage checks md's bytes (head: the first up to 512) are an image
 // LINE takes, gives its name the format's extension (LINE reads the format
 // from it: beeper/line found PNGs named .jpg lost their transparency), and
-// sets its metadata and preview.
+// sets its metadata and preview. An image whose header claims more pixels
+// than MaxPixels (MaxTotalPixels for all a GIF's frames) is refused
+// (ErrTooLarge) before anything is decoded.
 func DescribeImage(md *delivery.Media, head []byte) error {
 	ext, ok := formats[http.DetectContentType(head)]
 	if !ok {
@@ -53,15 +54,23 @@ func DescribeImage(md *delivery.Media, head []byte) error {
 		md.Name = strings.TrimSuffix(md.Name, filepath.Ext(md.Name)) + "." + ext
 	}
 	info := map[string]any{"category": "original", "fileSize": md.Source.Size, "extension": ext}
-	b, err := readSource(md.Source) // once, for the frame count and the preview
-	if err == nil && ext == "gif" && animatedGIF(b) {
+	b, err := readSource(md.Source) // once, for the header and the preview
+	if err != nil {
+		md.Metadata = map[string]string{"MEDIA_CONTENT_INFO": compactJSON(info)}
+		return nil // no preview: LINE shows the image without one
+	}
+	hd, ok, err := readHeader(b, ext)
+	if err != nil {
+		return err
+	}
+	if hd.frames > 1 {
 		info["animated"] = true
 	}
 	md.Metadata = map[string]string{"MEDIA_CONTENT_INFO": compactJSON(info)}
-	if err != nil {
-		return nil // no preview: LINE shows the image without one
+	if !ok {
+		return nil // a header that does not read: sent as it is, never decoded
 	}
-	if p, w, h := startPreview(b); p != nil {
+	if p, w, h := startPreview(b, hd); p != nil {
 		md.Preview = p
 		md.Metadata["MEDIA_THUMB_INFO"] = compactJSON(map[string]int{"width": w, "height": h})
 	}
@@ -83,27 +92,28 @@ func readSource(src obs.Source) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(rc, MaxImageSize))
 }
 
-// animatedGIF reports whether a GIF has more than one frame.
-func animatedGIF(b []byte) bool {
-	g, err := gif.DecodeAll(bytes.NewReader(b))
-	return err == nil && len(g.Image) > 1
-}
+// decodeSlot lets one preview decode run at a time in the process (notify
+// serve takes images from many requests at once): with maxDecodeBytes, the
+// memory decoding takes stays bounded whatever the number of requests.
+var decodeSlot = make(chan struct{}, 1)
 
 // startPreview begins making the image's preview: at most maxPreviewSide
 // on its long side, a JPEG of quality 60 (beeper/line generateThumbnail).
 // The size is known at once (from the image's header, for the message's
 // MEDIA_THUMB_INFO); the JPEG is made in the background, while the network
 // calls go on, and the returned function waits for it. An image that does
-// not decode, or is too large to decode safely, gets none (nil): LINE shows
-// the image without it.
-func startPreview(b []byte) (preview func() []byte, w, h int) {
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
-	if err != nil || float64(cfg.Width)*float64(cfg.Height) > maxDecodePx || cfg.Width == 0 || cfg.Height == 0 {
+// not decode, or is too large to decode safely (maxDecodeBytes), gets none
+// (nil): LINE shows the image without it. Only the first frame of a GIF is
+// decoded.
+func startPreview(b []byte, hd header) (preview func() []byte, w, h int) {
+	if hd.decodeBytes() > maxDecodeBytes {
 		return nil, 0, 0
 	}
-	w, h = previewSize(cfg.Width, cfg.Height, maxPreviewSide)
+	w, h = previewSize(hd.cfg.Width, hd.cfg.Height, maxPreviewSide)
 	done := make(chan []byte, 1)
 	go func() {
+		decodeSlot <- struct{}{}
+		defer func() { <-decodeSlot }()
 		img, _, err := image.Decode(bytes.NewReader(b))
 		if err != nil {
 			done <- nil

@@ -67,7 +67,7 @@ func TestDescribeImage(t *testing.T) {
 	if _, err := FromBytes("x.png", nil); err == nil {
 		t.Fatal("empty accepted")
 	}
-	// A header that claims a giant image gets no preview (never decoded).
+	// A header that does not read (a wrong CRC) gets no preview (never decoded).
 	huge := encode(t, "png", 1, 1)
 	copy(huge[16:24], []byte{0, 0, 0x7f, 0xff, 0, 0, 0x7f, 0xff}) // IHDR width, height 32767 (CRC now wrong)
 	if md, err := FromBytes("huge.png", huge); err != nil || md.Preview != nil {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"path"
 	"strconv"
@@ -333,43 +331,4 @@ func (s *Server) fetchImage(ctx context.Context, n *notification) *apiError {
 	}
 	n.image = md
 	return nil
-}
-
-// FetchURL is the FetchImage of --allow-image-urls: a GET with a time limit,
-// at most MaxImage bytes, 200 only, no more than 3 redirects.
-func FetchURL(client *http.Client, timeout time.Duration) func(context.Context, string) ([]byte, error) {
-	return func(ctx context.Context, u string) ([]byte, error) {
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("fetch: %v", errors.Unwrap(err))
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("fetch: HTTP %d", resp.StatusCode)
-		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, MaxImage+1))
-		switch {
-		case err != nil:
-			return nil, fmt.Errorf("fetch: %v", err)
-		case len(b) > MaxImage:
-			return nil, fmt.Errorf("larger than %d bytes", MaxImage)
-		}
-		return b, nil
-	}
-}
-
-// NewFetchClient is the HTTP client of FetchURL.
-func NewFetchClient() *http.Client {
-	return &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 3 {
-			return errors.New("more than 3 redirects")
-		}
-		return nil
-	}}
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
+	"image/gif"
 	"image/png"
 	"io"
 	"mime/multipart"
@@ -15,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -533,5 +536,35 @@ func TestNotifyImageUploadFailed(t *testing.T) {
 	wantAnswer(t, a, 500, "the message (LINE message id 101) was sent; the image message was delivered (LINE message id 777)")
 	if !strings.Contains(a.body["message"].(string), "linectl upload --message-id 777") {
 		t.Fatalf("answer %v", a.body)
+	}
+}
+
+// An imageFile crafted to exhaust memory (a GIF of 30 frames of 4000×4000:
+// 480 MB to decode whole) is refused with 400 and the reason, and the
+// server allocates under 100 MB for it.
+func TestNotifyImageBomb(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	var one bytes.Buffer
+	if err := gif.Encode(&one, image.NewPaletted(image.Rect(0, 0, 4000, 4000), color.Palette{color.Black, color.White}), nil); err != nil {
+		t.Fatal(err)
+	}
+	b := one.Bytes()
+	hdr := 13 + 3<<(b[10]&7+1)
+	bomb := append([]byte{}, b[:hdr]...)
+	for range 30 {
+		bomb = append(bomb, b[hdr:len(b)-1]...)
+	}
+	bomb = append(bomb, 0x3B)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	a := fx.multipart(fx.token, map[string]string{"message": "x"}, map[string][]byte{"imageFile": bomb})
+	runtime.ReadMemStats(&after)
+	wantAnswer(t, a, 400, "30 frames of 4000 × 4000")
+	if n := after.TotalAlloc - before.TotalAlloc; n > 100<<20 {
+		t.Fatalf("%d MB allocated", n>>20)
+	}
+	if len(fx.send.sent) != 0 {
+		t.Fatalf("sent %q", fx.send.sent)
 	}
 }

@@ -19,6 +19,10 @@ const (
 	FaultDropAfter            // processed (message stored, operation emitted), then connection closed
 	FaultTalk                 // a TalkException (code, reason); nothing processed
 	FaultReply                // a raw hostile answer (see Reply); processed or not as Reply.Process says
+	// Hostile object bodies, for "obs-download" (the object's own answer, altered):
+	FaultStallBody // the headers and half the body, then silence until the client gives up
+	FaultCutBody   // the headers (the whole Content-Length) and half the body, then the connection closed
+	FaultLongBody  // the object followed by 1 MiB more, chunked (no Content-Length)
 )
 
 // Reply is a raw answer sent instead of the gateway's: what a broken proxy,
@@ -37,6 +41,10 @@ var (
 	ReplyNotJSON   = Reply{Body: "OK"}
 	ReplyEmpty     = Reply{}
 	ReplyTruncated = Reply{Body: `{"code":0,"message":"OK","data":{"id":"6053`}
+	// Success envelopes that do not show the stored message.
+	ReplyNoData   = Reply{Body: `{"code":0,"message":"OK","data":{}}`}
+	ReplyNullData = Reply{Body: `{"code":0,"message":"OK","data":null}`}
+	ReplyEmptyID  = Reply{Body: `{"code":0,"message":"OK","data":{"id":"","createdTime":"1"}}`}
 )
 
 // ReplyHTML is a proxy's HTML error page with status.

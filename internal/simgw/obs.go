@@ -139,9 +139,39 @@ func (s *Server) obs(w http.ResponseWriter, r *http.Request) {
 		hangUp(w) // processed; the answer is lost
 	case f.kind == FaultReply:
 		writeReply(w, f.reply)
+	case a.status == 200 && (f.kind == FaultStallBody || f.kind == FaultCutBody || f.kind == FaultLongBody):
+		hostileBody(w, r, a, f.kind)
 	default:
 		a.write(w)
 	}
+}
+
+// hostileBody sends a download's answer altered by kind (FaultStallBody,
+// FaultCutBody, FaultLongBody).
+func hostileBody(w http.ResponseWriter, r *http.Request, a *obsAnswer, kind FaultKind) {
+	for k, v := range a.header {
+		w.Header().Set(k, v)
+	}
+	if kind == FaultLongBody {
+		w.WriteHeader(200) // chunked: no length to stop the client
+		_, _ = w.Write(a.body)
+		junk := make([]byte, 64<<10)
+		for range 16 {
+			if _, err := w.Write(junk); err != nil {
+				return
+			}
+		}
+		return
+	}
+	w.Header().Set("content-length", strconv.Itoa(len(a.body)))
+	w.WriteHeader(200)
+	_, _ = w.Write(a.body[:len(a.body)/2])
+	w.(http.Flusher).Flush()
+	if kind == FaultCutBody {
+		hangUp(w)
+		return
+	}
+	<-r.Context().Done() // the client gave up (or the simulator closed)
 }
 
 // obsAuth returns the account of the request's OBS token.

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/linectl/linectl/internal/httplimit"
 	"github.com/linectl/linectl/internal/simsign"
 )
 
@@ -142,9 +143,13 @@ func (s *Server) Start(addr string) (string, error) {
 	if s.opts.ConnLatency > 0 {
 		l = &slowListener{Listener: l, d: s.opts.ConnLatency}
 	}
+	// The sandbox's bounds, as notify serve's: a client that trickles a
+	// body or idles holds nothing for long, and connections are capped.
+	l = httplimit.LimitListener(l, 512)
 	s.mu.Lock()
 	s.listener, s.addr = l, l.Addr().String()
-	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.httpSrv = &http.Server{Handler: httplimit.BodyTimeout(s, 30*time.Second), ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	srv := s.httpSrv
 	s.mu.Unlock()
 	go func() { _ = srv.Serve(l) }()

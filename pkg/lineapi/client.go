@@ -284,7 +284,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 			token = *cl.token
 		case cl.auth:
 			if token, err = c.tokens.Token(ctx); err != nil {
-				return err
+				return &TokenError{Method: cl.name, Err: err}
 			}
 			if token == "" {
 				return ErrNotLoggedIn
@@ -298,7 +298,7 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 			// 119: the call was refused, not processed; refresh and repeat once.
 			refreshed = true
 			if _, rerr := c.tokens.Refresh(ctx, token); rerr != nil {
-				return rerr
+				return &TokenError{Method: cl.name, Err: rerr}
 			}
 			attempt--
 			continue
@@ -325,12 +325,29 @@ func (c *Client) do(ctx context.Context, cl *call, out any) error {
 // callBackoff spaces the attempts of a call that is safe to repeat.
 var callBackoff = Backoff{Base: 250 * time.Millisecond, Max: 5 * time.Second}
 
+// TokenError is a failure to get the access token for a call — a refresh
+// that failed, timed out or was refused — before the call itself was sent
+// (or after LINE refused it with 119): whatever it wraps, the call was not
+// processed. Err keeps its own classification (a session ended, a network
+// failure of the refresh).
+type TokenError struct {
+	Method string // the call that needed the token, e.g. "sendMessage"
+	Err    error
+}
+
+func (e *TokenError) Error() string { return e.Err.Error() }
+func (e *TokenError) Unwrap() error { return e.Err }
+
 // NotProcessed reports whether err proves the gateway did not act on the
 // request, so even a non-idempotent call (sendMessage) may be sent again:
 // the connection failed before the request was written, a load balancer
 // answered 503 without an envelope, or LINE throttled the call. A 502 or 504
 // is not proof: the proxy may have passed the request on before failing.
 func NotProcessed(err error) bool {
+	var tk *TokenError
+	if errors.As(err, &tk) {
+		return true // the call itself was never sent
+	}
 	var te *TransportError
 	if errors.As(err, &te) {
 		return !te.Written && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)

@@ -82,7 +82,9 @@ type SentMessage struct {
 	ContentType   int    `json:"contentType"`
 }
 
-// SendMessage sends one message with the given reqSeq. It is not repeated
+// SendMessage sends one message with the given reqSeq. A success answer
+// without the stored message's id is a *BadResponseError (outcome unknown).
+// It is not repeated
 // when the outcome is unknown (LINE does not deduplicate): the caller must
 // confirm through the operation stream before sending again. It is repeated
 // only when the request provably never reached LINE (see NotProcessed).
@@ -111,6 +113,11 @@ func (c *Client) SendMessage(ctx context.Context, reqSeq int64, m OutgoingMessag
 	var out SentMessage
 	if err := c.thriftCall(ctx, "Talk/TalkService", "sendMessage", []any{reqSeq, body}, &out, true, false); err != nil {
 		return nil, err
+	}
+	if out.ID == "" {
+		// A success envelope that does not show the stored message ({},
+		// null, no id) proves nothing: the outcome is unknown, never "sent".
+		return nil, &BadResponseError{Method: "sendMessage", HTTPStatus: 200, Reason: "a success answer without the message's id"}
 	}
 	return &out, nil
 }

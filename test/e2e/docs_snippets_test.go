@@ -29,7 +29,7 @@ import (
 //	<!-- snippet: skip (why not) -->    does not run; the reason is required
 //
 // A block runs with `sh -e` in a directory of its own (also HOME and
-// TMPDIR) holding cat.png and alerts.json, with linectl on PATH, LINECTL_CONFIG
+// TMPDIR) holding cat.png, alerts.json, batch.jsonl and uploads/cat.png, with linectl on PATH, LINECTL_CONFIG
 // a fresh config, LINECTL_GATEWAY and LINECTL_SIGNER_COMMAND pointing at a
 // sandbox of its own, and $ALICE, $BOB, $GROUP set. The docs' placeholders
 // are filled in: <url> and <signerCommand> (what `linectl sandbox` prints),
@@ -232,8 +232,14 @@ func writeSnippetFixtures(t *testing.T, dir string) {
 	files := map[string][]byte{
 		"cat.png":     img.Bytes(),
 		"alerts.json": []byte(`{"alerts":[{"chat":"` + simgw.FamilyMID + `","summary":"disk /var 91% full"},{"chat":"` + simgw.BobMID + `","summary":"backup finished"}]}`),
+		// the cookbook's repair of media placeholders
+		"batch.jsonl":     []byte(`{"to":"` + simgw.FamilyMID + `","text":"nightly graph"}` + "\n" + `{"to":"` + simgw.FamilyMID + `","image":"uploads/cat.png"}` + "\n"),
+		"uploads/cat.png": img.Bytes(),
 	}
 	for name, b := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o700); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			t.Fatal(err)
 		}

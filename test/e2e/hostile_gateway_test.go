@@ -124,6 +124,9 @@ func TestHostileSendAnswersAreOutcomeUnknown(t *testing.T) {
 		{"10052 upstream 504", simgw.ReplyUpstream(504)},
 		{"HTML 502", simgw.ReplyHTML(502)},
 		{"truncated JSON", simgw.ReplyTruncated},
+		{"success without data", simgw.ReplyNoData},
+		{"success with null data", simgw.ReplyNullData},
+		{"success with an empty id", simgw.ReplyEmptyID},
 	} {
 		t.Run(tc.name+" after processing: settled on the stream, sent once", func(t *testing.T) {
 			e := newEnv(t)
@@ -151,6 +154,18 @@ func TestHostileSendAnswersAreOutcomeUnknown(t *testing.T) {
 			}
 		})
 	}
+	t.Run("success without a message through the gateway agent: exit 6", func(t *testing.T) {
+		e := newEnv(t)
+		e.loginQR()
+		e.must("", "send", "--to", simgw.FamilyMID, "cold, direct")
+		e.startGatewayAgent()
+		e.sim.FailReply("sendMessage", simgw.ReplyNoData, 5)
+		r := e.run("", "send", "--debug", "--confirm-timeout", "300ms", "--to", simgw.FamilyMID, "x")
+		wantExit(t, r, 6, "outcome_unknown")
+		if !strings.Contains(r.stderr, "sendMessage via the agent") || strings.Contains(r.stdout, `"sent"`) {
+			t.Fatalf("stdout %s\nstderr %s", r.stdout, r.stderr)
+		}
+	})
 	t.Run("non-JSON 200 to a read: exit 5", func(t *testing.T) {
 		e := newEnv(t)
 		e.loginQR()

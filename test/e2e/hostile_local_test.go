@@ -118,9 +118,19 @@ func TestHostileSymlinkedConfigWrittenThrough(t *testing.T) {
 	if err := os.Symlink(missing, e.config); err != nil {
 		t.Fatal(err)
 	}
+	calls := len(e.sim.CallNames())
 	wantExit(t, e.run("", "login", "qr"), 2, "config")
 	if _, err := os.Lstat(missing); err == nil {
 		t.Fatal("a config was created through a dangling link")
+	}
+	// Refused before LINE was asked anything: no QR to scan, no PIN to
+	// confirm for a session that could not be saved.
+	if after := e.sim.CallNames(); len(after) != calls {
+		t.Fatalf("login contacted LINE before refusing the config: %v", after[calls:])
+	}
+	wantExit(t, e.run("secret\n", "login", "password", "--email", "alice@example.com", "--password-stdin"), 2, "config")
+	if after := e.sim.CallNames(); len(after) != calls {
+		t.Fatalf("password login contacted LINE before refusing the config: %v", after[calls:])
 	}
 }
 
@@ -319,5 +329,34 @@ func TestMistypedCommandAndVersionFlag(t *testing.T) {
 	}
 	if l := e.must("", "--version").first(t, "version"); l["version"] == "" || l["extensionVersion"] != "3.7.2" {
 		t.Fatalf("--version: %v", l)
+	}
+}
+
+// A saved receive position of max int64 (every later operation would be
+// dropped as old) or a negative one is refused: exit 2, naming the file and
+// how to reset it; --from-revision past LINE's newest too.
+func TestHostileSavedPosition(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	e.must("", "receive", "--wait", "200ms")
+	state := filepath.Join(filepath.Dir(e.config), "receive-state.json")
+	for _, rev := range []string{"9223372036854775807", "-5"} {
+		if err := os.WriteFile(state, []byte(`{"mid":"`+simgw.AliceMID+`","revision":"`+rev+`"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		e.sim.InjectMessage(simgw.BobMID, simgw.FamilyMID, "hello")
+		r := e.runWithin(20*time.Second, "", "receive", "--wait", "300ms")
+		wantExit(t, r, 2, "config")
+		if !strings.Contains(r.stderr, state) || !strings.Contains(r.stderr, "remove") || r.stdout != "" {
+			t.Fatalf("revision %s: stdout %q stderr %s", rev, r.stdout, r.stderr)
+		}
+	}
+	// Reset as the message says: remove the file.
+	os.Remove(state)
+	e.must("", "receive", "--wait", "200ms")
+	wantExit(t, e.run("", "receive", "--wait", "300ms", "--from-revision", "9223372036854775807"), 2, "usage")
+	e.sim.InjectMessage(simgw.BobMID, simgw.FamilyMID, "after the reset")
+	if r := e.must("", "receive", "--wait", "300ms"); !strings.Contains(r.stdout, "after the reset") {
+		t.Fatalf("stdout %s", r.stdout)
 	}
 }

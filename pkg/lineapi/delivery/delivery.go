@@ -90,6 +90,11 @@ type Sender struct {
 	// Uploader puts media on LINE's object storage; GW must then also be a
 	// MediaGateway. nil: media cannot be sent.
 	Uploader Uploader
+	// Pending, when set, is called with a plain media message's result once
+	// LINE stored the message and before its object is uploaded: until the
+	// upload ends, the chat shows a placeholder, and this is the message id
+	// that completes it (UploadPlain) if the process dies meanwhile.
+	Pending func(*Result)
 	// SavedRevision, when not 0, is an operation revision saved before this
 	// run (by receive or an earlier send): the stream is searched from it
 	// for an unknown outcome, and getLastOpRevision is not called.
@@ -267,6 +272,11 @@ func (s *Sender) deliver(ctx context.Context, to string, toType lineapi.ToType, 
 	resealed := false
 	for {
 		sent, err := s.GW.SendMessage(ctx, res.ReqSeq, m)
+		if err == nil && (sent == nil || sent.ID == "") {
+			// Whatever Gateway answered, no message id shows nothing was
+			// stored or that it was: settle it like any unknown outcome.
+			err = &lineapi.BadResponseError{Method: "sendMessage", HTTPStatus: 200, Reason: "a success answer without the message's id"}
+		}
 		if err == nil {
 			res.MessageID, res.CreatedTime = sent.ID, int64(sent.CreatedTime)
 			return res, nil

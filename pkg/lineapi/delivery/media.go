@@ -169,6 +169,9 @@ func (s *Sender) sendMediaAs(ctx context.Context, to string, toType lineapi.ToTy
 		res.Object = obj
 		return res, err
 	}
+	if s.Pending != nil {
+		s.Pending(res)
+	}
 	path, err := UploadPlain(ctx, s.Uploader, res.MessageID, md)
 	if err != nil {
 		return res, &UploadError{MessageID: res.MessageID, Err: err}

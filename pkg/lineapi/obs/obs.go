@@ -109,7 +109,22 @@ type Client struct {
 	Sleep func(context.Context, time.Duration) error
 	// Attempts is how many times an upload or download is tried in all (default 3).
 	Attempts int
+	// IdleTimeout bounds a download's wait for its answer and for each read
+	// of its body: no byte for this long ends the attempt (ErrStalled).
+	// 0: no bound (the context's deadline only).
+	IdleTimeout time.Duration
 }
+
+// Download failures that say what the object storage did wrong.
+var (
+	// ErrTruncated: the body ended before its Content-Length.
+	ErrTruncated = errors.New("the object storage's answer ended before the object did")
+	// ErrStalled: no byte of the answer came within IdleTimeout.
+	ErrStalled = errors.New("the object storage stopped sending")
+	// ErrTooLong: the body is longer than the caller's bound (the size the
+	// message announced, or linectl's limit): refused, not kept.
+	ErrTooLong = errors.New("the object is longer than it may be")
+)
 
 // Error is an answer OBS gave that is not a success.
 type Error struct {
@@ -189,12 +204,19 @@ func (c *Client) Upload(ctx context.Context, path string, p Params, src Source) 
 	return oid, err
 }
 
-// Download GETs path into w, at most max bytes. talkMeta, when not "",
-// is sent as X-Talk-Meta. An attempt that fails after writing to w is not
-// repeated (w would hold part of the object twice).
+// Download GETs path into w, at most max bytes (more is ErrTooLong: max
+// is the size the message announced, or a limit). talkMeta, when not "",
+// is sent as X-Talk-Meta. An answer that stalls for IdleTimeout is
+// ErrStalled, one that ends before its Content-Length ErrTruncated. An
+// attempt that fails after writing to w is not repeated (w would hold part
+// of the object twice).
 func (c *Client) Download(ctx context.Context, path, talkMeta string, w io.Writer, max int64) (int64, error) {
 	var n int64
 	err := c.retry(ctx, func(token string) error {
+		ctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		idle := watchIdle(c.IdleTimeout, cancel)
+		defer idle.stop()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
 		if err != nil {
 			return err
@@ -205,6 +227,9 @@ func (c *Client) Download(ctx context.Context, path, talkMeta string, w io.Write
 		}
 		resp, err := c.HTTP.Do(req)
 		if err != nil {
+			if errors.Is(context.Cause(ctx), ErrStalled) {
+				return fmt.Errorf("%w: no answer within %v", ErrStalled, c.IdleTimeout)
+			}
 			return err
 		}
 		defer resp.Body.Close()
@@ -215,19 +240,71 @@ func (c *Client) Download(ctx context.Context, path, talkMeta string, w io.Write
 			return &Error{Op: "download", Status: 202, Body: "the object is not ready yet"}
 		}
 		if resp.ContentLength > max {
-			return &sourceError{fmt.Errorf("the object is %d bytes, more than the limit of %d", resp.ContentLength, max)}
+			return &sourceError{fmt.Errorf("%w: its Content-Length is %d bytes, more than %d", ErrTooLong, resp.ContentLength, max)}
 		}
-		n, err = io.Copy(w, io.LimitReader(resp.Body, max+1))
+		var readErr error
+		src := idle.reader(resp.Body)
+		body := readFunc(func(p []byte) (int, error) {
+			k, err := src.Read(p)
+			if err != nil && err != io.EOF {
+				readErr = err
+			}
+			return k, err
+		})
+		n, err = io.Copy(w, io.LimitReader(body, max+1))
 		switch {
+		case errors.Is(context.Cause(ctx), ErrStalled):
+			return &sourceError{fmt.Errorf("%w after %d bytes: nothing for %v", ErrStalled, n, c.IdleTimeout)}
+		case readErr != nil && ctx.Err() == nil || errors.Is(readErr, io.ErrUnexpectedEOF):
+			// The connection ended (or broke) before the object did.
+			return &sourceError{fmt.Errorf("%w after %d of %d bytes: %w", ErrTruncated, n, resp.ContentLength, readErr)}
 		case err != nil:
 			return &sourceError{fmt.Errorf("download: %w", err)}
 		case n > max:
-			return &sourceError{fmt.Errorf("the object is more than the limit of %d bytes", max)}
+			return &sourceError{fmt.Errorf("%w: more than %d bytes", ErrTooLong, max)}
 		}
 		return nil
 	})
 	return n, err
 }
+
+// idleWatch cancels an attempt when no byte comes for d.
+type idleWatch struct {
+	d time.Duration
+	t *time.Timer
+}
+
+func watchIdle(d time.Duration, cancel context.CancelCauseFunc) *idleWatch {
+	w := &idleWatch{d: d}
+	if d > 0 {
+		w.t = time.AfterFunc(d, func() { cancel(ErrStalled) })
+	}
+	return w
+}
+
+func (w *idleWatch) stop() {
+	if w.t != nil {
+		w.t.Stop()
+	}
+}
+
+// reader restarts the watch on every read that brings bytes.
+func (w *idleWatch) reader(r io.Reader) io.Reader {
+	if w.t == nil {
+		return r
+	}
+	return readFunc(func(p []byte) (int, error) {
+		n, err := r.Read(p)
+		if n > 0 {
+			w.t.Reset(w.d)
+		}
+		return n, err
+	})
+}
+
+type readFunc func([]byte) (int, error)
+
+func (f readFunc) Read(p []byte) (int, error) { return f(p) }
 
 func (c *Client) header(req *http.Request, token string) {
 	h := req.Header
