@@ -235,6 +235,9 @@ func (s *Sender) uploadSealed(ctx context.Context, md *Media, m *lineapi.Outgoin
 	}}
 	// Sealed objects are always "file" (beeper/line commit cf2f777: 415 otherwise).
 	oid, err := s.Uploader.Upload(ctx, "/r/talk/"+sid+"/"+obs.ReqID(), obs.Params{Name: md.Name, Type: obs.TypeFile}, src)
+	if err == nil && oid == "" {
+		err = obs.ErrNoOID // the message could not name the object (nE throws too)
+	}
 	if err != nil {
 		return fmt.Errorf("upload (nothing was sent): %w", err)
 	}
