@@ -123,7 +123,7 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		}
 	}
 	if isMedia(ct) {
-		if err := checkMedia(&m); err != nil {
+		if err := checkMedia(&m, sealed); err != nil {
 			return nil, err
 		}
 	}

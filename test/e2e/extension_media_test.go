@@ -2,6 +2,10 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/linectl/linectl/internal/simgw"
@@ -44,4 +48,90 @@ func TestMediaSealedUploadNeedsOID(t *testing.T) {
 		t.Fatalf("%d media messages sent", len(m))
 	}
 	wantExit(t, r, 4, "rejected")
+}
+
+// A sealed file's name reaches LINE only inside the sealed chunks (issue
+// 24.2/24.3): not in the clear metadata (the extension deletes FILE_NAME
+// after sealing and writes no contentType key), not as X-Obs-Params.name of
+// the upload or its preview (String(Date.now()), nE), not in any path or
+// header. Every request the simulator recorded is searched.
+func TestSealedMediaNameNeverInClear(t *testing.T) {
+	e := sealedEnv(t)
+	e.loginQRWithKeys()
+	pic := testPNG(t, 50, 40)
+	img := writeFile(t, "holiday-xyzzy-photo.png", pic)
+	doc := writeFile(t, "quarterly-plugh-plan.txt", []byte("the plan"))
+	for _, to := range []string{daveMID, sealedMID} {
+		e.must("", "send", "--e2ee", "require", "--to", to, "--image", img)
+		e.must("", "send", "--e2ee", "require", "--to", to, "--file", doc)
+	}
+	m := mediaMessages(e)
+	if len(m) != 4 {
+		t.Fatalf("%d media messages", len(m))
+	}
+	for i, x := range m {
+		want := map[string]bool{"SID": true, "OID": true, "FILE_SIZE": true, "e2eeVersion": true}
+		size := len(pic)
+		if x.ContentType == 1 {
+			want["MEDIA_CONTENT_INFO"], want["MEDIA_THUMB_INFO"] = true, true
+		} else {
+			size = len("the plan")
+		}
+		if len(x.Metadata) != len(want) || x.Metadata["FILE_SIZE"] != strconv.Itoa(size) {
+			t.Errorf("message %d: clear metadata %v, want keys %v and the plain size %d", i, x.Metadata, want, size)
+		}
+		for k := range x.Metadata {
+			if !want[k] {
+				t.Errorf("message %d: clear metadata key %s", i, k)
+			}
+		}
+		if x.MediaName != map[int]string{1: "holiday-xyzzy-photo.png", 14: "quarterly-plugh-plan.txt"}[x.ContentType] {
+			t.Errorf("message %d: the recipient reads the name %q", i, x.MediaName)
+		}
+	}
+	uploads := 0
+	for _, c := range e.sim.Calls() {
+		body := c.Body
+		if c.Method == "sendMessage" {
+			body = withoutChunks(t, body)
+		}
+		if c.Method == "obs-upload" {
+			uploads++
+		}
+		all := c.Path + "\n" + body
+		for k, vs := range c.Header {
+			all += "\n" + k + ": " + strings.Join(vs, ",")
+			if strings.EqualFold(k, "x-obs-params") {
+				for _, v := range vs {
+					if d, err := base64.StdEncoding.DecodeString(v); err == nil {
+						all += "\n" + string(d)
+					}
+				}
+			}
+		}
+		for _, secret := range []string{"xyzzy", "plugh"} {
+			if strings.Contains(all, secret) {
+				t.Errorf("%s %s carries the sealed file's name outside the chunks", c.Method, c.Path)
+			}
+		}
+	}
+	if uploads < 6 { // 4 objects, 2 previews
+		t.Fatalf("only %d uploads recorded", uploads)
+	}
+}
+
+// withoutChunks is a sendMessage body without its Message's chunks.
+func withoutChunks(t *testing.T, body string) string {
+	t.Helper()
+	var args []json.RawMessage
+	if err := json.Unmarshal([]byte(body), &args); err != nil || len(args) != 2 {
+		t.Fatalf("sendMessage body %q", body)
+	}
+	var msg map[string]json.RawMessage
+	if err := json.Unmarshal(args[1], &msg); err != nil {
+		t.Fatal(err)
+	}
+	delete(msg, "chunks")
+	b, _ := json.Marshal(msg)
+	return string(b)
 }

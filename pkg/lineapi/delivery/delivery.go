@@ -94,6 +94,8 @@ type Sender struct {
 	// run (by receive or an earlier send): the stream is searched from it
 	// for an unknown outcome, and getLastOpRevision is not called.
 	SavedRevision int64
+	// Now is the clock (nil: time.Now); a sealed upload is named by it.
+	Now func() time.Time
 
 	mu      sync.Mutex
 	next    int64

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
@@ -212,9 +213,14 @@ func plainMetadata(md *Media) map[string]string {
 }
 
 // uploadSealed encrypts and uploads the object with a fresh key material
-// and prepares m: the metadata naming the object and the sealed payload
-// carrying the key material (never in clear metadata: beeper/line's ENC_KM
-// would hand the file key to the server).
+// and prepares m as LINE's extension 3.7.2 does (nE, Rb,
+// encryptWithE2eeChannel): the upload is named by the time in decimal
+// milliseconds, never by the file; the clear metadata names the object
+// (SID, OID), its plain size (FILE_SIZE) and, for an image, its
+// MEDIA_CONTENT_INFO / MEDIA_THUMB_INFO; the file name and the key material
+// travel only in the sealed payload {"keyMaterial","fileName"} (the
+// extension deletes FILE_NAME and ENC_KM from the clear metadata after
+// sealing; there is no contentType key). e2eeVersion is the sealer's.
 func (s *Sender) uploadSealed(ctx context.Context, md *Media, m *lineapi.OutgoingMessage, res *Result) error {
 	km, err := obs.NewKeyMaterial()
 	if err != nil {
@@ -233,8 +239,10 @@ func (s *Sender) uploadSealed(ctx context.Context, md *Media, m *lineapi.Outgoin
 		}
 		return readCloser{r, rc}, nil
 	}}
-	// Sealed objects are always "file" (beeper/line commit cf2f777: 415 otherwise).
-	oid, err := s.Uploader.Upload(ctx, "/r/talk/"+sid+"/"+obs.ReqID(), obs.Params{Name: md.Name, Type: obs.TypeFile}, src)
+	// Sealed objects are always "file" (oE: type "file" unless the V1 flow;
+	// beeper/line commit cf2f777: 415 otherwise), named String(Date.now()).
+	p := obs.Params{Name: SealedUploadName(s.now()), Type: obs.TypeFile}
+	oid, err := s.Uploader.Upload(ctx, "/r/talk/"+sid+"/"+obs.ReqID(), p, src)
 	if err == nil && oid == "" {
 		err = obs.ErrNoOID // the message could not name the object (nE throws too)
 	}
@@ -243,22 +251,20 @@ func (s *Sender) uploadSealed(ctx context.Context, md *Media, m *lineapi.Outgoin
 	}
 	res.Object = "/r/talk/" + sid + "/" + oid
 	if preview := md.preview(); preview != nil && md.ContentType == lineapi.ContentImage {
-		// The preview is encrypted with the same key material (every peer).
+		// The preview is encrypted with the same key material (nE, every
+		// peer). The extension names it after the file (Ry renames the image
+		// to .jpg); linectl does not let the file name out: the same name as
+		// the object.
 		if blob, err := obs.EncryptBytes(km, preview); err == nil {
-			_, _ = s.Uploader.Upload(ctx, "/r/talk/"+sid+"/"+oid+"__ud-preview", obs.Params{Name: md.Name, Type: obs.TypeFile}, obs.BytesSource(blob))
+			_, _ = s.Uploader.Upload(ctx, "/r/talk/"+sid+"/"+oid+"__ud-preview", p, obs.BytesSource(blob))
 		}
 	}
-	m.ContentMetadata = map[string]string{
-		"SID": sid, "OID": oid,
-		// The encrypted size, as linejs and beeper/line (images) send it;
-		// beeper/line sends the plain size for files — uncertain.
-		"FILE_SIZE":   strconv.FormatInt(src.Size, 10),
-		"FILE_NAME":   md.Name,
-		"contentType": strconv.Itoa(md.ContentType),
-	}
+	m.ContentMetadata = make(map[string]string, len(md.Metadata)+3)
 	for k, v := range md.Metadata {
 		m.ContentMetadata[k] = v
 	}
+	m.ContentMetadata["SID"], m.ContentMetadata["OID"] = sid, oid
+	m.ContentMetadata["FILE_SIZE"] = strconv.FormatInt(md.Source.Size, 10) // plain size: nE, Rb String(file.size)
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -268,6 +274,17 @@ func (s *Sender) uploadSealed(ctx context.Context, md *Media, m *lineapi.Outgoin
 	}{base64.StdEncoding.EncodeToString(km), md.Name})
 	m.SealedPayload = bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 	return nil
+}
+
+// SealedUploadName is X-Obs-Params.name of a sealed upload made at t: the
+// time in decimal milliseconds, as the extension's String(Date.now()) (nE).
+func SealedUploadName(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+func (s *Sender) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 type readCloser struct {
