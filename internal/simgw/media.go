@@ -67,9 +67,10 @@ func (s *Server) determineMediaMessageFlow(req *request) (any, error) {
 	return map[string]any{"flowMap": map[string]int{"1": f, "2": f, "3": f, "14": f}, "cacheTtlMillis": "21600000"}, nil
 }
 
-// mediaSealed reports whether media to chat is sealed: both people of a
-// user chat, or every member of a group or room, have Letter Sealing. Unlike
-// text, allowedTypes plays no part: flowMap decides (BEEPER). Caller holds s.mu.
+// mediaSealed reports whether the chat's flowMap says sealed for media: both
+// people of a user chat, or every member of a group or room, have Letter
+// Sealing. (Whether a type is then sealed also needs allowedTypes: EXT
+// encryptMessage; sendMessage checks both.) Caller holds s.mu.
 func (s *Server) mediaSealed(from, chat string) (bool, error) {
 	me := s.accounts[from]
 	if len(chat) < 2 {
@@ -115,7 +116,8 @@ func checkMedia(m *outgoing, sealed bool) error {
 	case *m.ContentType == ctFile && !sealed && md["FILE_NAME"] == "":
 		return talk(0, "illegal argument: a file needs FILE_NAME") // a sealed one's is in the chunks
 	}
-	if _, err := decimal(md["FILE_SIZE"]); err != nil {
+	// A plain image has no FILE_SIZE (EXT Rb: MEDIA_CONTENT_INFO only).
+	if _, err := decimal(md["FILE_SIZE"]); err != nil && (sealed || *m.ContentType == ctFile || md["FILE_SIZE"] != "") {
 		return talk(0, "illegal argument: FILE_SIZE must be a decimal size")
 	}
 	return nil

@@ -166,7 +166,7 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		}
 		// The group key's allowedTypes (seal.go answerFor) decide as a
 		// peer's do: a type not listed goes plain.
-		sealedChat = allows(groupAllowedTypes, ct)
+		sealedChat = allows(s.chatAllowedTypes(to), ct)
 		for _, mem := range c.Members {
 			if a := s.accounts[mem]; a == nil || !a.LetterSealing {
 				sealedChat = false
@@ -177,7 +177,10 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		}
 	}
 	if isMedia(ct) {
-		sealedChat, _ = s.mediaSealed(req.mid, to) // flowMap decides, not allowedTypes
+		// Sealed media need both: the chat's flowMap and the allowedTypes
+		// (EXT encryptMessage); a type allowedTypes does not list goes plain.
+		flowSealed, _ := s.mediaSealed(req.mid, to)
+		sealedChat = flowSealed && sealedChat
 		if err := mediaFlow(sealedChat, sealed); err != nil {
 			return nil, err
 		}
@@ -241,9 +244,32 @@ const (
 	ctSticker = 7
 )
 
-// groupAllowedTypes are the content types a group key lets be sealed (the
-// allowedTypes of seal.go's getLastE2EEGroupSharedKey answer).
-var groupAllowedTypes = []int{0, 15}
+// defaultAllowedTypes are the content types an account's app, or a group
+// key, lets be sealed unless set otherwise (SetAllowedTypes,
+// SetChatAllowedTypes): GUESS — the types LINE's extension 3.7.2 can seal
+// at all (fv: text 0, image 1, video 2, audio 3, file 14, location 15).
+var defaultAllowedTypes = []int{0, 1, 2, 3, 14, 15}
+
+// chatAllowedTypes are the allowedTypes of chat's group key. Caller holds s.mu.
+func (s *Server) chatAllowedTypes(chat string) []int {
+	if t, ok := s.chatTypes[chat]; ok {
+		return t
+	}
+	return defaultAllowedTypes
+}
+
+// SetChatAllowedTypes sets the allowedTypes a group's or room's key
+// answers: a content type not listed is sent plain there (e.g. [0, 15]:
+// text sealed, images and files plain). nil restores the default.
+func (s *Server) SetChatAllowedTypes(chat string, types []int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if types == nil {
+		delete(s.chatTypes, chat)
+		return
+	}
+	s.chatTypes[chat] = append([]int{}, types...)
+}
 
 // checkSticker refuses a sticker message LINE would not take: one with a
 // text, sealed, or without numeric STKID, STKPKGID and STKVER. The answers

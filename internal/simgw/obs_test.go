@@ -355,7 +355,7 @@ func TestSendMediaRefusals(t *testing.T) {
 	}{
 		{"hasContent false", send(img, `,"hasContent":false`), "hasContent"},
 		{"text", send(img, `,"hasContent":true,"text":"caption"`), "no text"},
-		{"no FILE_SIZE", send(with("FILE_SIZE", ""), `,"hasContent":true`), "FILE_SIZE"},
+		{"file without FILE_SIZE", m.sendMedia(AliceMID, CarolMID, 14, map[string]string{"FILE_NAME": "a.txt"}, nil), "FILE_SIZE"},
 		{"FILE_SIZE not decimal", send(with("FILE_SIZE", "1e3"), `,"hasContent":true`), "FILE_SIZE"},
 		{"ENC_KM", send(with("ENC_KM", "a2V5"), `,"hasContent":true`), "ENC_KM must not be sent"},
 		{"file without name", m.sendMedia(AliceMID, CarolMID, 14, map[string]string{"FILE_SIZE": "1"}, nil), "FILE_NAME"},

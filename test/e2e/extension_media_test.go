@@ -135,3 +135,42 @@ func withoutChunks(t *testing.T, body string) string {
 	b, _ := json.Marshal(msg)
 	return string(b)
 }
+
+// allowedTypes decides for media too (issue 24.4): where the probe's
+// allowedTypes is [0, 15] — text sealed, images and files not — the
+// extension sends an image or a file plain although the chat's flowMap says
+// sealed (encryptMessage); so does linectl, and --e2ee require refuses.
+func TestMediaAllowedTypesWithoutMedia(t *testing.T) {
+	e := sealedEnv(t)
+	e.loginQRWithKeys()
+	e.sim.SetAllowedTypes(daveMID, []int{0, 15})
+	e.sim.SetChatAllowedTypes(sealedMID, []int{0, 15})
+	pic := testPNG(t, 30, 20)
+	img := writeFile(t, "p.png", pic)
+	doc := writeFile(t, "d.txt", []byte("plain here"))
+	for _, to := range []string{daveMID, sealedMID} {
+		s := e.must("", "send", "--to", to, "--image", img).first(t, "sent")
+		if s["e2ee"] != false {
+			t.Fatalf("image to %s: %v", to, s)
+		}
+		if s = e.must("", "send", "--to", to, "--file", doc).first(t, "sent"); s["e2ee"] != false {
+			t.Fatalf("file to %s: %v", to, s)
+		}
+		if s = e.must("", "send", "--to", to, "hello").first(t, "sent"); s["e2ee"] != true {
+			t.Fatalf("text to %s not sealed: %v", to, s)
+		}
+		wantExit(t, e.run("", "send", "--e2ee", "require", "--to", to, "--file", doc), 4, "e2ee_required")
+	}
+	m := mediaMessages(e)
+	if len(m) != 4 {
+		t.Fatalf("%d media messages", len(m))
+	}
+	for i, x := range m {
+		if len(x.Chunks) != 0 || x.Metadata["SID"] != "" || x.Media == nil {
+			t.Fatalf("message %d sent sealed or not uploaded: %+v", i, x.Metadata)
+		}
+	}
+	if !bytes.Equal(m[0].Media, pic) || string(m[3].Media) != "plain here" {
+		t.Fatal("objects differ")
+	}
+}

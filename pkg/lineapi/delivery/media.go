@@ -86,8 +86,11 @@ func obsType(contentType int) string {
 	return obs.TypeFile
 }
 
-// sendMedia sends an image or a file. determineMediaMessageFlow decides
-// plain or sealed (beeper/line decides by it alone, not by allowedTypes).
+// sendMedia sends an image or a file, sealed only where LINE's extension
+// 3.7.2 seals one (encryptMessage): the chat's media flow says sealed
+// (determineMediaMessageFlow; a type its flowMap does not list is plain,
+// checkAndGetMediaMessageFlow) *and* the Letter Sealing probe found a key
+// and its allowedTypes lists the content type. Otherwise it goes plain.
 // Sealed: the encrypted object is uploaded first (an upload sends nothing
 // to anyone, so it is repeated freely), then the sealed message that names
 // it is sent exactly once. Plain: the message is sent exactly once, then the
@@ -100,20 +103,46 @@ func (s *Sender) sendMedia(ctx context.Context, to string, toType lineapi.ToType
 		return res, errors.New("this sender cannot send media (no object storage)")
 	}
 	s.startRevision(ctx)
-	flow, cached, err := s.mediaFlow(ctx, mg, to, md.ContentType, false)
+	flow, why, cached, err := s.decideMedia(ctx, mg, to, md.ContentType, false)
 	if err != nil {
 		return res, err
 	}
+	c.why = why
 	res, err = s.sendMediaAs(ctx, to, toType, c, flow)
 	if err != nil && cached && refusedFlow(err) {
-		// LINE refused what the cached flow led to (nothing was processed):
-		// ask again and send once more.
-		if flow, _, err = s.mediaFlow(ctx, mg, to, md.ContentType, true); err != nil {
+		// LINE refused what the cached flow or probe led to (nothing was
+		// processed): ask again and send once more.
+		if flow, c.why, _, err = s.decideMedia(ctx, mg, to, md.ContentType, true); err != nil {
 			return res, err
 		}
 		return s.sendMediaAs(ctx, to, toType, c, flow)
 	}
 	return res, err
+}
+
+// decideMedia is encryptMessage's decision for a media message: FlowSealed
+// only when the chat's flow for the type is sealed and the probe allows the
+// type; why says what made it plain. cached reports whether a cached answer
+// took part.
+func (s *Sender) decideMedia(ctx context.Context, mg MediaGateway, to string, contentType int, fresh bool) (flow int, why string, cached bool, err error) {
+	flow, cached, err = s.mediaFlow(ctx, mg, to, contentType, fresh)
+	if err != nil || flow != lineapi.FlowSealed {
+		return lineapi.FlowPlain, "LINE sends this media type to this chat plain (determineMediaMessageFlow)", cached, err
+	}
+	if fresh && s.Probes != nil {
+		s.Probes.DropProbe(to)
+	}
+	p, pcached, err := s.probe(ctx, to, fresh)
+	if err != nil {
+		return 0, "", cached, err
+	}
+	switch {
+	case !p.Usable:
+		return lineapi.FlowPlain, "the Letter Sealing probe found no key: " + p.Reason, cached || pcached, nil
+	case !p.Allows(contentType):
+		return lineapi.FlowPlain, fmt.Sprintf("LINE does not allow content type %d to be sealed here (allowedTypes %v)", contentType, p.AllowedTypes), cached || pcached, nil
+	}
+	return lineapi.FlowSealed, "", cached || pcached, nil
 }
 
 // mediaFlow is the chat's flow for a content type: from the cache unless
@@ -152,7 +181,7 @@ func (s *Sender) sendMediaAs(ctx context.Context, to string, toType lineapi.ToTy
 	res := &Result{To: to, ToType: toType, ContentType: md.ContentType}
 	name, size := md.Name, md.Source.Size
 	if flow == lineapi.FlowPlain && s.E2EE == E2EERequire {
-		return res, fmt.Errorf("%w: LINE sends media to this chat plain (determineMediaMessageFlow)", ErrSealingImpossible)
+		return res, fmt.Errorf("%w: %s", ErrSealingImpossible, c.why)
 	}
 	m := lineapi.OutgoingMessage{From: s.From, To: to, ToType: toType, ContentType: md.ContentType}
 	if flow == lineapi.FlowSealed {
@@ -179,32 +208,40 @@ func (s *Sender) sendMediaAs(ctx context.Context, to string, toType lineapi.ToTy
 }
 
 // UploadPlain stores md as the object of the plain media message messageID
-// (POST /r/talk/m/<id>, then an image's preview, best-effort as beeper/line:
-// LINE shows the image without it) and returns the object's path. It sends
-// no message, so it may be done again: after an UploadError, to complete
-// the message.
+// (POST /r/talk/m/<id>) and returns the object's path, as LINE's extension
+// 3.7.2 does (eE → oE): X-Obs-Params {ver, name: the file name, type:
+// image|file, cat: "original" for an original image}; any 2xx is success;
+// no preview is uploaded (the extension uploads one only in the sealed
+// flow, nE). It sends no message, so it may be done again: after an
+// UploadError, to complete the message.
 func UploadPlain(ctx context.Context, up Uploader, messageID string, md *Media) (string, error) {
 	path := "/r/talk/m/" + messageID
 	p := obs.Params{Name: md.Name, Type: obsType(md.ContentType)}
 	if md.ContentType == lineapi.ContentImage {
-		p.Cat = "original"
+		p.Cat = "original" // linectl sends the image as it is: MEDIA_CONTENT_INFO category "original"
 	}
 	if _, err := up.Upload(ctx, path, p, md.Source); err != nil {
 		return "", err
 	}
-	if preview := md.preview(); preview != nil {
-		_, _ = up.Upload(ctx, path+"__ud-preview", p, obs.BytesSource(preview))
-	}
 	return path, nil
 }
 
-// plainMetadata is a plain media message's contentMetadata (beeper/line
-// send_message.go, verified live by its authors).
+// plainMetadata is a plain media message's contentMetadata as the
+// extension's Rb builds it in the plain flow (V1): an image carries its
+// MEDIA_CONTENT_INFO only (MEDIA_THUMB_INFO goes with the sealed flow); a
+// file FILE_NAME and FILE_SIZE (String(file.size)). There is no
+// contentType key (beeper/line sends one; the extension does not).
 func plainMetadata(md *Media) map[string]string {
+	if md.ContentType == lineapi.ContentImage {
+		out := map[string]string{}
+		if v, ok := md.Metadata["MEDIA_CONTENT_INFO"]; ok {
+			out["MEDIA_CONTENT_INFO"] = v
+		}
+		return out
+	}
 	out := map[string]string{
-		"FILE_SIZE":   strconv.FormatInt(md.Source.Size, 10),
-		"FILE_NAME":   md.Name,
-		"contentType": strconv.Itoa(md.ContentType),
+		"FILE_NAME": md.Name,
+		"FILE_SIZE": strconv.FormatInt(md.Source.Size, 10),
 	}
 	for k, v := range md.Metadata {
 		out[k] = v
