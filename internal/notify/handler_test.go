@@ -49,7 +49,7 @@ func (f *fakeSender) SendMessages(_ context.Context, to string, cs []delivery.Co
 			return append(out, &delivery.Result{To: to, ReqSeq: 7}), f.err
 		}
 		if c.Sticker != nil {
-			f.sent = append(f.sent, to+" sticker "+c.Sticker.String())
+			f.sent = append(f.sent, to+" sticker "+c.Sticker.String()+c.Sticker.Text)
 		} else if c.Media != nil {
 			f.sent = append(f.sent, to+" image "+c.Media.Name)
 		} else {
@@ -180,6 +180,8 @@ func TestNotifyFieldsAndStatuses(t *testing.T) {
 		{"sticker package negative", url.Values{"message": {"x"}, "stickerPackageId": {"-1"}, "stickerId": {"1"}}, 400, "stickerPackageId: must be a positive number"},
 		{"sticker twice", url.Values{"message": {"x"}, "stickerPackageId": {"1", "2"}, "stickerId": {"1"}}, 400, "more than once"},
 		{"sticker without message", url.Values{"stickerPackageId": {"1"}, "stickerId": {"1"}}, 400, "message: must not be empty"},
+		{"stickerText without a sticker", url.Values{"message": {"x"}, "stickerText": {"[OK]"}}, 400, "stickerText: goes with stickerPackageId"},
+		{"stickerText on two lines", url.Values{"message": {"x"}, "stickerPackageId": {"1"}, "stickerId": {"1"}, "stickerText": {"a\nb"}}, 400, "stickerText: must be visible text"},
 		{"image URLs", url.Values{"message": {"x"}, "imageThumbnail": {"https://e/x.jpg"}, "imageFullsize": {"https://e/y.jpg"}}, 400, "--allow-image-urls"},
 		{"image URL alone", url.Values{"message": {"x"}, "imageFullsize": {"https://e/y.jpg"}}, 400, "must be given together"},
 		{"image URL not http", url.Values{"message": {"x"}, "imageThumbnail": {"file:///etc/passwd"}, "imageFullsize": {"file:///etc/passwd"}}, 400, "http(s) URLs"},
@@ -218,6 +220,16 @@ func TestNotifyMultipart(t *testing.T) {
 	wantAnswer(t, fx.do("POST", "/api/notify", fx.token, "multipart/form-data", strings.NewReader("x")), 400, "boundary")
 	wantAnswer(t, fx.do("POST", "/api/notify", fx.token, "multipart/form-data; boundary=zz", strings.NewReader("garbage")), 400, "not valid multipart")
 	if len(fx.send.sent) != 3 || fx.send.sent[1] != groupMID+" x" || fx.send.sent[2] != groupMID+" sticker 446/1988" {
+		t.Fatalf("sent %q", fx.send.sent)
+	}
+}
+
+// stickerText (linectl's own field: LINE Notify had none) becomes the
+// sticker's STKTXT (issue 24.5).
+func TestNotifyStickerText(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	wantAnswer(t, fx.form(fx.token, url.Values{"message": {"ok"}, "stickerPackageId": {"446"}, "stickerId": {"1988"}, "stickerText": {" [OK] "}}), 200, "ok")
+	if len(fx.send.sent) != 2 || fx.send.sent[1] != groupMID+" sticker 446/1988[OK]" {
 		t.Fatalf("sent %q", fx.send.sent)
 	}
 }

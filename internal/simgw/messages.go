@@ -16,6 +16,7 @@ type Message struct {
 	To          string
 	ToType      int
 	ContentType int               // 0 text, 1 image, 7 sticker, 14 file
+	HasContent  bool              // as sent: false for text, true for stickers (EXT Cb) and media
 	Text        string            // what the recipient reads; "" for a sticker and media
 	Metadata    map[string]string // contentMetadata
 	Chunks      []string          // Letter Sealing chunks
@@ -110,9 +111,9 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		return nil, gw(10102)
 	}
 	ct := *m.ContentType
-	// hasContent (an object on LINE's object storage) is false for text;
-	// beeper/line sends true for every non-text type, stickers included, so
-	// a sticker may carry either.
+	// hasContent is false for text (EXT Mb), true for stickers (Cb) and
+	// media (Rb); a sticker with false is taken (older clients sent it, and
+	// LINE is not known to refuse it) and stored as sent.
 	if *m.ID != "local-"+strconv.FormatInt(reqSeq, 10) || *m.SessionID != 0 || (ct != ctText && ct != ctSticker && !isMedia(ct)) || (ct == ctText && *m.HasContent) {
 		return nil, talk(0, "illegal argument")
 	}
@@ -188,7 +189,8 @@ func (s *Server) sendMessage(req *request) (any, error) {
 	if sealedChat && !sealed {
 		return nil, talk(82, "can not send using plain mode")
 	}
-	stored := Message{ReqSeq: reqSeq, From: req.mid, To: to, ToType: *m.ToType, ContentType: ct, Metadata: m.ContentMetadata, Chunks: m.Chunks}
+	stored := Message{ReqSeq: reqSeq, From: req.mid, To: to, ToType: *m.ToType, ContentType: ct, HasContent: *m.HasContent,
+		Metadata: m.ContentMetadata, Chunks: m.Chunks}
 	if sealed {
 		if err := s.openInto(&stored); err != nil {
 			return nil, err
@@ -199,7 +201,7 @@ func (s *Server) sendMessage(req *request) (any, error) {
 	created := s.now().UnixMilli()
 	stored.ID, stored.Created = id, created
 	msg := map[string]any{"from": req.mid, "to": to, "toType": *m.ToType, "id": id, "createdTime": strconv.FormatInt(created, 10),
-		"hasContent": isMedia(ct), "contentType": ct, "contentMetadata": m.ContentMetadata, "sessionId": 0, "reactions": []any{}}
+		"hasContent": *m.HasContent, "contentType": ct, "contentMetadata": m.ContentMetadata, "sessionId": 0, "reactions": []any{}}
 	if m.Text != nil {
 		stored.Text, msg["text"] = *m.Text, *m.Text
 	}
@@ -214,7 +216,7 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		}
 	}
 	return map[string]any{"from": req.mid, "toType": *m.ToType, "id": id, "createdTime": strconv.FormatInt(created, 10),
-		"deliveredTime": "0", "hasContent": isMedia(ct), "contentType": ct, "sessionId": 0, "reactions": []any{}}, nil
+		"deliveredTime": "0", "hasContent": *m.HasContent, "contentType": ct, "sessionId": 0, "reactions": []any{}}, nil
 }
 
 // openInto opens a sealed message as its recipient's device would and
