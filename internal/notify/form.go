@@ -29,10 +29,10 @@ const (
 	fieldStickerID            = "stickerId"
 	// fieldStickerText is linectl's own: LINE Notify had no field for a
 	// sticker's alt text (STKTXT); a Notify client never sends it.
-	fieldStickerText = "stickerText"
-	fieldImageFile            = "imageFile"
-	fieldImageThumbnail       = "imageThumbnail"
-	fieldImageFullsize        = "imageFullsize"
+	fieldStickerText    = "stickerText"
+	fieldImageFile      = "imageFile"
+	fieldImageThumbnail = "imageThumbnail"
+	fieldImageFullsize  = "imageFullsize"
 )
 
 func isImageField(name string) bool {
