@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,9 +96,12 @@ beside it and renamed into place, 0600. One line is printed per file:
 // mediaRef is a media message as download needs it.
 type mediaRef struct {
 	id, name string
-	path     string // on OBS
-	sealed   gjson.Result
-	keyMat   []byte
+	path     string // the object on OBS
+	// get is the request path of its download: path, with /original for a
+	// plain original image and ?p=<OBS_POP> when the message names one.
+	get    string
+	sealed gjson.Result
+	keyMat []byte
 }
 
 func runDownload(ctx context.Context, opts *downloadOptions) error {
@@ -108,7 +112,7 @@ func runDownload(ctx context.Context, opts *downloadOptions) error {
 	store := opts.Storage(cl)
 	var refs []mediaRef
 	if opts.MessageID != "" {
-		refs = []mediaRef{{id: opts.MessageID, name: opts.MessageID + ".bin", path: "/r/talk/m/" + opts.MessageID}}
+		refs = []mediaRef{{id: opts.MessageID, name: opts.MessageID + ".bin", path: "/r/talk/m/" + opts.MessageID, get: "/r/talk/m/" + opts.MessageID}}
 	} else if refs, err = readMediaRefs(opts.In); err != nil {
 		return err
 	}
@@ -174,7 +178,13 @@ func readMediaRefs(in io.Reader) ([]mediaRef, error) {
 }
 
 // mediaRefOf locates a message's object: OID present → /r/talk/<SID>/<OID>
-// (sealed), else /r/talk/m/<message id> (beeper/line handlers/image.go).
+// (sealed), else /r/talk/m/<message id>; and the path to download it by, as
+// LINE's extension 3.7.2 builds it (yb, vb): a plain message whose
+// MEDIA_CONTENT_INFO.category is "original" is asked at
+// /r/talk/m/<id>/original, and a message carrying OBS_POP adds ?p=<OBS_POP>
+// (beeper/line pkg/connector/handlers/image.go lineOBSDownloadOptions and
+// pkg/line/client.go DownloadOBSWithSIDOptions do the same). Without them
+// OBS may serve a re-encoded copy.
 func mediaRefOf(m gjson.Result, ct int) (mediaRef, error) {
 	id := m.Get("id").String()
 	if _, err := positiveDecimal(id); err != nil {
@@ -191,6 +201,16 @@ func mediaRefOf(m gjson.Result, ct int) (mediaRef, error) {
 			return mediaRef{}, fmt.Errorf("object %q/%q is not a storage path", sid, oid)
 		}
 		r.path = "/r/talk/" + sid + "/" + oid
+	}
+	r.get = r.path
+	if !md.Get("OID").Exists() && gjson.Get(md.Get("MEDIA_CONTENT_INFO").String(), "category").String() == "original" {
+		r.get += "/original"
+	}
+	if pop := md.Get("OBS_POP").String(); pop != "" {
+		if len(pop) > 128 {
+			return mediaRef{}, fmt.Errorf("OBS_POP %q is too long", pop[:32]+"…")
+		}
+		r.get += "?p=" + url.QueryEscape(pop)
 	}
 	if m.Get("chunks").IsArray() {
 		r.sealed = m
@@ -241,7 +261,11 @@ func downloadOne(ctx context.Context, store *obs.Client, sealer *e2ee.Sealer, r 
 		}
 		w = dec
 	}
-	n, err := store.Download(ctx, r.path, obs.TalkMeta(r.id), w, maxFileSize+obs.TagSize)
+	meta := "" // X-Talk-Meta only for a sealed object, as the extension's download sends it
+	if r.path != "/r/talk/m/"+r.id {
+		meta = obs.TalkMeta(r.id)
+	}
+	n, err := store.Download(ctx, r.get, meta, w, maxFileSize+obs.TagSize)
 	if err != nil {
 		return nil, err
 	}

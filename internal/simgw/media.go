@@ -300,6 +300,8 @@ type MediaInjection struct {
 	// emi/emf, and the key travels in chunks sealed for the recipient.
 	// Otherwise it is stored under the message id, as a plain upload.
 	Sealed bool
+	// Metadata is added to the message's contentMetadata (e.g. OBS_POP).
+	Metadata map[string]string
 }
 
 // InjectMedia stores a media message from → to with its object on OBS and
@@ -319,6 +321,9 @@ func (s *Server) InjectMedia(in MediaInjection) (Message, error) {
 	}
 	if in.ContentType == ctFile || !in.Sealed {
 		md["FILE_NAME"] = in.Name
+	}
+	for k, v := range in.Metadata {
+		md[k] = v
 	}
 	var chunks []string
 	if in.Sealed {

@@ -174,3 +174,40 @@ func TestMediaAllowedTypesWithoutMedia(t *testing.T) {
 		t.Fatal("objects differ")
 	}
 }
+
+// Downloads ask what the extension asks (yb, vb; issue 24.6): a plain
+// original image at /r/talk/m/<id>/original, ?p=<OBS_POP> when the message
+// carries it, and X-Talk-Meta only for a sealed object.
+func TestDownloadPathsAsExtension(t *testing.T) {
+	e := sealedEnv(t)
+	e.loginQRWithKeys()
+	pic := testPNG(t, 16, 16)
+	rev := strconv.FormatInt(e.sim.Revision(), 10)
+	img, err := e.sim.InjectMedia(simgw.MediaInjection{From: daveMID, To: simgw.BobMID, ContentType: 1, Name: "a.png", Data: pic,
+		Metadata: map[string]string{"OBS_POP": "jp1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := e.sim.InjectMedia(simgw.MediaInjection{From: daveMID, To: simgw.BobMID, ContentType: 14, Name: "b.txt", Data: []byte("b")})
+	sealed, _ := e.sim.InjectMedia(simgw.MediaInjection{From: daveMID, To: simgw.BobMID, ContentType: 14, Name: "c.txt", Data: []byte("c"),
+		Sealed: true, Metadata: map[string]string{"OBS_POP": "th2"}})
+	ops := e.must("", "receive", "--from-revision", rev, "--wait", "300ms")
+	n := len(e.sim.Calls())
+	if got := e.must(ops.stdout, "download", "--dir", t.TempDir()).lines(t); len(got) != 3 {
+		t.Fatalf("downloaded %v", got)
+	}
+	want := []string{"/r/talk/m/" + img.ID + "/original?p=jp1", "/r/talk/m/" + doc.ID, "/r/talk/emf/" + sealed.Metadata["OID"] + "?p=th2"}
+	var got []string
+	for _, c := range e.sim.Calls()[n:] {
+		if c.Method != "obs-download" {
+			continue
+		}
+		got = append(got, c.Path)
+		if meta := c.Header.Get("x-talk-meta") != ""; meta != strings.Contains(c.Path, "/emf/") {
+			t.Errorf("%s: X-Talk-Meta sent %v", c.Path, meta)
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("downloads asked\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
