@@ -10,6 +10,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/linectl/linectl/internal/mediafile"
@@ -57,6 +58,9 @@ type Entry struct {
 type Server struct {
 	Tokens  *Store
 	Limiter *Limiter
+	// Images counts images per token, a quota of its own (X-RateLimit-Image*);
+	// nil: DefaultImageRate on Limiter's clock.
+	Images  *Limiter
 	Sender  Sender
 	Log     func(Entry)            // nil: no log
 	MaxBody int64                  // 0: DefaultMaxBody
@@ -65,6 +69,8 @@ type Server struct {
 	Context func() context.Context // the sends' context; nil: the request's, without its cancel
 	// FetchImage fetches imageFullsize; nil: image URLs are refused (400).
 	FetchImage func(ctx context.Context, url string) ([]byte, error)
+
+	imagesOnce sync.Once
 }
 
 // apiError is an answer other than 200.
@@ -144,6 +150,7 @@ func bearer(h string) (string, bool) {
 
 func (s *Server) notify(w http.ResponseWriter, r *http.Request, e *Entry, t Token) {
 	q, ok := s.Limiter.Take(t.Hash)
+	s.imageQuota(&q, t.Hash, false)
 	if !ok {
 		s.answer(w, e, http.StatusTooManyRequests, msgRateLimited, &q)
 		return
@@ -167,6 +174,10 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request, e *Entry, t Toke
 			return
 		}
 	}
+	if n.image != nil && !s.imageQuota(&q, t.Hash, true) {
+		s.answer(w, e, http.StatusTooManyRequests, msgRateLimited+" (images: the image quota is spent)", &q)
+		return
+	}
 	// Notify posted the message, then the image and the sticker, as
 	// separate LINE messages.
 	cs := []delivery.Content{{Text: n.text}}
@@ -188,6 +199,7 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request, e *Entry, t Toke
 
 func (s *Server) status(w http.ResponseWriter, _ *http.Request, e *Entry, t Token) {
 	q := s.Limiter.Peek(t.Hash)
+	s.imageQuota(&q, t.Hash, false)
 	s.setQuota(w, &q)
 	e.Status = http.StatusOK
 	writeJSON(w, http.StatusOK, struct {
@@ -200,6 +212,7 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request, e *Entry, t Toke
 
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request, e *Entry, t Token) {
 	q := s.Limiter.Peek(t.Hash)
+	s.imageQuota(&q, t.Hash, false)
 	token, _ := bearer(r.Header.Get("Authorization"))
 	ok, err := s.Tokens.RevokeToken(token)
 	switch {
@@ -226,8 +239,25 @@ func (s *Server) answer(w http.ResponseWriter, e *Entry, status int, msg string,
 	}{status, msg})
 }
 
-// setQuota sets Notify's X-RateLimit headers. Images count against the
-// same quota as messages.
+// imageQuota fills q's image counts for token hash, counting one image when
+// take (ok is false, and nothing counted, when the images are spent).
+func (s *Server) imageQuota(q *Quota, hash string, take bool) (ok bool) {
+	s.imagesOnce.Do(func() {
+		if s.Images == nil {
+			s.Images = &Limiter{Rate: DefaultImageRate, Now: s.Limiter.Now}
+		}
+	})
+	iq, ok := s.Images.Peek(hash), true
+	if take {
+		iq, ok = s.Images.Take(hash)
+	}
+	q.ImageLimit, q.ImageRemaining = iq.Limit, iq.Remaining
+	return ok
+}
+
+// setQuota sets Notify's X-RateLimit headers: the calls' quota, and the
+// images' own (LINE Notify: 50 an hour; a call without an image leaves
+// ImageRemaining as it was).
 func (s *Server) setQuota(w http.ResponseWriter, q *Quota) {
 	if q == nil {
 		return
@@ -235,8 +265,8 @@ func (s *Server) setQuota(w http.ResponseWriter, q *Quota) {
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", strconv.Itoa(q.Limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(q.Remaining))
-	h.Set("X-RateLimit-ImageLimit", strconv.Itoa(q.Limit))
-	h.Set("X-RateLimit-ImageRemaining", strconv.Itoa(q.Remaining))
+	h.Set("X-RateLimit-ImageLimit", strconv.Itoa(q.ImageLimit))
+	h.Set("X-RateLimit-ImageRemaining", strconv.Itoa(q.ImageRemaining))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(q.Reset.Unix(), 10))
 }
 

@@ -196,7 +196,7 @@ func TestNotifyFieldsAndStatuses(t *testing.T) {
 				t.Fatalf("%d sends for answer %d", sent, c.code)
 			}
 			if a.header.Get("X-RateLimit-Limit") != "1000" || a.header.Get("X-RateLimit-Reset") == "" ||
-				a.header.Get("X-RateLimit-ImageLimit") != "1000" || a.header.Get("X-RateLimit-ImageRemaining") != a.header.Get("X-RateLimit-Remaining") {
+				a.header.Get("X-RateLimit-ImageLimit") != "50" || a.header.Get("X-RateLimit-ImageRemaining") != "50" {
 				t.Fatalf("headers %v", a.header)
 			}
 		})
@@ -222,6 +222,35 @@ func TestNotifyMultipart(t *testing.T) {
 	if len(fx.send.sent) != 3 || fx.send.sent[1] != groupMID+" x" || fx.send.sent[2] != groupMID+" sticker 446/1988" {
 		t.Fatalf("sent %q", fx.send.sent)
 	}
+}
+
+// Images have a quota of their own, 50 an hour as LINE Notify's: a call
+// with an image counts against both, a text-only call leaves
+// ImageRemaining as it was, and a spent image quota is 429 with nothing sent
+// (issue 24.7).
+func TestNotifyImageQuota(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	fx.srv.Images = &Limiter{Rate: Rate{Calls: 2, Per: time.Hour}, Now: fx.srv.Limiter.Now}
+	img := map[string][]byte{"imageFile": onePixelPNG}
+	want := func(a answer, remaining, imageRemaining string) {
+		t.Helper()
+		if a.header.Get("X-RateLimit-Remaining") != remaining || a.header.Get("X-RateLimit-ImageLimit") != "2" ||
+			a.header.Get("X-RateLimit-ImageRemaining") != imageRemaining {
+			t.Fatalf("headers %v, want Remaining %s ImageRemaining %s", a.header, remaining, imageRemaining)
+		}
+	}
+	want(fx.form(fx.token, url.Values{"message": {"text"}}), "999", "2")
+	want(fx.multipart(fx.token, map[string]string{"message": "one"}, img), "998", "1")
+	want(fx.form(fx.token, url.Values{"message": {"text again"}}), "997", "1")
+	want(fx.multipart(fx.token, map[string]string{"message": "two"}, img), "996", "0")
+	n := len(fx.send.sent)
+	a := fx.multipart(fx.token, map[string]string{"message": "three"}, img)
+	wantAnswer(t, a, 429, "image quota")
+	want(a, "995", "0")
+	if len(fx.send.sent) != n {
+		t.Fatalf("sent %q after the image quota was spent", fx.send.sent[n:])
+	}
+	want(fx.form(fx.token, url.Values{"message": {"text still goes"}}), "994", "0")
 }
 
 // stickerText (linectl's own field: LINE Notify had none) becomes the
