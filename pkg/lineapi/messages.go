@@ -115,8 +115,9 @@ func (c *Client) SendMessage(ctx context.Context, reqSeq int64, m OutgoingMessag
 	body := sendMessageBody{
 		From: m.From, To: m.To, ToType: m.ToType,
 		ID: "local-" + strconv.FormatInt(reqSeq, 10),
-		// The extension sends whole seconds in milliseconds (a capture: "1773625306000").
-		CreatedTime:     strconv.FormatInt(c.now().Unix()*1000, 10),
+		// The extension sends whole seconds in milliseconds, rounded up (Tb:
+		// String(Wg()), Wg = the clock ceiled to 1000 ms; a capture: "1773625306000").
+		CreatedTime:     strconv.FormatInt((c.now().UnixMilli()+999)/1000*1000, 10),
 		ContentType:     m.ContentType,
 		ContentMetadata: md,
 		Chunks:          m.Chunks,
