@@ -17,7 +17,7 @@ import (
 
 var updateWire = flag.Bool("update-wire", false, "rewrite test/e2e/testdata/wire/*.json from the simulator's recorded requests")
 
-// wireRow is one row of docs/protocol.md §11 ("What linectl sends"): the
+// wireRow is one row of docs/protocol.md §10 ("What linectl sends"): the
 // request that pins it, picked from the simulator's recorded requests.
 type wireRow struct {
 	id   string
@@ -56,7 +56,7 @@ func obsCall(name, pathPrefix, pathSuffix string) func(simgw.Call) bool {
 // TestWireGolden runs what a user runs — QR and password logins, texts,
 // a sticker, images and files plain and sealed, downloads — against the
 // simulator, and compares every request linectl wrote for a row of
-// docs/protocol.md §11 with its golden file (test/e2e/testdata/wire/<row>.json):
+// docs/protocol.md §10 with its golden file (test/e2e/testdata/wire/<row>.json):
 // method, path, the headers that matter and the body, with volatile values
 // (reqSeq, times, tokens, keys, chunks, ids) replaced by placeholders. A
 // changed request breaks the row's subtest. Rewrite with -update-wire.
