@@ -211,3 +211,24 @@ func TestDownloadPathsAsExtension(t *testing.T) {
 		t.Fatalf("downloads asked\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// The sandbox sets both from the command line: allowedTypes without media
+// for a user (images go plain), and plain uploads without x-obs-oid.
+func TestSandboxAllowedTypesAndNoOID(t *testing.T) {
+	e := sealedEnv(t)
+	e.loginQRWithKeys()
+	e.must("", "sandbox", "do", "allowed-types", "--to", daveMID, "0,15")
+	e.must("", "sandbox", "do", "plain-upload-oid", "off")
+	wantExit(t, e.run("", "sandbox", "do", "allowed-types", "--to", daveMID, "0,x"), 2, "usage")
+	img := writeFile(t, "p.png", testPNG(t, 10, 10))
+	if s := e.must("", "send", "--to", daveMID, "--image", img).first(t, "sent"); s["e2ee"] != false {
+		t.Fatalf("sent %v", s)
+	}
+	e.must("", "sandbox", "do", "allowed-types", "--to", daveMID, "")
+	if s := e.must("", "send", "--to", daveMID, "--image", img).first(t, "sent"); s["e2ee"] != true {
+		t.Fatalf("default allowedTypes: sent %v", s)
+	}
+	if m := mediaMessages(e); len(m) != 2 || m[0].Media == nil || m[1].MediaErr != "" {
+		t.Fatalf("stored %+v", m)
+	}
+}
