@@ -61,7 +61,7 @@ func TestStickerToPlainGroup(t *testing.T) {
 }
 
 // Letter Sealing on both sides: text is sealed, a sticker goes plain because
-// allowedTypes ([0,15]) does not list 7; where LINE lists 7, linectl refuses
+// allowedTypes (the default) does not list 7; where LINE lists 7, linectl refuses
 // rather than guess a sealed sticker's format.
 func TestStickerToSealedChats(t *testing.T) {
 	e := sealedEnv(t)
