@@ -147,9 +147,10 @@ func classify(err error) classified {
 		c.code, c.kind = ExitTemporary, kindNetwork
 	case errors.As(err, &oe) && obs.Temporary(err):
 		c.code, c.kind = ExitTemporary, kindTemporary
-	case errors.As(err, &oe):
+	case errors.As(err, &oe), errors.Is(err, obs.ErrNoOID):
 		// Object storage refused the upload or download (wrong type, too
-		// large, not found; the statuses are docs/media-protocol.md's guesses).
+		// large, not found; the statuses are docs/media-protocol.md's guesses),
+		// or stored a sealed object without saying its id.
 		c.code, c.kind = ExitRejected, kindRejected
 	case errors.As(err, &br):
 		// Sends never get here (delivery settles them or says outcome_unknown).

@@ -64,7 +64,7 @@ func appendMessageLine(b []byte, op *stream.Operation, me string, si *sealedInfo
 	ct := m.Get("contentType").Int()
 	switch {
 	case lineapi.IsMedia(int(ct)):
-		b = appendMedia(b, m, ct)
+		b = appendMedia(b, m, ct, si)
 		if si != nil {
 			b = append(b, `,"e2ee":true`...)
 		}
@@ -83,7 +83,7 @@ func appendMessageLine(b []byte, op *stream.Operation, me string, si *sealedInfo
 // its type, id (for 'linectl download'), name, size and object on LINE's
 // storage. The key material of
 // a sealed one stays in its chunks.
-func appendMedia(b []byte, m gjson.Result, ct int64) []byte {
+func appendMedia(b []byte, m gjson.Result, ct int64, si *sealedInfo) []byte {
 	b = append(b, `,"contentType":`...)
 	b = strconv.AppendInt(b, ct, 10)
 	b = append(b, `,"messageId":`...)
@@ -92,6 +92,11 @@ func appendMedia(b []byte, m gjson.Result, ct int64) []byte {
 	if name := md.Get("FILE_NAME"); name.Exists() {
 		b = append(b, `,"fileName":`...)
 		b = appendString(b, name.String())
+	} else if si != nil && si.fileName != "" {
+		// Sealed: the name travels only in the payload (as LINE's extension
+		// sends it: encryptWithE2eeChannel deletes FILE_NAME).
+		b = append(b, `,"fileName":`...)
+		b = appendString(b, si.fileName)
 	}
 	if size := md.Get("FILE_SIZE").Int(); size > 0 {
 		b = append(b, `,"fileSize":`...)

@@ -33,6 +33,9 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		// inject-media
 		ContentType int  `json:"contentType"`
 		Sealed      bool `json:"sealed"`
+		// allowed-types, plain-upload-oid
+		Types []int `json:"types"`
+		Off   bool  `json:"off"`
 	}
 	if r.Method == http.MethodPost || r.Method == http.MethodDelete { // 32 MiB: inject-media carries a file in base64
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 32<<20)).Decode(&in); err != nil && err.Error() != "EOF" {
@@ -67,6 +70,16 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, 200, map[string]any{"ok": true, "keyId": id})
 		return
+	case "/_sandbox/allowed-types":
+		// The allowedTypes an account's app (a user MID) or a group's key
+		// (a chat MID) answers; e.g. [0,15]: images and files go plain.
+		if toTypeOf(in.MID) == 0 {
+			s.SetAllowedTypes(in.MID, in.Types)
+		} else {
+			s.SetChatAllowedTypes(in.MID, in.Types)
+		}
+	case "/_sandbox/plain-upload-oid":
+		s.SetPlainUploadNoOID(in.Off) // off: plain uploads answered without x-obs-oid
 	case "/_sandbox/event":
 		s.InjectEvent(in.MID, in.Name, in.Data)
 	case "/_sandbox/clock":

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -71,7 +72,9 @@ func TestMediaPlain(t *testing.T) {
 	if len(m) != 3 {
 		t.Fatalf("%d media messages", len(m))
 	}
-	if !bytes.Equal(m[0].Media, pic) || m[0].MediaName != "load.png" || len(m[0].Preview) == 0 || m[0].Metadata["MEDIA_THUMB_INFO"] != `{"height":720,"width":1280}` {
+	// As the extension's plain flow (eE, Rb): MEDIA_CONTENT_INFO only, no preview upload.
+	if !bytes.Equal(m[0].Media, pic) || m[0].MediaName != "load.png" || len(m[0].Preview) != 0 || len(m[0].Metadata) != 1 ||
+		m[0].Metadata["MEDIA_CONTENT_INFO"] != fmt.Sprintf(`{"category":"original","extension":"png","fileSize":%d}`, len(pic)) {
 		t.Fatalf("image stored %q %d bytes preview %d md %v", m[0].MediaName, len(m[0].Media), len(m[0].Preview), m[0].Metadata)
 	}
 	if string(m[1].Media) != "host,load\nweb1,0.42\n" || string(m[2].Media) != "fake tar bytes" || m[2].MediaName != "backup.tar" {
