@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/linectl/linectl/internal/config"
@@ -48,6 +49,10 @@ type factory struct {
 	Timeout    time.Duration
 	// HTTPSleep is the client's retry sleep (tests make it instant).
 	HTTPSleep func(context.Context, time.Duration) error
+
+	// flags are the running command's flags (set before it runs), which
+	// config.Resolve lays over the environment and the file.
+	flags *pflag.FlagSet
 
 	out     *printer
 	store   *config.Store
@@ -103,21 +108,17 @@ func (f *factory) Store() (*config.Store, error) {
 	if f.store != nil {
 		return f.store, nil
 	}
-	p := f.ConfigPath
-	if p == "" {
-		p = os.Getenv("LINECTL_CONFIG")
-	}
-	if p == "" {
-		var err error
-		if p, err = config.DefaultPath(); err != nil {
-			return nil, withExit(ExitUsage, kindConfig, err)
-		}
+	p, err := config.Path(f.settingFlags())
+	if err != nil {
+		return nil, withExit(ExitUsage, kindConfig, err)
 	}
 	f.store = &config.Store{Path: p, Warn: f.progress}
 	return f.store, nil
 }
 
-// Config reads the config file with flags and environment laid over it.
+// Config reads the config file with the environment and the command's flags
+// laid over it, defaults filled in (config.Resolve: one table of keys, viper
+// decides what wins).
 func (f *factory) Config() (*config.Config, error) {
 	if f.cfg != nil {
 		return f.cfg, nil
@@ -126,26 +127,35 @@ func (f *factory) Config() (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.Load()
+	file, err := s.Load()
 	if err != nil {
 		return nil, err
 	}
-	ov := config.FromEnv()
-	if f.Gateway != "" {
-		ov.Gateway = f.Gateway
-	}
-	ov.Apply(c)
-	if err := c.Validate(); err != nil {
+	c, err := config.Resolve(file, f.settingFlags())
+	if err != nil {
 		return nil, err
-	}
-	if c.Gateway == "" {
-		c.Gateway = lineapi.DefaultBaseURL
 	}
 	if err := lineapi.CheckBaseURL(c.Gateway); err != nil {
 		return nil, withExit(ExitUsage, kindUsage, err)
 	}
 	f.cfg = c
 	return c, nil
+}
+
+// settingFlags are the flags config.Keys binds: the running command's (set
+// by the root's PersistentPreRunE), else — a test that built the factory
+// without running a command — its ConfigPath and Gateway fields as flags.
+func (f *factory) settingFlags() *pflag.FlagSet {
+	if f.flags != nil {
+		return f.flags
+	}
+	fs := pflag.NewFlagSet("factory", pflag.ContinueOnError)
+	fs.StringVar(&f.ConfigPath, "config", f.ConfigPath, "")
+	fs.StringVar(&f.Gateway, "gateway", f.Gateway, "")
+	for _, fl := range []*pflag.Flag{fs.Lookup("config"), fs.Lookup("gateway")} {
+		fl.Changed = fl.Value.String() != ""
+	}
+	return fs
 }
 
 // Client returns a gateway client. With auth, it uses the saved session and

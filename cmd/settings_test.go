@@ -1,0 +1,68 @@
+package cmd
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/linectl/linectl/internal/config"
+)
+
+// send's rate comes from config.Keys through the running command's flags:
+// --rate, else the file, else the default; no command decides it by hand.
+func TestSendRateFromKeys(t *testing.T) {
+	dir := t.TempDir()
+	withFile := filepath.Join(dir, "a", "config.yaml")
+	if err := os.MkdirAll(filepath.Dir(withFile), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(withFile, []byte("send:\n  ratePerSecond: 2.5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "b", "config.yaml")
+	for _, k := range config.Keys {
+		if k.Env != "" {
+			t.Setenv(k.Env, "")
+		}
+	}
+	cases := []struct {
+		args []string
+		want float64
+	}{
+		{[]string{"--config", empty}, config.DefaultRate},
+		{[]string{"--config", withFile}, 2.5},
+		{[]string{"--config", withFile, "--rate", "7"}, 7},
+		{[]string{"--config", withFile, "--rate", "0"}, 0},
+	}
+	for _, tc := range cases {
+		f := newFactory(&iostreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
+		root := newRootCmd(f)
+		send, _, err := root.Find([]string{"send"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got float64 = -1
+		send.RunE = func(*cobra.Command, []string) error {
+			c, err := f.Config()
+			if err != nil {
+				return err
+			}
+			got = c.Send.RatePerSecond
+			return nil
+		}
+		root.SetArgs(append([]string{"send", "--gateway", "http://127.0.0.1:9"}, tc.args...))
+		if err := root.Execute(); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if got != tc.want {
+			t.Errorf("%v: rate %v, want %v", tc.args, got, tc.want)
+		}
+	}
+	if d := newCmdSend(newFactory(&iostreams{}), nil).Flags().Lookup("rate").DefValue; d != "10" {
+		t.Errorf("send --rate default %s, want the table's 10", d)
+	}
+}
