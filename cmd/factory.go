@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,8 +10,10 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/linectl/linectl/internal/agent"
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/session"
+	"github.com/linectl/linectl/internal/signer"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
@@ -223,45 +224,28 @@ func (f *factory) newClient(auth bool) (*lineapi.Client, error) {
 // Session returns the token source of the authenticated client, if one was built.
 func (f *factory) Session() *session.Source { return f.source }
 
-// signer returns the configured x-hmac signer, built on first use.
+// signer returns the configured x-hmac signer, built on first use
+// (internal/signer chooses and opens it).
 func (f *factory) signer(c *config.Config) (lineapi.Signer, error) {
 	if f.signerBuilt != nil {
 		return f.signerBuilt, nil
 	}
-	s, err := f.newSigner(c)
-	if err == nil {
-		f.signerBuilt = s
+	if _, err := f.Store(); err != nil {
+		return nil, err
 	}
-	return s, err
+	o, err := signer.Open(c, signer.Options{ConfigPath: f.store.Path, StartAgent: f.startSignerAgent})
+	if err != nil {
+		return nil, err
+	}
+	f.closers = append(f.closers, o.Close)
+	f.signerVersion = o.Version
+	f.signerBuilt = o.Signer
+	return o.Signer, nil
 }
 
-func (f *factory) newSigner(c *config.Config) (lineapi.Signer, error) {
-	switch c.Signer.Kind {
-	case config.SignerNone:
-		return lineapi.NoneSigner{}, nil
-	case config.SignerCommand:
-		if c.Signer.Command == "" {
-			return nil, withExit(ExitUsage, kindConfig, errors.New("signer.kind is command but no signer.command (or LINECTL_SIGNER_COMMAND) is set"))
-		}
-		s, err := lineapi.NewCommandSigner(c.Signer.Command)
-		if err != nil {
-			return nil, withExit(ExitUsage, kindConfig, err)
-		}
-		f.closers = append(f.closers, s.Close)
-		return s, nil
-	case config.SignerWasm:
-		return f.wasmSigner(c)
-	case "":
-		if c.Gateway != lineapi.DefaultBaseURL && isLoopbackURL(c.Gateway) {
-			return lineapi.NoneSigner{}, nil // a local simulator
-		}
-		return nil, withExit(ExitUsage, kindNoSigner, errors.New(
-			"no x-hmac signer configured: LINE's gateway rejects unsigned requests. "+
-				"Run 'linectl signer import --auto' (uses your installed LINE Chrome extension), "+
-				"or set signer.kind: command with signer.command (see docs/signer.md)"))
-	default:
-		return nil, withExit(ExitUsage, kindConfig, fmt.Errorf("unknown signer.kind %q (want wasm, command or none)", c.Signer.Kind))
-	}
+// startSignerAgent starts 'linectl signer agent' detached, for later runs.
+func (f *factory) startSignerAgent(idle time.Duration) {
+	agent.StartDetached(f.store.Path, "signer", "agent", "--idle", idle.String())
 }
 
 // close releases what the factory started (signer co-processes).

@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,7 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/linectl/linectl/internal/agent"
 	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/internal/signer"
 )
 
 // send's rate comes from config.Keys through the running command's flags:
@@ -64,5 +68,25 @@ func TestSendRateFromKeys(t *testing.T) {
 	}
 	if d := newCmdSend(newFactory(&iostreams{}), nil).Flags().Lookup("rate").DefValue; d != "10" {
 		t.Errorf("send --rate default %s, want the table's 10", d)
+	}
+}
+
+// internal/signer and internal/agent return typed errors; classify gives
+// them the exit codes and kinds the factory used to attach by hand.
+func TestSignerAndAgentErrorsClassified(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		kind string
+	}{
+		{&signer.Error{Kind: signer.KindNoSigner, Err: errors.New("no module")}, kindNoSigner},
+		{fmt.Errorf("open: %w", &signer.Error{Kind: signer.KindConfig, Err: errors.New("bad kind")}), kindConfig},
+		{&agent.SocketError{Err: errors.New("lock")}, kindConfig},
+	} {
+		if c := classify(tc.err); c.code != ExitUsage || c.kind != tc.kind {
+			t.Errorf("%v: %d %s, want 2 %s", tc.err, c.code, c.kind, tc.kind)
+		}
+	}
+	if signer.KindNoSigner != kindNoSigner || signer.KindConfig != kindConfig {
+		t.Error("signer's kinds are not the exit kinds")
 	}
 }
