@@ -90,3 +90,33 @@ func TestSignerAndAgentErrorsClassified(t *testing.T) {
 		t.Error("signer's kinds are not the exit kinds")
 	}
 }
+
+// A flag config.Keys binds means that key wherever it is defined: no other
+// command may reuse the name for something else (Resolve would bind it).
+func TestKeyFlagsAreTheKeys(t *testing.T) {
+	want := map[string][]string{"gateway": {"linectl"}, "config": {"linectl"}, "rate": {"linectl send"}}
+	got := map[string][]string{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, k := range config.Keys {
+			if k.Flag == "" {
+				continue
+			}
+			if c.LocalNonPersistentFlags().Lookup(k.Flag) != nil || c.PersistentFlags().Lookup(k.Flag) != nil {
+				got[k.Flag] = append(got[k.Flag], c.CommandPath())
+			}
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(newRootCmd(newFactory(&iostreams{})))
+	for flag, cmds := range want {
+		if strings.Join(got[flag], ",") != strings.Join(cmds, ",") {
+			t.Errorf("--%s defined by %v, want %v", flag, got[flag], cmds)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("flags of config.Keys: %v", got)
+	}
+}
