@@ -12,6 +12,10 @@
 // Linux both sides also check the peer's uid. Requests carry the access
 // token, which the agent keeps only as the key of its cache of derived keys.
 //
+// How the agent lives — its socket directory and path, one agent per socket,
+// serving until idle or stopped, started detached — is internal/agent's,
+// shared with the gateway agent; this package is what it serves.
+//
 // Wire format: one JSON object per line each way.
 //
 //	→ {"op":"sign","path":"/api/…","body":"[2]","accessToken":"…","version":"3.7.2"}
@@ -34,7 +38,7 @@ import (
 // Supported reports whether agents work on this system.
 const Supported = agent.Supported
 
-// ErrRunning is returned by Listen when another agent holds the socket.
+// ErrRunning is agent.Listen's error when another agent holds the socket.
 var ErrRunning = agent.ErrRunning
 
 // request is one line from a client.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net"
 
-	"github.com/linectl/linectl/internal/agent"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
@@ -15,9 +14,6 @@ import (
 func (s *Server) Serve(context.Context, net.Listener) error {
 	return errors.New("the signer agent needs a Unix system")
 }
-
-// DialTimeout bounds connecting to an agent.
-const DialTimeout = agent.DialTimeout
 
 // Client is not available here.
 type Client struct{}

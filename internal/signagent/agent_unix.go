@@ -82,9 +82,6 @@ type Client struct {
 	dead error
 }
 
-// DialTimeout bounds connecting to an agent.
-const DialTimeout = agent.DialTimeout
-
 // Dial connects to the agent at path after checking that its directory is
 // private and (on Linux) that the process listening is ours. Errors wrap
 // ErrUnavailable.
