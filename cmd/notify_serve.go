@@ -286,10 +286,7 @@ func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (
 	if err != nil {
 		return nil, err
 	}
-	rate := 10.0
-	if cfg.Send.RatePerSecond > 0 {
-		rate = cfg.Send.RatePerSecond
-	}
+	rate := cfg.Send.RatePerSecond // the file's, else config.DefaultRate
 	s := &delivery.Sender{
 		GW: cl, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE, Encrypter: sealer,
 		Window: opts.ConfirmTimeout, Limiter: newLimiter(rate, nil), Uploader: newOBS(f, cl),

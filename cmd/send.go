@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
@@ -49,7 +50,6 @@ type sendOptions struct {
 	Confirm           bool
 	ConfirmTimeout    time.Duration
 	Rate              float64
-	RateSet           bool
 	Image, File, Name string // --image, --file, --name
 	Media             *delivery.Media
 }
@@ -129,7 +129,6 @@ reader: only white space, zero-width or other invisible characters, or any NUL.`
   pg_dump db | gzip | linectl send --to u0123456789abcdef0123456789abcdef --file - --name db.sql.gz
   jq -c '{to: .chat, text: .msg}' alerts.json | linectl send --jsonl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.RateSet = cmd.Flags().Changed("rate")
 			opts.StickerVersionSet = cmd.Flags().Changed("sticker-version")
 			if err := parseSendArgs(cmd.Context(), f, opts, args); err != nil {
 				return err
@@ -155,7 +154,7 @@ reader: only white space, zero-width or other invisible characters, or any NUL.`
 	fl.StringVar(&opts.E2EE, "e2ee", "auto", "Letter Sealing: auto, off or require")
 	fl.BoolVar(&opts.Confirm, "confirm", false, "wait until each message appears on the operation stream")
 	fl.DurationVar(&opts.ConfirmTimeout, "confirm-timeout", 15*time.Second, "how long to watch the operation stream for a send (--confirm, or a lost answer); 100ms to 1h")
-	fl.Float64Var(&opts.Rate, "rate", 10, "maximum sends per second: 0 = no limit, else 0.01 to 1000 (config send.ratePerSecond)")
+	fl.Float64Var(&opts.Rate, "rate", config.DefaultRate, "maximum sends per second: 0 = no limit, else 0.01 to 1000 (config send.ratePerSecond)")
 	_ = cmd.RegisterFlagCompletionFunc("to", completeDestinations(f, false))
 	_ = cmd.RegisterFlagCompletionFunc("to-name", completeDestinations(f, true))
 	_ = cmd.RegisterFlagCompletionFunc("e2ee", cobra.FixedCompletions([]string{"auto", "off", "require"}, cobra.ShellCompDirectiveNoFileComp))
@@ -327,10 +326,7 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 			opts.Progress("warning: Letter Sealing key cache not saved: %v", err)
 		}
 	}()
-	rate := opts.Rate
-	if !opts.RateSet && cfg.Send.RatePerSecond > 0 {
-		rate = cfg.Send.RatePerSecond
-	}
+	rate := cfg.Send.RatePerSecond // --rate, else the file, else config.DefaultRate; 0: no limit
 	// A signal stops the reading of input and any send whose request is not
 	// written yet; a request already written is settled (its answer, or the
 	// stream search) under sendCtx, which the signal does not cancel: a grace
