@@ -21,6 +21,7 @@ import (
 func Main() int {
 	ctx, stop := signalContext()
 	defer stop()
+	defer startProfile()()
 	return run(ctx, systemStreams(), os.Args[1:])
 }
 
