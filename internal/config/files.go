@@ -236,6 +236,7 @@ const (
 	FileDirectory    = "directory-cache.json" // chat and contact names
 	FileE2EEKeys     = "e2ee-keys.json"       // Letter Sealing keys (internal/keystore)
 	FileNotifyTokens = "notify-tokens.json"   // notify serve's tokens (internal/notify)
+	FileOBSToken     = "obs-token.json"       // the object-storage token, until its lifetime ends (a secret)
 	DirSigner        = "signer"               // the imported signing module
 )
 
