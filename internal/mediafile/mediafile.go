@@ -97,7 +97,10 @@ func readSource(src obs.Source) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	return io.ReadAll(io.LimitReader(rc, MaxImageSize))
+	var b bytes.Buffer
+	b.Grow(int(min(max(src.Size, 0), MaxImageSize)) + bytes.MinRead) // one allocation: the size is known
+	_, err = b.ReadFrom(io.LimitReader(rc, MaxImageSize))
+	return b.Bytes(), err
 }
 
 // decodeSlot lets one preview decode run at a time in the process (notify
@@ -105,38 +108,39 @@ func readSource(src obs.Source) ([]byte, error) {
 // memory decoding takes stays bounded whatever the number of requests.
 var decodeSlot = make(chan struct{}, 1)
 
-// startPreview begins making the image's preview: fitted within
-// previewBox×previewBox, a JPEG of previewQuality (as the extension).
-// The size is known at once (from the image's header, for the message's
-// MEDIA_THUMB_INFO); the JPEG is made in the background, while the network
-// calls go on, and the returned function waits for it. An image that does
-// not decode, or is too large to decode safely (maxDecodeBytes), gets none
-// (nil): LINE shows the image without it. Only the first frame of a GIF is
-// decoded.
+// startPreview returns the image's preview, made on first call: fitted
+// within previewBox×previewBox, a JPEG of previewQuality (as the
+// extension). The size is known at once (from the image's header, for the
+// message's MEDIA_THUMB_INFO); the JPEG is made only when asked for — a
+// plain image uploads none — and a sender that wants it ready in time starts
+// it in the background (delivery does, beside the sealed upload). An image
+// that does not decode, or is too large to decode safely (maxDecodeBytes),
+// gets none (nil): LINE shows the image without it. Only the first frame of
+// a GIF is decoded.
 func startPreview(b []byte, hd header) (preview func() []byte, w, h int) {
 	if hd.decodeBytes() > maxDecodeBytes {
 		return nil, 0, 0
 	}
 	w, h = previewSize(hd.cfg.Width, hd.cfg.Height, previewBox)
-	done := make(chan []byte, 1)
-	go func() {
-		decodeSlot <- struct{}{}
-		defer func() { <-decodeSlot }()
-		img, _, err := image.Decode(bytes.NewReader(b))
-		if err != nil {
-			done <- nil
-			return
-		}
-		var out bytes.Buffer
-		if err := jpeg.Encode(&out, scaleDown(img, w, h), &jpeg.Options{Quality: previewQuality}); err != nil {
-			done <- nil
-			return
-		}
-		done <- out.Bytes()
-	}()
 	var once sync.Once
 	var jpg []byte
-	return func() []byte { once.Do(func() { jpg = <-done }); return jpg }, w, h
+	return func() []byte { once.Do(func() { jpg = makePreview(b, w, h) }); return jpg }, w, h
+}
+
+// makePreview decodes b and encodes its w×h preview (nil if it does not
+// decode).
+func makePreview(b []byte, w, h int) []byte {
+	decodeSlot <- struct{}{}
+	defer func() { <-decodeSlot }()
+	img, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil
+	}
+	var out bytes.Buffer
+	if err := jpeg.Encode(&out, scaleDown(img, w, h), &jpeg.Options{Quality: previewQuality}); err != nil {
+		return nil
+	}
+	return out.Bytes()
 }
 
 // previewSize is w×h fitted within box×box, as the extension's Cy

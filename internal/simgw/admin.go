@@ -153,6 +153,7 @@ func orStatus(st, def int) int {
 }
 
 func (s *Server) state() map[string]any {
+	s.settle()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	accounts := []any{}

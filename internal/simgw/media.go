@@ -172,34 +172,38 @@ func (s *Server) sealedObject(from string, ct int, md map[string]string) (*obsOb
 	return o, nil
 }
 
-// openMedia reads the sealed payload {"keyMaterial","fileName"} and
-// decrypts the object as the recipient's device would. The real server
-// cannot do this, so a key that does not open the object is recorded in
-// MediaErr, not refused; a payload that is not the JSON shape is (85, as
-// for text).
-func openMedia(m *Message, plain []byte, o *obsObject) error {
+// openMedia reads the sealed payload {"keyMaterial","fileName"} and returns
+// the decryption of the object as the recipient's device would do it (run
+// by the caller after answering: the real server does no such work, so it
+// is kept off the send's answer). The real server cannot do this, so a key
+// that does not open the object is recorded in MediaErr, not refused; a
+// payload that is not the JSON shape is (85, as for text).
+func openMedia(m *Message, plain []byte, o *obsObject) (decrypt func(*Message), err error) {
 	var p struct {
 		KeyMaterial *string `json:"keyMaterial"`
 		FileName    *string `json:"fileName"`
 	}
 	if json.Unmarshal(plain, &p) != nil || p.KeyMaterial == nil {
-		return talk(85, "plaintext is not JSON with a keyMaterial")
+		return nil, talk(85, "plaintext is not JSON with a keyMaterial")
 	}
 	km, err := base64.StdEncoding.DecodeString(*p.KeyMaterial)
 	if err != nil || len(km) != 32 {
-		return talk(85, "keyMaterial is not 32 bytes in base64")
+		return nil, talk(85, "keyMaterial is not 32 bytes in base64")
 	}
 	m.MediaName = m.Metadata["FILE_NAME"]
 	if p.FileName != nil {
 		m.MediaName = *p.FileName
 	}
-	if m.Media, err = decryptFile(km, o.data); err != nil {
-		m.MediaErr = err.Error()
-	}
-	if o.preview != nil {
-		m.Preview, _ = decryptFile(km, o.preview) // same key and nonce (docs/media-protocol.md §3.2)
-	}
-	return nil
+	data, preview := o.data, o.preview
+	return func(m *Message) {
+		var err error
+		if m.Media, err = decryptFile(km, data); err != nil {
+			m.MediaErr = err.Error()
+		}
+		if preview != nil {
+			m.Preview, _ = decryptFile(km, preview) // same key and nonce (docs/media-protocol.md §3.2)
+		}
+	}, nil
 }
 
 // fileKeys derives LINE's file keys from keyMaterial: HKDF-SHA256, empty

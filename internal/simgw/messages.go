@@ -34,6 +34,7 @@ type Message struct {
 // Messages returns every stored message, in order. LINE does not
 // deduplicate, so a reqSeq sent twice is stored twice.
 func (s *Server) Messages() []Message {
+	s.settle()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Message(nil), s.messages...)
@@ -191,8 +192,10 @@ func (s *Server) sendMessage(req *request) (any, error) {
 	}
 	stored := Message{ReqSeq: reqSeq, From: req.mid, To: to, ToType: *m.ToType, ContentType: ct, HasContent: *m.HasContent,
 		Metadata: m.ContentMetadata, Chunks: m.Chunks}
+	var decrypt func(*Message)
 	if sealed {
-		if err := s.openInto(&stored); err != nil {
+		var err error
+		if decrypt, err = s.openInto(&stored); err != nil {
 			return nil, err
 		}
 	}
@@ -209,6 +212,9 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		msg["chunks"] = m.Chunks
 	}
 	s.messages = append(s.messages, stored)
+	if decrypt != nil {
+		s.decryptLater(id, decrypt)
+	}
 	s.appendOp(req.mid, 25, reqSeq, [3]string{"0", "", ""}, msg)
 	for _, r := range recipients {
 		if _, ok := s.accounts[r]; ok {
@@ -220,25 +226,49 @@ func (s *Server) sendMessage(req *request) (any, error) {
 }
 
 // openInto opens a sealed message as its recipient's device would and
-// records what it reads: the text, or the media. Caller holds s.mu.
-func (s *Server) openInto(m *Message) error {
+// records what it reads: the text, or the media — whose object is
+// decrypted after the answer (decryptLater). Caller holds s.mu.
+func (s *Server) openInto(m *Message) (decrypt func(*Message), err error) {
 	var o *obsObject
 	if isMedia(m.ContentType) {
-		var err error
 		if o, err = s.sealedObject(m.From, m.ContentType, m.Metadata); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	plain, err := s.openSealed(m.From, m.To, m.Metadata["e2eeVersion"], m.Chunks, m.ContentType)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if o != nil {
 		return openMedia(m, plain, o)
 	}
 	m.Text, err = textOf(plain)
-	return err
+	return nil, err
 }
+
+// decryptLater decrypts a stored sealed medium (message id) in the
+// background: the send's answer does not wait for work the real server
+// never does. Readers of the stored messages wait for it (settle). Caller
+// holds s.mu.
+func (s *Server) decryptLater(id string, decrypt func(*Message)) {
+	s.opening.Add(1)
+	go func() {
+		defer s.opening.Done()
+		var m Message
+		decrypt(&m)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for i := range s.messages {
+			if s.messages[i].ID == id {
+				s.messages[i].Media, s.messages[i].MediaErr, s.messages[i].Preview = m.Media, m.MediaErr, m.Preview
+			}
+		}
+	}()
+}
+
+// settle waits for the sealed media still being decrypted. Caller does not
+// hold s.mu.
+func (s *Server) settle() { s.opening.Wait() }
 
 // Content types the simulator takes (media: media.go).
 const (

@@ -78,6 +78,7 @@ type Server struct {
 	opts Options
 
 	mu        sync.Mutex
+	opening   sync.WaitGroup // sealed media being decrypted after their answer (decryptLater)
 	offset    time.Duration
 	accounts  map[string]*Account // by MID
 	order     []string

@@ -23,8 +23,9 @@ type Media struct {
 	// Metadata is added to a plain message's contentMetadata and to a sealed
 	// one's (MEDIA_CONTENT_INFO, MEDIA_THUMB_INFO for an image).
 	Metadata map[string]string
-	// Preview returns an image's JPEG thumbnail (it may still be being made:
-	// it is asked for only when it is uploaded, best-effort); nil: none.
+	// Preview returns an image's JPEG thumbnail, made on its first call
+	// (later calls wait for it and return the same); it is asked for only
+	// when it is uploaded (the sealed flow), best-effort; nil: none.
 	Preview func() []byte
 }
 
@@ -265,6 +266,9 @@ func (s *Sender) uploadSealed(ctx context.Context, md *Media, m *lineapi.Outgoin
 	km, err := obs.NewKeyMaterial()
 	if err != nil {
 		return err
+	}
+	if md.Preview != nil && md.ContentType == lineapi.ContentImage {
+		go md.Preview() // made while the object is encrypted and uploaded
 	}
 	sid := sidOf(md.ContentType)
 	src := obs.Source{Size: obs.EncryptedSize(md.Source.Size), Open: func() (io.ReadCloser, error) {
