@@ -585,3 +585,24 @@ func idLess(a, b string) bool {
 	y, _ := strconv.ParseInt(b, 10, 64)
 	return x < y
 }
+
+// InjectConversation delivers a text from → to as RECEIVE_MESSAGE, a reply
+// to replyTo when not "", with metadata md (a MENTION, say), and returns
+// its id. Nothing is checked: it is what another app sent.
+func (s *Server) InjectConversation(from, to, text, replyTo string, md map[string]string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq += 7919
+	id := strconv.FormatInt(s.seq, 10)
+	if md == nil {
+		md = map[string]string{}
+	}
+	msg := map[string]any{"from": from, "to": to, "toType": toTypeOf(to), "id": id,
+		"createdTime": strconv.FormatInt(s.now().UnixMilli(), 10), "text": text, "hasContent": false, "contentType": 0,
+		"contentMetadata": md, "sessionId": 0, "reactions": []any{}}
+	if replyTo != "" {
+		msg["relatedMessageId"], msg["messageRelationType"], msg["relatedMessageServiceCode"] = replyTo, 3, 1
+	}
+	s.deliver(from, to, msg)
+	return id
+}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -124,5 +125,166 @@ func TestMention(t *testing.T) {
 	wantExit(t, e.run("", "send", "--to", simgw.FamilyMID, "--mention", simgw.BobMID, "@ and @"), 2, "usage")
 	if n := len(e.sim.Messages()); n != 4 {
 		t.Fatalf("%d messages stored", n)
+	}
+}
+
+func TestUnsend(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	id := sentID(t, e.must("", "send", "--to", simgw.FamilyMID, "wrong alert"))
+	r := e.must("", "unsend", id)
+	if l := r.first(t, "unsent"); l["messageId"] != id {
+		t.Fatalf("unsent %v", l)
+	}
+	if !e.sim.Unsent(id) || lastCallBody(e, "unsendMessage") == "" {
+		t.Fatal("not unsent")
+	}
+	if body := lastCallBody(e, "unsendMessage"); !strings.HasSuffix(body, `,"`+id+`"]`) {
+		t.Fatalf("body %s", body)
+	}
+	// Again, unknown, someone else's: exit 4, nothing changes.
+	other := e.sim.InjectConversation(simgw.BobMID, simgw.FamilyMID, "bob's", "", nil)
+	for _, x := range []string{id, "12345", other} {
+		wantExit(t, e.run("", "unsend", x), 4, "rejected")
+	}
+	if e.sim.Unsent(other) {
+		t.Fatal("someone else's message unsent")
+	}
+	wantExit(t, e.run("", "unsend", "abc"), 2, "usage")
+	// A lost answer: settled on the stream (DESTROY_MESSAGE), not guessed.
+	id2 := sentID(t, e.must("", "send", "--to", simgw.FamilyMID, "second"))
+	e.sim.Fail("unsendMessage", simgw.FaultDropAfter, 1)
+	r = e.must("", "unsend", id2)
+	if l := r.first(t, "unsent"); l["confirmed"] != true || !e.sim.Unsent(id2) {
+		t.Fatalf("unsent %v", l)
+	}
+	// Lost before LINE acted: nothing on the stream → exit 6, never a guess.
+	id3 := sentID(t, e.must("", "send", "--to", simgw.FamilyMID, "third"))
+	e.sim.Fail("unsendMessage", simgw.FaultDropBefore, 3)
+	e.sim.FailReply("unsendMessage", simgw.ReplyHTML(502), 1)
+	wantExit(t, e.run("", "unsend", "--confirm-timeout", "500ms", id3), 6, "outcome_unknown")
+	if e.sim.Unsent(id3) {
+		t.Fatal("unsent although the request never reached LINE")
+	}
+}
+
+func TestReact(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	id := e.sim.InjectConversation(simgw.BobMID, simgw.FamilyMID, "deploy done", "", nil)
+	r := e.must("", "react", id, "--reaction", "love")
+	if l := r.first(t, "reacted"); l["messageId"] != id || l["reaction"] != "love" {
+		t.Fatalf("reacted %v", l)
+	}
+	if body := lastCallBody(e, "react"); !strings.Contains(body, `"messageId":"`+id+`","reactionType":{"predefinedReactionType":3}}]`) {
+		t.Fatalf("body %s", body)
+	}
+	if got := e.sim.Reactions(id); got[simgw.AliceMID] != 3 {
+		t.Fatalf("reactions %v", got)
+	}
+	// A lost answer is repeated: the repeat sets the same state.
+	e.sim.Fail("react", simgw.FaultDropAfter, 1)
+	e.must("", "react", id, "--reaction", "omg")
+	if got := e.sim.Reactions(id); got[simgw.AliceMID] != 7 {
+		t.Fatalf("reactions %v", got)
+	}
+	r = e.must("", "react", id, "--cancel")
+	if l := r.first(t, "reacted"); l["cancelled"] != true || len(e.sim.Reactions(id)) != 0 {
+		t.Fatalf("cancel %v %v", l, e.sim.Reactions(id))
+	}
+	wantExit(t, e.run("", "react", id, "--reaction", "like"), 2, "usage")
+	wantExit(t, e.run("", "react", "12345", "--reaction", "nice"), 4, "rejected")
+	// A message of a chat Alice is not in (Bob to Dave's… Carol's 1:1 with Bob).
+	hidden := e.sim.InjectConversation(simgw.BobMID, simgw.CarolMID, "private", "", nil)
+	wantExit(t, e.run("", "react", hidden, "--reaction", "nice"), 4, "rejected")
+}
+
+func TestHistoryAndRead(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	var ids []string
+	for i := 0; i < 60; i++ { // more than a page (50)
+		ids = append(ids, e.sim.InjectConversation(simgw.BobMID, simgw.FamilyMID, "m"+strconv.Itoa(i), "", nil))
+	}
+	reply := sentID(t, e.must("", "send", "--to", simgw.FamilyMID, "--reply-to", ids[59], "--mention", simgw.BobMID, "ok"))
+	mention := e.sim.InjectConversation(simgw.BobMID, simgw.FamilyMID, "@Alice look", "", map[string]string{
+		"MENTION": `{"MENTIONEES":[{"S":"0","E":"6","M":"` + simgw.AliceMID + `"}]}`})
+	e.must("", "unsend", reply)
+	r := e.must("", "history", "--chat", simgw.FamilyMID, "--limit", "55")
+	lines := r.lines(t)
+	if len(lines) != 55 || lines[0]["text"] != "m6" || lines[53]["text"] != "m59" || lines[54]["messageId"] != mention ||
+		lines[54]["mentionsMe"] != true || lines[0]["revision"] != nil || lines[0]["type"] != "message" {
+		t.Fatalf("history: %d lines, first %v, last %v", len(lines), lines[0], lines[len(lines)-1])
+	}
+	if n := count(e.sim.CallNames(), "getPreviousMessagesV2WithRequest"); n != 1 {
+		t.Fatalf("%d previous pages, want 1", n)
+	}
+	r = e.must("", "history", "--chat", simgw.FamilyMID, "--limit", "2", "--before", ids[10])
+	if lines = r.lines(t); len(lines) != 2 || lines[0]["text"] != "m8" || lines[1]["text"] != "m9" {
+		t.Fatalf("history --before: %v", lines)
+	}
+	// Not a member (Carol's room with Alice exists; Ops is Alice and Bob only: log in as Carol? use Dave-less chat).
+	e.sim.AddChat(simgw.Chat{MID: "c0000000000000000000000000000beef", Name: "Other", Members: []string{simgw.BobMID, simgw.CarolMID}})
+	wantExit(t, e.run("", "history", "--chat", "c0000000000000000000000000000beef"), 4, "rejected")
+	// read
+	r = e.must("", "read", "--chat", simgw.FamilyMID)
+	if l := r.first(t, "read"); l["messageId"] != mention || e.sim.ReadMark(simgw.FamilyMID, simgw.AliceMID) != mention {
+		t.Fatalf("read %v", l)
+	}
+	if body := lastCallBody(e, "sendChatChecked"); body != `[0,"`+simgw.FamilyMID+`","`+mention+`"]` {
+		t.Fatalf("body %s", body)
+	}
+	wantExit(t, e.run("", "read", "--chat", "c0000000000000000000000000000beef"), 4, "rejected")
+}
+
+func TestHistorySealed(t *testing.T) {
+	e := sealedEnv(t)
+	e.loginQRWithKeys()
+	e.must("", "send", "--e2ee", "require", "--to", sealedMID, "secret one")
+	if err := e.sim.InjectSealedMessage(daveMID, sealedMID, 2, "secret two", simgw.SealOK); err != nil {
+		t.Fatal(err)
+	}
+	lines := e.must("", "history", "--chat", sealedMID).lines(t)
+	if len(lines) != 2 || lines[0]["text"] != "secret one" || lines[1]["text"] != "secret two" ||
+		lines[1]["e2ee"] != true || lines[1]["decrypted"] != true {
+		t.Fatalf("history %v", lines)
+	}
+}
+
+func TestReceiveConversation(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	e.must("", "receive", "--wait", "200ms") // saves the position
+	mine := sentID(t, e.must("", "send", "--to", simgw.FamilyMID, "firing"))
+	reply := e.sim.InjectConversation(simgw.BobMID, simgw.FamilyMID, "@Alice on it", mine, map[string]string{
+		"MENTION": `{"MENTIONEES":[{"S":"0","E":"6","M":"` + simgw.AliceMID + `"}]}`})
+	if err := e.sim.React(simgw.BobMID, mine, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.React(simgw.BobMID, mine, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.Unsend(simgw.BobMID, reply); err != nil {
+		t.Fatal(err)
+	}
+	lines := e.must("", "receive", "--wait", "300ms", "--text-only").lines(t)
+	var got []string
+	for _, l := range lines {
+		got = append(got, l["type"].(string))
+	}
+	if strings.Join(got, " ") != "message message reacted reacted unsent" {
+		t.Fatalf("lines %v", lines)
+	}
+	if m := lines[1]; m["replyTo"] != mine || m["mentionsMe"] != true || m["mentions"].([]any)[0] != simgw.AliceMID {
+		t.Fatalf("reply line %v", m)
+	}
+	if l := lines[2]; l["messageId"] != mine || l["reaction"] != "nice" || l["from"] != simgw.BobMID || l["chat"] != simgw.FamilyMID {
+		t.Fatalf("reacted %v", l)
+	}
+	if l := lines[3]; l["cancelled"] != true {
+		t.Fatalf("reacted %v", l)
+	}
+	if l := lines[4]; l["messageId"] != reply || l["chat"] != simgw.FamilyMID {
+		t.Fatalf("unsent %v", l)
 	}
 }
