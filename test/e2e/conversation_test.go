@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -286,5 +289,68 @@ func TestReceiveConversation(t *testing.T) {
 	}
 	if l := lines[4]; l["messageId"] != reply || l["chat"] != simgw.FamilyMID {
 		t.Fatalf("unsent %v", l)
+	}
+}
+
+// cookbookScript returns the first sh block after a heading of docs/cookbook.md.
+func cookbookScript(t *testing.T, heading string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../docs/cookbook.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, heading)
+	if i < 0 {
+		t.Fatalf("no %q in docs/cookbook.md", heading)
+	}
+	s = s[i:]
+	start := strings.Index(s, "```sh\n") + len("```sh\n")
+	end := strings.Index(s[start:], "\n```\n")
+	return s[start : start+end+1]
+}
+
+// The cookbook's alert script, run as written against the sandbox: the
+// firing message mentions the on-call person, the resolve answers it.
+func TestCookbookAlertScript(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	dir := t.TempDir()
+	script := filepath.Join(dir, "alert-line")
+	if err := os.WriteFile(script, []byte(cookbookScript(t, "## An alert that answers itself")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(binary, filepath.Join(bin, "linectl")); err != nil {
+		t.Fatal(err)
+	}
+	oncall := filepath.Join(dir, "oncall")
+	if err := os.WriteFile(oncall, []byte(simgw.BobMID+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("sh", append([]string{script}, args...)...)
+		cmd.Env = append(e.environ(), "PATH="+bin+":"+os.Getenv("PATH"), "GROUP="+simgw.FamilyMID,
+			"ONCALL="+oncall, "STATE="+filepath.Join(dir, "state"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("alert-line %v: %v\n%s", args, err, out)
+		}
+	}
+	run("firing", "disk", "/var is 95% full")
+	run("resolved", "disk")
+	msgs := e.sim.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("stored %+v", msgs)
+	}
+	fire, res := msgs[0], msgs[1]
+	if fire.Text != "FIRING disk: /var is 95% full (@Bob please look)" || !strings.Contains(fire.Metadata["MENTION"], simgw.BobMID) {
+		t.Fatalf("firing %q %v", fire.Text, fire.Metadata)
+	}
+	if res.Text != "RESOLVED disk" || res.ReplyTo != fire.ID {
+		t.Fatalf("resolved %+v, want a reply to %s", res, fire.ID)
 	}
 }
