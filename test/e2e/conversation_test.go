@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -352,5 +353,45 @@ func TestCookbookAlertScript(t *testing.T) {
 	}
 	if res.Text != "RESOLVED disk" || res.ReplyTo != fire.ID {
 		t.Fatalf("resolved %+v, want a reply to %s", res, fire.ID)
+	}
+}
+
+// unsend, react, read and receive in a Letter Sealing group.
+func TestConversationSealed(t *testing.T) {
+	e := sealedEnv(t)
+	e.loginQRWithKeys()
+	e.must("", "receive", "--wait", "200ms") // saves the position
+	oops := sentID(t, e.must("", "send", "--e2ee", "require", "--to", sealedMID, "oops"))
+	if l := e.must("", "unsend", oops).first(t, "unsent"); l["messageId"] != oops || !e.sim.Unsent(oops) {
+		t.Fatalf("unsent %v", l)
+	}
+	mine := sentID(t, e.must("", "send", "--e2ee", "require", "--to", sealedMID, "deploy?"))
+	if err := e.sim.InjectSealedMessage(daveMID, sealedMID, 2, "go ahead", simgw.SealOK); err != nil {
+		t.Fatal(err)
+	}
+	h := e.must("", "history", "--chat", sealedMID).lines(t)
+	if len(h) != 2 || h[0]["messageId"] != mine || h[1]["text"] != "go ahead" || h[1]["decrypted"] != true {
+		t.Fatalf("history %v", h)
+	}
+	daves := h[1]["messageId"].(string)
+	e.must("", "react", daves, "--reaction", "fun")
+	if e.sim.Reactions(daves)[simgw.BobMID] != 4 {
+		t.Fatalf("reactions %v", e.sim.Reactions(daves))
+	}
+	if err := e.sim.React(daveMID, mine, 5); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.Fail("sendChatChecked", simgw.FaultDropAfter, 1) // a lost answer: repeated
+	if l := e.must("", "read", "--chat", sealedMID).first(t, "read"); l["messageId"] != daves || e.sim.ReadMark(sealedMID, simgw.BobMID) != daves {
+		t.Fatalf("read %v", l)
+	}
+	var got []string
+	for _, l := range e.must("", "receive", "--wait", "300ms", "--text-only").lines(t) {
+		got = append(got, l["type"].(string)+":"+fmt.Sprintf("%v %v %v", l["text"], l["reaction"], l["from"]))
+	}
+	want := "message:oops <nil> " + simgw.BobMID + " unsent:<nil> <nil> <nil> message:deploy? <nil> " + simgw.BobMID +
+		" message:go ahead <nil> " + daveMID + " reacted:<nil> fun " + simgw.BobMID + " reacted:<nil> amazing " + daveMID
+	if strings.Join(got, " ") != want {
+		t.Fatalf("receive\n got %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
