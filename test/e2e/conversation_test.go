@@ -239,6 +239,13 @@ func TestHistoryAndRead(t *testing.T) {
 		t.Fatalf("body %s", body)
 	}
 	wantExit(t, e.run("", "read", "--chat", "c0000000000000000000000000000beef"), 4, "rejected")
+	// A 1:1 chat: the other person's MID names it, from both sides.
+	e.must("", "send", "--to", simgw.BobMID, "hi bob")
+	e.sim.InjectConversation(simgw.BobMID, simgw.AliceMID, "hi alice", "", nil)
+	lines = e.must("", "history", "--chat", simgw.BobMID).lines(t)
+	if len(lines) != 2 || lines[0]["text"] != "hi bob" || lines[1]["text"] != "hi alice" || lines[1]["chat"] != simgw.BobMID {
+		t.Fatalf("1:1 history %v", lines)
+	}
 }
 
 func TestHistorySealed(t *testing.T) {
