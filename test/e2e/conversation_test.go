@@ -65,6 +65,15 @@ func TestReplyPlain(t *testing.T) {
 		t.Fatalf("%d messages stored, want 3", n)
 	}
 	wantExit(t, e.run("", "send", "--to", simgw.FamilyMID, "--reply-to", "abc", "x"), 2, "usage")
+	// A reply is a send: a lost answer is settled on the stream, never sent twice.
+	e.sim.Fail("sendMessage", simgw.FaultDropAfter, 1)
+	r = e.must("", "send", "--to", simgw.FamilyMID, "--reply-to", alert, "once")
+	if s := r.first(t, "sent"); s["confirmed"] != true || s["replyTo"] != alert {
+		t.Fatalf("sent %v", s)
+	}
+	if msgs := e.sim.Messages(); len(msgs) != 4 || msgs[3].ReplyTo != alert {
+		t.Fatalf("stored %+v", msgs)
+	}
 }
 
 func TestReplyAndMentionSealed(t *testing.T) {
