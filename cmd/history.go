@@ -83,6 +83,7 @@ type pager struct {
 	cl   *lineapi.Client
 	chat string
 	end  *lineapi.MessageBoxMessageID // the oldest message seen; nil before the first page
+	size int                          // messages per page, at most MaxMessagesPerPage
 	done bool
 }
 
@@ -94,9 +95,9 @@ func (p *pager) next(ctx context.Context) ([]json.RawMessage, error) {
 	var page []json.RawMessage
 	var err error
 	if p.end == nil {
-		page, err = p.cl.GetRecentMessages(ctx, p.chat, lineapi.MaxMessagesPerPage)
+		page, err = p.cl.GetRecentMessages(ctx, p.chat, p.size)
 	} else {
-		page, err = p.cl.GetPreviousMessages(ctx, p.chat, *p.end, lineapi.MaxMessagesPerPage)
+		page, err = p.cl.GetPreviousMessages(ctx, p.chat, *p.end, p.size)
 	}
 	if err != nil {
 		return nil, err
@@ -132,7 +133,10 @@ func runHistory(ctx context.Context, opts *historyOptions) error {
 	if me == "" {
 		me = opener.MID
 	}
-	p := &pager{cl: cl, chat: opts.Chat}
+	p := &pager{cl: cl, chat: opts.Chat, size: lineapi.MaxMessagesPerPage}
+	if opts.Before == "" {
+		p.size = min(opts.Limit, lineapi.MaxMessagesPerPage) // as the extension: count ≤ 50
+	}
 	var msgs []json.RawMessage // newest first
 	found := opts.Before == ""
 	seen := 0
