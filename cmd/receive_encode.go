@@ -49,9 +49,14 @@ func appendOperationLine(b []byte, op *stream.Operation, si *sealedInfo) []byte 
 }
 
 // appendMessageLine writes the compact --text-only form:
-// {"type":"message","chat":…,"from":…,"text":…,"revision":"…"}.
+// {"type":"message","chat":…,"from":…,"text":…,"messageId":…,"createdTime":…,"revision":"…"}
+// (with "replyTo", "mentions" and "mentionsMe" where the message has them).
 func appendMessageLine(b []byte, op *stream.Operation, me string, si *sealedInfo) []byte {
-	m := op.Message
+	return appendMessage(b, op.Message, op.Revision, me, si)
+}
+
+// appendMessage writes one message line; rev 0 (history) omits "revision".
+func appendMessage(b []byte, m gjson.Result, rev int64, me string, si *sealedInfo) []byte {
 	from, to := m.Get("from").String(), m.Get("to").String()
 	chat := to
 	if m.Get("toType").Int() == 0 && to == me {
@@ -74,9 +79,22 @@ func appendMessageLine(b []byte, op *stream.Operation, me string, si *sealedInfo
 		b = append(b, `,"text":`...)
 		b = appendString(b, m.Get("text").String())
 	}
-	b = append(b, `,"revision":"`...)
-	b = strconv.AppendInt(b, op.Revision, 10)
-	return append(b, "\"}\n"...)
+	if !lineapi.IsMedia(int(ct)) {
+		b = append(b, `,"messageId":`...)
+		b = appendString(b, m.Get("id").String())
+	}
+	if t := m.Get("createdTime"); t.Exists() {
+		b = append(b, `,"createdTime":"`...)
+		b = strconv.AppendInt(b, t.Int(), 10)
+		b = append(b, '"')
+	}
+	b = appendConversation(b, m, me)
+	if rev != 0 {
+		b = append(b, `,"revision":"`...)
+		b = strconv.AppendInt(b, rev, 10)
+		b = append(b, '"')
+	}
+	return append(b, "}\n"...)
 }
 
 // appendMedia writes what a script needs of an image or file message:

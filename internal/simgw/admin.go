@@ -36,6 +36,11 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		// allowed-types, plain-upload-oid
 		Types []int `json:"types"`
 		Off   bool  `json:"off"`
+		// conversations (conversation.go): reply, unsend, react
+		ReplyTo   string            `json:"replyTo"`
+		Metadata  map[string]string `json:"contentMetadata"`
+		MessageID string            `json:"messageId"`
+		Reaction  int               `json:"reaction"`
 	}
 	if r.Method == http.MethodPost || r.Method == http.MethodDelete { // 32 MiB: inject-media carries a file in base64
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 32<<20)).Decode(&in); err != nil && err.Error() != "EOF" {
@@ -53,7 +58,15 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 	case "/_sandbox/pin":
 		err = s.ConfirmPIN(in.PIN)
 	case "/_sandbox/inject":
+		if in.ReplyTo != "" || in.Metadata != nil { // a reply, a mention: {"replyTo","contentMetadata"} → its id
+			writeJSON(w, 200, map[string]any{"ok": true, "id": s.InjectConversation(in.From, in.To, in.Text, in.ReplyTo, in.Metadata)})
+			return
+		}
 		s.InjectMessage(in.From, in.To, in.Text)
+	case "/_sandbox/unsend": // {"mid","messageId"}: mid's app unsends its message
+		err = s.Unsend(in.MID, in.MessageID)
+	case "/_sandbox/react": // {"mid","messageId","reaction":2–7, 0 = take back}
+		err = s.React(in.MID, in.MessageID, in.Reaction)
 	case "/_sandbox/inject-sealed":
 		if in.Version == 0 {
 			in.Version = 2

@@ -105,6 +105,7 @@ type Server struct {
 	obsReqIDs map[string]string     // "owner/sid/reqid" → OID
 	noOID     bool                  // plain uploads answered without x-obs-oid
 	chatTypes map[string][]int      // chat → its group key's allowedTypes (SetChatAllowedTypes)
+	conv      conversations         // replies, reactions, unsent, read marks, history (conversation.go)
 
 	listener net.Listener
 	addr     string // where Start listens; Resume listens there again
