@@ -63,6 +63,12 @@ func (e *env) runInTerminal(t *testing.T, interrupt bool, args ...string) (strin
 		cmd.Process.Kill()
 		t.Fatalf("timed out:\n%s", out.String())
 	}
+	// The child has exited: the reader gets what it wrote, then EIO. Closing
+	// the terminal before that would lose the end of the output.
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
 	tty.Close()
 	<-done
 	return out.String(), code
