@@ -560,35 +560,3 @@ func skipped(name string, rev int64, why string) Notice {
 	}
 	return Notice{Event: "skipped", Revision: rev, Detail: d}
 }
-
-// FindSends follows the stream from rev until every reqSeq's SEND_MESSAGE
-// operation was seen or ctx ends; it returns reqSeq → message id of those seen.
-func FindSends(ctx context.Context, open Opener, rev int64, reqSeqs []int64) (map[int64]string, error) {
-	want := map[int64]bool{}
-	for _, s := range reqSeqs {
-		want[s] = true
-	}
-	found := map[int64]string{}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	f := &Follower{Open: open, From: rev, Follow: true, Backoff: 200 * time.Millisecond,
-		OnOp: func(op *Operation, _ []byte) error {
-			if op.Type == OpSendMessage && want[op.ReqSeq] {
-				found[op.ReqSeq] = op.Message.Get("id").String()
-				if len(found) == len(want) {
-					cancel()
-				}
-			}
-			return nil
-		}}
-	if l, ok := open.(interface {
-		GetLastOpRevision(context.Context) (int64, error)
-	}); ok {
-		f.Latest = l.GetLastOpRevision
-	}
-	err := f.Run(ctx)
-	if len(found) == len(want) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return found, nil
-	}
-	return found, err
-}
