@@ -236,6 +236,10 @@ const (
 	FileDirectory    = "directory-cache.json" // chat and contact names
 	FileE2EEKeys     = "e2ee-keys.json"       // Letter Sealing keys (internal/keystore)
 	FileNotifyTokens = "notify-tokens.json"   // notify serve's tokens (internal/notify)
+	FileBotTokens    = "bot-tokens.json"      // serve's Messaging API tokens (internal/botapi)
+	FileBotSecrets   = "bot-secrets.json"     // their channel secrets (webhook signatures)
+	FileBotRetryKeys = "bot-retry-keys.json"  // X-Line-Retry-Key records, 24 h
+	FileBotWebhooks  = "bot-webhooks.json"    // the webhooks' stream position and pending events
 	DirSigner        = "signer"               // the imported signing module
 )
 

@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/linectl/linectl/internal/simgw"
+)
+
+// botAnswer is one answer of linectl serve's Messaging API.
+type botAnswer struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    []byte
+}
+
+// botCall makes one request as an integration calling api.line.me would.
+func botCall(t *testing.T, method, url, token string, body any, header ...string) botAnswer {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := botAnswer{status: resp.StatusCode, header: resp.Header, raw: raw}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &a.body); err != nil {
+			t.Fatalf("%s %s: body %q is not JSON", method, url, raw)
+		}
+	}
+	if resp.Header.Get("X-Line-Request-Id") == "" {
+		t.Fatalf("%s %s: no x-line-request-id", method, url)
+	}
+	return a
+}
+
+func wantBot(t *testing.T, a botAnswer, status int, msg string) {
+	t.Helper()
+	if a.status != status || !strings.Contains(string(a.raw), msg) {
+		t.Fatalf("answer %d %s, want %d with %q", a.status, a.raw, status, msg)
+	}
+}
+
+// addBotToken runs bot token add and returns its line.
+func (e *env) addBotToken(args ...string) map[string]any {
+	e.t.Helper()
+	return e.must("", append([]string{"bot", "token", "add"}, args...)...).first(e.t, "botToken")
+}
+
+func text(s string) map[string]any { return map[string]any{"type": "text", "text": s} }
+
+func TestServePushAndErrors(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	tok := e.addBotToken("--name", "alerts")["token"].(string)
+	if _, ok := e.addBotToken("--name", "x")["channelSecret"]; ok {
+		t.Fatal("a channel secret without a webhook")
+	}
+	fam := e.addBotToken("--to", simgw.FamilyMID, "--webhook", "http://127.0.0.1:9/hook")
+	if len(fam["channelSecret"].(string)) != 32 || fam["webhook"] != "http://127.0.0.1:9/hook" {
+		t.Fatalf("token line %v", fam)
+	}
+	famTok := fam["token"].(string)
+	list := e.must("", "bot", "token", "list")
+	if ls := list.lines(t); len(ls) != 3 || strings.Contains(list.stdout, tok) || strings.Contains(list.stdout, fam["channelSecret"].(string)) {
+		t.Fatalf("list %v", list.stdout)
+	}
+	srv := e.startServing([]string{"serve"}, "serve")
+	push := srv.url + "/v2/bot/message/push"
+
+	a := botCall(t, "POST", push, tok, map[string]any{"to": simgw.BobMID, "messages": []any{text("deploy done"),
+		map[string]any{"type": "sticker", "packageId": "446", "stickerId": "1988"}}})
+	wantBot(t, a, 200, "sentMessages")
+	sent := a.body["sentMessages"].([]any)
+	if len(sent) != 2 || sent[0].(map[string]any)["id"] == "" || !strings.HasPrefix(sent[0].(map[string]any)["quoteToken"].(string), "lq1.") {
+		t.Fatalf("sentMessages %v", sent)
+	}
+	if n := storedTexts(e)["deploy done"]; n != 1 {
+		t.Fatalf("deploy done stored %d times", n)
+	}
+	// Notify's API on the same listener.
+	notifyTok, _ := e.addToken("--to", simgw.BobMID)
+	wantNotify(t, curl(t, notifyTok, srv.url+"/api/notify", "-F", "message=from notify"), 200, "ok")
+
+	before := len(e.sim.Messages())
+	// Bad input: nothing sent.
+	wantBot(t, botCall(t, "POST", push, "nope", map[string]any{"to": simgw.BobMID, "messages": []any{text("x")}}), 401, "Authentication failed")
+	wantBot(t, botCall(t, "POST", push, tok, `{"to":`), 400, "not valid JSON")
+	six := []any{text("1"), text("2"), text("3"), text("4"), text("5"), text("6")}
+	wantBot(t, botCall(t, "POST", push, tok, map[string]any{"to": simgw.BobMID, "messages": six}), 400, `"property":"messages"`)
+	wantBot(t, botCall(t, "POST", push, tok, map[string]any{"to": simgw.BobMID, "messages": []any{text(strings.Repeat("a", 5001))}}), 400, `"property":"messages[0].text"`)
+	wantBot(t, botCall(t, "POST", push, tok, map[string]any{"to": "u0123456789abcdef0123456789abcdef", "messages": []any{text("who?")}}), 400, "Failed to send messages")
+	wantBot(t, botCall(t, "POST", push, tok, map[string]any{"to": "Ubogus", "messages": []any{text("x")}}), 400, `"property":"to"`)
+	wantBot(t, botCall(t, "POST", push, tok, map[string]any{"to": simgw.BobMID, "messages": []any{map[string]any{"type": "flex", "altText": "x", "contents": map[string]any{}}}}), 400, `the message type \"flex\" is not supported`)
+	wantBot(t, botCall(t, "POST", push, tok, map[string]any{"to": simgw.BobMID, "messages": []any{map[string]any{"type": "image", "originalContentUrl": "https://example.com/a.png", "previewImageUrl": "https://example.com/a.png"}}}), 400, "--allow-image-urls")
+	wantBot(t, botCall(t, "POST", push, famTok, map[string]any{"to": simgw.BobMID, "messages": []any{text("not mine")}}), 403, "may not send to")
+	wantBot(t, botCall(t, "POST", srv.url+"/v2/bot/message/broadcast", tok, map[string]any{"messages": []any{text("all")}}), 403, "does not broadcast")
+	wantBot(t, botCall(t, "POST", srv.url+"/v2/bot/message/narrowcast", tok, map[string]any{"messages": []any{text("all")}}), 403, "does not broadcast")
+	if n := len(e.sim.Messages()); n != before {
+		t.Fatalf("bad requests sent %d messages", n-before)
+	}
+
+	// A revoked token is 401 at once.
+	id := e.must("", "bot", "token", "list").lines(t)[0]["id"].(string)
+	e.must("", "bot", "token", "revoke", id)
+	wantBot(t, botCall(t, "POST", push, tok, map[string]any{"to": simgw.BobMID, "messages": []any{text("x")}}), 401, "Authentication failed")
+
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("serve exited %d on SIGTERM\n%s", code, srv.stderrText())
+	}
+	out := srv.stdoutText()
+	if strings.Contains(out, tok) || strings.Contains(out, "deploy done") {
+		t.Fatal("the log has a token or a message text")
+	}
+	var lines int
+	for _, l := range srv.requestLines() {
+		if l["type"] == "bot" {
+			lines++
+		}
+	}
+	if lines < 10 {
+		t.Fatalf("%d bot lines:\n%s", lines, out)
+	}
+	_ = fmt.Sprint
+}
