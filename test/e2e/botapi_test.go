@@ -153,3 +153,72 @@ func TestServePushAndErrors(t *testing.T) {
 	}
 	_ = fmt.Sprint
 }
+
+// X-Line-Retry-Key as LINE documents it: the same key again is 409 with
+// x-line-accepted-request-id and nothing sent; an unknown outcome is 500,
+// settled by a retry with the same key (409 when found delivered, 500 while
+// unknown, a send when proven not sent); kept across restarts.
+func TestServeRetryKey(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	tok := e.addBotToken()["token"].(string)
+	srv := e.startServing([]string{"serve"}, "serve", "--confirm-timeout", "1s")
+	push := srv.url + "/v2/bot/message/push"
+	multicast := srv.url + "/v2/bot/message/multicast"
+	body := func(s string) map[string]any { return map[string]any{"to": simgw.BobMID, "messages": []any{text(s)}} }
+	const k1 = "123e4567-e89b-12d3-a456-426614174000"
+
+	first := botCall(t, "POST", push, tok, body("once"), "X-Line-Retry-Key", k1)
+	wantBot(t, first, 200, "sentMessages")
+	again := botCall(t, "POST", push, tok, body("once"), "X-Line-Retry-Key", k1)
+	wantBot(t, again, 409, "The retry key is already accepted")
+	if got, want := again.header.Get("X-Line-Accepted-Request-Id"), first.header.Get("X-Line-Request-Id"); got != want || got == "" {
+		t.Fatalf("x-line-accepted-request-id %q, want %q", got, want)
+	}
+	wantBot(t, botCall(t, "POST", push, tok, body("once"), "X-Line-Retry-Key", "not-a-uuid"), 400, "UUID")
+	wantBot(t, botCall(t, "GET", srv.url+"/v2/bot/info", tok, nil, "X-Line-Retry-Key", k1), 400, "not supported by this API")
+
+	// Stored, its answer lost, and the stream not reachable at first: 500;
+	// the retry finds it: 409.
+	const k2 = "223e4567-e89b-12d3-a456-426614174000"
+	e.sim.FailReply("sendMessage", simgw.Reply{Status: 502, ContentType: "text/html", Body: "<html>502</html>", Process: true}, 1)
+	e.sim.StallNextStreams(1)
+	wantBot(t, botCall(t, "POST", push, tok, body("lost answer"), "X-Line-Retry-Key", k2), 500, "may have been delivered")
+	wantBot(t, botCall(t, "POST", push, tok, body("lost answer"), "X-Line-Retry-Key", k2), 409, "already accepted")
+
+	// Not stored, answer lost: 500 while unknown, every time; never sent again.
+	const k3 = "323e4567-e89b-12d3-a456-426614174000"
+	e.sim.FailReply("sendMessage", simgw.ReplyHTML(502), 1)
+	wantBot(t, botCall(t, "POST", push, tok, body("never stored"), "X-Line-Retry-Key", k3), 500, "may have been delivered")
+	wantBot(t, botCall(t, "POST", push, tok, body("never stored"), "X-Line-Retry-Key", k3), 500, "still unknown")
+
+	// Refused by LINE (nothing stored): the key stays free and the retry sends.
+	const k4 = "423e4567-e89b-12d3-a456-426614174000"
+	e.sim.FailTalk("sendMessage", simgw.FaultTalk, 0, "illegal argument", 1)
+	wantBot(t, botCall(t, "POST", push, tok, body("throttled first"), "X-Line-Retry-Key", k4), 400, "Failed to send messages")
+	wantBot(t, botCall(t, "POST", push, tok, body("throttled first"), "X-Line-Retry-Key", k4), 200, "sentMessages")
+
+	// Multicast: {} and the same key again 409.
+	const k5 = "523e4567-e89b-12d3-a456-426614174000"
+	mc := map[string]any{"to": []string{simgw.BobMID, simgw.CarolMID}, "messages": []any{text("to both")}}
+	if a := botCall(t, "POST", multicast, tok, mc, "X-Line-Retry-Key", k5); a.status != 200 || string(a.raw) != "{}" {
+		t.Fatalf("multicast %d %s", a.status, a.raw)
+	}
+	wantBot(t, botCall(t, "POST", multicast, tok, mc, "X-Line-Retry-Key", k5), 409, "already accepted")
+	wantBot(t, botCall(t, "POST", multicast, tok, map[string]any{"to": []string{simgw.FamilyMID}, "messages": []any{text("x")}}), 400, "must be a user's MID")
+
+	// Kept across a restart.
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	srv = e.startServing([]string{"serve"}, "serve", "--confirm-timeout", "1s")
+	wantBot(t, botCall(t, "POST", srv.url+"/v2/bot/message/push", tok, body("once"), "X-Line-Retry-Key", k1), 409, "already accepted")
+	wantBot(t, botCall(t, "POST", srv.url+"/v2/bot/message/push", tok, body("never stored"), "X-Line-Retry-Key", k3), 500, "still unknown")
+
+	got := storedTexts(e)
+	for s, n := range map[string]int{"once": 1, "lost answer": 1, "never stored": 0, "throttled first": 1, "to both": 2} {
+		if got[s] != n {
+			t.Fatalf("%q stored %d times, want %d (%v)", s, got[s], n, got)
+		}
+	}
+}
