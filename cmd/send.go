@@ -50,6 +50,9 @@ type sendOptions struct {
 	RateSet           bool
 	Image, File, Name string // --image, --file, --name
 	Media             *delivery.Media
+	ReplyTo           string   // --reply-to MESSAGE_ID
+	Mentions          []string // --mention MID|all
+	MentionNames      bool     // --mention-names
 }
 
 func newCmdSend(f *factory, runF func(*sendOptions) error) *cobra.Command {
@@ -115,6 +118,16 @@ which comes after, is finished within the same grace as a send in flight. Input 
 the last result line was not sent.
 Sends are limited to --rate per second (default 10; 0 = no limit; else 0.01 to 1000).
 
+--reply-to MESSAGE_ID sends the text (or sticker) as a reply to that message of the same
+chat (the "messageId" of a sent or received line); a message of another chat, or one LINE
+does not know, is refused (exit 4, nothing sent). The sent line adds "replyTo".
+--mention MID (repeatable; "all" for everyone) puts "@Display Name" for each MID at the
+text's lone "@" placeholders, in order, or at its start when it has none, and tells LINE to
+notify that person (a mention notifies even in a muted chat). --mention-names marks every
+"@Display Name" of a member already in the text. A MID that is not a member of the chat is
+refused (exit 2, nothing sent). The sent line adds "mentions" (the MIDs, "all").
+In --jsonl: "replyTo":"ID" and "mentions":["MID","all"] on a line.
+
 Text longer than 5000 characters is refused (exit 2), and so is text that is empty to a
 reader: only white space, zero-width or other invisible characters, or any NUL.`,
 		Example: `  linectl send --to c0123456789abcdef0123456789abcdef "backup finished"
@@ -123,6 +136,8 @@ reader: only white space, zero-width or other invisible characters, or any NUL.`
   linectl send --to c0123456789abcdef0123456789abcdef --sticker 446/1988
   linectl send --to c0123456789abcdef0123456789abcdef --image load.png
   pg_dump db | gzip | linectl send --to u0123456789abcdef0123456789abcdef --file - --name db.sql.gz
+  linectl send --to c0123456789abcdef0123456789abcdef --reply-to 605311889450213291 "resolved"
+  linectl send --to c0123456789abcdef0123456789abcdef --mention u0123456789abcdef0123456789abcdef "disk full, @ please look"
   jq -c '{to: .chat, text: .msg}' alerts.json | linectl send --jsonl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.RateSet = cmd.Flags().Changed("rate")
@@ -146,6 +161,9 @@ reader: only white space, zero-width or other invisible characters, or any NUL.`
 	fl.StringVar(&opts.File, "file", "", "send FILE (\"-\": stdin, with --name) instead of a text")
 	fl.StringVar(&opts.Name, "name", "", "the name LINE shows for --image or --file (default: the file's base name)")
 	fl.Int64Var(&opts.StickerVersion, "sticker-version", lineapi.DefaultStickerVersion, "the sticker package's version (STKVER), with --sticker")
+	fl.StringVar(&opts.ReplyTo, "reply-to", "", "reply to this message id (of the same chat)")
+	fl.StringArrayVar(&opts.Mentions, "mention", nil, `mention this member MID ("all": everyone) as "@Display Name"; repeatable`)
+	fl.BoolVar(&opts.MentionNames, "mention-names", false, `mention the members whose "@Display Name" is in the text`)
 	fl.StringVar(&opts.E2EE, "e2ee", "auto", "Letter Sealing: auto, off or require")
 	fl.BoolVar(&opts.Confirm, "confirm", false, "wait until each message appears on the operation stream")
 	fl.DurationVar(&opts.ConfirmTimeout, "confirm-timeout", 15*time.Second, "how long to watch the operation stream for a send (--confirm, or a lost answer); 100ms to 1h")
@@ -183,6 +201,12 @@ func parseSendArgs(ctx context.Context, f *factory, opts *sendOptions, args []st
 	}
 	if opts.JSONL && (stickerSet || opts.Image != "" || opts.File != "" || opts.Name != "") {
 		return usageErrorf(`--jsonl takes stickers, images and files from stdin ({"to":…,"sticker":"PKG/ID"}, {"to":…,"image":"PATH"}): no --sticker, --image, --file or --name`)
+	}
+	if opts.JSONL && (opts.ReplyTo != "" || len(opts.Mentions) > 0 || opts.MentionNames) {
+		return usageErrorf(`--jsonl takes replies and mentions from stdin ({"to":…,"text":…,"replyTo":"ID","mentions":["MID"]}): no --reply-to, --mention or --mention-names`)
+	}
+	if err := checkConversation(opts.ReplyTo, opts.Mentions, opts.MentionNames, stickerSet, opts.Image != "" || opts.File != ""); err != nil {
+		return err
 	}
 	if opts.JSONL {
 		if len(opts.To) > 0 || len(opts.ToName) > 0 || len(args) > 0 {
@@ -241,19 +265,21 @@ func parseSendArgs(ctx context.Context, f *factory, opts *sendOptions, args []st
 
 // sentLine is printed for each delivered message.
 type sentLine struct {
-	Type        string `json:"type"` // "sent"
-	To          string `json:"to"`
-	ToType      int    `json:"toType"`
-	MessageID   string `json:"messageId"`
-	ReqSeq      int64  `json:"reqSeq"`
-	CreatedTime string `json:"createdTime,omitempty"`
-	E2EE        bool   `json:"e2ee"`
-	SpecVersion int    `json:"specVersion,omitempty"`
-	ContentType int    `json:"contentType,omitempty"` // 7 sticker, 1 image, 14 file; omitted for text (0)
-	FileName    string `json:"fileName,omitempty"`
-	FileSize    int64  `json:"fileSize,omitempty"`
-	Object      string `json:"object,omitempty"` // the media's object on LINE's storage
-	Confirmed   *bool  `json:"confirmed,omitempty"`
+	Type        string   `json:"type"` // "sent"
+	To          string   `json:"to"`
+	ToType      int      `json:"toType"`
+	MessageID   string   `json:"messageId"`
+	ReqSeq      int64    `json:"reqSeq"`
+	CreatedTime string   `json:"createdTime,omitempty"`
+	E2EE        bool     `json:"e2ee"`
+	SpecVersion int      `json:"specVersion,omitempty"`
+	ContentType int      `json:"contentType,omitempty"` // 7 sticker, 1 image, 14 file; omitted for text (0)
+	FileName    string   `json:"fileName,omitempty"`
+	FileSize    int64    `json:"fileSize,omitempty"`
+	Object      string   `json:"object,omitempty"`   // the media's object on LINE's storage
+	ReplyTo     string   `json:"replyTo,omitempty"`  // the message replied to
+	Mentions    []string `json:"mentions,omitempty"` // the MIDs mentioned, "all"
+	Confirmed   *bool    `json:"confirmed,omitempty"`
 }
 
 // pendingLine is printed when a plain image or file message was stored by
@@ -289,11 +315,14 @@ type failedLine struct {
 
 // job is one text or sticker to one destination.
 type job struct {
-	to, text string
-	sticker  *lineapi.Sticker
-	media    *delivery.Media
-	line     int
-	err      error // input error for this line
+	to, text     string
+	sticker      *lineapi.Sticker
+	media        *delivery.Media
+	replyTo      string
+	mentions     []string
+	mentionNames bool
+	line         int
+	err          error // input error for this line
 }
 
 func runSend(ctx context.Context, opts *sendOptions) error {
@@ -374,13 +403,15 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 		}
 		for _, to := range targets {
 			select {
-			case jobs <- job{to: to, text: opts.Text, sticker: opts.Sticker, media: opts.Media}:
+			case jobs <- job{to: to, text: opts.Text, sticker: opts.Sticker, media: opts.Media,
+				replyTo: opts.ReplyTo, mentions: opts.Mentions, mentionNames: opts.MentionNames}:
 			case <-prodCtx.Done():
 				return
 			}
 		}
 	}()
 	b := &batch{out: opts.Out, progress: opts.Progress}
+	members := &memberLookup{cl: cl, me: sealer.MID}
 	// At a signal, say at once what the run still waits for and how long
 	// at most: a person who pressed Ctrl-C sees why it has not ended yet.
 	var inFlight atomic.Bool
@@ -408,7 +439,15 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 			}
 			continue
 		}
-		c := delivery.Content{Text: j.text, Sticker: j.sticker}
+		c := delivery.Content{Text: j.text, Sticker: j.sticker, ReplyTo: j.replyTo}
+		if len(j.mentions) > 0 || j.mentionNames {
+			if err := addMentions(ctx, members, &c, j); err != nil {
+				if err := b.fail(j, nil, err); err != nil {
+					return err
+				}
+				continue
+			}
+		}
 		if j.media != nil {
 			md := *j.media
 			md.Source = opts.Uploading(md.Name, md.Source)
@@ -422,6 +461,9 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 		case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) && !errors.Is(err, delivery.ErrOutcomeUnknown):
 			// Interrupted before its request was written: not sent, no line.
 		case err != nil:
+			if j.replyTo != "" && (errors.Is(err, lineapi.ErrMessageNotFound) || errors.Is(err, lineapi.ErrIllegalArgument)) {
+				err = fmt.Errorf("--reply-to %s: LINE refused the reply: no such message in %s (nothing sent): %w", j.replyTo, j.to, err)
+			}
 			if err := b.fail(j, r, err); err != nil {
 				return err
 			}

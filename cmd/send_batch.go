@@ -171,7 +171,7 @@ func mergeCancel(ctx, stop context.Context) (context.Context, context.CancelFunc
 func printSent(out *printer, r *delivery.Result, confirmed *bool) error {
 	l := sentLine{Type: "sent", To: r.To, ToType: int(r.ToType), MessageID: r.MessageID, ReqSeq: r.ReqSeq,
 		E2EE: r.E2EE, SpecVersion: r.SpecVersion, ContentType: r.ContentType, Confirmed: confirmed,
-		FileName: r.FileName, FileSize: r.FileSize, Object: r.Object}
+		FileName: r.FileName, FileSize: r.FileSize, Object: r.Object, ReplyTo: r.ReplyTo, Mentions: mentionList(r.Mention)}
 	if r.CreatedTime != 0 {
 		l.CreatedTime = fmt.Sprint(r.CreatedTime)
 	}

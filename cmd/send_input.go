@@ -182,17 +182,27 @@ func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) 
 }
 
 // parseJSONL turns input line n into a job.
-func parseJSONL(n int, line string) job {
+func parseJSONL(n int, line string) (j job) {
 	var in struct {
-		To             string  `json:"to"`
-		Text           *string `json:"text"`
-		Sticker        *string `json:"sticker"`
-		StickerVersion *int64  `json:"stickerVersion"`
-		Image          *string `json:"image"`
-		File           *string `json:"file"`
-		Name           *string `json:"name"`
+		To             string   `json:"to"`
+		Text           *string  `json:"text"`
+		Sticker        *string  `json:"sticker"`
+		StickerVersion *int64   `json:"stickerVersion"`
+		Image          *string  `json:"image"`
+		File           *string  `json:"file"`
+		Name           *string  `json:"name"`
+		ReplyTo        *string  `json:"replyTo"`
+		Mentions       []string `json:"mentions"`
 	}
-	j := job{line: n}
+	j = job{line: n}
+	defer func() {
+		if j.err == nil {
+			j.replyTo, j.mentions = derefOr(in.ReplyTo), in.Mentions
+			if err := checkConversation(j.replyTo, j.mentions, false, j.sticker != nil, j.media != nil); err != nil {
+				j.err = usageErrorf("line %d: %v", n, err)
+			}
+		}
+	}()
 	if !utf8.ValidString(line) {
 		j.err = usageErrorf("line %d: not valid UTF-8", n)
 	} else if err := json.Unmarshal([]byte(line), &in); err != nil {

@@ -28,6 +28,16 @@ type Message struct {
 	// MediaErr is why the recipient could not open a sealed object ("" = it could).
 	MediaErr string
 	Preview  []byte // the uploaded preview (decrypted when sealed), if any
+	ReplyTo  string // relatedMessageId of a reply
+}
+
+// textOf is what the recipient reads: the opened text of a sealed
+// message, else the text sent.
+func (m *Message) textOf(sent *string) string {
+	if sent != nil {
+		return *sent
+	}
+	return m.Text
 }
 
 // Messages returns every stored message, in order. LINE does not
@@ -94,6 +104,10 @@ type outgoing struct {
 	ContentMetadata map[string]string `json:"contentMetadata"`
 	HasContent      *bool             `json:"hasContent"`
 	Chunks          []string          `json:"chunks"`
+	// A reply's relation (conversation.go checkRelation).
+	RelatedMessageID          *string `json:"relatedMessageId"`
+	MessageRelationType       *int    `json:"messageRelationType"`
+	RelatedMessageServiceCode *int    `json:"relatedMessageServiceCode"`
 }
 
 func (s *Server) sendMessage(req *request) (any, error) {
@@ -185,11 +199,17 @@ func (s *Server) sendMessage(req *request) (any, error) {
 	if sealedChat && !sealed {
 		return nil, talk(82, "can not send using plain mode")
 	}
+	if err := s.checkRelation(&m, req.mid); err != nil {
+		return nil, err
+	}
 	stored := Message{ReqSeq: reqSeq, From: req.mid, To: to, ToType: *m.ToType, ContentType: ct, Metadata: m.ContentMetadata, Chunks: m.Chunks}
 	if sealed {
 		if err := s.openInto(&stored); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.checkMention(m.ContentMetadata, stored.textOf(m.Text), req.mid, to); err != nil {
+		return nil, err
 	}
 	s.seq += 7919
 	id := strconv.FormatInt(s.seq, 10)
@@ -203,6 +223,11 @@ func (s *Server) sendMessage(req *request) (any, error) {
 	if len(m.Chunks) > 0 {
 		msg["chunks"] = m.Chunks
 	}
+	if m.RelatedMessageID != nil {
+		stored.ReplyTo = *m.RelatedMessageID
+		msg["relatedMessageId"], msg["messageRelationType"], msg["relatedMessageServiceCode"] = *m.RelatedMessageID, 3, 1
+	}
+	s.remember(msg)
 	s.messages = append(s.messages, stored)
 	s.appendOp(req.mid, 25, reqSeq, [3]string{"0", "", ""}, msg)
 	for _, r := range recipients {
@@ -290,6 +315,7 @@ func (s *Server) InjectMessage(from, to, text string) {
 // deliver appends a RECEIVE_MESSAGE to the streams of to (a user) or of every
 // member of chat to but from. Caller holds s.mu.
 func (s *Server) deliver(from, to string, msg map[string]any) {
+	s.remember(msg)
 	targets := []string{to}
 	if c := s.chats[to]; c != nil {
 		targets = nil

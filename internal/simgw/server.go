@@ -98,6 +98,7 @@ type Server struct {
 	obsTokens map[string]*obsToken  // OBS token → its account (obs.go)
 	objects   map[string]*obsObject // "sid/oid" → a sealed media object
 	obsReqIDs map[string]string     // "owner/sid/reqid" → OID
+	conv      conversations         // replies, reactions, unsent, read marks, history (conversation.go)
 
 	listener net.Listener
 	addr     string // where Start listens; Resume listens there again

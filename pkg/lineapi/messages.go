@@ -55,6 +55,11 @@ type OutgoingMessage struct {
 	// SealedPayload, when set, is the Letter Sealing plaintext instead of
 	// {"text":…}: a media message's {"keyMaterial":…,"fileName":…}.
 	SealedPayload []byte
+	// RelatedMessageID makes the message a reply to that message (of the
+	// same chat): relatedMessageId, messageRelationType 3 (REPLY),
+	// relatedMessageServiceCode 1 (TALK). They stay in clear when the
+	// message is sealed (conversation.go).
+	RelatedMessageID string
 }
 
 // sendMessageBody is the Message the extension builds, in its field order.
@@ -69,7 +74,11 @@ type sendMessageBody struct {
 	ContentType     int               `json:"contentType"`
 	ContentMetadata map[string]string `json:"contentMetadata"`
 	HasContent      bool              `json:"hasContent"`
-	Chunks          []string          `json:"chunks,omitempty"`
+	// The extension spreads the reply relation after hasContent (enqueueTextMessage).
+	RelatedMessageID          string   `json:"relatedMessageId,omitempty"`
+	MessageRelationType       int      `json:"messageRelationType,omitempty"`
+	RelatedMessageServiceCode int      `json:"relatedMessageServiceCode,omitempty"`
+	Chunks                    []string `json:"chunks,omitempty"`
 }
 
 // SentMessage is sendMessage's answer: the stored message, without its text.
@@ -110,6 +119,10 @@ func (c *Client) SendMessage(ctx context.Context, reqSeq int64, m OutgoingMessag
 	// hasContent: the message refers to an object on LINE's storage
 	// (beeper/line send_message.go: true for media).
 	body.HasContent = IsMedia(m.ContentType)
+	if m.RelatedMessageID != "" {
+		body.RelatedMessageID = m.RelatedMessageID
+		body.MessageRelationType, body.RelatedMessageServiceCode = RelationReply, ServiceCodeTalk
+	}
 	var out SentMessage
 	if err := c.thriftCall(ctx, "Talk/TalkService", "sendMessage", []any{reqSeq, body}, &out, true, false); err != nil {
 		return nil, err

@@ -125,6 +125,8 @@ type Result struct {
 	FileSize int64
 	// Resolved is true when an unknown outcome was settled through the stream.
 	Resolved bool
+	// ReplyTo and Mention echo the Content's.
+	ReplyTo, Mention string
 }
 
 // NextReqSeq returns the next request sequence number: a counter starting
@@ -193,6 +195,10 @@ type Content struct {
 	Text    string
 	Sticker *lineapi.Sticker
 	Media   *Media
+	// ReplyTo makes a text or sticker a reply to that message id;
+	// Mention is its MENTION metadata (lineapi.MentionMetadata). Both stay
+	// in clear when the message is sealed, as the extension keeps them.
+	ReplyTo, Mention string
 
 	prepared *lineapi.OutgoingMessage // media: the message naming its object
 	flow     int                      // media: lineapi.FlowPlain | FlowSealed
@@ -209,9 +215,15 @@ func (c Content) message(from, to string, toType lineapi.ToType) lineapi.Outgoin
 		}
 		return m
 	}
-	m := lineapi.OutgoingMessage{From: from, To: to, ToType: toType, Text: c.Text}
+	m := lineapi.OutgoingMessage{From: from, To: to, ToType: toType, Text: c.Text, RelatedMessageID: c.ReplyTo}
 	if c.Sticker != nil {
 		m.Text, m.ContentType, m.ContentMetadata = "", lineapi.ContentSticker, c.Sticker.Metadata()
+	}
+	if c.Mention != "" {
+		if m.ContentMetadata == nil {
+			m.ContentMetadata = map[string]string{}
+		}
+		m.ContentMetadata["MENTION"] = c.Mention
 	}
 	return m
 }
@@ -247,14 +259,14 @@ func (s *Sender) SendMessage(ctx context.Context, to string, c Content) (*Result
 // deliver seals (where the chat needs it) and sends c once.
 func (s *Sender) deliver(ctx context.Context, to string, toType lineapi.ToType, c Content) (*Result, error) {
 	m := c.message(s.From, to, toType)
-	res := &Result{To: to, ToType: toType, ContentType: m.ContentType}
+	res := &Result{To: to, ToType: toType, ContentType: m.ContentType, ReplyTo: c.ReplyTo, Mention: c.Mention}
 	s.startRevision(ctx) // concurrently with the probe
 	cached, err := s.seal(ctx, res, &m, c.flow, false)
 	if err != nil && cached {
 		// What the cache said no longer seals (a key gone, say): probe afresh.
 		s.Probes.DropProbe(to)
 		m = c.message(s.From, to, toType)
-		*res = Result{To: to, ToType: toType, ContentType: m.ContentType}
+		*res = Result{To: to, ToType: toType, ContentType: m.ContentType, ReplyTo: c.ReplyTo, Mention: c.Mention}
 		cached, err = s.seal(ctx, res, &m, c.flow, true)
 	}
 	if err != nil {
@@ -293,7 +305,7 @@ func (s *Sender) deliver(ctx context.Context, to string, toType lineapi.ToType, 
 				f.Forget(to, errors.Is(err, lineapi.ErrE2EERecreateGroupKey))
 			}
 			m = c.message(s.From, to, toType)
-			*res = Result{To: to, ToType: toType, ContentType: m.ContentType, ReqSeq: res.ReqSeq}
+			*res = Result{To: to, ToType: toType, ContentType: m.ContentType, ReqSeq: res.ReqSeq, ReplyTo: c.ReplyTo, Mention: c.Mention}
 			if cached, err = s.seal(ctx, res, &m, c.flow, true); err != nil {
 				return res, err
 			}
