@@ -149,7 +149,8 @@ func newBotServer(ctx context.Context, f *factory, opts *notifyServeOptions, ss 
 			_ = f.Out().line(botLine{Type: "bot", Method: e.Method, Path: e.Path, Status: e.Status, RequestID: e.RequestID, TokenID: e.TokenID,
 				To: e.To, MessageIDs: e.MessageIDs, RetryKey: e.RetryKey, Remote: e.Remote, MS: e.Duration.Milliseconds(), Error: e.Error})
 		},
-		Compose: composeFunc(),
+		Compose:     composeFunc(),
+		MentionName: func(mid string) string { return directoryName(f, mid) },
 	}
 	if opts.AllowImageURLs {
 		b.api.FetchImage = notify.FetchURL(notify.NewFetchClient(opts.AllowPrivateURL), opts.ImageURLTimeout)

@@ -75,9 +75,12 @@ type Server struct {
 	Ended   func() bool
 	// FetchImage fetches an image message's URL; nil: image messages are refused (400).
 	FetchImage func(ctx context.Context, url string) ([]byte, error)
-	// Replies (quoteToken) and mentions (textV2): nil, refused with a 400
-	// until the send path carries them.
+	// Compose makes the content of a reply (quoteToken) or a textV2 with
+	// mentions; nil: they are refused with a 400.
 	Compose func(m Message, chat string) (delivery.Content, error)
+	// MentionName is the name a textV2 mention shows ("@" and it); nil or
+	// "": "@user".
+	MentionName func(mid string) string
 
 	replyMu sync.Mutex
 	replies map[string]*replyToken
@@ -265,7 +268,7 @@ func (s *Server) push(w http.ResponseWriter, r *http.Request, e *Entry, t Token)
 	} else {
 		checkTo("to", to, false, &b)
 	}
-	msgs := parseMessages(req.Messages, &b)
+	msgs := parseMessages(req.Messages, &b, s.MentionName)
 	if aerr := b.err(); aerr != nil {
 		s.fail(w, e, aerr)
 		return
@@ -302,7 +305,7 @@ func (s *Server) multicast(w http.ResponseWriter, r *http.Request, e *Entry, t T
 			seen[m] = true
 		}
 	}
-	msgs := parseMessages(req.Messages, &b)
+	msgs := parseMessages(req.Messages, &b, s.MentionName)
 	if aerr := b.err(); aerr != nil {
 		s.fail(w, e, aerr)
 		return
@@ -327,7 +330,7 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, e *Entry, t Token
 	if req.ReplyToken == nil || *req.ReplyToken == "" {
 		b.add("replyToken", "must be specified")
 	}
-	msgs := parseMessages(req.Messages, &b)
+	msgs := parseMessages(req.Messages, &b, s.MentionName)
 	if aerr := b.err(); aerr != nil {
 		s.fail(w, e, aerr)
 		return

@@ -89,7 +89,7 @@ type rawMessage struct {
 var knownTypes = map[string]bool{"text": true, "textV2": true, "sticker": true, "image": true}
 
 // parseMessages checks messages[1..5] (property prefix p, "messages").
-func parseMessages(raw []json.RawMessage, b *badRequest) []Message {
+func parseMessages(raw []json.RawMessage, b *badRequest, names func(mid string) string) []Message {
 	switch {
 	case raw == nil:
 		b.add("messages", "must be specified")
@@ -109,7 +109,7 @@ func parseMessages(raw []json.RawMessage, b *badRequest) []Message {
 			b.add(p, "must be a message object")
 			continue
 		}
-		m, ok := parseMessage(p, rm, b)
+		m, ok := parseMessage(p, rm, b, names)
 		if ok {
 			out = append(out, m)
 		}
@@ -117,7 +117,7 @@ func parseMessages(raw []json.RawMessage, b *badRequest) []Message {
 	return out
 }
 
-func parseMessage(p string, rm rawMessage, b *badRequest) (Message, bool) {
+func parseMessage(p string, rm rawMessage, b *badRequest, names func(string) string) (Message, bool) {
 	m := Message{Type: rm.Type}
 	n := len(b.details)
 	switch rm.Type {
@@ -140,7 +140,7 @@ func parseMessage(p string, rm rawMessage, b *badRequest) (Message, bool) {
 			b.add(p+".text", "must be specified")
 			break
 		}
-		m.Text, m.Mentions = substitute(p, *rm.Text, rm.Substitution, b)
+		m.Text, m.Mentions = substitute(p, *rm.Text, rm.Substitution, b, names)
 		checkText(p+".text", m.Text, b)
 		m.QuoteToken = rm.QuoteToken
 		checkQuoteToken(p+".quoteToken", m.QuoteToken, b)
@@ -155,6 +155,8 @@ func parseMessage(p string, rm rawMessage, b *badRequest) (Message, bool) {
 		}
 		// Version 100, as Notify's stickers: the Messaging API has no such field.
 		m.Sticker = &lineapi.Sticker{PackageID: pkg, ID: id, Version: 100}
+		m.QuoteToken = rm.QuoteToken
+		checkQuoteToken(p+".quoteToken", m.QuoteToken, b)
 	case "image":
 		for _, f := range []struct{ prop, v string }{{"originalContentUrl", rm.OriginalContentURL}, {"previewImageUrl", rm.PreviewImageURL}} {
 			u, err := url.Parse(f.v)
@@ -229,9 +231,9 @@ type substitution struct {
 }
 
 // substitute makes a textV2's text: {key} is replaced by its substitution
-// (a mention becomes "@" and the member's name placeholder "@user"), {{ and
+// (a mention becomes "@" and the member's name from names, or "@user"), {{ and
 // }} stand for { and }. Mentions are returned with their places.
-func substitute(p, text string, subs map[string]json.RawMessage, b *badRequest) (string, []Mention) {
+func substitute(p, text string, subs map[string]json.RawMessage, b *badRequest, names func(string) string) (string, []Mention) {
 	if len(subs) > MaxSubstitution {
 		b.add(p+".substitution", "at most %d keys", MaxSubstitution)
 		return "", nil
@@ -298,6 +300,11 @@ func substitute(p, text string, subs map[string]json.RawMessage, b *badRequest) 
 			}
 			if s.Type == "mention" && s.Mentionee != nil {
 				label := "@user"
+				if names != nil {
+					if n := names(s.Mentionee.UserID); n != "" {
+						label = "@" + n
+					}
+				}
 				m := Mention{S: pos, UserID: s.Mentionee.UserID}
 				if s.Mentionee.Type == "all" {
 					label, m.UserID, m.All = "@All", "", true

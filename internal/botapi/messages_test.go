@@ -9,7 +9,7 @@ import (
 func parseOne(t *testing.T, js string) (Message, *apiError) {
 	t.Helper()
 	var b badRequest
-	ms := parseMessages([]json.RawMessage{json.RawMessage(js)}, &b)
+	ms := parseMessages([]json.RawMessage{json.RawMessage(js)}, &b, nil)
 	if aerr := b.err(); aerr != nil {
 		return Message{}, aerr
 	}

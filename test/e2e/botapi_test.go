@@ -222,3 +222,38 @@ func TestServeRetryKey(t *testing.T) {
 		}
 	}
 }
+
+// quoteToken (a reply to that message) and textV2 mentions reach LINE as
+// 'linectl send --reply-to/--mention' sends them.
+func TestServeQuoteAndMentions(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	tok := e.addBotToken()["token"].(string)
+	srv := e.startServing([]string{"serve"}, "serve")
+	push := srv.url + "/v2/bot/message/push"
+	a := botCall(t, "POST", push, tok, map[string]any{"to": simgw.OpsMID, "messages": []any{text("disk full")}})
+	wantBot(t, a, 200, "sentMessages")
+	sm := a.body["sentMessages"].([]any)[0].(map[string]any)
+	q := map[string]any{"type": "text", "text": "fixed", "quoteToken": sm["quoteToken"]}
+	wantBot(t, botCall(t, "POST", push, tok, map[string]any{"to": simgw.OpsMID, "messages": []any{q}}), 200, "sentMessages")
+	wantBot(t, botCall(t, "POST", push, tok, map[string]any{"to": simgw.FamilyMID, "messages": []any{q}}), 400, "quotes a message of another chat")
+	v2 := map[string]any{"type": "textV2", "text": "{bob}, please look", "substitution": map[string]any{
+		"bob": map[string]any{"type": "mention", "mentionee": map[string]any{"type": "user", "userId": simgw.BobMID}}}}
+	wantBot(t, botCall(t, "POST", push, tok, map[string]any{"to": simgw.OpsMID, "messages": []any{v2}}), 200, "sentMessages")
+	var reply, mention *simgw.Message
+	for _, m := range e.sim.Messages() {
+		m := m
+		switch {
+		case m.Text == "fixed":
+			reply = &m
+		case strings.HasSuffix(m.Text, ", please look"):
+			mention = &m
+		}
+	}
+	if reply == nil || reply.ReplyTo != sm["id"] {
+		t.Fatalf("reply %+v, want a reply to %v", reply, sm["id"])
+	}
+	if mention == nil || !strings.Contains(mention.Metadata["MENTION"], simgw.BobMID) || !strings.HasPrefix(mention.Text, "@") {
+		t.Fatalf("mention %+v", mention)
+	}
+}
