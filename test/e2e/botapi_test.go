@@ -257,3 +257,40 @@ func TestServeQuoteAndMentions(t *testing.T) {
 		t.Fatalf("mention %+v", mention)
 	}
 }
+
+// The reading endpoints: the account's contacts and chats as the Messaging
+// API shows them, only those the token may use.
+func TestServeReading(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	tok := e.addBotToken()["token"].(string)
+	opsTok := e.addBotToken("--to", simgw.OpsMID)["token"].(string)
+	srv := e.startServing([]string{"serve"}, "serve")
+	get := func(tok, p string) botAnswer { return botCall(t, "GET", srv.url+p, tok, nil) }
+
+	a := get(tok, "/v2/bot/profile/"+simgw.BobMID)
+	if a.status != 200 || a.body["displayName"] != "Bob" || a.body["userId"] != simgw.BobMID {
+		t.Fatalf("profile %d %s", a.status, a.raw)
+	}
+	wantBot(t, get(tok, "/v2/bot/profile/u0123456789abcdef0123456789abcdef"), 404, "Not found")
+	a = get(tok, "/v2/bot/group/"+simgw.FamilyMID+"/summary")
+	if a.status != 200 || a.body["groupName"] != "Family" || a.body["groupId"] != simgw.FamilyMID {
+		t.Fatalf("summary %d %s", a.status, a.raw)
+	}
+	a = get(tok, "/v2/bot/group/"+simgw.OpsMID+"/members/ids")
+	if ids, _ := a.body["memberIds"].([]any); a.status != 200 || len(ids) != 2 {
+		t.Fatalf("members %d %s", a.status, a.raw)
+	}
+	a = get(tok, "/v2/bot/info")
+	if a.status != 200 || a.body["userId"] != simgw.AliceMID || a.body["displayName"] != "Alice" {
+		t.Fatalf("info %d %s", a.status, a.raw)
+	}
+	// A token bound to Ops: Ops and its members only.
+	wantBot(t, get(opsTok, "/v2/bot/group/"+simgw.FamilyMID+"/summary"), 404, "Not found")
+	wantBot(t, get(opsTok, "/v2/bot/profile/"+simgw.CarolMID), 404, "Not found")
+	if a := get(opsTok, "/v2/bot/profile/"+simgw.BobMID); a.status != 200 {
+		t.Fatalf("a member's profile: %d %s", a.status, a.raw)
+	}
+	wantBot(t, get("", "/v2/bot/info"), 401, "Authentication failed")
+	wantBot(t, get(tok, "/v2/bot/message/123/content"), 404, "Not found")
+}
