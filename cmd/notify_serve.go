@@ -18,6 +18,8 @@ import (
 	"github.com/linectl/linectl/internal/notify"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
+	"github.com/linectl/linectl/pkg/lineapi/e2ee"
+	"github.com/linectl/linectl/pkg/lineapi/obs"
 )
 
 // notify serve: LINE Notify's API over exactly-once delivery (docs/notify.md).
@@ -38,6 +40,8 @@ type notifyServeOptions struct {
 	BodyTimeout   time.Duration
 	IdleTimeout   time.Duration
 	MaxConns      int
+	// WebhookBackoff is serve's first webhook retry delay (doubled each time).
+	WebhookBackoff time.Duration
 }
 
 func newCmdNotifyServe(f *factory, runF func(*notifyServeOptions) error) *cobra.Command {
@@ -323,6 +327,8 @@ func runServer(ctx context.Context, f *factory, opts *notifyServeOptions, bot bo
 type serveSender struct {
 	f       *factory
 	cl      *lineapi.Client
+	sealer  *e2ee.Sealer
+	store   *obs.Client
 	s       *delivery.Sender
 	saveKey func() error
 	turn    chan struct{} // one send at a time
@@ -350,11 +356,12 @@ func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (
 	if cfg.Send.RatePerSecond > 0 {
 		rate = cfg.Send.RatePerSecond
 	}
+	store := newOBS(f, cl)
 	s := &delivery.Sender{
 		GW: cl, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE, Encrypter: sealer,
-		Window: opts.ConfirmTimeout, Limiter: newLimiter(rate, nil), Uploader: newOBS(f, cl),
+		Window: opts.ConfirmTimeout, Limiter: newLimiter(rate, nil), Uploader: store,
 	}
-	return &serveSender{f: f, cl: cl, s: s, saveKey: saveKeys, turn: make(chan struct{}, 1), halt: make(chan struct{})}, nil
+	return &serveSender{f: f, cl: cl, sealer: sealer, store: store, s: s, saveKey: saveKeys, turn: make(chan struct{}, 1), halt: make(chan struct{})}, nil
 }
 
 var errShuttingDown = errors.New("linectl notify serve is shutting down; nothing was sent")

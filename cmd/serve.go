@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -67,6 +68,9 @@ listens and one "bot" line per Messaging API request (never a token or a message
 			if err := parseNotifyServe(opts); err != nil {
 				return err
 			}
+			if err := checkDuration("--webhook-backoff", opts.WebhookBackoff, 10*time.Millisecond, time.Minute); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -75,6 +79,7 @@ listens and one "bot" line per Messaging API request (never a token or a message
 		},
 	}
 	addServeFlags(cmd, opts, "calls to /api/notify per Notify token: N/s, N/m, N/h or N/d (LINE Notify: 1000/h)")
+	cmd.Flags().DurationVar(&opts.WebhookBackoff, "webhook-backoff", time.Second, "first delay before calling a failed webhook again (doubled each time, 10 calls in all); 10ms to 1m")
 	return cmd
 }
 
@@ -115,7 +120,10 @@ type botServer struct {
 	tokens *botapi.Store
 	ss     *serveSender
 	opts   *notifyServeOptions
-	hooks  *webhookState
+
+	mediaMu    sync.Mutex
+	media      map[string]heardMedia
+	mediaOrder []string
 }
 
 func botTokenStore(f *factory) (*botapi.Store, error) {

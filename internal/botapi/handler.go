@@ -176,8 +176,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.auth(w, r, &e, func(w http.ResponseWriter, r *http.Request, e *Entry, t Token) { s.groupSummary(w, r, e, t, parts[1]) })
 	case len(parts) == 4 && parts[0] == "group" && parts[2] == "members" && parts[3] == "ids" && get:
 		s.auth(w, r, &e, func(w http.ResponseWriter, r *http.Request, e *Entry, t Token) { s.memberIDs(w, r, e, t, parts[1]) })
-	case len(parts) == 4 && parts[0] == "message" && parts[3] == "content" && get:
-		s.auth(w, r, &e, func(w http.ResponseWriter, r *http.Request, e *Entry, t Token) { s.content(w, r, e, t, parts[2]) })
+	case len(parts) == 3 && parts[0] == "message" && parts[2] == "content" && get:
+		s.auth(w, r, &e, func(w http.ResponseWriter, r *http.Request, e *Entry, t Token) { s.content(w, r, e, t, parts[1]) })
 	default:
 		s.fail(w, &e, &apiError{status: http.StatusNotFound, msg: msgNotFound})
 	}
