@@ -364,7 +364,7 @@ func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (
 	return &serveSender{f: f, cl: cl, sealer: sealer, store: store, s: s, saveKey: saveKeys, turn: make(chan struct{}, 1), halt: make(chan struct{})}, nil
 }
 
-var errShuttingDown = errors.New("linectl notify serve is shutting down; nothing was sent")
+var errShuttingDown = errors.New("linectl is shutting down; nothing was sent")
 
 // SendMessages sends cs in order within one turn (a request's message and
 // its sticker are never split by another request's), stopping at the first

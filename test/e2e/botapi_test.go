@@ -95,6 +95,8 @@ func TestServePushAndErrors(t *testing.T) {
 	if ls := list.lines(t); len(ls) != 3 || strings.Contains(list.stdout, tok) || strings.Contains(list.stdout, fam["channelSecret"].(string)) {
 		t.Fatalf("list %v", list.stdout)
 	}
+	wantExit(t, e.run("", "serve", "--listen", "0.0.0.0:0"), 2, "usage")
+	wantExit(t, e.run("", "serve", "--webhook-backoff", "1ms"), 2, "usage")
 	srv := e.startServing([]string{"serve"}, "serve")
 	push := srv.url + "/v2/bot/message/push"
 

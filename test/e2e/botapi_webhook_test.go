@@ -152,7 +152,17 @@ func TestServeWebhooksAndReply(t *testing.T) {
 	}
 	wantBot(t, botCall(t, "GET", srv.url+"/v2/bot/message/"+img["id"].(string)+"/content", lo["token"].(string), nil), 404, "Not found")
 
+	// A file: its name and size.
+	if _, err := e.sim.InjectMedia(simgw.MediaInjection{From: simgw.BobMID, To: simgw.FamilyMID, ContentType: 14, Name: "r.csv", Data: []byte("a,b\n")}); err != nil {
+		t.Fatal(err)
+	}
+	if f := waitEvents(t, all, "message", 7)[6]["message"].(map[string]any); f["type"] != "file" || f["fileName"] != "r.csv" || f["fileSize"] != float64(4) {
+		t.Fatalf("file event %v", f)
+	}
+
 	// Membership and unsend, as the stream carries them.
+	e.sim.InjectOperation(simgw.AliceMID, 129, simgw.RoomMID, "", "")
+	e.sim.InjectOperation(simgw.AliceMID, 127, simgw.RoomMID, "", "")
 	e.sim.InjectOperation(simgw.AliceMID, 130, simgw.FamilyMID, simgw.CarolMID, "")
 	e.sim.InjectOperation(simgw.AliceMID, 128, simgw.FamilyMID, simgw.CarolMID, "")
 	e.sim.InjectOperation(simgw.AliceMID, 65, simgw.BobMID, img["id"].(string), "")
@@ -160,6 +170,15 @@ func TestServeWebhooksAndReply(t *testing.T) {
 		t.Fatalf("memberJoined %v", j)
 	}
 	waitEvents(t, all, "memberLeft", 1)
+	if j := waitEvents(t, all, "join", 1)[0]; j["source"].(map[string]any)["roomId"] != simgw.RoomMID || j["replyToken"] == "" {
+		t.Fatalf("join %v", j)
+	}
+	if l := waitEvents(t, all, "leave", 1)[0]; l["replyToken"] != nil {
+		t.Fatalf("leave %v", l)
+	}
+	if len(ops.eventsOf("join")) != 0 {
+		t.Fatal("the Ops token heard of another chat")
+	}
 	if u := waitEvents(t, all, "unsend", 1)[0]; u["unsend"].(map[string]any)["messageId"] != img["id"] {
 		t.Fatalf("unsend %v", u)
 	}
