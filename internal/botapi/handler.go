@@ -98,7 +98,6 @@ type apiError struct {
 	status  int
 	msg     string
 	details []detail
-	// sent are the messages sent before the failure (named in the message).
 }
 
 func (e *apiError) Error() string { return e.msg }
@@ -408,6 +407,7 @@ func (s *Server) retry(ctx context.Context, w http.ResponseWriter, e *Entry, t T
 		return
 	}
 	// Settle the unknown parts from the stream.
+	var searchErr error
 	var seqs []int64
 	from := int64(-1)
 	for _, p := range rec.Parts {
@@ -433,11 +433,20 @@ func (s *Server) retry(ctx context.Context, w http.ResponseWriter, e *Entry, t T
 				return
 			}
 		}
-		_ = err
+		if err != nil {
+			searchErr = err
+		}
 	}
 	for _, p := range rec.Parts {
 		if p.State == partUnknown || p.State == partAttempting {
-			s.fail(w, e, &apiError{status: http.StatusInternalServerError, msg: "the outcome of an earlier request with this X-Line-Retry-Key is still unknown: its message may have been delivered and is not on the operation stream yet; nothing was sent again; retry later with the same key"})
+			msg := "the outcome of an earlier request with this X-Line-Retry-Key is still unknown: its message may have been delivered and is not on the operation stream yet; nothing was sent again; retry later with the same key"
+			if p.State == partAttempting {
+				msg = "the outcome of an earlier request with this X-Line-Retry-Key is still unknown: linectl stopped while sending it, so it may have been delivered; nothing is sent again for this key"
+			}
+			if searchErr != nil {
+				msg += " (the stream search: " + searchErr.Error() + ")"
+			}
+			s.fail(w, e, &apiError{status: http.StatusInternalServerError, msg: msg})
 			return
 		}
 	}

@@ -84,11 +84,7 @@ type rawMessage struct {
 	Emojis             json.RawMessage            `json:"emojis"`
 }
 
-// unsupportedTypes are LINE's message types linectl does not send: each
-// is refused by name.
-var knownTypes = map[string]bool{"text": true, "textV2": true, "sticker": true, "image": true}
-
-// parseMessages checks messages[1..5] (property prefix p, "messages").
+// parseMessages checks messages[1..5]; names gives a mention's name.
 func parseMessages(raw []json.RawMessage, b *badRequest, names func(mid string) string) []Message {
 	switch {
 	case raw == nil:

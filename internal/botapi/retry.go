@@ -99,7 +99,7 @@ func (s *RetryStore) now() time.Time {
 }
 
 // Load reads the file. Parts whose send was attempting when the process
-// ended become unknown.
+// ended stay so: unknown, and without a reqSeq to search for.
 func (s *RetryStore) Load() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
