@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -295,4 +296,31 @@ func TestServeReading(t *testing.T) {
 	}
 	wantBot(t, get("", "/v2/bot/info"), 401, "Authentication failed")
 	wantBot(t, get(tok, "/v2/bot/message/123/content"), 404, "Not found")
+}
+
+// An image message by URL: fetched with --allow-image-urls (here
+// --allow-private-image-urls too, the test's server being on loopback)
+// and sent as an image; without the opt-in, 400 and nothing sent.
+func TestServeImageURL(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	tok := e.addBotToken()["token"].(string)
+	pic := testPNG(t, 30, 20)
+	img := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(pic)
+	}))
+	defer img.Close()
+	msg := map[string]any{"to": simgw.FamilyMID, "messages": []any{map[string]any{"type": "image",
+		"originalContentUrl": img.URL + "/graph.png", "previewImageUrl": img.URL + "/graph.png"}}}
+	guarded := e.startServing([]string{"serve"}, "serve", "--allow-image-urls")
+	wantBot(t, botCall(t, "POST", guarded.url+"/v2/bot/message/push", tok, msg), 400, "could not be fetched")
+	if code := guarded.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	srv := e.startServing([]string{"serve"}, "serve", "--allow-image-urls", "--allow-private-image-urls")
+	wantBot(t, botCall(t, "POST", srv.url+"/v2/bot/message/push", tok, msg), 200, "sentMessages")
+	if m := mediaMessages(e); len(m) != 1 || !bytes.Equal(m[0].Media, pic) || m[0].To != simgw.FamilyMID {
+		t.Fatalf("image messages %+v", m)
+	}
 }
