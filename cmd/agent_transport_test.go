@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/linectl/linectl/internal/agent"
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/gwagent"
-	"github.com/linectl/linectl/internal/signagent"
 )
 
 // gatewayAgent decides whether a client goes through an agent: only when one
@@ -47,7 +47,7 @@ func TestGatewayAgentOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, closeFn, err := signagent.Listen(path)
+	ln, closeFn, err := agent.Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}

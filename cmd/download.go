@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,10 +127,13 @@ and the exit code is the worst one.`,
 // mediaRef is a media message as download needs it.
 type mediaRef struct {
 	id, name string
-	path     string // on OBS
-	size     int64  // the plain size the message announced (FILE_SIZE); 0: none
-	sealed   gjson.Result
-	keyMat   []byte
+	path     string // the object on OBS
+	// get is the request path of its download: path, with /original for a
+	// plain original image and ?p=<OBS_POP> when the message names one.
+	get    string
+	size   int64 // the plain size the message announced (FILE_SIZE); 0: none
+	sealed gjson.Result
+	keyMat []byte
 }
 
 func runDownload(ctx context.Context, opts *downloadOptions) error {
@@ -141,7 +145,7 @@ func runDownload(ctx context.Context, opts *downloadOptions) error {
 	store.IdleTimeout = opts.IdleTimeout
 	var refs []mediaRef
 	if opts.MessageID != "" {
-		refs = []mediaRef{{id: opts.MessageID, name: opts.MessageID + ".bin", path: "/r/talk/m/" + opts.MessageID}}
+		refs = []mediaRef{{id: opts.MessageID, name: opts.MessageID + ".bin", path: "/r/talk/m/" + opts.MessageID, get: "/r/talk/m/" + opts.MessageID}}
 	} else if refs, err = readMediaRefs(opts.In); err != nil {
 		return err
 	}
@@ -234,7 +238,13 @@ func readMediaRefs(in io.Reader) ([]mediaRef, error) {
 }
 
 // mediaRefOf locates a message's object: OID present → /r/talk/<SID>/<OID>
-// (sealed), else /r/talk/m/<message id> (beeper/line handlers/image.go).
+// (sealed), else /r/talk/m/<message id>; and the path to download it by, as
+// LINE's extension 3.7.2 builds it (yb, vb): a plain message whose
+// MEDIA_CONTENT_INFO.category is "original" is asked at
+// /r/talk/m/<id>/original, and a message carrying OBS_POP adds ?p=<OBS_POP>
+// (beeper/line pkg/connector/handlers/image.go lineOBSDownloadOptions and
+// pkg/line/client.go DownloadOBSWithSIDOptions do the same). Without them
+// OBS may serve a re-encoded copy.
 func mediaRefOf(m gjson.Result, ct int) (mediaRef, error) {
 	id := m.Get("id").String()
 	if _, err := positiveDecimal(id); err != nil {
@@ -255,6 +265,16 @@ func mediaRefOf(m gjson.Result, ct int) (mediaRef, error) {
 			return mediaRef{}, fmt.Errorf("object %q/%q is not a storage path", sid, oid)
 		}
 		r.path = "/r/talk/" + sid + "/" + oid
+	}
+	r.get = r.path
+	if !md.Get("OID").Exists() && gjson.Get(md.Get("MEDIA_CONTENT_INFO").String(), "category").String() == "original" {
+		r.get += "/original"
+	}
+	if pop := md.Get("OBS_POP").String(); pop != "" {
+		if len(pop) > 128 {
+			return mediaRef{}, fmt.Errorf("OBS_POP %q is too long", pop[:32]+"…")
+		}
+		r.get += "?p=" + url.QueryEscape(pop)
 	}
 	if m.Get("chunks").IsArray() {
 		r.sealed = m
@@ -317,7 +337,11 @@ func downloadOne(ctx context.Context, store *obs.Client, sealer *e2ee.Sealer, r 
 		ctx, cancel = context.WithTimeoutCause(ctx, opts.MaxTime, fmt.Errorf("%w: the download took longer than --max-time %v", context.DeadlineExceeded, opts.MaxTime))
 		defer cancel()
 	}
-	n, err := store.Download(ctx, r.path, obs.TalkMeta(r.id), w, limit)
+	meta := "" // X-Talk-Meta only for a sealed object, as the extension's download sends it
+	if r.path != "/r/talk/m/"+r.id {
+		meta = obs.TalkMeta(r.id)
+	}
+	n, err := store.Download(ctx, r.get, meta, w, limit)
 	if err != nil {
 		if cause := context.Cause(ctx); errors.Is(cause, context.DeadlineExceeded) {
 			err = cause

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/url"
 
+	"github.com/linectl/linectl/internal/agent"
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/session"
+	"github.com/linectl/linectl/internal/signer"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
@@ -106,6 +108,7 @@ func classify(err error) classified {
 	var tr *lineapi.TransportError
 	var br *lineapi.BadResponseError
 	var oe *obs.Error
+	var se *signer.Error
 	c := classified{}
 	if errors.As(err, &te) {
 		c.talk, c.reason = te.Code, te.Reason
@@ -117,6 +120,10 @@ func classify(err error) classified {
 		c.code, c.kind = ExitInterrupted, kindInterrupted
 	case errors.As(err, &ee):
 		c.code, c.kind = ee.code, ee.kind
+	case errors.As(err, &se):
+		c.code, c.kind = ExitUsage, se.Kind // kindNoSigner or kindConfig
+	case errors.As(err, new(*agent.SocketError)):
+		c.code, c.kind = ExitUsage, kindConfig
 	case config.IsDiskError(err):
 		// A full, read-only or failing disk while saving state: the
 		// environment's fault. Every state write happens before a send or
@@ -147,9 +154,10 @@ func classify(err error) classified {
 		c.code, c.kind = ExitTemporary, kindNetwork
 	case errors.As(err, &oe) && obs.Temporary(err):
 		c.code, c.kind = ExitTemporary, kindTemporary
-	case errors.As(err, &oe):
+	case errors.As(err, &oe), errors.Is(err, obs.ErrNoOID):
 		// Object storage refused the upload or download (wrong type, too
-		// large, not found; the statuses are docs/media-protocol.md's guesses).
+		// large, not found; the statuses are docs/media-protocol.md's guesses),
+		// or stored a sealed object without saying its id.
 		c.code, c.kind = ExitRejected, kindRejected
 	case errors.As(err, &br):
 		// Sends never get here (delivery settles them or says outcome_unknown).

@@ -2,16 +2,18 @@ package cmd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/linectl/linectl/internal/agent"
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/session"
+	"github.com/linectl/linectl/internal/signer"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
@@ -48,6 +50,10 @@ type factory struct {
 	Timeout    time.Duration
 	// HTTPSleep is the client's retry sleep (tests make it instant).
 	HTTPSleep func(context.Context, time.Duration) error
+
+	// flags are the running command's flags (set before it runs), which
+	// config.Resolve lays over the environment and the file.
+	flags *pflag.FlagSet
 
 	out     *printer
 	store   *config.Store
@@ -103,21 +109,17 @@ func (f *factory) Store() (*config.Store, error) {
 	if f.store != nil {
 		return f.store, nil
 	}
-	p := f.ConfigPath
-	if p == "" {
-		p = os.Getenv("LINECTL_CONFIG")
-	}
-	if p == "" {
-		var err error
-		if p, err = config.DefaultPath(); err != nil {
-			return nil, withExit(ExitUsage, kindConfig, err)
-		}
+	p, err := config.Path(f.settingFlags())
+	if err != nil {
+		return nil, withExit(ExitUsage, kindConfig, err)
 	}
 	f.store = &config.Store{Path: p, Warn: f.progress}
 	return f.store, nil
 }
 
-// Config reads the config file with flags and environment laid over it.
+// Config reads the config file with the environment and the command's flags
+// laid over it, defaults filled in (config.Resolve: one table of keys, viper
+// decides what wins).
 func (f *factory) Config() (*config.Config, error) {
 	if f.cfg != nil {
 		return f.cfg, nil
@@ -126,26 +128,35 @@ func (f *factory) Config() (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.Load()
+	file, err := s.Load()
 	if err != nil {
 		return nil, err
 	}
-	ov := config.FromEnv()
-	if f.Gateway != "" {
-		ov.Gateway = f.Gateway
-	}
-	ov.Apply(c)
-	if err := c.Validate(); err != nil {
+	c, err := config.Resolve(file, f.settingFlags())
+	if err != nil {
 		return nil, err
-	}
-	if c.Gateway == "" {
-		c.Gateway = lineapi.DefaultBaseURL
 	}
 	if err := lineapi.CheckBaseURL(c.Gateway); err != nil {
 		return nil, withExit(ExitUsage, kindUsage, err)
 	}
 	f.cfg = c
 	return c, nil
+}
+
+// settingFlags are the flags config.Keys binds: the running command's (set
+// by the root's PersistentPreRunE), else — a test that built the factory
+// without running a command — its ConfigPath and Gateway fields as flags.
+func (f *factory) settingFlags() *pflag.FlagSet {
+	if f.flags != nil {
+		return f.flags
+	}
+	fs := pflag.NewFlagSet("factory", pflag.ContinueOnError)
+	fs.StringVar(&f.ConfigPath, "config", f.ConfigPath, "")
+	fs.StringVar(&f.Gateway, "gateway", f.Gateway, "")
+	for _, fl := range []*pflag.Flag{fs.Lookup("config"), fs.Lookup("gateway")} {
+		fl.Changed = fl.Value.String() != ""
+	}
+	return fs
 }
 
 // Client returns a gateway client. With auth, it uses the saved session and
@@ -213,45 +224,28 @@ func (f *factory) newClient(auth bool) (*lineapi.Client, error) {
 // Session returns the token source of the authenticated client, if one was built.
 func (f *factory) Session() *session.Source { return f.source }
 
-// signer returns the configured x-hmac signer, built on first use.
+// signer returns the configured x-hmac signer, built on first use
+// (internal/signer chooses and opens it).
 func (f *factory) signer(c *config.Config) (lineapi.Signer, error) {
 	if f.signerBuilt != nil {
 		return f.signerBuilt, nil
 	}
-	s, err := f.newSigner(c)
-	if err == nil {
-		f.signerBuilt = s
+	if _, err := f.Store(); err != nil {
+		return nil, err
 	}
-	return s, err
+	o, err := signer.Open(c, signer.Options{ConfigPath: f.store.Path, StartAgent: f.startSignerAgent})
+	if err != nil {
+		return nil, err
+	}
+	f.closers = append(f.closers, o.Close)
+	f.signerVersion = o.Version
+	f.signerBuilt = o.Signer
+	return o.Signer, nil
 }
 
-func (f *factory) newSigner(c *config.Config) (lineapi.Signer, error) {
-	switch c.Signer.Kind {
-	case config.SignerNone:
-		return lineapi.NoneSigner{}, nil
-	case config.SignerCommand:
-		if c.Signer.Command == "" {
-			return nil, withExit(ExitUsage, kindConfig, errors.New("signer.kind is command but no signer.command (or LINECTL_SIGNER_COMMAND) is set"))
-		}
-		s, err := lineapi.NewCommandSigner(c.Signer.Command)
-		if err != nil {
-			return nil, withExit(ExitUsage, kindConfig, err)
-		}
-		f.closers = append(f.closers, s.Close)
-		return s, nil
-	case config.SignerWasm:
-		return f.wasmSigner(c)
-	case "":
-		if c.Gateway != lineapi.DefaultBaseURL && isLoopbackURL(c.Gateway) {
-			return lineapi.NoneSigner{}, nil // a local simulator
-		}
-		return nil, withExit(ExitUsage, kindNoSigner, errors.New(
-			"no x-hmac signer configured: LINE's gateway rejects unsigned requests. "+
-				"Run 'linectl signer import --auto' (uses your installed LINE Chrome extension), "+
-				"or set signer.kind: command with signer.command (see docs/signer.md)"))
-	default:
-		return nil, withExit(ExitUsage, kindConfig, fmt.Errorf("unknown signer.kind %q (want wasm, command or none)", c.Signer.Kind))
-	}
+// startSignerAgent starts 'linectl signer agent' detached, for later runs.
+func (f *factory) startSignerAgent(idle time.Duration) {
+	agent.StartDetached(f.store.Path, "signer", "agent", "--idle", idle.String())
 }
 
 // close releases what the factory started (signer co-processes).

@@ -1,14 +1,16 @@
 package cmd
 
 import (
-	"errors"
+	"context"
+	"net"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/linectl/linectl/internal/agent"
+	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/gwagent"
-	"github.com/linectl/linectl/internal/signagent"
 )
 
 // gatewayAgentLine is printed by gateway-agent.
@@ -61,42 +63,38 @@ else <tmp>/linectl-<uid>), a 0700 directory; both sides refuse a directory other
 			if err != nil {
 				return withExit(ExitUsage, kindConfig, err)
 			}
+			life := agent.Lifecycle[gwagent.Status]{
+				Socket: path,
+				Stop: func(ctx context.Context) (gwagent.Status, bool, error) {
+					st, err := gwagent.Stop(ctx, path)
+					return st, err == nil, nil
+				},
+				Report: func(state agent.State, st *gwagent.Status) error {
+					return f.Out().line(gatewayAgentLine{Type: "gateway-agent", State: string(state), Socket: path, Status: st})
+				},
+			}
 			if stop {
-				st, err := gwagent.Stop(cmd.Context(), path)
-				if err != nil {
-					return f.Out().line(gatewayAgentLine{Type: "gateway-agent", State: "not-running", Socket: path})
-				}
-				return f.Out().line(gatewayAgentLine{Type: "gateway-agent", State: "stopped", Socket: path, Status: &st})
-			}
-			ln, closeFn, err := signagent.Listen(path)
-			if errors.Is(err, signagent.ErrRunning) {
-				return f.Out().line(gatewayAgentLine{Type: "gateway-agent", State: "already-running", Socket: path})
-			}
-			if err != nil {
-				return withExit(ExitUsage, kindConfig, err)
-			}
-			defer closeFn()
-			srv := &gwagent.Server{
-				Gateway: c.Gateway,
-				Status:  gwagent.Status{PID: os.Getpid(), Gateway: c.Gateway, Since: time.Now().UTC().Truncate(time.Second)},
-				Idle:    idle,
-				// Keep gateway connections as long as the agent itself.
-				IdleConn: max(idle, defaultAgentIdle),
-			}
-			st := srv.Status
-			if idle > 0 {
-				st.Idle = idle.String()
-			}
-			if err := f.Out().line(gatewayAgentLine{Type: "gateway-agent", State: "running", Socket: path, Status: &st}); err != nil {
-				return err
+				return life.StopRunning(cmd.Context())
 			}
 			// The run's context ends on SIGINT/SIGTERM (Main), also a
 			// signal that came while the agent was starting.
-			ctx := cmd.Context()
-			return srv.Serve(ctx, ln)
+			return life.Run(cmd.Context(), func() (gwagent.Status, func(context.Context, net.Listener) error, error) {
+				srv := &gwagent.Server{
+					Gateway: c.Gateway,
+					Status:  gwagent.Status{PID: os.Getpid(), Gateway: c.Gateway, Since: time.Now().UTC().Truncate(time.Second)},
+					Idle:    idle,
+					// Keep gateway connections as long as the agent itself.
+					IdleConn: max(idle, config.DefaultAgentIdle),
+				}
+				st := srv.Status
+				if idle > 0 {
+					st.Idle = idle.String()
+				}
+				return st, srv.Serve, nil
+			})
 		},
 	}
-	cmd.Flags().DurationVar(&idle, "idle", defaultAgentIdle, "exit after this long without requests (0: never)")
+	cmd.Flags().DurationVar(&idle, "idle", config.DefaultAgentIdle, "exit after this long without requests (0: never)")
 	cmd.Flags().BoolVar(&stop, "stop", false, "stop the running agent")
 	return cmd
 }

@@ -30,6 +30,11 @@ func TestLineFieldsGolden(t *testing.T) {
 		sentLine{Type: "sent", To: "c1", ToType: 2, MessageID: "m", ReqSeq: 6, CreatedTime: "1", ContentType: 7},
 		sentLine{Type: "sent", To: "u1", ToType: 0, MessageID: "m", ReqSeq: 7, CreatedTime: "1", E2EE: true, SpecVersion: 2, ContentType: 1, FileName: "graph.png", FileSize: 5000, Object: "/r/talk/emi/0a1b"},
 		pendingLine{Type: "pending", To: "c1", ToType: 2, MessageID: "605311889450205372", ReqSeq: 8, ContentType: 14, FileName: "backup.tar", FileSize: 5000, Line: 2},
+		sentLine{Type: "sent", To: "c1", ToType: 2, MessageID: "m", ReqSeq: 8, CreatedTime: "1", ReplyTo: "605311889450205372", Mentions: []string{"u1", "all"}},
+		unsentLine{Type: "unsent", MessageID: "605311889450205372", Confirmed: true},
+		reactedLine{Type: "reacted", MessageID: "605311889450205372", Reaction: "nice"},
+		reactedLine{Type: "reacted", MessageID: "605311889450205372", Cancelled: true},
+		readMarkLine{Type: "read", Chat: "c1", MessageID: "605311889450205372"},
 		failedLine{Type: "failed", To: "c1", ToType: &one, ReqSeq: 5, Line: 3, ExitCode: 4, Kind: "rejected", Code: 10, Reason: "r", Message: "m"},
 		failedLine{Type: "failed", To: "c1", ToType: &one, ReqSeq: 8, ExitCode: 7, Kind: "upload_failed", Message: "m", MessageID: "605311889450205372"},
 		uploadedLine{Type: "uploaded", MessageID: "605311889450205372", Object: "/r/talk/m/605311889450205372", FileName: "load.png", FileSize: 5000},
@@ -73,6 +78,10 @@ func TestLineFieldsGolden(t *testing.T) {
 		`{"revision":"947937","createdTime":"1","type":25,"reqSeq":7,"param1":"0","message":{"from":"u1","to":"c1","toType":2,"id":"m","text":"\u30c6","contentMetadata":{}}}`,
 		`{"revision":"947938","createdTime":"1","type":26,"reqSeq":0,"param1":"0","message":{"from":"u2","to":"u1","toType":0,"id":"m","chunks":["a"],"contentMetadata":{"e2eeVersion":"2"}}}`,
 		`{"revision":"947939","createdTime":"1","type":26,"reqSeq":0,"param1":"0","message":{"from":"u2","to":"c1","toType":2,"id":"m","contentType":14,"hasContent":true,"contentMetadata":{"FILE_NAME":"r.csv","FILE_SIZE":"42"}}}`,
+		`{"revision":"947940","createdTime":"1","type":26,"reqSeq":0,"param1":"0","message":{"from":"u2","to":"c1","toType":2,"id":"m2","createdTime":"2","text":"@A ok","contentMetadata":{"MENTION":"{\"MENTIONEES\":[{\"S\":\"0\",\"E\":\"2\",\"M\":\"u1\"}]}"},"relatedMessageId":"m","messageRelationType":3,"relatedMessageServiceCode":1}}`,
+		`{"revision":"947941","createdTime":"1","type":65,"reqSeq":0,"param1":"c1","param2":"m2"}`,
+		`{"revision":"947942","createdTime":"1","type":140,"reqSeq":0,"param1":"m","param2":"{\"chatMid\":\"c1\",\"curr\":{\"predefinedReactionType\":2}}","param3":"u2"}`,
+		`{"revision":"947943","createdTime":"1","type":140,"reqSeq":0,"param1":"m","param2":"{\"chatMid\":\"c1\",\"curr\":null}","param3":"u2"}`,
 	} {
 		op, err := stream.ParseOperation([]byte(raw))
 		if err != nil {
@@ -83,6 +92,10 @@ func TestLineFieldsGolden(t *testing.T) {
 			si = &sealedInfo{text: "sealed", decrypted: true}
 		}
 		got.Write(appendOperationLine(nil, &op, si))
+		if line, ok := appendConversationOp(nil, &op); ok {
+			got.Write(line)
+			continue
+		}
 		got.Write(appendMessageLine(nil, &op, "u1", si))
 	}
 	const golden = "testdata/lines.golden.jsonl"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -75,6 +76,10 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	}
 	c, err := store.Update(func(c *config.Config) error {
 		c.Tokens = config.Tokens{}
+		// The object-storage token was issued under the ended session.
+		if err := os.Remove(store.Beside(config.FileOBSToken)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
 		if opts.ForgetDevice {
 			c.Account.Certificate = ""
 		}

@@ -352,10 +352,7 @@ func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (
 	if err != nil {
 		return nil, err
 	}
-	rate := 10.0
-	if cfg.Send.RatePerSecond > 0 {
-		rate = cfg.Send.RatePerSecond
-	}
+	rate := cfg.Send.RatePerSecond // the file's, else config.DefaultRate
 	store := newOBS(f, cl)
 	s := &delivery.Sender{
 		GW: cl, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE, Encrypter: sealer,

@@ -70,7 +70,11 @@ second. The first run starts at the
 newest operation (getLastOpRevision), or at --from-revision N, or with --from-start at 0.
 
 Filters: --types 25,26 or names (RECEIVE_MESSAGE), --chat MID, --from MID. --text-only prints
-messages only, as {"type":"message","chat":…,"from":…,"text":…,"revision":…}.
+messages only, as {"type":"message","chat":…,"from":…,"text":…,"messageId":…,"revision":…}
+("replyTo" on a reply; "mentions" and, when the account is mentioned, "mentionsMe":true),
+and what happens to messages: {"type":"unsent","messageId":…,"chat":…} for an unsend,
+{"type":"reacted","messageId":…,"reaction":"nice","from":…} for a reaction (the account's
+own and others' to the account's messages; "cancelled":true when taken back).
 Only one receive runs per config at a time.`,
 		Example: `  linectl receive --follow
   linectl receive --follow --types RECEIVE_MESSAGE --chat c0123456789abcdef0123456789abcdef
@@ -137,7 +141,9 @@ func parseReceiveOptions(o *receiveOptions) error {
 		}
 	}
 	if o.TextOnly && o.types == nil {
-		o.types = map[stream.OpType]bool{stream.OpSendMessage: true, stream.OpReceiveMessage: true}
+		o.types = map[stream.OpType]bool{stream.OpSendMessage: true, stream.OpReceiveMessage: true,
+			stream.OpDestroyMessage: true, stream.OpNotifiedDestroyMessage: true,
+			stream.OpSendReaction: true, stream.OpNotifiedSendReaction: true}
 	}
 	return nil
 }
@@ -157,11 +163,11 @@ func (o *receiveOptions) match(op *stream.Operation) bool {
 			if to != o.Chat && !(m.Get("toType").Int() == 0 && from == o.Chat) {
 				return false
 			}
-		} else if op.Param1.String() != o.Chat {
+		} else if opChat(op) != o.Chat {
 			return false
 		}
 	}
-	if o.TextOnly && !m.IsObject() {
+	if o.TextOnly && !m.IsObject() && !isConversationOp(op.Type) {
 		return false
 	}
 	return true
@@ -252,7 +258,9 @@ func runReceive(ctx context.Context, opts *receiveOptions) error {
 			if op.Message.IsObject() {
 				si = openSealed(ctx, opener, op.Message)
 			}
-			if opts.TextOnly {
+			if line, ok := appendConversationOp(buf[:0], op); ok && opts.TextOnly {
+				buf = line
+			} else if opts.TextOnly {
 				buf = appendMessageLine(buf[:0], op, me, si)
 			} else {
 				buf = appendOperationLine(buf[:0], op, si)

@@ -2,16 +2,19 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 
 	"github.com/tidwall/gjson"
 
+	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/e2ee"
 )
 
 // sealedInfo is what receive adds to a Letter Sealing message.
 type sealedInfo struct {
 	text      string
+	fileName  string // a sealed image's or file's name: only in its payload
 	decrypted bool
 	reason    string
 }
@@ -33,7 +36,15 @@ func openSealed(ctx context.Context, s *e2ee.Sealer, msg gjson.Result) *sealedIn
 	if err != nil {
 		return &sealedInfo{reason: err.Error()}
 	}
-	return &sealedInfo{text: o.Text, decrypted: true}
+	si := &sealedInfo{text: o.Text, decrypted: true}
+	if lineapi.IsMedia(sealed.ContentType) {
+		var p struct {
+			FileName string `json:"fileName"`
+		}
+		_ = json.Unmarshal(o.Payload, &p)
+		si.fileName = p.FileName
+	}
+	return si
 }
 
 // appendSealed writes the fields receive adds to a sealed message object.

@@ -49,9 +49,14 @@ func appendOperationLine(b []byte, op *stream.Operation, si *sealedInfo) []byte 
 }
 
 // appendMessageLine writes the compact --text-only form:
-// {"type":"message","chat":…,"from":…,"text":…,"revision":"…"}.
+// {"type":"message","chat":…,"from":…,"text":…,"messageId":…,"createdTime":…,"revision":"…"}
+// (with "replyTo", "mentions" and "mentionsMe" where the message has them).
 func appendMessageLine(b []byte, op *stream.Operation, me string, si *sealedInfo) []byte {
-	m := op.Message
+	return appendMessage(b, op.Message, op.Revision, me, si)
+}
+
+// appendMessage writes one message line; rev 0 (history) omits "revision".
+func appendMessage(b []byte, m gjson.Result, rev int64, me string, si *sealedInfo) []byte {
 	from, to := m.Get("from").String(), m.Get("to").String()
 	chat := to
 	if m.Get("toType").Int() == 0 && to == me {
@@ -64,7 +69,7 @@ func appendMessageLine(b []byte, op *stream.Operation, me string, si *sealedInfo
 	ct := m.Get("contentType").Int()
 	switch {
 	case lineapi.IsMedia(int(ct)):
-		b = appendMedia(b, m, ct)
+		b = appendMedia(b, m, ct, si)
 		if si != nil {
 			b = append(b, `,"e2ee":true`...)
 		}
@@ -74,16 +79,29 @@ func appendMessageLine(b []byte, op *stream.Operation, me string, si *sealedInfo
 		b = append(b, `,"text":`...)
 		b = appendString(b, m.Get("text").String())
 	}
-	b = append(b, `,"revision":"`...)
-	b = strconv.AppendInt(b, op.Revision, 10)
-	return append(b, "\"}\n"...)
+	if !lineapi.IsMedia(int(ct)) {
+		b = append(b, `,"messageId":`...)
+		b = appendString(b, m.Get("id").String())
+	}
+	if t := m.Get("createdTime"); t.Exists() {
+		b = append(b, `,"createdTime":"`...)
+		b = strconv.AppendInt(b, t.Int(), 10)
+		b = append(b, '"')
+	}
+	b = appendConversation(b, m, me)
+	if rev != 0 {
+		b = append(b, `,"revision":"`...)
+		b = strconv.AppendInt(b, rev, 10)
+		b = append(b, '"')
+	}
+	return append(b, "}\n"...)
 }
 
 // appendMedia writes what a script needs of an image or file message:
 // its type, id (for 'linectl download'), name, size and object on LINE's
 // storage. The key material of
 // a sealed one stays in its chunks.
-func appendMedia(b []byte, m gjson.Result, ct int64) []byte {
+func appendMedia(b []byte, m gjson.Result, ct int64, si *sealedInfo) []byte {
 	b = append(b, `,"contentType":`...)
 	b = strconv.AppendInt(b, ct, 10)
 	b = append(b, `,"messageId":`...)
@@ -92,6 +110,11 @@ func appendMedia(b []byte, m gjson.Result, ct int64) []byte {
 	if name := md.Get("FILE_NAME"); name.Exists() {
 		b = append(b, `,"fileName":`...)
 		b = appendString(b, name.String())
+	} else if si != nil && si.fileName != "" {
+		// Sealed: the name travels only in the payload (as LINE's extension
+		// sends it: encryptWithE2eeChannel deletes FILE_NAME).
+		b = append(b, `,"fileName":`...)
+		b = appendString(b, si.fileName)
 	}
 	if size := md.Get("FILE_SIZE").Int(); size > 0 {
 		b = append(b, `,"fileSize":`...)

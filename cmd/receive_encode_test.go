@@ -20,7 +20,7 @@ func TestOperationLine(t *testing.T) {
 		t.Fatalf("\n got %s\nwant %s", got, want)
 	}
 	got = string(appendMessageLine(nil, &op, "u1", nil))
-	want = `{"type":"message","chat":"c1","from":"u1","text":"テスト 😀 \"q\"\n<&>","revision":"947937"}` + "\n"
+	want = `{"type":"message","chat":"c1","from":"u1","text":"テスト 😀 \"q\"\n<&>","messageId":"605311889450205372","createdTime":"1773625305497","revision":"947937"}` + "\n"
 	if got != want {
 		t.Fatalf("\n got %s\nwant %s", got, want)
 	}

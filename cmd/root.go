@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -22,6 +21,7 @@ import (
 func Main() int {
 	ctx, stop := signalContext()
 	defer stop()
+	defer startProfile()()
 	return run(ctx, systemStreams(), os.Args[1:])
 }
 
@@ -177,13 +177,14 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		f.flags = cmd.Flags() // with the persistent ones: config.Keys binds them
 		return checkDuration("--timeout", f.Timeout, time.Second, 10*time.Minute)
 	}
 	root.SetFlagErrorFunc(flagError)
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.ConfigPath, "config", "", "config file (env LINECTL_CONFIG; default $XDG_CONFIG_HOME/linectl/config.yaml)")
-	pf.StringVar(&f.Gateway, "gateway", "", "gateway URL (env LINECTL_GATEWAY; default "+lineapi.DefaultBaseURL+")")
+	pf.StringVar(&f.Gateway, "gateway", "", "gateway URL (env LINECTL_GATEWAY; default "+lineapi.DefaultBaseURL+")") // config.Keys "gateway"
 	pf.BoolVar(&f.Debug, "debug", false, "log requests and responses to stderr, secrets redacted")
 	pf.BoolVarP(&f.Quiet, "quiet", "q", false, "no progress chatter on stderr (warnings, errors and the QR code still; the JSON lines on stdout are unchanged)")
 	pf.DurationVar(&f.Timeout, "timeout", 30*time.Second, "deadline of one gateway request")
@@ -195,6 +196,10 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 		newCmdVersion(f),
 		newCmdSandbox(f, nil),
 		newCmdSend(f, nil),
+		newCmdUnsend(f, nil),
+		newCmdReact(f, nil),
+		newCmdHistory(f, nil),
+		newCmdRead(f, nil),
 		newCmdChats(f, nil),
 		newCmdContacts(f, nil),
 		newCmdProbeE2EE(f, nil),
@@ -236,13 +241,4 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		return usageErrorf("%s takes no arguments (got %q)", cmd.CommandPath(), strings.Join(args, " "))
 	}
 	return nil
-}
-
-func isLoopbackURL(raw string) bool {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return false
-	}
-	h := u.Hostname()
-	return h == "localhost" || strings.HasPrefix(h, "127.") || h == "::1"
 }

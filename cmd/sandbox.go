@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/linectl/linectl/internal/signer"
 	"github.com/linectl/linectl/internal/simgw"
 	"github.com/linectl/linectl/internal/simsign"
 	"github.com/linectl/linectl/pkg/lineapi"
@@ -88,7 +89,7 @@ tokens and sessions ('linectl sandbox do --help'). All of it: docs/sandbox.md.`,
 			if err := checkDuration("--conn-latency", opts.ConnLatency, 0, 10*time.Second); err != nil {
 				return err
 			}
-			if !isLoopbackURL("http://" + opts.Addr) {
+			if !signer.IsLoopbackURL("http://" + opts.Addr) {
 				return usageErrorf("--addr must be a loopback address (127.0.0.1 or localhost)")
 			}
 			if runF != nil {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -145,6 +147,22 @@ See docs/sandbox.md for what each fault does to each command and its exit code.`
 	return cmd
 }
 
+// parseTypeList reads "0,15" (content types); "" is nil (the default).
+func parseTypeList(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 || n > 100 {
+			return nil, fmt.Errorf("%q is not a content type (0 to 100)", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
 // sandboxFaultLine is a fault armed (by `sandbox fault`) or still armed (one
 // line each from `sandbox fault list`): simgw.ArmedFault with a type.
 type sandboxFaultLine struct {
@@ -229,11 +247,17 @@ func newCmdSandboxDo(f *factory) *cobra.Command {
   kick [MID]          end the account's session, as a login elsewhere does (exit 3)
   inject TEXT         deliver a message --from --to (add --sealed for Letter Sealing)
   inject-media PATH   deliver an image (or with --file, a file) --from --to, [--sealed]
+  allowed-types LIST  the Letter Sealing allowedTypes that --to (a user's app, or a group's key) answers,
+                      e.g. 0,15: text sealed, images and files sent plain ("" restores the default)
+  plain-upload-oid on|off
+                      off: object storage answers plain uploads without x-obs-oid (linectl needs it
+                      only for sealed uploads, as LINE's extension)
   state               print accounts, chats and stored messages (one JSON line)`,
 		Example: `  linectl sandbox do clock 169h
   linectl sandbox do kick u1a11ce0000000000000000000000a11c
   linectl sandbox do inject --from u0b0b0000000000000000000000000b0b --to u1a11ce0000000000000000000000a11c --sealed "hi"
   linectl sandbox do inject-media --from u0b0b0000000000000000000000000b0b --to u1a11ce0000000000000000000000a11c --sealed cat.png
+  linectl sandbox do allowed-types --to u0b0b0000000000000000000000000b0b 0,15
   linectl sandbox do state | jq .messages`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -280,10 +304,24 @@ func newCmdSandboxDo(f *factory) *cobra.Command {
 				endpoint = "inject-media"
 				body["from"], body["to"], body["contentType"], body["name"], body["data"], body["sealed"] =
 					from, to, ct, filepath.Base(arg), base64.StdEncoding.EncodeToString(b), sealed
+			case "allowed-types":
+				if to == "" {
+					return usageErrorf("allowed-types needs --to (a user or chat MID) and a list such as 0,15")
+				}
+				types, err := parseTypeList(arg)
+				if err != nil {
+					return usageErrorf("allowed-types %q: %v", arg, err)
+				}
+				endpoint, body["mid"], body["types"] = "allowed-types", to, types
+			case "plain-upload-oid":
+				if arg != "on" && arg != "off" {
+					return usageErrorf("plain-upload-oid takes on or off (got %q)", arg)
+				}
+				endpoint, body["off"] = "plain-upload-oid", arg == "off"
 			case "state":
 				endpoint = "state"
 			default:
-				return usageErrorf("unknown action %q: clock, expire-tokens, kick, inject, inject-media or state", args[0])
+				return usageErrorf("unknown action %q: clock, expire-tokens, kick, inject, inject-media, allowed-types, plain-upload-oid or state", args[0])
 			}
 			out, err := sandboxPost(gw, endpoint, body)
 			if err != nil {

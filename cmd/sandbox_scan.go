@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/linectl/linectl/internal/signer"
 )
 
 // newCmdSandboxScan is the sandbox phone reading the QR code from the
@@ -117,7 +119,7 @@ func sandboxGateway(f *factory) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if !isLoopbackURL(c.Gateway) {
+	if !signer.IsLoopbackURL(c.Gateway) {
 		return "", usageErrorf("this talks to a sandbox on a loopback address; the gateway is %s (set --gateway or LINECTL_GATEWAY)", c.Gateway)
 	}
 	return c.Gateway, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
@@ -41,13 +42,14 @@ type sendOptions struct {
 	StickerArg        string // --sticker PKG/ID
 	StickerVersion    int64  // --sticker-version
 	StickerVersionSet bool
+	StickerText       string // --sticker-text (STKTXT)
+	StickerOption     string // --sticker-option (STKOPT)
 	Sticker           *lineapi.Sticker
 	JSONL             bool
 	E2EE              string
 	Confirm           bool
 	ConfirmTimeout    time.Duration
 	Rate              float64
-	RateSet           bool
 	Image, File, Name string // --image, --file, --name
 	Media             *delivery.Media
 	ReplyTo           string   // --reply-to MESSAGE_ID
@@ -88,8 +90,10 @@ ever sent again; if that cannot settle it, linectl exits 6 and does not resend.
 
 --sticker PKG/ID sends a sticker instead of a text: the sticker's package id and id, both
 positive decimal numbers (LINE Notify's stickerPackageId/stickerId; LINE's sticker list).
---sticker-version sets its package version (STKVER, default 100). A sticker has no text.
-Stickers are never sealed: LINE's allowedTypes does not list them (see docs/protocol.md §6).
+--sticker-version sets its package version (STKVER, default 100). A sticker has no text, but
+--sticker-text gives its alt text (STKTXT, e.g. "[OK]": LINE's apps show it in notifications
+and chat lists) and --sticker-option its option (STKOPT, e.g. A for an animated one), as
+LINE's extension sends them when it knows them. Stickers are never sealed (docs/protocol.md §6).
 
 --image FILE sends a PNG, JPEG or GIF (by content, not by name; at most 50 MiB, 200
 million pixels, 400 million in all a GIF's frames: checked from the header, before anything
@@ -106,8 +110,8 @@ after the message went out exits 7 (kind upload_failed, with the messageId; 'lin
 upload' stores it later). Uploads longer than a second show progress on stderr. The sent line adds "contentType" (1 image,
 14 file), "fileName", "fileSize" and "object" (see 'linectl download').
 
---jsonl reads {"to":"MID","text":"…"} lines — or {"to":"MID","sticker":"PKG/ID"}, with an
-optional "stickerVersion":N, or {"to":"MID","image":"PATH"} / {"to":"MID","file":"PATH"}
+--jsonl reads {"to":"MID","text":"…"} lines — or {"to":"MID","sticker":"PKG/ID"}, with
+optional "stickerVersion":N, "stickerText":"…" and "stickerOption":"…", or {"to":"MID","image":"PATH"} / {"to":"MID","file":"PATH"}
 with an optional "name" — from stdin and sends each over one connection;
 every non-blank line gets one result line, in order (a line over 1 MiB is refused).
 
@@ -133,14 +137,13 @@ reader: only white space, zero-width or other invisible characters, or any NUL.`
 		Example: `  linectl send --to c0123456789abcdef0123456789abcdef "backup finished"
   df -h | linectl send --to u0123456789abcdef0123456789abcdef
   linectl send --to-name "Family" --confirm "dinner at 7"
-  linectl send --to c0123456789abcdef0123456789abcdef --sticker 446/1988
+  linectl send --to c0123456789abcdef0123456789abcdef --sticker 446/1988 --sticker-text "[OK]"
   linectl send --to c0123456789abcdef0123456789abcdef --image load.png
   pg_dump db | gzip | linectl send --to u0123456789abcdef0123456789abcdef --file - --name db.sql.gz
   linectl send --to c0123456789abcdef0123456789abcdef --reply-to 605311889450213291 "resolved"
   linectl send --to c0123456789abcdef0123456789abcdef --mention u0123456789abcdef0123456789abcdef "disk full, @ please look"
   jq -c '{to: .chat, text: .msg}' alerts.json | linectl send --jsonl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.RateSet = cmd.Flags().Changed("rate")
 			opts.StickerVersionSet = cmd.Flags().Changed("sticker-version")
 			if err := parseSendArgs(cmd.Context(), f, opts, args); err != nil {
 				return err
@@ -161,13 +164,15 @@ reader: only white space, zero-width or other invisible characters, or any NUL.`
 	fl.StringVar(&opts.File, "file", "", "send FILE (\"-\": stdin, with --name) instead of a text")
 	fl.StringVar(&opts.Name, "name", "", "the name LINE shows for --image or --file (default: the file's base name)")
 	fl.Int64Var(&opts.StickerVersion, "sticker-version", lineapi.DefaultStickerVersion, "the sticker package's version (STKVER), with --sticker")
+	fl.StringVar(&opts.StickerText, "sticker-text", "", "the sticker's alt text (STKTXT) shown in notifications, with --sticker")
+	fl.StringVar(&opts.StickerOption, "sticker-option", "", "the sticker's option (STKOPT, e.g. A animated), with --sticker")
 	fl.StringVar(&opts.ReplyTo, "reply-to", "", "reply to this message id (of the same chat)")
 	fl.StringArrayVar(&opts.Mentions, "mention", nil, `mention this member MID ("all": everyone) as "@Display Name"; repeatable`)
 	fl.BoolVar(&opts.MentionNames, "mention-names", false, `mention the members whose "@Display Name" is in the text`)
 	fl.StringVar(&opts.E2EE, "e2ee", "auto", "Letter Sealing: auto, off or require")
 	fl.BoolVar(&opts.Confirm, "confirm", false, "wait until each message appears on the operation stream")
 	fl.DurationVar(&opts.ConfirmTimeout, "confirm-timeout", 15*time.Second, "how long to watch the operation stream for a send (--confirm, or a lost answer); 100ms to 1h")
-	fl.Float64Var(&opts.Rate, "rate", 10, "maximum sends per second: 0 = no limit, else 0.01 to 1000 (config send.ratePerSecond)")
+	fl.Float64Var(&opts.Rate, "rate", config.DefaultRate, "maximum sends per second: 0 = no limit, else 0.01 to 1000 (config send.ratePerSecond)")
 	_ = cmd.RegisterFlagCompletionFunc("to", completeDestinations(f, false))
 	_ = cmd.RegisterFlagCompletionFunc("to-name", completeDestinations(f, true))
 	_ = cmd.RegisterFlagCompletionFunc("e2ee", cobra.FixedCompletions([]string{"auto", "off", "require"}, cobra.ShellCompDirectiveNoFileComp))
@@ -196,8 +201,8 @@ func parseSendArgs(ctx context.Context, f *factory, opts *sendOptions, args []st
 	if opts.StickerVersion <= 0 {
 		return usageErrorf("--sticker-version %d: must be a positive number", opts.StickerVersion)
 	}
-	if opts.StickerVersionSet && !stickerSet {
-		return usageErrorf("--sticker-version goes with --sticker")
+	if (opts.StickerVersionSet || opts.StickerText != "" || opts.StickerOption != "") && !stickerSet {
+		return usageErrorf("--sticker-version, --sticker-text and --sticker-option go with --sticker")
 	}
 	if opts.JSONL && (stickerSet || opts.Image != "" || opts.File != "" || opts.Name != "") {
 		return usageErrorf(`--jsonl takes stickers, images and files from stdin ({"to":…,"sticker":"PKG/ID"}, {"to":…,"image":"PATH"}): no --sticker, --image, --file or --name`)
@@ -232,6 +237,9 @@ func parseSendArgs(ctx context.Context, f *factory, opts *sendOptions, args []st
 		st, err := parseSticker(opts.StickerArg, opts.StickerVersion)
 		if err != nil {
 			return usageErrorf("--sticker: %v", err)
+		}
+		if err := stickerExtras(st, opts.StickerText, opts.StickerOption); err != nil {
+			return usageErrorf("%v", err)
 		}
 		opts.Sticker = st
 		return nil
@@ -347,10 +355,7 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 			opts.Progress("warning: Letter Sealing key cache not saved: %v", err)
 		}
 	}()
-	rate := opts.Rate
-	if !opts.RateSet && cfg.Send.RatePerSecond > 0 {
-		rate = cfg.Send.RatePerSecond
-	}
+	rate := cfg.Send.RatePerSecond // --rate, else the file, else config.DefaultRate; 0: no limit
 	// A signal stops the reading of input and any send whose request is not
 	// written yet; a request already written is settled (its answer, or the
 	// stream search) under sendCtx, which the signal does not cancel: a grace

@@ -41,6 +41,34 @@ func parseSticker(s string, version int64) (*lineapi.Sticker, error) {
 	return &lineapi.Sticker{PackageID: p, ID: i, Version: version}, nil
 }
 
+// maxStickerText bounds --sticker-text: linectl's own (no peer records
+// LINE's limit; sticker alt texts are a few words).
+const maxStickerText = 100
+
+// stickerExtras checks and sets a sticker's alt text (STKTXT) and option
+// (STKOPT); "" leaves one unset (not sent, as the extension's Cb omits it).
+func stickerExtras(st *lineapi.Sticker, text, option string) error {
+	if text != "" {
+		switch {
+		case !utf8.ValidString(text):
+			return errors.New("sticker text: not valid UTF-8")
+		case strings.IndexFunc(text, unicode.IsControl) >= 0:
+			return errors.New("sticker text: contains a control character (a line break, a tab, NUL…)")
+		case strings.TrimFunc(text, isInvisible) == "":
+			return errors.New("sticker text: empty to a reader")
+		case utf8.RuneCountInString(text) > maxStickerText:
+			return fmt.Errorf("sticker text: %d characters; the limit is %d", utf8.RuneCountInString(text), maxStickerText)
+		}
+	}
+	for _, c := range option {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') || len(option) > 16 {
+			return fmt.Errorf("sticker option %q: letters and digits, at most 16 (e.g. A animated, S sound)", option)
+		}
+	}
+	st.Text, st.Option = text, option
+	return nil
+}
+
 // positiveDecimal parses a positive decimal integer written plainly.
 func positiveDecimal(s string) (int64, error) {
 	if s == "" {
@@ -188,6 +216,8 @@ func parseJSONL(n int, line string) (j job) {
 		Text           *string  `json:"text"`
 		Sticker        *string  `json:"sticker"`
 		StickerVersion *int64   `json:"stickerVersion"`
+		StickerText    *string  `json:"stickerText"`
+		StickerOption  *string  `json:"stickerOption"`
 		Image          *string  `json:"image"`
 		File           *string  `json:"file"`
 		Name           *string  `json:"name"`
@@ -219,7 +249,7 @@ func parseJSONL(n int, line string) (j job) {
 		default:
 			parseJSONLMedia(&j, n, in.Image, in.File, in.Name)
 		}
-	} else if in.Sticker != nil || in.StickerVersion != nil {
+	} else if in.Sticker != nil || in.StickerVersion != nil || in.StickerText != nil || in.StickerOption != nil {
 		j.to = in.To
 		version := int64(lineapi.DefaultStickerVersion)
 		if in.StickerVersion != nil {
@@ -227,13 +257,17 @@ func parseJSONL(n int, line string) (j job) {
 		}
 		switch st, err := parseSticker(derefOr(in.Sticker), version); {
 		case in.Sticker == nil:
-			j.err = usageErrorf("line %d: stickerVersion without sticker", n)
+			j.err = usageErrorf("line %d: stickerVersion, stickerText or stickerOption without sticker", n)
 		case in.Text != nil:
-			j.err = usageErrorf("line %d: a line has text or a sticker, not both (a sticker has no text)", n)
+			j.err = usageErrorf("line %d: a line has text or a sticker, not both (a sticker has no text: its alt text is stickerText)", n)
 		case err != nil:
 			j.err = usageErrorf("line %d: sticker %v", n, err)
 		default:
-			j.sticker = st
+			if err := stickerExtras(st, derefOr(in.StickerText), derefOr(in.StickerOption)); err != nil {
+				j.err = usageErrorf("line %d: %v", n, err)
+			} else {
+				j.sticker = st
+			}
 		}
 	} else if err := validateText(derefOr(in.Text)); err != nil {
 		j.to, j.err = in.To, usageErrorf("line %d: %v", n, err)

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"errors"
+	"sort"
 	"strings"
 	"testing"
 
@@ -41,6 +42,10 @@ func TestSendStickerArgs(t *testing.T) {
 	}{
 		{[]string{"--to", to, "--sticker", "446/1988"}, true},
 		{[]string{"--to", to, "--sticker", "446/1988", "--sticker-version", "3"}, true},
+		{[]string{"--to", to, "--sticker", "446/1988", "--sticker-text", "[OK]", "--sticker-option", "A"}, true},
+		{[]string{"--to", to, "--sticker", "446/1988", "--sticker-text", strings.Repeat("x", 101)}, false},
+		{[]string{"--to", to, "--sticker-text", "[OK]", "text"}, false},
+		{[]string{"--to", to, "--sticker-option", "A", "text"}, false},
 		{[]string{"--to", to, "--sticker", "446/1988", "text"}, false},
 		{[]string{"--to", to, "--sticker", "446/1988", "--sticker-version", "0"}, false},
 		{[]string{"--to", to, "--sticker", "446"}, false},
@@ -79,7 +84,13 @@ func TestJSONLStickerLines(t *testing.T) {
 		{`{"to":"` + to + `","sticker":"446/1988","text":""}`, "text or a sticker, not both", nil},
 		{`{"to":"` + to + `","sticker":"446"}`, "use PKG/ID", nil},
 		{`{"to":"` + to + `","sticker":446}`, "not a JSON object", nil},
-		{`{"to":"` + to + `","stickerVersion":3,"text":"x"}`, "stickerVersion without sticker", nil},
+		{`{"to":"` + to + `","stickerVersion":3,"text":"x"}`, "without sticker", nil},
+		{`{"to":"` + to + `","stickerText":"[OK]","text":"x"}`, "without sticker", nil},
+		{`{"to":"` + to + `","sticker":"446/1988","stickerText":"[OK]","stickerOption":"A"}`, "",
+			&lineapi.Sticker{PackageID: 446, ID: 1988, Version: 100, Text: "[OK]", Option: "A"}},
+		{`{"to":"` + to + `","sticker":"446/1988","stickerText":"a\nb"}`, "control character", nil},
+		{`{"to":"` + to + `","sticker":"446/1988","stickerText":"\u200b"}`, "empty to a reader", nil},
+		{`{"to":"` + to + `","sticker":"446/1988","stickerOption":"A B"}`, "letters and digits", nil},
 		{`{"to":"` + to + `","sticker":"1/2","stickerVersion":0}`, "positive", nil},
 		{`{"to":"` + to + `"}`, "empty", nil},
 	} {
@@ -93,6 +104,29 @@ func TestJSONLStickerLines(t *testing.T) {
 		}
 		if j.err != nil || j.sticker == nil || *j.sticker != *tc.want || j.text != "" || j.to != to {
 			t.Errorf("%s: %+v", tc.line, j)
+		}
+	}
+}
+
+// The extension's Cb: exactly the non-empty string keys among STKPKGID,
+// STKID, STKTXT, STKVER, STKOPT, STKHASH and STK_IMG_TXT (issue 24.5).
+func TestStickerMetadataAsCb(t *testing.T) {
+	for _, tc := range []struct {
+		st   lineapi.Sticker
+		want string
+	}{
+		{lineapi.Sticker{PackageID: 446, ID: 1988, Version: 100}, "STKID=1988 STKPKGID=446 STKVER=100"},
+		{lineapi.Sticker{PackageID: 446, ID: 1988, Version: 100, Text: "[OK]", Option: "A"}, "STKID=1988 STKOPT=A STKPKGID=446 STKTXT=[OK] STKVER=100"},
+		{lineapi.Sticker{PackageID: 1, ID: 2, Hash: "h", ImageText: "hi"}, "STKHASH=h STKID=2 STKPKGID=1 STK_IMG_TXT=hi"},
+	} {
+		md := tc.st.Metadata()
+		var kv []string
+		for k, v := range md {
+			kv = append(kv, k+"="+v)
+		}
+		sort.Strings(kv)
+		if got := strings.Join(kv, " "); got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.st, got, tc.want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/signagent"
+	"github.com/linectl/linectl/internal/signer"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
@@ -72,20 +73,20 @@ works as a health check: exit 0 means requests can be signed.`,
 			if err == nil {
 				l.Signature, err = s.Sign(cmd.Context(), lineapi.SignRequest{Path: "/api/talk/thrift/Talk/TalkService/getProfile", Body: "[2]", Version: lineapi.ExtensionVersion})
 			}
-			if a, ok := s.(*agentSigner); ok && err == nil {
-				if st, perr := a.agent.Ping(cmd.Context()); perr == nil {
+			if err == nil {
+				if st, ok := signer.PingAgent(cmd.Context(), s); ok {
 					l.Agent = &st
 				}
 			}
 			if l.Kind == config.SignerWasm {
-				l.AgentMode, _ = agentMode(c)
+				l.AgentMode = signer.AgentMode(c)
 			}
 			if err != nil {
 				l.Problem = err.Error()
 			} else {
 				l.Ready = true
 				if _, none := s.(lineapi.NoneSigner); none {
-					l.Ready = c.Signer.Kind == config.SignerNone || isLoopbackURL(c.Gateway)
+					l.Ready = c.Signer.Kind == config.SignerNone || signer.IsLoopbackURL(c.Gateway)
 					l.Problem = "requests are not signed: only a simulator that does not check accepts them"
 				}
 			}

@@ -1,15 +1,18 @@
 package cmd
 
 import (
-	"errors"
+	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/linectl/linectl/internal/agent"
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/signagent"
+	"github.com/linectl/linectl/internal/signer"
 	"github.com/linectl/linectl/pkg/lineapi/wasmsign"
 )
 
@@ -58,70 +61,65 @@ a 0700 directory; both sides refuse a directory others can enter.`,
 				return usageErrorf("the signer agent needs a Unix system")
 			}
 			f.runsAsService("signer agent")
-			dir := signerDir(f, c)
+			dir := signer.Dir(c, f.store.Path)
 			info, err := wasmsign.ReadInfo(dir)
 			if err != nil {
 				return withExit(ExitUsage, kindNoSigner, err)
 			}
-			path, err := signagent.SocketPath(agentIdentity(dir, info))
+			path, err := signagent.SocketPath(signer.AgentIdentity(dir, info))
 			if err != nil {
 				return withExit(ExitUsage, kindConfig, err)
 			}
-			if stop {
-				cl, err := signagent.Dial(path)
-				if err != nil {
-					return f.Out().line(agentLine{Type: "signer-agent", State: "not-running", Socket: path})
-				}
-				defer cl.Close()
-				st, err := cl.Stop(cmd.Context())
-				if err != nil {
-					return err
-				}
-				return f.Out().line(agentLine{Type: "signer-agent", State: "stopped", Socket: path, Status: &st})
-			}
-			if !cmd.Flags().Changed("idle") {
-				if idle, err = agentIdle(c); err != nil {
-					return err
-				}
-			} else if err := checkDuration("--idle", idle, 0, 24*time.Hour); err != nil {
-				return err
-			}
-			ln, closeFn, err := signagent.Listen(path)
-			if errors.Is(err, signagent.ErrRunning) {
-				return f.Out().line(agentLine{Type: "signer-agent", State: "already-running", Socket: path})
-			}
-			if err != nil {
-				return withExit(ExitUsage, kindConfig, err)
-			}
-			defer closeFn()
-			s, err := f.openWasm(dir, info)
-			if err != nil {
-				return err
-			}
-			infoPath := filepath.Join(dir, "info.json")
-			infoSt, err := os.Stat(infoPath)
-			if err != nil {
-				return withExit(ExitUsage, kindNoSigner, err)
-			}
-			srv := &signagent.Server{
-				Signer: s,
-				Status: signagent.Status{PID: os.Getpid(), Module: info.WasmSHA256, Version: info.Version, Since: time.Now().UTC().Truncate(time.Second)},
-				Idle:   idle,
-				Watch: func() bool { // the import it serves is still there, unchanged
-					st, err := os.Stat(infoPath)
-					return err == nil && os.SameFile(st, infoSt) && st.ModTime().Equal(infoSt.ModTime())
+			life := agent.Lifecycle[signagent.Status]{
+				Socket: path,
+				Stop: func(ctx context.Context) (signagent.Status, bool, error) {
+					cl, err := signagent.Dial(path)
+					if err != nil {
+						return signagent.Status{}, false, nil
+					}
+					defer cl.Close()
+					st, err := cl.Stop(ctx)
+					return st, true, err
+				},
+				Report: func(state agent.State, st *signagent.Status) error {
+					return f.Out().line(agentLine{Type: "signer-agent", State: string(state), Socket: path, Status: st})
 				},
 			}
-			if err := f.Out().line(agentLine{Type: "signer-agent", State: "running", Socket: path, Status: srv.Status.WithIdle(idle)}); err != nil {
+			if stop {
+				return life.StopRunning(cmd.Context())
+			}
+			if !cmd.Flags().Changed("idle") {
+				idle = c.Signer.AgentIdleDuration()
+			} else if err := checkDuration("--idle", idle, 0, 24*time.Hour); err != nil {
 				return err
 			}
 			// The run's context ends on SIGINT/SIGTERM (Main), also a
 			// signal that came while the agent was starting.
-			ctx := cmd.Context()
-			return srv.Serve(ctx, ln)
+			return life.Run(cmd.Context(), func() (signagent.Status, func(context.Context, net.Listener) error, error) {
+				s, err := signer.OpenModule(dir, info)
+				if err != nil {
+					return signagent.Status{}, nil, err
+				}
+				f.closers = append(f.closers, s.Close)
+				infoPath := filepath.Join(dir, "info.json")
+				infoSt, err := os.Stat(infoPath)
+				if err != nil {
+					return signagent.Status{}, nil, withExit(ExitUsage, kindNoSigner, err)
+				}
+				srv := &signagent.Server{
+					Signer: s,
+					Status: signagent.Status{PID: os.Getpid(), Module: info.WasmSHA256, Version: info.Version, Since: time.Now().UTC().Truncate(time.Second)},
+					Idle:   idle,
+					Watch: func() bool { // the import it serves is still there, unchanged
+						st, err := os.Stat(infoPath)
+						return err == nil && os.SameFile(st, infoSt) && st.ModTime().Equal(infoSt.ModTime())
+					},
+				}
+				return *srv.Status.WithIdle(idle), srv.Serve, nil
+			})
 		},
 	}
-	cmd.Flags().DurationVar(&idle, "idle", defaultAgentIdle, "exit after this long without requests (0: never; default signer.agentIdle or 15m)")
+	cmd.Flags().DurationVar(&idle, "idle", config.DefaultAgentIdle, "exit after this long without requests (0: never; default signer.agentIdle or 15m)")
 	cmd.Flags().BoolVar(&stop, "stop", false, "stop the running agent")
 	return cmd
 }

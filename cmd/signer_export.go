@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/internal/signer"
 	"github.com/linectl/linectl/pkg/lineapi/wasmsign"
 )
 
@@ -43,7 +44,7 @@ yourself, as you would the extension. docs/signer.md has the steps for a cron se
 			if c.Signer.Kind != config.SignerWasm {
 				return withExit(ExitUsage, kindNoSigner, fmt.Errorf("nothing to export: signer.kind is %q (run 'linectl signer import --auto' first)", c.Signer.Kind))
 			}
-			dir := signerDir(f, c)
+			dir := signer.Dir(c, f.store.Path)
 			var b bytes.Buffer
 			if err := wasmsign.Export(dir, &b); err != nil {
 				return withExit(ExitUsage, kindNoSigner, fmt.Errorf("signer export: %w", err))

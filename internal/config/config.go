@@ -95,7 +95,9 @@ type RetryPolicy struct {
 
 // Send holds sending limits.
 type Send struct {
-	// RatePerSecond caps sendMessage calls per second (0 = the default, 5).
+	// RatePerSecond caps sendMessage calls per second: in the file, 0 (or no
+	// key) is the default, DefaultRate (10); once resolved (Resolve), 0 is
+	// "no limit" (send --rate 0).
 	RatePerSecond float64 `yaml:"ratePerSecond,omitempty" mapstructure:"ratePerSecond"`
 }
 
@@ -160,9 +162,8 @@ func parse(path string, b []byte, st fs.FileInfo) (*Config, error) {
 	}
 	sort.Strings(md.Unused)
 	cfg.unknown = md.Unused
-	if r := cfg.Send.RatePerSecond; r != 0 && !(r >= MinRate && r <= MaxRate) {
-		return nil, fmt.Errorf("%w: %s: send.ratePerSecond is %v; use 0 (the default) or %v to %v",
-			ErrCorrupt, path, r, MinRate, MaxRate)
+	if err := checkOnLoad(&cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if cfg.hasSecrets() && st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("%w: %s has mode %04o and holds your LINE session; run: chmod 600 %s",
@@ -172,50 +173,24 @@ func parse(path string, b []byte, st fs.FileInfo) (*Config, error) {
 }
 
 // Send rates linectl accepts (per second), in flags and in the file; 0 is
-// "no limit" for the flag and "the default" in the file.
+// "no limit" for the flag and "the default" in the file (see Keys).
 const (
 	MinRate = 0.01
 	MaxRate = 1000
 )
 
-// Overrides are settings from flags and the environment, laid over the file.
-type Overrides struct {
-	Gateway       string // --gateway / LINECTL_GATEWAY
-	SignerCommand string // LINECTL_SIGNER_COMMAND
-	SignerKind    string // LINECTL_SIGNER
-	SignerAgent   string // LINECTL_SIGNER_AGENT
-	GatewayAgent  string // LINECTL_GATEWAY_AGENT
-}
+// DefaultAgentIdle is how long an automatically started agent waits for
+// requests before exiting when signer.agentIdle is not set.
+const DefaultAgentIdle = 15 * time.Minute
 
-// FromEnv reads the LINECTL_* overrides through viper's environment binding.
-func FromEnv() Overrides {
-	v := viper.New()
-	v.SetEnvPrefix("LINECTL")
-	for _, k := range []string{"gateway", "signer_command", "signer", "signer_agent", "gateway_agent"} {
-		_ = v.BindEnv(k)
-	}
-	return Overrides{Gateway: v.GetString("gateway"), SignerCommand: v.GetString("signer_command"), SignerKind: v.GetString("signer"),
-		SignerAgent: v.GetString("signer_agent"), GatewayAgent: v.GetString("gateway_agent")}
-}
+// MaxAgentIdle bounds signer.agentIdle.
+const MaxAgentIdle = 24 * time.Hour
 
-// Apply lays the overrides over c (flags first, then env, then file).
-func (o Overrides) Apply(c *Config) {
-	if o.Gateway != "" {
-		c.Gateway = o.Gateway
+// AgentIdleDuration is signer.agentIdle as a duration (DefaultAgentIdle
+// when unset); Validate has checked it.
+func (s Signer) AgentIdleDuration() time.Duration {
+	if d, err := time.ParseDuration(s.AgentIdle); err == nil && s.AgentIdle != "" {
+		return d
 	}
-	if o.SignerCommand != "" {
-		c.Signer.Command = o.SignerCommand
-		if o.SignerKind == "" {
-			c.Signer.Kind = SignerCommand
-		}
-	}
-	if o.SignerKind != "" {
-		c.Signer.Kind = o.SignerKind
-	}
-	if o.SignerAgent != "" {
-		c.Signer.Agent = o.SignerAgent
-	}
-	if o.GatewayAgent != "" {
-		c.GatewayAgent = o.GatewayAgent
-	}
+	return DefaultAgentIdle
 }

@@ -236,10 +236,11 @@ const (
 	FileDirectory    = "directory-cache.json" // chat and contact names
 	FileE2EEKeys     = "e2ee-keys.json"       // Letter Sealing keys (internal/keystore)
 	FileNotifyTokens = "notify-tokens.json"   // notify serve's tokens (internal/notify)
+	FileOBSToken     = "obs-token.json"       // the object-storage token, until its lifetime ends (a secret)
 	FileBotTokens    = "bot-tokens.json"      // serve's Messaging API tokens (internal/botapi)
 	FileBotSecrets   = "bot-secrets.json"     // their channel secrets (webhook signatures)
 	FileBotRetryKeys = "bot-retry-keys.json"  // X-Line-Retry-Key records, 24 h
-	FileBotWebhooks  = "bot-webhooks.json"    // the webhooks' stream position and pending events
+	FileBotWebhooks  = "bot-webhooks.json"    // the webhooks' stream position
 	DirSigner        = "signer"               // the imported signing module
 )
 

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/linectl/linectl/internal/atomicfile"
+	"github.com/linectl/linectl/pkg/atomicfile"
 	"go.yaml.in/yaml/v3"
 )
 

@@ -36,12 +36,11 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/linectl/linectl/internal/signagent"
+	"github.com/linectl/linectl/internal/agent"
 )
 
 // MaxBody bounds a forwarded request or response body (the client's limit).
@@ -51,7 +50,7 @@ const MaxBody = 16 << 20
 const MaxTimeout = 10 * time.Minute
 
 // Supported reports whether agents work on this system.
-const Supported = signagent.Supported
+const Supported = agent.Supported
 
 // ErrUnavailable wraps every failure to reach or talk to an agent.
 var ErrUnavailable = errors.New("gateway agent unavailable")
@@ -91,21 +90,13 @@ type Status struct {
 // private directory, a name derived from the user and the gateway URL, so
 // that each gateway has its own agent.
 func SocketPath(gateway string) (string, error) {
-	dir, err := signagent.SocketDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(dir, socketName(gateway)), nil
+	return agent.SocketPath(socketName(gateway), true)
 }
 
 // ExistingSocketPath is SocketPath for a caller looking for a running agent:
 // it creates nothing and fails when the directory is missing or not private.
 func ExistingSocketPath(gateway string) (string, error) {
-	dir, err := signagent.ExistingSocketDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(dir, socketName(gateway)), nil
+	return agent.SocketPath(socketName(gateway), false)
 }
 
 func socketName(gateway string) string {
@@ -120,22 +111,8 @@ func Ping(ctx context.Context, socket string) (Status, error) { return statusOp(
 func Stop(ctx context.Context, socket string) (Status, error) { return statusOp(ctx, socket, "stop") }
 
 func statusOp(ctx context.Context, socket, op string) (Status, error) {
-	c, err := signagent.DialSocket(socket)
-	if err != nil {
-		return Status{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	defer c.Close()
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(5 * time.Second)
-	}
-	_ = c.SetDeadline(deadline)
-	line, _ := json.Marshal(request{Op: op})
-	if _, err := c.Write(append(line, '\n')); err != nil {
-		return Status{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
-	}
-	resp, err := readResponse(bufio.NewReader(c))
-	if err != nil {
+	var resp response
+	if err := agent.Ask(ctx, socket, request{Op: op}, &resp); err != nil {
 		return Status{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	if resp.Agent == nil {
@@ -146,7 +123,7 @@ func statusOp(ctx context.Context, socket, op string) (Status, error) {
 
 func readResponse(r *bufio.Reader) (response, error) {
 	var resp response
-	line, err := signagent.ReadLine(r)
+	line, err := agent.ReadLine(r)
 	if err != nil {
 		return resp, err
 	}

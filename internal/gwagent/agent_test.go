@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/linectl/linectl/internal/signagent"
+	"github.com/linectl/linectl/internal/agent"
 	"github.com/linectl/linectl/internal/simgw"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
@@ -63,7 +63,7 @@ func newWorld(t *testing.T) *world {
 // startAgent serves an agent for gateway on w.socket until the test ends.
 func (w *world) startAgent(t *testing.T, gateway string) *Server {
 	t.Helper()
-	ln, closeFn, err := signagent.Listen(w.socket)
+	ln, closeFn, err := agent.Listen(w.socket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestNoAgentSendsDirectly(t *testing.T) {
 // fakeAgent accepts connections on w.socket and treats each with fn.
 func (w *world) fakeAgent(t *testing.T, fn func(c net.Conn, r *bufio.Reader)) *atomic.Int32 {
 	t.Helper()
-	ln, closeFn, err := signagent.Listen(w.socket)
+	ln, closeFn, err := agent.Listen(w.socket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +259,7 @@ func TestDeadlinePassesThrough(t *testing.T) {
 // raw sends one request line to the agent and returns its answers.
 func raw(t *testing.T, socket string, q request) []response {
 	t.Helper()
-	c, err := signagent.DialSocket(socket)
+	c, err := agent.DialSocket(socket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func TestSocketPerGateway(t *testing.T) {
 // Stop ends the agent and reports what it forwarded.
 func TestStop(t *testing.T) {
 	w := newWorld(t)
-	ln, closeFn, err := signagent.Listen(w.socket)
+	ln, closeFn, err := agent.Listen(w.socket)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,11 +13,10 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/linectl/linectl/internal/signagent"
+	"github.com/linectl/linectl/internal/agent"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
@@ -38,10 +37,8 @@ type Server struct {
 	Poll     time.Duration
 
 	base  *url.URL
-	last  atomic.Int64 // unix nanoseconds of the last request
+	loop  *agent.Loop
 	count atomic.Int64
-	stop  chan struct{}
-	once  sync.Once
 }
 
 // Serve accepts connections until idle, a stop request arrives, or ctx ends.
@@ -59,14 +56,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		s.Transport = tr
 	}
-	if s.Poll == 0 {
-		s.Poll = 2 * time.Second
-	}
-	s.stop = make(chan struct{})
-	s.last.Store(time.Now().UnixNano())
-	return signagent.ServeConns(ctx, ln, s.Poll, s.stop, func() bool {
-		return s.Idle <= 0 || time.Since(time.Unix(0, s.last.Load())) <= s.Idle
-	}, s.handle)
+	s.loop = agent.NewLoop(s.Idle, nil, s.Poll)
+	return s.loop.Serve(ctx, ln, s.handle)
 }
 
 func (s *Server) status() *Status {
@@ -81,18 +72,18 @@ func (s *Server) status() *Status {
 // handle answers the one request of a connection.
 func (s *Server) handle(c net.Conn) {
 	defer c.Close()
-	if !signagent.PeerIsUs(c) {
+	if !agent.PeerIsUs(c) {
 		return
 	}
 	enc := json.NewEncoder(c)
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second)) // the request comes at once
 	r := bufio.NewReaderSize(c, 64<<10)
-	line, err := signagent.ReadLine(r)
+	line, err := agent.ReadLine(r)
 	if err != nil {
 		return // gone, silent or too long
 	}
 	_ = c.SetReadDeadline(time.Time{})
-	s.last.Store(time.Now().UnixNano())
+	s.loop.Touch()
 	var q request
 	if err := json.Unmarshal(line, &q); err != nil {
 		_ = enc.Encode(response{Error: "bad request: not JSON"})
@@ -103,7 +94,7 @@ func (s *Server) handle(c net.Conn) {
 		_ = enc.Encode(response{Agent: s.status()})
 	case "stop":
 		_ = enc.Encode(response{Agent: s.status()})
-		s.once.Do(func() { close(s.stop) })
+		s.loop.Stop()
 	case "forward":
 		s.forward(c, r, enc, q)
 	default:

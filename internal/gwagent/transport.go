@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/linectl/linectl/internal/signagent"
+	"github.com/linectl/linectl/internal/agent"
 )
 
 // Transport is an http.RoundTripper that hands unary gateway calls (POSTs
@@ -112,9 +112,9 @@ func (t *Transport) CloseIdleConnections() {
 // certainly did not leave through the agent.
 func (t *Transport) forward(req *http.Request, body []byte) (resp *http.Response, sent bool, err error) {
 	ctx := req.Context()
-	c, err := signagent.DialSocket(t.Socket)
+	c, err := agent.DialSocket(t.Socket)
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	defer c.Close()
 	q := request{Op: "forward", Method: req.Method, Path: req.URL.RequestURI(), Header: req.Header, Body: body}

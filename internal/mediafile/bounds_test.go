@@ -5,31 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
-	"image"
-	"image/color"
-	"image/gif"
 	"runtime"
 	"strings"
 	"testing"
-)
 
-// gifBomb is a GIF of n frames of w×h pixels, each frame the same few
-// kilobytes of LZW data (the shape of a frame bomb: small file, huge decode).
-func gifBomb(t *testing.T, w, h, n int) []byte {
-	t.Helper()
-	var one bytes.Buffer
-	frame := image.NewPaletted(image.Rect(0, 0, w, h), color.Palette{color.Black, color.White})
-	if err := gif.Encode(&one, frame, nil); err != nil {
-		t.Fatal(err)
-	}
-	b := one.Bytes()
-	hdr := 13 + 3<<(b[10]&7+1)
-	out := append([]byte{}, b[:hdr]...)
-	for range n {
-		out = append(out, b[hdr:len(b)-1]...)
-	}
-	return append(out, 0x3B)
-}
+	"github.com/linectl/linectl/internal/testimg"
+)
 
 // pngClaiming is a 1×1 PNG whose header (with a valid CRC) claims w×h.
 func pngClaiming(t *testing.T, w, h uint32) []byte {
@@ -69,12 +50,12 @@ func TestImageBombs(t *testing.T) {
 		b       []byte
 		refused string // "": accepted, without a preview
 	}{
-		{"frames.gif", gifBomb(t, 4000, 4000, 30), "30 frames of 4000 × 4000"}, // 480 MP in all
-		{"canvas.png", pngClaiming(t, 20000, 20000), "20000 × 20000 pixels"},   // 400 MP
-		{"canvas.jpg", jpegClaiming(t, 20000, 20000), "20000 × 20000 pixels"},  // 400 MP
-		{"decode.png", pngClaiming(t, 9000, 9000), ""},                         // 81 MP: sent, not decoded
-		{"decode.jpg", jpegClaiming(t, 8000, 8000), ""},                        // 64 MP: sent, not decoded
-		{"frames-ok.gif", gifBomb(t, 2000, 2000, 20), ""},                      // 80 MP in all: one frame decoded
+		{"frames.gif", testimg.GIFBomb(4000, 4000, 30), "30 frames of 4000 × 4000"}, // 480 MP in all
+		{"canvas.png", pngClaiming(t, 20000, 20000), "20000 × 20000 pixels"},        // 400 MP
+		{"canvas.jpg", jpegClaiming(t, 20000, 20000), "20000 × 20000 pixels"},       // 400 MP
+		{"decode.png", pngClaiming(t, 9000, 9000), ""},                              // 81 MP: sent, not decoded
+		{"decode.jpg", jpegClaiming(t, 8000, 8000), ""},                             // 64 MP: sent, not decoded
+		{"frames-ok.gif", testimg.GIFBomb(2000, 2000, 20), ""},                      // 80 MP in all: one frame decoded
 	}
 	for _, c := range cases {
 		var md any
@@ -100,7 +81,7 @@ func TestImageBombs(t *testing.T) {
 }
 
 func TestGIFFrames(t *testing.T) {
-	if n, err := gifFrames(gifBomb(t, 10, 10, 7)); n != 7 || err != nil {
+	if n, err := gifFrames(testimg.GIFBomb(10, 10, 7)); n != 7 || err != nil {
 		t.Fatalf("frames %d, %v", n, err)
 	}
 	b := encode(t, "gif", 10, 10) // two frames with a graphic control extension
@@ -110,7 +91,7 @@ func TestGIFFrames(t *testing.T) {
 	if _, err := gifFrames(b[:20]); err == nil {
 		t.Fatal("truncated GIF accepted")
 	}
-	md, err := FromBytes("still.gif", gifBomb(t, 10, 10, 1))
+	md, err := FromBytes("still.gif", testimg.GIFBomb(10, 10, 1))
 	if err != nil || strings.Contains(md.Metadata["MEDIA_CONTENT_INFO"], "animated") {
 		t.Fatalf("one frame: %v %v", err, md.Metadata)
 	}

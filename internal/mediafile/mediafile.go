@@ -14,6 +14,7 @@ import (
 	"image/jpeg"
 	_ "image/png" // a decoder for the preview
 	"io"
+	"math"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -28,8 +29,15 @@ import (
 // Bounds. No peer records LINE's limit for images (docs/media-protocol.md
 // §5): 50 MiB is linectl's own, far above what a phone's camera produces.
 const (
-	MaxImageSize   = 50 << 20
-	maxPreviewSide = 1280 // beeper/line generateThumbnail
+	MaxImageSize = 50 << 20
+	// The preview as LINE's extension 3.7.2 makes it for every image (its
+	// media preparation's `case B.IMAGE`: Ry with resizeWidth/Height 384,
+	// resizeType "contain", image/jpeg, outputQuality .3,
+	// keepSizeForSmallerImage): fit within 384×384, a JPEG of quality 30.
+	// (beeper/line's generateThumbnail makes 1280 px at 60: 11 times the
+	// pixels to encode.)
+	previewBox     = 384
+	previewQuality = 30
 )
 
 // formats are the images LINE takes, by content (sniffed, not by name):
@@ -89,7 +97,10 @@ func readSource(src obs.Source) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	return io.ReadAll(io.LimitReader(rc, MaxImageSize))
+	var b bytes.Buffer
+	b.Grow(int(min(max(src.Size, 0), MaxImageSize)) + bytes.MinRead) // one allocation: the size is known
+	_, err = b.ReadFrom(io.LimitReader(rc, MaxImageSize))
+	return b.Bytes(), err
 }
 
 // decodeSlot lets one preview decode run at a time in the process (notify
@@ -97,49 +108,50 @@ func readSource(src obs.Source) ([]byte, error) {
 // memory decoding takes stays bounded whatever the number of requests.
 var decodeSlot = make(chan struct{}, 1)
 
-// startPreview begins making the image's preview: at most maxPreviewSide
-// on its long side, a JPEG of quality 60 (beeper/line generateThumbnail).
-// The size is known at once (from the image's header, for the message's
-// MEDIA_THUMB_INFO); the JPEG is made in the background, while the network
-// calls go on, and the returned function waits for it. An image that does
-// not decode, or is too large to decode safely (maxDecodeBytes), gets none
-// (nil): LINE shows the image without it. Only the first frame of a GIF is
-// decoded.
+// startPreview returns the image's preview, made on first call: fitted
+// within previewBox×previewBox, a JPEG of previewQuality (as the
+// extension). The size is known at once (from the image's header, for the
+// message's MEDIA_THUMB_INFO); the JPEG is made only when asked for — a
+// plain image uploads none — and a sender that wants it ready in time starts
+// it in the background (delivery does, beside the sealed upload). An image
+// that does not decode, or is too large to decode safely (maxDecodeBytes),
+// gets none (nil): LINE shows the image without it. Only the first frame of
+// a GIF is decoded.
 func startPreview(b []byte, hd header) (preview func() []byte, w, h int) {
 	if hd.decodeBytes() > maxDecodeBytes {
 		return nil, 0, 0
 	}
-	w, h = previewSize(hd.cfg.Width, hd.cfg.Height, maxPreviewSide)
-	done := make(chan []byte, 1)
-	go func() {
-		decodeSlot <- struct{}{}
-		defer func() { <-decodeSlot }()
-		img, _, err := image.Decode(bytes.NewReader(b))
-		if err != nil {
-			done <- nil
-			return
-		}
-		var out bytes.Buffer
-		if err := jpeg.Encode(&out, scaleDown(img, w, h), &jpeg.Options{Quality: 60}); err != nil {
-			done <- nil
-			return
-		}
-		done <- out.Bytes()
-	}()
+	w, h = previewSize(hd.cfg.Width, hd.cfg.Height, previewBox)
 	var once sync.Once
 	var jpg []byte
-	return func() []byte { once.Do(func() { jpg = <-done }); return jpg }, w, h
+	return func() []byte { once.Do(func() { jpg = makePreview(b, w, h) }); return jpg }, w, h
 }
 
-// previewSize is w×h scaled to at most side on the long side.
-func previewSize(w, h, side int) (int, int) {
-	if w <= side && h <= side {
+// makePreview decodes b and encodes its w×h preview (nil if it does not
+// decode).
+func makePreview(b []byte, w, h int) []byte {
+	decodeSlot <- struct{}{}
+	defer func() { <-decodeSlot }()
+	img, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil
+	}
+	var out bytes.Buffer
+	if err := jpeg.Encode(&out, scaleDown(img, w, h), &jpeg.Options{Quality: previewQuality}); err != nil {
+		return nil
+	}
+	return out.Bytes()
+}
+
+// previewSize is w×h fitted within box×box, as the extension's Cy
+// "contain" computes it (scale by the smaller ratio, round each side); an
+// image that would not shrink keeps its size (keepSizeForSmallerImage).
+func previewSize(w, h, box int) (int, int) {
+	if w <= box && h <= box {
 		return w, h
 	}
-	if w >= h {
-		return side, max(1, h*side/w)
-	}
-	return max(1, w*side/h), side
+	a := math.Min(float64(box)/float64(w), float64(box)/float64(h))
+	return max(1, int(math.Round(float64(w)*a))), max(1, int(math.Round(float64(h)*a)))
 }
 
 // scaleDown draws img over white (JPEG has no alpha: transparent areas
@@ -151,7 +163,7 @@ func scaleDown(img image.Image, nw, nh int) image.Image {
 	if nw == b.Dx() && nh == b.Dy() {
 		draw.Draw(out, out.Bounds(), img, b.Min, draw.Over)
 	} else {
-		xdraw.BiLinear.Scale(out, out.Bounds(), img, b, xdraw.Over, nil)
+		xdraw.ApproxBiLinear.Scale(out, out.Bounds(), img, b, xdraw.Over, nil)
 	}
 	return out
 }

@@ -38,8 +38,12 @@ func TestDescribeImage(t *testing.T) {
 		w, h                         int
 		thumb                        string
 	}{
-		{"png", "chart.jpg", "chart.png", `"extension":"png"`, 2000, 500, `{"height":320,"width":1280}`},
-		{"jpg", "photo.jpeg", "photo.jpeg", `"extension":"jpg"`, 300, 400, `{"height":400,"width":300}`},
+		// fitted within 384×384 as the extension's Cy "contain" (rounded)
+		{"png", "chart.jpg", "chart.png", `"extension":"png"`, 2000, 500, `{"height":96,"width":384}`},
+		{"png", "tall.png", "tall.png", `"extension":"png"`, 701, 1000, `{"height":384,"width":269}`}, // 269.18
+		{"png", "odd.png", "odd.png", `"extension":"png"`, 1000, 781, `{"height":300,"width":384}`},   // 299.9 rounds up
+		// smaller: kept (keepSizeForSmallerImage)
+		{"jpg", "photo.jpeg", "photo.jpeg", `"extension":"jpg"`, 300, 384, `{"height":384,"width":300}`},
 		{"gif", "anim", "anim.gif", `"animated":true`, 10, 10, `{"height":10,"width":10}`},
 	}
 	for _, c := range cases {

@@ -27,9 +27,12 @@ const (
 	fieldNotificationDisabled = "notificationDisabled"
 	fieldStickerPackageID     = "stickerPackageId"
 	fieldStickerID            = "stickerId"
-	fieldImageFile            = "imageFile"
-	fieldImageThumbnail       = "imageThumbnail"
-	fieldImageFullsize        = "imageFullsize"
+	// fieldStickerText is linectl's own: LINE Notify had no field for a
+	// sticker's alt text (STKTXT); a Notify client never sends it.
+	fieldStickerText    = "stickerText"
+	fieldImageFile      = "imageFile"
+	fieldImageThumbnail = "imageThumbnail"
+	fieldImageFullsize  = "imageFullsize"
 )
 
 func isImageField(name string) bool {
@@ -46,6 +49,10 @@ type notification struct {
 	// the request was checked.
 	imageURL string
 }
+
+// MaxStickerText bounds stickerText (linectl's own bound, as send's
+// --sticker-text).
+const MaxStickerText = 100
 
 // MaxImage bounds an imageFile or a fetched image URL. LINE Notify's own
 // limit is not recorded anywhere linectl could find; 10 MiB is linectl's.
@@ -209,7 +216,7 @@ func readMultipart(r *http.Request, boundary string, limit int64, count *countin
 
 func knownField(name string) bool {
 	switch name {
-	case fieldMessage, fieldNotificationDisabled, fieldStickerPackageID, fieldStickerID:
+	case fieldMessage, fieldNotificationDisabled, fieldStickerPackageID, fieldStickerID, fieldStickerText:
 		return true
 	}
 	return isImageField(name)
@@ -220,7 +227,7 @@ func checkFields(f map[string][]string) (notification, *apiError) {
 	bad := func(format string, a ...any) (notification, *apiError) {
 		return notification{}, &apiError{http.StatusBadRequest, fmt.Sprintf(format, a...)}
 	}
-	for _, name := range []string{fieldMessage, fieldNotificationDisabled, fieldStickerPackageID, fieldStickerID,
+	for _, name := range []string{fieldMessage, fieldNotificationDisabled, fieldStickerPackageID, fieldStickerID, fieldStickerText,
 		fieldImageFile, fieldImageThumbnail, fieldImageFullsize} {
 		if len(f[name]) > 1 {
 			return bad("%s: given more than once", name)
@@ -270,6 +277,18 @@ func checkFields(f map[string][]string) (notification, *apiError) {
 		}
 		// Notify had no version field: the default STKVER.
 		n.sticker = &lineapi.Sticker{PackageID: p, ID: i, Version: lineapi.DefaultStickerVersion}
+	}
+	if v, ok := f[fieldStickerText]; ok {
+		t := strings.TrimSpace(v[0])
+		switch {
+		case n.sticker == nil:
+			return bad("stickerText: goes with stickerPackageId and stickerId")
+		case !utf8.ValidString(t) || strings.IndexFunc(t, unicode.IsControl) >= 0 || strings.TrimFunc(t, isInvisible) == "":
+			return bad("stickerText: must be visible text on one line, without control characters")
+		case utf8.RuneCountInString(t) > MaxStickerText:
+			return bad("stickerText: longer than %d characters", MaxStickerText)
+		}
+		n.sticker.Text = t
 	}
 	return checkImage(f, n)
 }

@@ -8,6 +8,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/linectl/linectl/internal/mediafile"
@@ -55,6 +56,9 @@ type Entry struct {
 type Server struct {
 	Tokens  *Store
 	Limiter *Limiter
+	// Images counts images per token, a quota of its own (X-RateLimit-Image*);
+	// nil: DefaultImageRate on Limiter's clock.
+	Images  *Limiter
 	Sender  Sender
 	Log     func(Entry)            // nil: no log
 	MaxBody int64                  // 0: DefaultMaxBody
@@ -63,6 +67,8 @@ type Server struct {
 	Context func() context.Context // the sends' context; nil: the request's, without its cancel
 	// FetchImage fetches imageFullsize; nil: image URLs are refused (400).
 	FetchImage func(ctx context.Context, url string) ([]byte, error)
+
+	imagesOnce sync.Once
 }
 
 // apiError is an answer other than 200.
@@ -142,6 +148,7 @@ func bearer(h string) (string, bool) {
 
 func (s *Server) notify(w http.ResponseWriter, r *http.Request, e *Entry, t Token) {
 	q, ok := s.Limiter.Take(t.Hash)
+	s.imageQuota(&q, t.Hash, false)
 	if !ok {
 		s.answer(w, e, http.StatusTooManyRequests, msgRateLimited, &q)
 		return
@@ -165,6 +172,10 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request, e *Entry, t Toke
 			return
 		}
 	}
+	if n.image != nil && !s.imageQuota(&q, t.Hash, true) {
+		s.answer(w, e, http.StatusTooManyRequests, msgRateLimited+" (images: the image quota is spent)", &q)
+		return
+	}
 	// Notify posted the message, then the image and the sticker, as
 	// separate LINE messages.
 	cs := []delivery.Content{{Text: n.text}}
@@ -186,6 +197,7 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request, e *Entry, t Toke
 
 func (s *Server) status(w http.ResponseWriter, _ *http.Request, e *Entry, t Token) {
 	q := s.Limiter.Peek(t.Hash)
+	s.imageQuota(&q, t.Hash, false)
 	s.setQuota(w, &q)
 	e.Status = http.StatusOK
 	writeJSON(w, http.StatusOK, struct {
@@ -198,6 +210,7 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request, e *Entry, t Toke
 
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request, e *Entry, t Token) {
 	q := s.Limiter.Peek(t.Hash)
+	s.imageQuota(&q, t.Hash, false)
 	token, _ := bearer(r.Header.Get("Authorization"))
 	ok, err := s.Tokens.RevokeToken(token)
 	switch {
@@ -224,8 +237,25 @@ func (s *Server) answer(w http.ResponseWriter, e *Entry, status int, msg string,
 	}{status, msg})
 }
 
-// setQuota sets Notify's X-RateLimit headers. Images count against the
-// same quota as messages.
+// imageQuota fills q's image counts for token hash, counting one image when
+// take (ok is false, and nothing counted, when the images are spent).
+func (s *Server) imageQuota(q *Quota, hash string, take bool) (ok bool) {
+	s.imagesOnce.Do(func() {
+		if s.Images == nil {
+			s.Images = &Limiter{Rate: DefaultImageRate, Now: s.Limiter.Now}
+		}
+	})
+	iq, ok := s.Images.Peek(hash), true
+	if take {
+		iq, ok = s.Images.Take(hash)
+	}
+	q.ImageLimit, q.ImageRemaining = iq.Limit, iq.Remaining
+	return ok
+}
+
+// setQuota sets Notify's X-RateLimit headers: the calls' quota, and the
+// images' own (LINE Notify: 50 an hour; a call without an image leaves
+// ImageRemaining as it was).
 func (s *Server) setQuota(w http.ResponseWriter, q *Quota) {
 	if q == nil {
 		return
@@ -233,8 +263,8 @@ func (s *Server) setQuota(w http.ResponseWriter, q *Quota) {
 	h := w.Header()
 	h.Set("X-RateLimit-Limit", strconv.Itoa(q.Limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(q.Remaining))
-	h.Set("X-RateLimit-ImageLimit", strconv.Itoa(q.Limit))
-	h.Set("X-RateLimit-ImageRemaining", strconv.Itoa(q.Remaining))
+	h.Set("X-RateLimit-ImageLimit", strconv.Itoa(q.ImageLimit))
+	h.Set("X-RateLimit-ImageRemaining", strconv.Itoa(q.ImageRemaining))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(q.Reset.Unix(), 10))
 }
 

@@ -52,7 +52,7 @@ func (f *fakeSender) SendMessages(_ context.Context, to string, cs []delivery.Co
 			return append(out, &delivery.Result{To: to, ReqSeq: 7}), f.err
 		}
 		if c.Sticker != nil {
-			f.sent = append(f.sent, to+" sticker "+c.Sticker.String())
+			f.sent = append(f.sent, to+" sticker "+c.Sticker.String()+c.Sticker.Text)
 		} else if c.Media != nil {
 			f.sent = append(f.sent, to+" image "+c.Media.Name)
 		} else {
@@ -183,6 +183,8 @@ func TestNotifyFieldsAndStatuses(t *testing.T) {
 		{"sticker package negative", url.Values{"message": {"x"}, "stickerPackageId": {"-1"}, "stickerId": {"1"}}, 400, "stickerPackageId: must be a positive number"},
 		{"sticker twice", url.Values{"message": {"x"}, "stickerPackageId": {"1", "2"}, "stickerId": {"1"}}, 400, "more than once"},
 		{"sticker without message", url.Values{"stickerPackageId": {"1"}, "stickerId": {"1"}}, 400, "message: must not be empty"},
+		{"stickerText without a sticker", url.Values{"message": {"x"}, "stickerText": {"[OK]"}}, 400, "stickerText: goes with stickerPackageId"},
+		{"stickerText on two lines", url.Values{"message": {"x"}, "stickerPackageId": {"1"}, "stickerId": {"1"}, "stickerText": {"a\nb"}}, 400, "stickerText: must be visible text"},
 		{"image URLs", url.Values{"message": {"x"}, "imageThumbnail": {"https://e/x.jpg"}, "imageFullsize": {"https://e/y.jpg"}}, 400, "--allow-image-urls"},
 		{"image URL alone", url.Values{"message": {"x"}, "imageFullsize": {"https://e/y.jpg"}}, 400, "must be given together"},
 		{"image URL not http", url.Values{"message": {"x"}, "imageThumbnail": {"file:///etc/passwd"}, "imageFullsize": {"file:///etc/passwd"}}, 400, "http(s) URLs"},
@@ -197,7 +199,7 @@ func TestNotifyFieldsAndStatuses(t *testing.T) {
 				t.Fatalf("%d sends for answer %d", sent, c.code)
 			}
 			if a.header.Get("X-RateLimit-Limit") != "1000" || a.header.Get("X-RateLimit-Reset") == "" ||
-				a.header.Get("X-RateLimit-ImageLimit") != "1000" || a.header.Get("X-RateLimit-ImageRemaining") != a.header.Get("X-RateLimit-Remaining") {
+				a.header.Get("X-RateLimit-ImageLimit") != "50" || a.header.Get("X-RateLimit-ImageRemaining") != "50" {
 				t.Fatalf("headers %v", a.header)
 			}
 		})
@@ -221,6 +223,45 @@ func TestNotifyMultipart(t *testing.T) {
 	wantAnswer(t, fx.do("POST", "/api/notify", fx.token, "multipart/form-data", strings.NewReader("x")), 400, "boundary")
 	wantAnswer(t, fx.do("POST", "/api/notify", fx.token, "multipart/form-data; boundary=zz", strings.NewReader("garbage")), 400, "not valid multipart")
 	if len(fx.send.sent) != 3 || fx.send.sent[1] != groupMID+" x" || fx.send.sent[2] != groupMID+" sticker 446/1988" {
+		t.Fatalf("sent %q", fx.send.sent)
+	}
+}
+
+// Images have a quota of their own, 50 an hour as LINE Notify's: a call
+// with an image counts against both, a text-only call leaves
+// ImageRemaining as it was, and a spent image quota is 429 with nothing sent
+// (issue 24.7).
+func TestNotifyImageQuota(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	fx.srv.Images = &Limiter{Rate: Rate{Calls: 2, Per: time.Hour}, Now: fx.srv.Limiter.Now}
+	img := map[string][]byte{"imageFile": onePixelPNG}
+	want := func(a answer, remaining, imageRemaining string) {
+		t.Helper()
+		if a.header.Get("X-RateLimit-Remaining") != remaining || a.header.Get("X-RateLimit-ImageLimit") != "2" ||
+			a.header.Get("X-RateLimit-ImageRemaining") != imageRemaining {
+			t.Fatalf("headers %v, want Remaining %s ImageRemaining %s", a.header, remaining, imageRemaining)
+		}
+	}
+	want(fx.form(fx.token, url.Values{"message": {"text"}}), "999", "2")
+	want(fx.multipart(fx.token, map[string]string{"message": "one"}, img), "998", "1")
+	want(fx.form(fx.token, url.Values{"message": {"text again"}}), "997", "1")
+	want(fx.multipart(fx.token, map[string]string{"message": "two"}, img), "996", "0")
+	n := len(fx.send.sent)
+	a := fx.multipart(fx.token, map[string]string{"message": "three"}, img)
+	wantAnswer(t, a, 429, "image quota")
+	want(a, "995", "0")
+	if len(fx.send.sent) != n {
+		t.Fatalf("sent %q after the image quota was spent", fx.send.sent[n:])
+	}
+	want(fx.form(fx.token, url.Values{"message": {"text still goes"}}), "994", "0")
+}
+
+// stickerText (linectl's own field: LINE Notify had none) becomes the
+// sticker's STKTXT (issue 24.5).
+func TestNotifyStickerText(t *testing.T) {
+	fx := newFixture(t, DefaultRate)
+	wantAnswer(t, fx.form(fx.token, url.Values{"message": {"ok"}, "stickerPackageId": {"446"}, "stickerId": {"1988"}, "stickerText": {" [OK] "}}), 200, "ok")
+	if len(fx.send.sent) != 2 || fx.send.sent[1] != groupMID+" sticker 446/1988[OK]" {
 		t.Fatalf("sent %q", fx.send.sent)
 	}
 }

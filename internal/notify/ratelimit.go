@@ -11,6 +11,11 @@ import (
 // DefaultRate is LINE Notify's limit: 1000 API calls per hour per token.
 var DefaultRate = Rate{Calls: 1000, Per: time.Hour}
 
+// DefaultImageRate is LINE Notify's separate image quota: 50 image uploads
+// per hour per token (its X-RateLimit-ImageLimit); a call without an image
+// does not count against it.
+var DefaultImageRate = Rate{Calls: 50, Per: time.Hour}
+
 // Rate is a number of calls per period.
 type Rate struct {
 	Calls int
@@ -71,6 +76,8 @@ type window struct {
 type Quota struct {
 	Limit, Remaining int
 	Reset            time.Time
+	// ImageLimit and ImageRemaining are the image quota's (Server sets them).
+	ImageLimit, ImageRemaining int
 }
 
 func (l *Limiter) now() time.Time {

@@ -12,6 +12,10 @@
 // Linux both sides also check the peer's uid. Requests carry the access
 // token, which the agent keeps only as the key of its cache of derived keys.
 //
+// How the agent lives — its socket directory and path, one agent per socket,
+// serving until idle or stopped, started detached — is internal/agent's,
+// shared with the gateway agent; this package is what it serves.
+//
 // Wire format: one JSON object per line each way.
 //
 //	→ {"op":"sign","path":"/api/…","body":"[2]","accessToken":"…","version":"3.7.2"}
@@ -21,25 +25,21 @@
 package signagent
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/linectl/linectl/internal/agent"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
-// systemRuntimeDir holds the per-user runtime directories systemd-logind makes.
-var systemRuntimeDir = "/run/user"
+// Supported reports whether agents work on this system.
+const Supported = agent.Supported
 
-// MaxLine bounds one request or response line (a request body is at most 16 MiB).
-const MaxLine = 34 << 20
+// ErrRunning is agent.Listen's error when another agent holds the socket.
+var ErrRunning = agent.ErrRunning
 
 // request is one line from a client.
 type request struct {
@@ -65,10 +65,8 @@ type Server struct {
 	Watch func() bool
 	Poll  time.Duration
 
-	last  atomic.Int64 // unix nanoseconds of the last request
+	loop  *agent.Loop
 	count atomic.Int64
-	stop  chan struct{}
-	once  sync.Once
 }
 
 // Status describes a running agent.
@@ -94,30 +92,6 @@ func (st Status) WithIdle(d time.Duration) *Status {
 // by itself instead.
 var ErrUnavailable = errors.New("signer agent unavailable")
 
-var errTooLong = errors.New("line too long")
-
-// ReadLine reads one line of at most MaxLine bytes (without the newline),
-// for agents that share this package's sockets.
-func ReadLine(r *bufio.Reader) ([]byte, error) { return readLine(r) }
-
-// readLine reads one line of at most MaxLine bytes (without the newline).
-func readLine(r *bufio.Reader) ([]byte, error) {
-	var line []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		line = append(line, chunk...)
-		if len(line) > MaxLine {
-			return nil, errTooLong
-		}
-		if err == nil {
-			return line[:len(line)-1], nil
-		}
-		if !errors.Is(err, bufio.ErrBufferFull) {
-			return nil, err
-		}
-	}
-}
-
 // parseRequest decodes one request line.
 func parseRequest(line []byte) (request, error) {
 	var q request
@@ -131,43 +105,9 @@ func parseRequest(line []byte) (request, error) {
 	return q, fmt.Errorf("bad request: unknown op %q", q.Op)
 }
 
-// SocketDir returns (creating it if needed) the private directory for
-// agent sockets: $XDG_RUNTIME_DIR/linectl; else /run/user/<uid>/linectl when
-// that runtime directory exists and is private (cron jobs have no
-// XDG_RUNTIME_DIR, yet must find an agent run as a systemd user service);
-// else <tmp>/linectl-<uid>. It refuses a directory that another user owns or
-// others can enter.
-func SocketDir() (string, error) { return socketDir(true) }
-
-// ExistingSocketDir is SocketDir for a caller that only looks for an agent:
-// it does not create the directory (and fails when there is none).
-func ExistingSocketDir() (string, error) { return socketDir(false) }
-
-func socketDir(create bool) (string, error) {
-	dir := filepath.Join(os.TempDir(), "linectl-"+strconv.Itoa(os.Getuid()))
-	if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" && filepath.IsAbs(rt) {
-		dir = filepath.Join(rt, "linectl")
-	} else if rt := filepath.Join(systemRuntimeDir, strconv.Itoa(os.Getuid())); checkPrivate(rt) == nil {
-		dir = filepath.Join(rt, "linectl")
-	}
-	if create {
-		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-			return "", err
-		}
-	}
-	if err := checkPrivate(dir); err != nil {
-		return "", err
-	}
-	return dir, nil
-}
-
 // SocketPath is where the agent for the given identity listens. The
 // identity names the module, its token and version and the signer
 // directory, so an agent never signs for a different import.
 func SocketPath(identity string) (string, error) {
-	dir, err := SocketDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(dir, "signer-"+identity+".sock"), nil
+	return agent.SocketPath("signer-"+identity+".sock", true)
 }

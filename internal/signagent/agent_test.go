@@ -9,12 +9,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/linectl/linectl/internal/agent"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
@@ -27,7 +27,7 @@ func start(t *testing.T, s *Server) (string, chan error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, closeFn, err := Listen(path)
+	ln, closeFn, err := agent.Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,16 +121,16 @@ func TestOneAgentPerSocketAndStaleSocket(t *testing.T) {
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ln, closeFn, err := Listen(path)
+	ln, closeFn, err := agent.Listen(path)
 	if err != nil {
 		t.Fatalf("stale socket not replaced: %v", err)
 	}
-	if _, _, err := Listen(path); !errors.Is(err, ErrRunning) {
+	if _, _, err := agent.Listen(path); !errors.Is(err, ErrRunning) {
 		t.Fatalf("second agent: %v", err)
 	}
 	_ = ln
 	closeFn()
-	ln2, closeFn2, err := Listen(path)
+	ln2, closeFn2, err := agent.Listen(path)
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}
@@ -176,7 +176,7 @@ func TestBadRequests(t *testing.T) {
 		big[i] = 'a'
 	}
 	go func() {
-		for i := 0; i <= MaxLine/len(big); i++ {
+		for i := 0; i <= agent.MaxLine/len(big); i++ {
 			if _, err := c.Write(big); err != nil {
 				return
 			}
@@ -216,38 +216,11 @@ func FuzzRequestLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := bufio.NewReaderSize(strings.NewReader(string(b)), 16)
 		for {
-			line, err := readLine(r)
+			line, err := agent.ReadLine(r)
 			if err != nil {
 				return
 			}
 			_, _ = parseRequest(line)
 		}
 	})
-}
-
-// Without XDG_RUNTIME_DIR (cron), a private /run/user/<uid> is used, so a
-// cron job finds an agent run as a systemd user service; otherwise <tmp>.
-func TestSocketDirWithoutXDGRuntimeDir(t *testing.T) {
-	t.Setenv("XDG_RUNTIME_DIR", "")
-	tmp := shortTemp(t)
-	t.Setenv("TMPDIR", tmp)
-	run := shortTemp(t)
-	saved := systemRuntimeDir
-	systemRuntimeDir = run
-	defer func() { systemRuntimeDir = saved }()
-	dir, err := SocketDir()
-	if err != nil || dir != filepath.Join(tmp, "linectl-"+strconv.Itoa(os.Getuid())) {
-		t.Fatalf("no runtime dir: %q %v", dir, err)
-	}
-	user := filepath.Join(run, strconv.Itoa(os.Getuid()))
-	if err := os.Mkdir(user, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if dir, err := SocketDir(); err != nil || dir != filepath.Join(user, "linectl") {
-		t.Fatalf("with /run/user/<uid>: %q %v", dir, err)
-	}
-	os.Chmod(user, 0o755) // not private: not used
-	if dir, err := SocketDir(); err != nil || dir != filepath.Join(tmp, "linectl-"+strconv.Itoa(os.Getuid())) {
-		t.Fatalf("open runtime dir: %q %v", dir, err)
-	}
 }

@@ -24,7 +24,8 @@ type Account struct {
 	// SpecVersion is the Letter Sealing version the account's app speaks (default 2).
 	SpecVersion int
 	// AllowedTypes are the content types the account's app accepts sealed
-	// (nil: text and images, [0, 15]); others it takes plain.
+	// (nil: defaultAllowedTypes, every type the extension can seal); others
+	// it takes plain.
 	AllowedTypes []int
 	// Contacts are the MIDs of the account's friends.
 	Contacts []string
@@ -151,7 +152,7 @@ func (a *Account) allowedTypes() []int {
 	if a.AllowedTypes != nil {
 		return a.AllowedTypes
 	}
-	return []int{0, 15}
+	return defaultAllowedTypes
 }
 
 func allows(types []int, contentType int) bool {

@@ -33,6 +33,14 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		// inject-media
 		ContentType int  `json:"contentType"`
 		Sealed      bool `json:"sealed"`
+		// allowed-types, plain-upload-oid
+		Types []int `json:"types"`
+		Off   bool  `json:"off"`
+		// conversations (conversation.go): reply, unsend, react
+		ReplyTo   string            `json:"replyTo"`
+		Metadata  map[string]string `json:"contentMetadata"`
+		MessageID string            `json:"messageId"`
+		Reaction  int               `json:"reaction"`
 	}
 	if r.Method == http.MethodPost || r.Method == http.MethodDelete { // 32 MiB: inject-media carries a file in base64
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 32<<20)).Decode(&in); err != nil && err.Error() != "EOF" {
@@ -50,7 +58,15 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 	case "/_sandbox/pin":
 		err = s.ConfirmPIN(in.PIN)
 	case "/_sandbox/inject":
+		if in.ReplyTo != "" || in.Metadata != nil { // a reply, a mention: {"replyTo","contentMetadata"} → its id
+			writeJSON(w, 200, map[string]any{"ok": true, "id": s.InjectConversation(in.From, in.To, in.Text, in.ReplyTo, in.Metadata)})
+			return
+		}
 		s.InjectMessage(in.From, in.To, in.Text)
+	case "/_sandbox/unsend": // {"mid","messageId"}: mid's app unsends its message
+		err = s.Unsend(in.MID, in.MessageID)
+	case "/_sandbox/react": // {"mid","messageId","reaction":2–7, 0 = take back}
+		err = s.React(in.MID, in.MessageID, in.Reaction)
 	case "/_sandbox/inject-sealed":
 		if in.Version == 0 {
 			in.Version = 2
@@ -67,6 +83,16 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, 200, map[string]any{"ok": true, "keyId": id})
 		return
+	case "/_sandbox/allowed-types":
+		// The allowedTypes an account's app (a user MID) or a group's key
+		// (a chat MID) answers; e.g. [0,15]: images and files go plain.
+		if toTypeOf(in.MID) == 0 {
+			s.SetAllowedTypes(in.MID, in.Types)
+		} else {
+			s.SetChatAllowedTypes(in.MID, in.Types)
+		}
+	case "/_sandbox/plain-upload-oid":
+		s.SetPlainUploadNoOID(in.Off) // off: plain uploads answered without x-obs-oid
 	case "/_sandbox/event":
 		s.InjectEvent(in.MID, in.Name, in.Data)
 	case "/_sandbox/clock":
@@ -140,6 +166,7 @@ func orStatus(st, def int) int {
 }
 
 func (s *Server) state() map[string]any {
+	s.settle()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	accounts := []any{}

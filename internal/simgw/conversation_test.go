@@ -2,6 +2,7 @@ package simgw
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +179,30 @@ func TestUnsendReactReadHistory(t *testing.T) {
 	s.Advance(25 * time.Hour)
 	if r := m.call(AliceMID, "unsendMessage", `[2,"`+ids[2]+`"]`); code(r) != 71 {
 		t.Fatalf("old unsend: %v", r)
+	}
+}
+
+func TestAdminConversation(t *testing.T) {
+	m := newSim(t)
+	post := func(path, body string) map[string]any {
+		t.Helper()
+		resp, err := http.Post(m.srv.URL+"/_sandbox/"+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %v", path, resp.StatusCode, out)
+		}
+		return out
+	}
+	first := post("inject", `{"from":"`+BobMID+`","to":"`+FamilyMID+`","text":"a","contentMetadata":{}}`)["id"].(string)
+	reply := post("inject", `{"from":"`+CarolMID+`","to":"`+FamilyMID+`","text":"b","replyTo":"`+first+`"}`)["id"].(string)
+	post("react", `{"mid":"`+AliceMID+`","messageId":"`+reply+`","reaction":6}`)
+	post("unsend", `{"mid":"`+BobMID+`","messageId":"`+first+`"}`)
+	if m.s.Reactions(reply)[AliceMID] != 6 || !m.s.Unsent(first) || m.s.conv.byID[reply]["relatedMessageId"] != first {
+		t.Fatalf("reactions %v unsent %v", m.s.Reactions(reply), m.s.Unsent(first))
 	}
 }

@@ -67,9 +67,10 @@ func (s *Server) determineMediaMessageFlow(req *request) (any, error) {
 	return map[string]any{"flowMap": map[string]int{"1": f, "2": f, "3": f, "14": f}, "cacheTtlMillis": "21600000"}, nil
 }
 
-// mediaSealed reports whether media to chat is sealed: both people of a
-// user chat, or every member of a group or room, have Letter Sealing. Unlike
-// text, allowedTypes plays no part: flowMap decides (BEEPER). Caller holds s.mu.
+// mediaSealed reports whether the chat's flowMap says sealed for media: both
+// people of a user chat, or every member of a group or room, have Letter
+// Sealing. (Whether a type is then sealed also needs allowedTypes: EXT
+// encryptMessage; sendMessage checks both.) Caller holds s.mu.
 func (s *Server) mediaSealed(from, chat string) (bool, error) {
 	me := s.accounts[from]
 	if len(chat) < 2 {
@@ -99,7 +100,7 @@ func (s *Server) mediaSealed(from, chat string) (bool, error) {
 
 // checkMedia refuses a media message of the wrong shape. LINE's answers to
 // these are not known: TalkException 0, as for other malformed messages (GUESS).
-func checkMedia(m *outgoing) error {
+func checkMedia(m *outgoing, sealed bool) error {
 	md := m.ContentMetadata
 	if _, ok := md["ENC_KM"]; ok {
 		// GUESS/policy: the real server accepts ENC_KM (BEEPER sends it), but
@@ -112,10 +113,11 @@ func checkMedia(m *outgoing) error {
 		return talk(0, "illegal argument: a media message has hasContent true")
 	case m.Text != nil:
 		return talk(0, "illegal argument: a media message has no text")
-	case *m.ContentType == ctFile && md["FILE_NAME"] == "":
-		return talk(0, "illegal argument: a file needs FILE_NAME")
+	case *m.ContentType == ctFile && !sealed && md["FILE_NAME"] == "":
+		return talk(0, "illegal argument: a file needs FILE_NAME") // a sealed one's is in the chunks
 	}
-	if _, err := decimal(md["FILE_SIZE"]); err != nil {
+	// A plain image has no FILE_SIZE (EXT Rb: MEDIA_CONTENT_INFO only).
+	if _, err := decimal(md["FILE_SIZE"]); err != nil && (sealed || *m.ContentType == ctFile || md["FILE_SIZE"] != "") {
 		return talk(0, "illegal argument: FILE_SIZE must be a decimal size")
 	}
 	return nil
@@ -153,40 +155,55 @@ func (s *Server) sealedObject(from string, ct int, md map[string]string) (*obsOb
 	if o == nil || o.owner != from {
 		return nil, talk(0, "illegal argument: OID names no object the sender uploaded to "+sid)
 	}
-	if n, _ := decimal(md["FILE_SIZE"]); n != int64(len(o.data)) {
-		return nil, talk(0, "illegal argument: FILE_SIZE is not the uploaded object's size")
+	// FILE_SIZE is the plain size (EXT nE, Rb: String(file.size)): the
+	// object less its 32-byte HMAC.
+	if n, _ := decimal(md["FILE_SIZE"]); n != int64(len(o.data))-32 {
+		return nil, talk(0, "illegal argument: FILE_SIZE is not the plain size of the uploaded object")
+	}
+	for _, k := range []string{"FILE_NAME", "contentType"} {
+		if _, ok := md[k]; ok {
+			// GUESS/policy, as ENC_KM: the real server takes it, but EXT
+			// deletes FILE_NAME after sealing and never writes contentType
+			// (encryptWithE2eeChannel, Rb); linectl promises the server never
+			// learns a sealed file's name, and the simulator tests the promise.
+			return nil, talk(0, "illegal argument: "+k+" must not be in a sealed media message's clear metadata")
+		}
 	}
 	return o, nil
 }
 
-// openMedia reads the sealed payload {"keyMaterial","fileName"} and
-// decrypts the object as the recipient's device would. The real server
-// cannot do this, so a key that does not open the object is recorded in
-// MediaErr, not refused; a payload that is not the JSON shape is (85, as
-// for text).
-func openMedia(m *Message, plain []byte, o *obsObject) error {
+// openMedia reads the sealed payload {"keyMaterial","fileName"} and returns
+// the decryption of the object as the recipient's device would do it (run
+// by the caller after answering: the real server does no such work, so it
+// is kept off the send's answer). The real server cannot do this, so a key
+// that does not open the object is recorded in MediaErr, not refused; a
+// payload that is not the JSON shape is (85, as for text).
+func openMedia(m *Message, plain []byte, o *obsObject) (decrypt func(*Message), err error) {
 	var p struct {
 		KeyMaterial *string `json:"keyMaterial"`
 		FileName    *string `json:"fileName"`
 	}
 	if json.Unmarshal(plain, &p) != nil || p.KeyMaterial == nil {
-		return talk(85, "plaintext is not JSON with a keyMaterial")
+		return nil, talk(85, "plaintext is not JSON with a keyMaterial")
 	}
 	km, err := base64.StdEncoding.DecodeString(*p.KeyMaterial)
 	if err != nil || len(km) != 32 {
-		return talk(85, "keyMaterial is not 32 bytes in base64")
+		return nil, talk(85, "keyMaterial is not 32 bytes in base64")
 	}
 	m.MediaName = m.Metadata["FILE_NAME"]
 	if p.FileName != nil {
 		m.MediaName = *p.FileName
 	}
-	if m.Media, err = decryptFile(km, o.data); err != nil {
-		m.MediaErr = err.Error()
-	}
-	if o.preview != nil {
-		m.Preview, _ = decryptFile(km, o.preview) // same key and nonce (docs/media-protocol.md §3.2)
-	}
-	return nil
+	data, preview := o.data, o.preview
+	return func(m *Message) {
+		var err error
+		if m.Media, err = decryptFile(km, data); err != nil {
+			m.MediaErr = err.Error()
+		}
+		if preview != nil {
+			m.Preview, _ = decryptFile(km, preview) // same key and nonce (docs/media-protocol.md §3.2)
+		}
+	}, nil
 }
 
 // fileKeys derives LINE's file keys from keyMaterial: HKDF-SHA256, empty
@@ -287,6 +304,8 @@ type MediaInjection struct {
 	// emi/emf, and the key travels in chunks sealed for the recipient.
 	// Otherwise it is stored under the message id, as a plain upload.
 	Sealed bool
+	// Metadata is added to the message's contentMetadata (e.g. OBS_POP).
+	Metadata map[string]string
 }
 
 // InjectMedia stores a media message from → to with its object on OBS and
@@ -300,9 +319,15 @@ func (s *Server) InjectMedia(in MediaInjection) (Message, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	md := map[string]string{"FILE_NAME": in.Name, "FILE_SIZE": strconv.Itoa(len(in.Data))}
+	md := map[string]string{"FILE_SIZE": strconv.Itoa(len(in.Data))}
 	if in.ContentType == ctImage {
 		md["MEDIA_CONTENT_INFO"] = mediaContentInfo(len(in.Data), in.Name)
+	}
+	if in.ContentType == ctFile || !in.Sealed {
+		md["FILE_NAME"] = in.Name
+	}
+	for k, v := range in.Metadata {
+		md[k] = v
 	}
 	var chunks []string
 	if in.Sealed {
@@ -325,8 +350,9 @@ func (s *Server) InjectMedia(in MediaInjection) (Message, error) {
 }
 
 // sealMedia encrypts in.Data, stores it as From's object and seals its key
-// for the recipient; md gains SID, OID, FILE_SIZE (encrypted) and
-// e2eeVersion. Caller holds s.mu.
+// and name for the recipient; md gains SID, OID and e2eeVersion and loses
+// FILE_NAME, as the extension's sealed media (FILE_SIZE stays the plain
+// size). Caller holds s.mu.
 func (s *Server) sealMedia(in MediaInjection, md map[string]string) ([]string, error) {
 	km := make([]byte, 32)
 	_, _ = rand.Read(km)
@@ -338,7 +364,8 @@ func (s *Server) sealMedia(in MediaInjection, md map[string]string) ([]string, e
 	blob := encryptFile(km, in.Data)
 	sid, oid := sidOf(in.ContentType), randomHex(16)
 	s.objects[sid+"/"+oid] = &obsObject{owner: in.From, sid: sid, oid: oid, data: blob}
-	md["SID"], md["OID"], md["FILE_SIZE"], md["e2eeVersion"] = sid, oid, strconv.Itoa(len(blob)), "2"
+	md["SID"], md["OID"], md["e2eeVersion"] = sid, oid, "2"
+	delete(md, "FILE_NAME")
 	return chunks, nil
 }
 

@@ -16,6 +16,7 @@ type Message struct {
 	To          string
 	ToType      int
 	ContentType int               // 0 text, 1 image, 7 sticker, 14 file
+	HasContent  bool              // as sent: false for text, true for stickers (EXT Cb) and media
 	Text        string            // what the recipient reads; "" for a sticker and media
 	Metadata    map[string]string // contentMetadata
 	Chunks      []string          // Letter Sealing chunks
@@ -43,6 +44,7 @@ func (m *Message) textOf(sent *string) string {
 // Messages returns every stored message, in order. LINE does not
 // deduplicate, so a reqSeq sent twice is stored twice.
 func (s *Server) Messages() []Message {
+	s.settle()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Message(nil), s.messages...)
@@ -124,9 +126,9 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		return nil, gw(10102)
 	}
 	ct := *m.ContentType
-	// hasContent (an object on LINE's object storage) is false for text;
-	// beeper/line sends true for every non-text type, stickers included, so
-	// a sticker may carry either.
+	// hasContent is false for text (EXT Mb), true for stickers (Cb) and
+	// media (Rb); a sticker with false is taken (older clients sent it, and
+	// LINE is not known to refuse it) and stored as sent.
 	if *m.ID != "local-"+strconv.FormatInt(reqSeq, 10) || *m.SessionID != 0 || (ct != ctText && ct != ctSticker && !isMedia(ct)) || (ct == ctText && *m.HasContent) {
 		return nil, talk(0, "illegal argument")
 	}
@@ -137,7 +139,7 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		}
 	}
 	if isMedia(ct) {
-		if err := checkMedia(&m); err != nil {
+		if err := checkMedia(&m, sealed); err != nil {
 			return nil, err
 		}
 	}
@@ -180,7 +182,7 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		}
 		// The group key's allowedTypes (seal.go answerFor) decide as a
 		// peer's do: a type not listed goes plain.
-		sealedChat = allows(groupAllowedTypes, ct)
+		sealedChat = allows(s.chatAllowedTypes(to), ct)
 		for _, mem := range c.Members {
 			if a := s.accounts[mem]; a == nil || !a.LetterSealing {
 				sealedChat = false
@@ -191,7 +193,10 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		}
 	}
 	if isMedia(ct) {
-		sealedChat, _ = s.mediaSealed(req.mid, to) // flowMap decides, not allowedTypes
+		// Sealed media need both: the chat's flowMap and the allowedTypes
+		// (EXT encryptMessage); a type allowedTypes does not list goes plain.
+		flowSealed, _ := s.mediaSealed(req.mid, to)
+		sealedChat = flowSealed && sealedChat
 		if err := mediaFlow(sealedChat, sealed); err != nil {
 			return nil, err
 		}
@@ -202,9 +207,12 @@ func (s *Server) sendMessage(req *request) (any, error) {
 	if err := s.checkRelation(&m, req.mid); err != nil {
 		return nil, err
 	}
-	stored := Message{ReqSeq: reqSeq, From: req.mid, To: to, ToType: *m.ToType, ContentType: ct, Metadata: m.ContentMetadata, Chunks: m.Chunks}
+	stored := Message{ReqSeq: reqSeq, From: req.mid, To: to, ToType: *m.ToType, ContentType: ct, HasContent: *m.HasContent,
+		Metadata: m.ContentMetadata, Chunks: m.Chunks}
+	var decrypt func(*Message)
 	if sealed {
-		if err := s.openInto(&stored); err != nil {
+		var err error
+		if decrypt, err = s.openInto(&stored); err != nil {
 			return nil, err
 		}
 	}
@@ -216,7 +224,7 @@ func (s *Server) sendMessage(req *request) (any, error) {
 	created := s.now().UnixMilli()
 	stored.ID, stored.Created = id, created
 	msg := map[string]any{"from": req.mid, "to": to, "toType": *m.ToType, "id": id, "createdTime": strconv.FormatInt(created, 10),
-		"hasContent": isMedia(ct), "contentType": ct, "contentMetadata": m.ContentMetadata, "sessionId": 0, "reactions": []any{}}
+		"hasContent": *m.HasContent, "contentType": ct, "contentMetadata": m.ContentMetadata, "sessionId": 0, "reactions": []any{}}
 	if m.Text != nil {
 		stored.Text, msg["text"] = *m.Text, *m.Text
 	}
@@ -229,6 +237,9 @@ func (s *Server) sendMessage(req *request) (any, error) {
 	}
 	s.remember(msg)
 	s.messages = append(s.messages, stored)
+	if decrypt != nil {
+		s.decryptLater(id, decrypt)
+	}
 	s.appendOp(req.mid, 25, reqSeq, [3]string{"0", "", ""}, msg)
 	for _, r := range recipients {
 		if _, ok := s.accounts[r]; ok {
@@ -236,29 +247,53 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		}
 	}
 	return map[string]any{"from": req.mid, "toType": *m.ToType, "id": id, "createdTime": strconv.FormatInt(created, 10),
-		"deliveredTime": "0", "hasContent": isMedia(ct), "contentType": ct, "sessionId": 0, "reactions": []any{}}, nil
+		"deliveredTime": "0", "hasContent": *m.HasContent, "contentType": ct, "sessionId": 0, "reactions": []any{}}, nil
 }
 
 // openInto opens a sealed message as its recipient's device would and
-// records what it reads: the text, or the media. Caller holds s.mu.
-func (s *Server) openInto(m *Message) error {
+// records what it reads: the text, or the media — whose object is
+// decrypted after the answer (decryptLater). Caller holds s.mu.
+func (s *Server) openInto(m *Message) (decrypt func(*Message), err error) {
 	var o *obsObject
 	if isMedia(m.ContentType) {
-		var err error
 		if o, err = s.sealedObject(m.From, m.ContentType, m.Metadata); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	plain, err := s.openSealed(m.From, m.To, m.Metadata["e2eeVersion"], m.Chunks, m.ContentType)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if o != nil {
 		return openMedia(m, plain, o)
 	}
 	m.Text, err = textOf(plain)
-	return err
+	return nil, err
 }
+
+// decryptLater decrypts a stored sealed medium (message id) in the
+// background: the send's answer does not wait for work the real server
+// never does. Readers of the stored messages wait for it (settle). Caller
+// holds s.mu.
+func (s *Server) decryptLater(id string, decrypt func(*Message)) {
+	s.opening.Add(1)
+	go func() {
+		defer s.opening.Done()
+		var m Message
+		decrypt(&m)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for i := range s.messages {
+			if s.messages[i].ID == id {
+				s.messages[i].Media, s.messages[i].MediaErr, s.messages[i].Preview = m.Media, m.MediaErr, m.Preview
+			}
+		}
+	}()
+}
+
+// settle waits for the sealed media still being decrypted. Caller does not
+// hold s.mu.
+func (s *Server) settle() { s.opening.Wait() }
 
 // Content types the simulator takes (media: media.go).
 const (
@@ -266,9 +301,32 @@ const (
 	ctSticker = 7
 )
 
-// groupAllowedTypes are the content types a group key lets be sealed (the
-// allowedTypes of seal.go's getLastE2EEGroupSharedKey answer).
-var groupAllowedTypes = []int{0, 15}
+// defaultAllowedTypes are the content types an account's app, or a group
+// key, lets be sealed unless set otherwise (SetAllowedTypes,
+// SetChatAllowedTypes): GUESS — the types LINE's extension 3.7.2 can seal
+// at all (fv: text 0, image 1, video 2, audio 3, file 14, location 15).
+var defaultAllowedTypes = []int{0, 1, 2, 3, 14, 15}
+
+// chatAllowedTypes are the allowedTypes of chat's group key. Caller holds s.mu.
+func (s *Server) chatAllowedTypes(chat string) []int {
+	if t, ok := s.chatTypes[chat]; ok {
+		return t
+	}
+	return defaultAllowedTypes
+}
+
+// SetChatAllowedTypes sets the allowedTypes a group's or room's key
+// answers: a content type not listed is sent plain there (e.g. [0, 15]:
+// text sealed, images and files plain). nil restores the default.
+func (s *Server) SetChatAllowedTypes(chat string, types []int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if types == nil {
+		delete(s.chatTypes, chat)
+		return
+	}
+	s.chatTypes[chat] = append([]int{}, types...)
+}
 
 // checkSticker refuses a sticker message LINE would not take: one with a
 // text, sealed, or without numeric STKID, STKPKGID and STKVER. The answers

@@ -121,8 +121,18 @@ func (s *Server) obs(w http.ResponseWriter, r *http.Request) {
 		refuse(405, "method not allowed").write(w) // GUESS
 		return
 	}
+	call := Call{Method: name, Path: r.URL.RequestURI(), Header: r.Header.Clone()}
+	if name == "obs-upload" {
+		// Recorded whole, so a test can search every byte a client sent.
+		body, err := io.ReadAll(io.LimitReader(r.Body, s.opts.MaxOBSObject+1))
+		if err != nil {
+			return
+		}
+		call.Body = string(body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	s.mu.Lock()
-	s.calls = append(s.calls, Call{Method: name, Header: r.Header.Clone()})
+	s.calls = append(s.calls, call)
 	f := s.faults.take(name)
 	s.mu.Unlock()
 	if preFault(w, f) {
@@ -309,8 +319,23 @@ func (s *Server) uploadPlain(r *http.Request, mid, target string, params map[str
 		dst = &m.Preview
 	} else {
 		m.MediaName = m.Metadata["FILE_NAME"]
+		if m.MediaName == "" {
+			m.MediaName = params["name"] // an image's metadata has no FILE_NAME (Rb)
+		}
 	}
-	return keep(dst, id, body)
+	a = keep(dst, id, body)
+	if s.noOID {
+		delete(a.header, "x-obs-oid")
+	}
+	return a
+}
+
+// SetPlainUploadNoOID makes OBS answer plain uploads without x-obs-oid (on)
+// or with it (off), as Options.PlainUploadNoOID.
+func (s *Server) SetPlainUploadNoOID(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noOID = on
 }
 
 var reqIDForm = regexp.MustCompile(`^reqid-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)

@@ -355,7 +355,7 @@ func TestSendMediaRefusals(t *testing.T) {
 	}{
 		{"hasContent false", send(img, `,"hasContent":false`), "hasContent"},
 		{"text", send(img, `,"hasContent":true,"text":"caption"`), "no text"},
-		{"no FILE_SIZE", send(with("FILE_SIZE", ""), `,"hasContent":true`), "FILE_SIZE"},
+		{"file without FILE_SIZE", m.sendMedia(AliceMID, CarolMID, 14, map[string]string{"FILE_NAME": "a.txt"}, nil), "FILE_SIZE"},
 		{"FILE_SIZE not decimal", send(with("FILE_SIZE", "1e3"), `,"hasContent":true`), "FILE_SIZE"},
 		{"ENC_KM", send(with("ENC_KM", "a2V5"), `,"hasContent":true`), "ENC_KM must not be sent"},
 		{"file without name", m.sendMedia(AliceMID, CarolMID, 14, map[string]string{"FILE_SIZE": "1"}, nil), "FILE_NAME"},
@@ -420,7 +420,7 @@ func TestSealedImageUploadSendDownload(t *testing.T) {
 	if st, _ := m.upload("/r/talk/emi/"+oid+"__ud-preview", bob, "file", blob); st != 404 {
 		t.Fatalf("preview of another's object: %d, want 404", st)
 	}
-	md := map[string]string{"SID": "emi", "OID": oid, "FILE_SIZE": strconv.Itoa(len(blob)), "e2eeVersion": "2", "FILE_NAME": "p.jpg"}
+	md := map[string]string{"SID": "emi", "OID": oid, "FILE_SIZE": strconv.Itoa(len(blob) - 32), "e2eeVersion": "2"}
 	payload := fmt.Sprintf(`{"keyMaterial":%q,"fileName":"p.jpg"}`, enc(km))
 	if r := m.sendMedia(AliceMID, BobMID, 1, md, m.tSealPayload(AliceMID, BobMID, 0, payload)); !isTalk(r, 85) {
 		t.Fatalf("content type 0 in the AAD: %v, want 85", r)
@@ -480,7 +480,7 @@ func TestSealedMediaSendRefusals(t *testing.T) {
 	_, bobBlob, bobOID := m.sealedUpload(BobMID, "emf", []byte("bob's"))
 	payload := fmt.Sprintf(`{"keyMaterial":%q,"fileName":"f.txt"}`, enc(km))
 	md := func(sid, oid string, size int) map[string]string {
-		return map[string]string{"SID": sid, "OID": oid, "FILE_SIZE": strconv.Itoa(size), "FILE_NAME": "f.txt", "e2eeVersion": "2"}
+		return map[string]string{"SID": sid, "OID": oid, "FILE_SIZE": strconv.Itoa(size - 32), "e2eeVersion": "2"}
 	}
 	chunks := m.tSealPayload(AliceMID, BobMID, 14, payload)
 	for name, tc := range map[string]struct {
@@ -490,8 +490,10 @@ func TestSealedMediaSendRefusals(t *testing.T) {
 		"wrong SID":        {md("emi", oid, len(blob)), 0},
 		"unknown OID":      {md("emf", strings.Repeat("0", 32), len(blob)), 0},
 		"another's object": {md("emf", bobOID, len(bobBlob)), 0},
-		"plain size":       {md("emf", oid, len(blob)-32), 0},
-		"version 3":        {map[string]string{"SID": "emf", "OID": oid, "FILE_SIZE": strconv.Itoa(len(blob)), "FILE_NAME": "f", "e2eeVersion": "3"}, 86},
+		"encrypted size":   {md("emf", oid, len(blob)+32), 0},
+		"FILE_NAME clear":  {with(md("emf", oid, len(blob)), "FILE_NAME", "f.txt"), 0},
+		"contentType key":  {with(md("emf", oid, len(blob)), "contentType", "14"), 0},
+		"version 3":        {with(md("emf", oid, len(blob)), "e2eeVersion", "3"), 86},
 	} {
 		if r := m.sendMedia(AliceMID, BobMID, 14, tc.md, chunks); !isTalk(r, tc.want) {
 			t.Errorf("%s: %v, want %d", name, r, tc.want)
@@ -539,7 +541,7 @@ func TestInjectMediaPlainAndSealed(t *testing.T) {
 	km, _ := base64.StdEncoding.DecodeString(p.KeyMaterial)
 	want := tFileCrypt(t, km, pic)
 	st, _, blob := m.obsDo("GET", "/r/talk/emf/"+md["OID"].(string), m.obsTok(AliceMID), nil, func(h http.Header) { h.Set("x-talk-meta", talkMeta(sealed.ID)) })
-	if st != 200 || !bytes.Equal(blob, want) || md["FILE_SIZE"] != strconv.Itoa(len(want)) {
+	if st != 200 || !bytes.Equal(blob, want) || md["FILE_SIZE"] != strconv.Itoa(len(pic)) || md["FILE_NAME"] != nil {
 		t.Fatalf("sealed download: %d", st)
 	}
 	if _, err := m.s.InjectMedia(MediaInjection{From: BobMID, To: CarolMID, ContentType: 1, Data: pic, Sealed: true}); err == nil {
@@ -596,7 +598,7 @@ func TestSealedImageToGroup(t *testing.T) {
 	a := m.acct(AliceMID)
 	aad := tAADct(tLower33(OpsMID), tLower33(AliceMID), a.KeyID, gid, 1)
 	chunks := tSealV2(tDH(t, g, a.Key.PublicKey().Bytes()), []byte(`{"keyMaterial":"`+enc(km)+`"}`), aad, a.KeyID, gid)
-	md := map[string]string{"SID": "emi", "OID": oid, "FILE_SIZE": strconv.Itoa(len(blob)), "e2eeVersion": "2"}
+	md := map[string]string{"SID": "emi", "OID": oid, "FILE_SIZE": strconv.Itoa(len(blob) - 32), "e2eeVersion": "2"}
 	r := m.sendMedia(AliceMID, OpsMID, 1, md, chunks)
 	if code(r) != 0 {
 		t.Fatalf("group send: %v", r)
@@ -608,4 +610,15 @@ func TestSealedImageToGroup(t *testing.T) {
 	if st, _, b := m.obsDo("GET", "/r/talk/emi/"+oid, m.obsTok(BobMID), nil, func(h http.Header) { h.Set("x-talk-meta", talkMeta(id)) }); st != 200 || !bytes.Equal(b, blob) {
 		t.Fatalf("member download: %d", st)
 	}
+}
+
+// with returns a copy of md with k set to v.
+func with(md map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for kk, vv := range md {
+		if kk != k {
+			out[kk] = vv
+		}
+	}
+	return out
 }

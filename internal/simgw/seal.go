@@ -128,10 +128,10 @@ type groupKey struct {
 	keyIDs  map[string]int
 }
 
-func (g *groupKey) answerFor(mid string) map[string]any {
+func (g *groupKey) answerFor(mid string, allowed []int) map[string]any {
 	return map[string]any{"keyVersion": 1, "groupKeyId": g.id, "creator": g.creator, "creatorKeyId": g.credKey,
 		"receiver": mid, "receiverKeyId": g.keyIDs[mid], "encryptedSharedKey": b64(g.wrapped[mid]),
-		"allowedTypes": []int{0, 15}, "specVersion": g.spec}
+		"allowedTypes": allowed, "specVersion": g.spec}
 }
 
 // pad16 is PKCS#7 padding to the AES block.
@@ -217,7 +217,7 @@ func (s *Server) registerE2EEGroupKey(req *request) (any, error) {
 		g.wrapped[m], g.keyIDs[m] = enc, keyIDs[i]
 	}
 	s.addGroupKey(chat, g)
-	return g.answerFor(req.mid), nil
+	return g.answerFor(req.mid, s.chatAllowedTypes(chat)), nil
 }
 
 // aadMID is a MID as LINE's module puts it in the V2 AAD: ASCII lower-case,

@@ -131,7 +131,7 @@ func (s *Server) groupKeyAnswer(req *request, pick func(chat string) *groupKey) 
 		return nil, err
 	}
 	if g := pick(chat); g != nil && g.wrapped[req.mid] != nil {
-		return g.answerFor(req.mid), nil
+		return g.answerFor(req.mid, s.chatAllowedTypes(chat)), nil
 	}
 	return nil, talk(5, "not found")
 }

@@ -67,6 +67,10 @@ type Options struct {
 	OBSTokenTTL time.Duration
 	// MaxOBSObject is the largest object OBS takes, in bytes (default 1 GiB).
 	MaxOBSObject int64
+	// PlainUploadNoOID: OBS answers a plain upload (/r/talk/m/<id>) with a
+	// 2xx but no x-obs-oid header (LINE's extension never reads it there, so
+	// nothing says OBS sends it). See also SetPlainUploadNoOID.
+	PlainUploadNoOID bool
 }
 
 // Server is the simulator. It is safe for concurrent use.
@@ -74,6 +78,7 @@ type Server struct {
 	opts Options
 
 	mu        sync.Mutex
+	opening   sync.WaitGroup // sealed media being decrypted after their answer (decryptLater)
 	offset    time.Duration
 	accounts  map[string]*Account // by MID
 	order     []string
@@ -98,6 +103,8 @@ type Server struct {
 	obsTokens map[string]*obsToken  // OBS token → its account (obs.go)
 	objects   map[string]*obsObject // "sid/oid" → a sealed media object
 	obsReqIDs map[string]string     // "owner/sid/reqid" → OID
+	noOID     bool                  // plain uploads answered without x-obs-oid
+	chatTypes map[string][]int      // chat → its group key's allowedTypes (SetChatAllowedTypes)
 	conv      conversations         // replies, reactions, unsent, read marks, history (conversation.go)
 
 	listener net.Listener
@@ -131,6 +138,7 @@ func New(opts Options) *Server {
 		tokens: map[string]*token{}, refresh: map[string]*refreshTok{}, certs: map[string]string{},
 		groupKeys: map[string][]*groupKey{}, ops: map[string][]op{}, wake: make(chan struct{}),
 		obsTokens: map[string]*obsToken{}, objects: map[string]*obsObject{}, obsReqIDs: map[string]string{},
+		noOID: opts.PlainUploadNoOID, chatTypes: map[string][]int{},
 		rev: 947933, seq: 605311889450205372,
 	}
 }
@@ -201,9 +209,12 @@ func (s *Server) broadcast() {
 
 // Call is one request the simulator received, for tests.
 type Call struct {
-	Method string // RPC method or path
+	Method string // RPC method, or obs-upload / obs-download
+	Path   string // the request URI: path and query
 	Header http.Header
-	Body   string
+	// Body is the request body as received: a gateway call's JSON, an OBS
+	// upload's bytes (up to MaxOBSObject), "" for a download.
+	Body string
 }
 
 // Calls returns the requests received so far, in order.
@@ -360,7 +371,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.calls = append(s.calls, Call{Method: req.method, Header: r.Header.Clone(), Body: string(body)})
+	s.calls = append(s.calls, Call{Method: req.method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: string(body)})
 	f := s.faults.take(req.method)
 	s.mu.Unlock()
 	if preFault(w, f) {

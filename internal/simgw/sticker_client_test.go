@@ -32,7 +32,7 @@ func stickerSender(t *testing.T) (*Server, *delivery.Sender) {
 
 var sticker446 = &lineapi.Sticker{PackageID: 446, ID: 1988, Version: 100}
 
-// The exact body the gateway receives for a sticker.
+// The exact body the gateway receives for a sticker: the extension's Cb.
 func TestStickerBodyOnTheWire(t *testing.T) {
 	s, snd := stickerSender(t)
 	snd.E2EE = delivery.E2EEOff
@@ -47,7 +47,7 @@ func TestStickerBodyOnTheWire(t *testing.T) {
 		}
 	}
 	want := `[` + strconv.FormatInt(r.ReqSeq, 10) + `,{"from":"` + AliceMID + `","to":"` + FamilyMID + `","toType":2,"id":"local-` + strconv.FormatInt(r.ReqSeq, 10) +
-		`","createdTime":"1773625306000","sessionId":0,"contentType":7,"contentMetadata":{"STKID":"1988","STKPKGID":"446","STKVER":"100"},"hasContent":false}]`
+		`","createdTime":"1773625306000","sessionId":0,"contentType":7,"contentMetadata":{"STKID":"1988","STKPKGID":"446","STKVER":"100"},"hasContent":true}]` // EXT Cb
 	if body != want {
 		t.Fatalf("body\n%s\nwant\n%s", body, want)
 	}
@@ -57,7 +57,7 @@ func TestStickerBodyOnTheWire(t *testing.T) {
 }
 
 // Stickers follow allowedTypes: plain where 7 is not listed (a sealed 1:1
-// and a sealed group, whose probes answer [0,15]); refused, not guessed,
+// and a sealed group, whose probes do not list 7); refused, not guessed,
 // where LINE lists 7.
 func TestStickerLetterSealing(t *testing.T) {
 	s, snd := stickerSender(t)

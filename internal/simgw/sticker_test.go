@@ -71,7 +71,7 @@ func TestStickerAcceptedAndRefused(t *testing.T) {
 }
 
 // Where every member has Letter Sealing, text must be sealed (82) but a
-// sticker goes plain: allowedTypes [0,15] does not list 7.
+// sticker goes plain: the default allowedTypes does not list 7.
 func TestStickerPlainInSealedChats(t *testing.T) {
 	m := newSim(t)
 	for _, mid := range []string{AliceMID, BobMID, CarolMID} {

@@ -100,14 +100,14 @@ func TestHeadersAndSignedBytes(t *testing.T) {
 func TestSendMessageBodyIsTheExtensions(t *testing.T) {
 	rec := &recorder{answer: ok(`{"id":"605311889450205372","createdTime":"1773625305497","toType":2}`)}
 	c := newTestClient(t, rec, WithTokenSource(StaticToken("t")),
-		WithClock(func() time.Time { return time.UnixMilli(1773625306123) }))
+		WithClock(func() time.Time { return time.UnixMilli(1773625306123) })) // ceiled to the second: 1773625307000 (EXT Wg)
 	m, err := c.SendMessage(context.Background(), 662642008, OutgoingMessage{
 		From: "uaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", To: "cbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", ToType: ToGroup, Text: "テスト<&>",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `[662642008,{"from":"uaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","to":"cbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","toType":2,"id":"local-662642008","createdTime":"1773625306000","sessionId":0,"text":"テスト<&>","contentType":0,"contentMetadata":{},"hasContent":false}]`
+	want := `[662642008,{"from":"uaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","to":"cbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","toType":2,"id":"local-662642008","createdTime":"1773625307000","sessionId":0,"text":"テスト<&>","contentType":0,"contentMetadata":{},"hasContent":false}]`
 	if _, body := rec.get(0); body != want {
 		t.Errorf("body\n got %s\nwant %s", body, want)
 	}

@@ -31,13 +31,13 @@ type MediaFlow struct {
 }
 
 // Flow returns the flow of a content type. A type the map does not name is
-// sent sealed, as beeper/line does (shouldUseE2EEMediaFlow): LINE answers a
-// sealed media message in a plain chat with a refusal, never a wrong send.
+// plain, as in LINE's extension 3.7.2 (checkAndGetMediaMessageFlow:
+// flowMap[t] ?? V1); beeper/line seals it instead, but the extension decides.
 func (f *MediaFlow) Flow(contentType int) int {
-	if v, ok := f.FlowMap[strconv.Itoa(contentType)]; ok && v == FlowPlain {
-		return FlowPlain
+	if v, ok := f.FlowMap[strconv.Itoa(contentType)]; ok && v == FlowSealed {
+		return FlowSealed
 	}
-	return FlowSealed
+	return FlowPlain
 }
 
 // DetermineMediaMessageFlow asks whether media to chat goes plain or sealed.

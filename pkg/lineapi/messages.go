@@ -13,27 +13,46 @@ const (
 )
 
 // DefaultStickerVersion is the STKVER sent when none is given: the value
-// CHRLINE-era bots and linejs's sendSticker send ("100"). beeper/line sends
-// the pack's latestVersion from the sticker shop instead.
+// CHRLINE-era bots and linejs's sendSticker send ("100"). LINE's extension
+// sends the version its sticker catalogue knows; linectl has no catalogue.
 const DefaultStickerVersion = 100
 
 // Sticker is a LINE sticker: its package (pack) id, its id in the package
-// and the package version, all positive.
+// and the package version, all positive, and what else LINE's extension
+// 3.7.2 sends of a sticker when it knows it (its builder Cb).
 type Sticker struct {
 	PackageID, ID, Version int64
+	// Text is STKTXT, the sticker's alt text (e.g. "[OK]"): LINE's apps show
+	// it in a notification and a chat list preview.
+	Text string
+	// Option is STKOPT (the sticker's kind as the catalogue says: e.g. "A"
+	// animated, "S" with sound); Hash is STKHASH; ImageText is STK_IMG_TXT
+	// (a message sticker's own text). "" = not known, not sent.
+	Option, Hash, ImageText string
 }
 
-// Metadata is a sticker message's contentMetadata: STKID, STKPKGID and
-// STKVER as decimal strings — the keys every peer sends (beeper/line
-// lineSticker.metadata, linejs, CHRLINE-era sendSticker). beeper/line adds
-// STKTXT (the pack name, a preview text) and STKOPT/STKHASH from the shop
-// catalogue; linectl knows neither and sends neither.
+// Metadata is a sticker message's contentMetadata as the extension's Cb
+// builds it: of STKPKGID, STKID, STKTXT, STKVER, STKOPT, STKHASH and
+// STK_IMG_TXT, exactly those with a non-empty string value (ids and version
+// as decimal strings).
 func (s Sticker) Metadata() map[string]string {
-	return map[string]string{
-		"STKID":    strconv.FormatInt(s.ID, 10),
-		"STKPKGID": strconv.FormatInt(s.PackageID, 10),
-		"STKVER":   strconv.FormatInt(s.Version, 10),
+	md := map[string]string{}
+	for k, v := range map[string]string{
+		"STKPKGID": decimalOrEmpty(s.PackageID), "STKID": decimalOrEmpty(s.ID), "STKTXT": s.Text,
+		"STKVER": decimalOrEmpty(s.Version), "STKOPT": s.Option, "STKHASH": s.Hash, "STK_IMG_TXT": s.ImageText,
+	} {
+		if v != "" {
+			md[k] = v
+		}
 	}
+	return md
+}
+
+func decimalOrEmpty(n int64) string {
+	if n <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // String is the sticker as linectl's users write it: PKG/ID.
@@ -107,8 +126,9 @@ func (c *Client) SendMessage(ctx context.Context, reqSeq int64, m OutgoingMessag
 	body := sendMessageBody{
 		From: m.From, To: m.To, ToType: m.ToType,
 		ID: "local-" + strconv.FormatInt(reqSeq, 10),
-		// The extension sends whole seconds in milliseconds (a capture: "1773625306000").
-		CreatedTime:     strconv.FormatInt(c.now().Unix()*1000, 10),
+		// The extension sends whole seconds in milliseconds, rounded up (Tb:
+		// String(Wg()), Wg = the clock ceiled to 1000 ms; a capture: "1773625306000").
+		CreatedTime:     strconv.FormatInt((c.now().UnixMilli()+999)/1000*1000, 10),
 		ContentType:     m.ContentType,
 		ContentMetadata: md,
 		Chunks:          m.Chunks,
@@ -116,9 +136,9 @@ func (c *Client) SendMessage(ctx context.Context, reqSeq int64, m OutgoingMessag
 	if len(m.Chunks) == 0 && m.ContentType != ContentSticker && !IsMedia(m.ContentType) {
 		body.Text = &m.Text
 	}
-	// hasContent: the message refers to an object on LINE's storage
-	// (beeper/line send_message.go: true for media).
-	body.HasContent = IsMedia(m.ContentType)
+	// hasContent: false for a text (the extension's Mb), true for a sticker
+	// (Cb) and for media (Rb).
+	body.HasContent = IsMedia(m.ContentType) || m.ContentType == ContentSticker
 	if m.RelatedMessageID != "" {
 		body.RelatedMessageID = m.RelatedMessageID
 		body.MessageRelationType, body.RelatedMessageServiceCode = RelationReply, ServiceCodeTalk

@@ -7,9 +7,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/gif"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,25 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linectl/linectl/internal/testimg"
+
 	"github.com/linectl/linectl/internal/simgw"
 )
-
-// gifBomb is a GIF of n frames of w×h pixels sharing a few kilobytes of
-// LZW data each: a small file that takes w×h×n bytes to decode whole.
-func gifBomb(t *testing.T, w, h, n int) []byte {
-	t.Helper()
-	var one bytes.Buffer
-	if err := gif.Encode(&one, image.NewPaletted(image.Rect(0, 0, w, h), color.Palette{color.Black, color.White}), nil); err != nil {
-		t.Fatal(err)
-	}
-	b := one.Bytes()
-	hdr := 13 + 3<<(b[10]&7+1)
-	out := append([]byte{}, b[:hdr]...)
-	for range n {
-		out = append(out, b[hdr:len(b)-1]...)
-	}
-	return append(out, 0x3B)
-}
 
 // maxRSS is the peak resident memory of a finished process, in bytes.
 func maxRSS(ps *os.ProcessState) (int64, bool) {
@@ -111,7 +93,7 @@ func (e *env) runMeasured(stdin string, args ...string) (result, int64) {
 func TestHostileImageBomb(t *testing.T) {
 	e := newEnv(t)
 	e.loginQR()
-	bomb := writeFile(t, "bomb.gif", gifBomb(t, 4000, 4000, 30))
+	bomb := writeFile(t, "bomb.gif", testimg.GIFBomb(4000, 4000, 30))
 	r, rss := e.runMeasured("", "send", "--to", simgw.FamilyMID, "--image", bomb)
 	wantExit(t, r, 2, "usage")
 	if !strings.Contains(r.stderr, "30 frames of 4000 × 4000") {

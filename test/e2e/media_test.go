@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -71,7 +73,9 @@ func TestMediaPlain(t *testing.T) {
 	if len(m) != 3 {
 		t.Fatalf("%d media messages", len(m))
 	}
-	if !bytes.Equal(m[0].Media, pic) || m[0].MediaName != "load.png" || len(m[0].Preview) == 0 || m[0].Metadata["MEDIA_THUMB_INFO"] != `{"height":720,"width":1280}` {
+	// As the extension's plain flow (eE, Rb): MEDIA_CONTENT_INFO only, no preview upload.
+	if !bytes.Equal(m[0].Media, pic) || m[0].MediaName != "load.png" || len(m[0].Preview) != 0 || len(m[0].Metadata) != 1 ||
+		m[0].Metadata["MEDIA_CONTENT_INFO"] != fmt.Sprintf(`{"category":"original","extension":"png","fileSize":%d}`, len(pic)) {
 		t.Fatalf("image stored %q %d bytes preview %d md %v", m[0].MediaName, len(m[0].Media), len(m[0].Preview), m[0].Metadata)
 	}
 	if string(m[1].Media) != "host,load\nweb1,0.42\n" || string(m[2].Media) != "fake tar bytes" || m[2].MediaName != "backup.tar" {
@@ -250,5 +254,63 @@ func TestMediaFlowCache(t *testing.T) {
 	m := mediaMessages(e)
 	if s["e2ee"] != true || len(m) != 3 || len(m[2].Chunks) != 5 || m[2].MediaErr != "" {
 		t.Fatalf("sent %v; %d media messages", s, len(m))
+	}
+}
+
+// A warm media send asks the gateway nothing but the send: the
+// object-storage token is kept between runs (obs-token.json, 0600) for its
+// lifetime, tied to the access token it was issued under. A token OBS
+// refuses is replaced once; after a token refresh the kept one is not used;
+// logout removes it.
+func TestOBSTokenKeptBetweenRuns(t *testing.T) {
+	e := newSandboxEnv(t, func(o *simgw.Options) { o.ManualScan = true })
+	e.loginQRWithKeys()
+	img := writeFile(t, "k.png", testPNG(t, 8, 8))
+	count := func(calls []string, name string) int {
+		n := 0
+		for _, c := range calls {
+			if c == name {
+				n++
+			}
+		}
+		return n
+	}
+	send := func() []string {
+		n := len(e.sim.CallNames())
+		e.must("", "send", "--to", simgw.CarolMID, "--image", img)
+		return e.callsSince(n)
+	}
+	if calls := send(); count(calls, "acquireEncryptedAccessToken") != 1 {
+		t.Fatalf("cold media send: %v", calls)
+	}
+	path := filepath.Join(filepath.Dir(e.config), "obs-token.json")
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("obs-token.json: %v %v", st, err)
+	}
+	b, _ := os.ReadFile(path)
+	for _, secret := range e.secrets() {
+		if secret != "" && strings.Contains(string(b), secret) {
+			t.Fatal("obs-token.json holds the access token")
+		}
+	}
+	calls := send()
+	if count(calls, "acquireEncryptedAccessToken") != 0 || count(calls, "determineMediaMessageFlow") != 0 || count(calls, "sendMessage") != 1 {
+		t.Fatalf("warm media send: %v", calls)
+	}
+	e.sim.ExpireOBSTokens() // OBS refuses the kept token: replaced once, sent once
+	if calls := send(); count(calls, "acquireEncryptedAccessToken") != 1 || count(calls, "sendMessage") != 1 {
+		t.Fatalf("after OBS refused the token: %v", calls)
+	}
+	e.sim.ExpireTokens() // a token refresh: the kept OBS token belongs to the old access token
+	if calls := send(); count(calls, "acquireEncryptedAccessToken") != 1 {
+		t.Fatalf("after a token refresh: %v", calls)
+	}
+	if n := len(mediaMessages(e)); n != 4 {
+		t.Fatalf("%d media messages, want 4", n)
+	}
+	e.must("", "logout")
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("logout left obs-token.json: %v", err)
 	}
 }

@@ -250,7 +250,8 @@ func TestNotifyServeWithCurl(t *testing.T) {
 	}
 	a := curl(t, famTok, api, "-F", "notificationDisabled=false")
 	wantNotify(t, a, 400, "message")
-	if a.header["x-ratelimit-limit"] != "10" || a.header["x-ratelimit-remaining"] != "1" || a.header["x-ratelimit-imagelimit"] != "10" {
+	if a.header["x-ratelimit-limit"] != "10" || a.header["x-ratelimit-remaining"] != "1" ||
+		a.header["x-ratelimit-imagelimit"] != "50" || a.header["x-ratelimit-imageremaining"] != "49" { // one image sent: its own quota
 		t.Fatalf("headers %v", a.header)
 	}
 	reset, err := strconv.ParseInt(a.header["x-ratelimit-reset"], 10, 64)

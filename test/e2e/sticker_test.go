@@ -41,6 +41,19 @@ func TestStickerToPlainGroup(t *testing.T) {
 	}
 	wantSticker(t, st[0], simgw.FamilyMID, "446", "1988", "100")
 	wantSticker(t, st[1], simgw.FamilyMID, "11537", "52002734", "3")
+	// As the extension's Cb: hasContent true, and exactly the known keys.
+	e.must("", "send", "--to", simgw.FamilyMID, "--sticker", "446/1988", "--sticker-text", "[OK]", "--sticker-option", "A")
+	e.must(`{"to":"`+simgw.FamilyMID+`","sticker":"446/1989","stickerText":"[Thanks]"}`+"\n", "send", "--jsonl")
+	st = stickers(e)
+	if len(st) != 4 || st[2].Metadata["STKTXT"] != "[OK]" || st[2].Metadata["STKOPT"] != "A" || len(st[2].Metadata) != 5 ||
+		st[3].Metadata["STKTXT"] != "[Thanks]" || len(st[3].Metadata) != 4 || len(st[0].Metadata) != 3 {
+		t.Fatalf("stickers %+v", st)
+	}
+	for _, m := range st {
+		if !m.HasContent {
+			t.Fatalf("sticker sent with hasContent false: %+v", m)
+		}
+	}
 	// A text's sent line has no contentType.
 	if l := e.must("", "send", "--to", simgw.FamilyMID, "hi").first(t, "sent"); l["contentType"] != nil {
 		t.Fatalf("text sent line %v", l)
@@ -48,7 +61,7 @@ func TestStickerToPlainGroup(t *testing.T) {
 }
 
 // Letter Sealing on both sides: text is sealed, a sticker goes plain because
-// allowedTypes ([0,15]) does not list 7; where LINE lists 7, linectl refuses
+// allowedTypes (the default) does not list 7; where LINE lists 7, linectl refuses
 // rather than guess a sealed sticker's format.
 func TestStickerToSealedChats(t *testing.T) {
 	e := sealedEnv(t)

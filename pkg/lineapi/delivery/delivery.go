@@ -99,6 +99,8 @@ type Sender struct {
 	// run (by receive or an earlier send): the stream is searched from it
 	// for an unknown outcome, and getLastOpRevision is not called.
 	SavedRevision int64
+	// Now is the clock (nil: time.Now); a sealed upload is named by it.
+	Now func() time.Time
 
 	mu      sync.Mutex
 	next    int64
@@ -202,6 +204,7 @@ type Content struct {
 
 	prepared *lineapi.OutgoingMessage // media: the message naming its object
 	flow     int                      // media: lineapi.FlowPlain | FlowSealed
+	why      string                   // media: why it goes plain
 }
 
 // message builds the outgoing message of c, its content type set before
@@ -390,23 +393,15 @@ func (s *Sender) seal(ctx context.Context, res *Result, m *lineapi.OutgoingMessa
 	to := m.To
 	if s.E2EE != E2EEOff && flow != lineapi.FlowPlain {
 		var p *lineapi.Probe
-		if s.Probes != nil && !fresh {
-			p, cached = s.Probes.Probe(to)
-		}
-		if !cached {
-			if p, err = s.GW.ProbeE2EE(ctx, to); err != nil {
-				return false, fmt.Errorf("Letter Sealing probe: %w", err)
-			}
-			if s.Probes != nil && cacheable(p) {
-				s.Probes.SetProbe(to, p)
-			}
+		if p, cached, err = s.probe(ctx, to, fresh); err != nil {
+			return false, err
 		}
 		// A probe without allowedTypes (a group with no key yet) says nothing
 		// about stickers: they go plain, as beeper/line sends them, and LINE
 		// answers 82 if it wants them sealed (nothing is then sent).
 		allowed := p.Allows(m.ContentType) && (m.ContentType == lineapi.ContentText || p.AllowedTypes != nil)
 		if flow == lineapi.FlowSealed {
-			allowed = true // for media, determineMediaMessageFlow decides (beeper/line)
+			allowed = p.Allows(m.ContentType) // decideMedia asked the same probe
 		}
 		switch {
 		case flow == lineapi.FlowSealed && !p.Usable:
@@ -434,6 +429,23 @@ func (s *Sender) seal(ctx context.Context, res *Result, m *lineapi.OutgoingMessa
 		}
 	}
 	return cached, nil
+}
+
+// probe is the Letter Sealing probe of to: from the cache unless fresh,
+// else asked (and cached when cacheable). cached reports which.
+func (s *Sender) probe(ctx context.Context, to string, fresh bool) (p *lineapi.Probe, cached bool, err error) {
+	if s.Probes != nil && !fresh {
+		if p, cached = s.Probes.Probe(to); cached {
+			return p, true, nil
+		}
+	}
+	if p, err = s.GW.ProbeE2EE(ctx, to); err != nil {
+		return nil, false, fmt.Errorf("Letter Sealing probe: %w", err)
+	}
+	if s.Probes != nil && cacheable(p) {
+		s.Probes.SetProbe(to, p)
+	}
+	return p, false, nil
 }
 
 func (s *Sender) find(ctx context.Context, reqSeq int64) (string, error) {

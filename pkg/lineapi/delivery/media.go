@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
@@ -22,8 +23,9 @@ type Media struct {
 	// Metadata is added to a plain message's contentMetadata and to a sealed
 	// one's (MEDIA_CONTENT_INFO, MEDIA_THUMB_INFO for an image).
 	Metadata map[string]string
-	// Preview returns an image's JPEG thumbnail (it may still be being made:
-	// it is asked for only when it is uploaded, best-effort); nil: none.
+	// Preview returns an image's JPEG thumbnail, made on its first call
+	// (later calls wait for it and return the same); it is asked for only
+	// when it is uploaded (the sealed flow), best-effort; nil: none.
 	Preview func() []byte
 }
 
@@ -85,8 +87,11 @@ func obsType(contentType int) string {
 	return obs.TypeFile
 }
 
-// sendMedia sends an image or a file. determineMediaMessageFlow decides
-// plain or sealed (beeper/line decides by it alone, not by allowedTypes).
+// sendMedia sends an image or a file, sealed only where LINE's extension
+// 3.7.2 seals one (encryptMessage): the chat's media flow says sealed
+// (determineMediaMessageFlow; a type its flowMap does not list is plain,
+// checkAndGetMediaMessageFlow) *and* the Letter Sealing probe found a key
+// and its allowedTypes lists the content type. Otherwise it goes plain.
 // Sealed: the encrypted object is uploaded first (an upload sends nothing
 // to anyone, so it is repeated freely), then the sealed message that names
 // it is sent exactly once. Plain: the message is sent exactly once, then the
@@ -99,20 +104,46 @@ func (s *Sender) sendMedia(ctx context.Context, to string, toType lineapi.ToType
 		return res, errors.New("this sender cannot send media (no object storage)")
 	}
 	s.startRevision(ctx)
-	flow, cached, err := s.mediaFlow(ctx, mg, to, md.ContentType, false)
+	flow, why, cached, err := s.decideMedia(ctx, mg, to, md.ContentType, false)
 	if err != nil {
 		return res, err
 	}
+	c.why = why
 	res, err = s.sendMediaAs(ctx, to, toType, c, flow)
 	if err != nil && cached && refusedFlow(err) {
-		// LINE refused what the cached flow led to (nothing was processed):
-		// ask again and send once more.
-		if flow, _, err = s.mediaFlow(ctx, mg, to, md.ContentType, true); err != nil {
+		// LINE refused what the cached flow or probe led to (nothing was
+		// processed): ask again and send once more.
+		if flow, c.why, _, err = s.decideMedia(ctx, mg, to, md.ContentType, true); err != nil {
 			return res, err
 		}
 		return s.sendMediaAs(ctx, to, toType, c, flow)
 	}
 	return res, err
+}
+
+// decideMedia is encryptMessage's decision for a media message: FlowSealed
+// only when the chat's flow for the type is sealed and the probe allows the
+// type; why says what made it plain. cached reports whether a cached answer
+// took part.
+func (s *Sender) decideMedia(ctx context.Context, mg MediaGateway, to string, contentType int, fresh bool) (flow int, why string, cached bool, err error) {
+	flow, cached, err = s.mediaFlow(ctx, mg, to, contentType, fresh)
+	if err != nil || flow != lineapi.FlowSealed {
+		return lineapi.FlowPlain, "LINE sends this media type to this chat plain (determineMediaMessageFlow)", cached, err
+	}
+	if fresh && s.Probes != nil {
+		s.Probes.DropProbe(to)
+	}
+	p, pcached, err := s.probe(ctx, to, fresh)
+	if err != nil {
+		return 0, "", cached, err
+	}
+	switch {
+	case !p.Usable:
+		return lineapi.FlowPlain, "the Letter Sealing probe found no key: " + p.Reason, cached || pcached, nil
+	case !p.Allows(contentType):
+		return lineapi.FlowPlain, fmt.Sprintf("LINE does not allow content type %d to be sealed here (allowedTypes %v)", contentType, p.AllowedTypes), cached || pcached, nil
+	}
+	return lineapi.FlowSealed, "", cached || pcached, nil
 }
 
 // mediaFlow is the chat's flow for a content type: from the cache unless
@@ -151,7 +182,7 @@ func (s *Sender) sendMediaAs(ctx context.Context, to string, toType lineapi.ToTy
 	res := &Result{To: to, ToType: toType, ContentType: md.ContentType}
 	name, size := md.Name, md.Source.Size
 	if flow == lineapi.FlowPlain && s.E2EE == E2EERequire {
-		return res, fmt.Errorf("%w: LINE sends media to this chat plain (determineMediaMessageFlow)", ErrSealingImpossible)
+		return res, fmt.Errorf("%w: %s", ErrSealingImpossible, c.why)
 	}
 	m := lineapi.OutgoingMessage{From: s.From, To: to, ToType: toType, ContentType: md.ContentType}
 	if flow == lineapi.FlowSealed {
@@ -181,32 +212,40 @@ func (s *Sender) sendMediaAs(ctx context.Context, to string, toType lineapi.ToTy
 }
 
 // UploadPlain stores md as the object of the plain media message messageID
-// (POST /r/talk/m/<id>, then an image's preview, best-effort as beeper/line:
-// LINE shows the image without it) and returns the object's path. It sends
-// no message, so it may be done again: after an UploadError, to complete
-// the message.
+// (POST /r/talk/m/<id>) and returns the object's path, as LINE's extension
+// 3.7.2 does (eE → oE): X-Obs-Params {ver, name: the file name, type:
+// image|file, cat: "original" for an original image}; any 2xx is success;
+// no preview is uploaded (the extension uploads one only in the sealed
+// flow, nE). It sends no message, so it may be done again: after an
+// UploadError, to complete the message.
 func UploadPlain(ctx context.Context, up Uploader, messageID string, md *Media) (string, error) {
 	path := "/r/talk/m/" + messageID
 	p := obs.Params{Name: md.Name, Type: obsType(md.ContentType)}
 	if md.ContentType == lineapi.ContentImage {
-		p.Cat = "original"
+		p.Cat = "original" // linectl sends the image as it is: MEDIA_CONTENT_INFO category "original"
 	}
 	if _, err := up.Upload(ctx, path, p, md.Source); err != nil {
 		return "", err
 	}
-	if preview := md.preview(); preview != nil {
-		_, _ = up.Upload(ctx, path+"__ud-preview", p, obs.BytesSource(preview))
-	}
 	return path, nil
 }
 
-// plainMetadata is a plain media message's contentMetadata (beeper/line
-// send_message.go, verified live by its authors).
+// plainMetadata is a plain media message's contentMetadata as the
+// extension's Rb builds it in the plain flow (V1): an image carries its
+// MEDIA_CONTENT_INFO only (MEDIA_THUMB_INFO goes with the sealed flow); a
+// file FILE_NAME and FILE_SIZE (String(file.size)). There is no
+// contentType key (beeper/line sends one; the extension does not).
 func plainMetadata(md *Media) map[string]string {
+	if md.ContentType == lineapi.ContentImage {
+		out := map[string]string{}
+		if v, ok := md.Metadata["MEDIA_CONTENT_INFO"]; ok {
+			out["MEDIA_CONTENT_INFO"] = v
+		}
+		return out
+	}
 	out := map[string]string{
-		"FILE_SIZE":   strconv.FormatInt(md.Source.Size, 10),
-		"FILE_NAME":   md.Name,
-		"contentType": strconv.Itoa(md.ContentType),
+		"FILE_NAME": md.Name,
+		"FILE_SIZE": strconv.FormatInt(md.Source.Size, 10),
 	}
 	for k, v := range md.Metadata {
 		out[k] = v
@@ -215,13 +254,21 @@ func plainMetadata(md *Media) map[string]string {
 }
 
 // uploadSealed encrypts and uploads the object with a fresh key material
-// and prepares m: the metadata naming the object and the sealed payload
-// carrying the key material (never in clear metadata: beeper/line's ENC_KM
-// would hand the file key to the server).
+// and prepares m as LINE's extension 3.7.2 does (nE, Rb,
+// encryptWithE2eeChannel): the upload is named by the time in decimal
+// milliseconds, never by the file; the clear metadata names the object
+// (SID, OID), its plain size (FILE_SIZE) and, for an image, its
+// MEDIA_CONTENT_INFO / MEDIA_THUMB_INFO; the file name and the key material
+// travel only in the sealed payload {"keyMaterial","fileName"} (the
+// extension deletes FILE_NAME and ENC_KM from the clear metadata after
+// sealing; there is no contentType key). e2eeVersion is the sealer's.
 func (s *Sender) uploadSealed(ctx context.Context, md *Media, m *lineapi.OutgoingMessage, res *Result) error {
 	km, err := obs.NewKeyMaterial()
 	if err != nil {
 		return err
+	}
+	if md.Preview != nil && md.ContentType == lineapi.ContentImage {
+		go md.Preview() // made while the object is encrypted and uploaded
 	}
 	sid := sidOf(md.ContentType)
 	src := obs.Source{Size: obs.EncryptedSize(md.Source.Size), Open: func() (io.ReadCloser, error) {
@@ -236,29 +283,32 @@ func (s *Sender) uploadSealed(ctx context.Context, md *Media, m *lineapi.Outgoin
 		}
 		return readCloser{r, rc}, nil
 	}}
-	// Sealed objects are always "file" (beeper/line commit cf2f777: 415 otherwise).
-	oid, err := s.Uploader.Upload(ctx, "/r/talk/"+sid+"/"+obs.ReqID(), obs.Params{Name: md.Name, Type: obs.TypeFile}, src)
+	// Sealed objects are always "file" (oE: type "file" unless the V1 flow;
+	// beeper/line commit cf2f777: 415 otherwise), named String(Date.now()).
+	p := obs.Params{Name: SealedUploadName(s.now()), Type: obs.TypeFile}
+	oid, err := s.Uploader.Upload(ctx, "/r/talk/"+sid+"/"+obs.ReqID(), p, src)
+	if err == nil && oid == "" {
+		err = obs.ErrNoOID // the message could not name the object (nE throws too)
+	}
 	if err != nil {
 		return fmt.Errorf("upload (nothing was sent): %w", err)
 	}
 	res.Object = "/r/talk/" + sid + "/" + oid
 	if preview := md.preview(); preview != nil && md.ContentType == lineapi.ContentImage {
-		// The preview is encrypted with the same key material (every peer).
+		// The preview is encrypted with the same key material (nE, every
+		// peer). The extension names it after the file (Ry renames the image
+		// to .jpg); linectl does not let the file name out: the same name as
+		// the object.
 		if blob, err := obs.EncryptBytes(km, preview); err == nil {
-			_, _ = s.Uploader.Upload(ctx, "/r/talk/"+sid+"/"+oid+"__ud-preview", obs.Params{Name: md.Name, Type: obs.TypeFile}, obs.BytesSource(blob))
+			_, _ = s.Uploader.Upload(ctx, "/r/talk/"+sid+"/"+oid+"__ud-preview", p, obs.BytesSource(blob))
 		}
 	}
-	m.ContentMetadata = map[string]string{
-		"SID": sid, "OID": oid,
-		// The encrypted size, as linejs and beeper/line (images) send it;
-		// beeper/line sends the plain size for files — uncertain.
-		"FILE_SIZE":   strconv.FormatInt(src.Size, 10),
-		"FILE_NAME":   md.Name,
-		"contentType": strconv.Itoa(md.ContentType),
-	}
+	m.ContentMetadata = make(map[string]string, len(md.Metadata)+3)
 	for k, v := range md.Metadata {
 		m.ContentMetadata[k] = v
 	}
+	m.ContentMetadata["SID"], m.ContentMetadata["OID"] = sid, oid
+	m.ContentMetadata["FILE_SIZE"] = strconv.FormatInt(md.Source.Size, 10) // plain size: nE, Rb String(file.size)
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -268,6 +318,17 @@ func (s *Sender) uploadSealed(ctx context.Context, md *Media, m *lineapi.Outgoin
 	}{base64.StdEncoding.EncodeToString(km), md.Name})
 	m.SealedPayload = bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 	return nil
+}
+
+// SealedUploadName is X-Obs-Params.name of a sealed upload made at t: the
+// time in decimal milliseconds, as the extension's String(Date.now()) (nE).
+func SealedUploadName(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+func (s *Sender) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 type readCloser struct {

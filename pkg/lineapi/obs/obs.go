@@ -168,10 +168,18 @@ type sourceError struct{ err error }
 func (e *sourceError) Error() string { return e.err.Error() }
 func (e *sourceError) Unwrap() error { return e.err }
 
+// ErrNoOID means OBS stored a sealed object (2xx) but did not say its id
+// in x-obs-oid: the sealed message could not name it. LINE's extension
+// throws then too (nE); on a plain upload it never reads the header (eE).
+var ErrNoOID = errors.New("upload: object storage answered without x-obs-oid")
+
 // Upload POSTs src to path (e.g. /r/talk/m/<messageId>) and returns the
-// x-obs-oid OBS answers. Each attempt sends the whole object again to the
-// same path, which OBS stores once (an upload is not a message: repeating
-// it sends nothing to anyone). A refused token is renewed once.
+// x-obs-oid OBS answers, "" when it sent none: any 2xx is success. A caller
+// that needs the id (a sealed upload to reqid-…) checks it (ErrNoOID); a
+// plain upload to /r/talk/m/<id> does not need it, as LINE's extension 3.7.2
+// (eE) never reads it there. Each attempt sends the whole object again to
+// the same path, which OBS stores once (an upload is not a message:
+// repeating it sends nothing to anyone). A refused token is renewed once.
 func (c *Client) Upload(ctx context.Context, path string, p Params, src Source) (string, error) {
 	var oid string
 	err := c.retry(ctx, func(token string) error {
@@ -196,9 +204,7 @@ func (c *Client) Upload(ctx context.Context, path string, p Params, src Source) 
 		if err := answer("upload", resp); err != nil {
 			return err
 		}
-		if oid = resp.Header.Get("x-obs-oid"); oid == "" {
-			return &Error{Op: "upload", Status: resp.StatusCode, Body: "no x-obs-oid in the answer"}
-		}
+		oid = resp.Header.Get("x-obs-oid")
 		return nil
 	})
 	return oid, err

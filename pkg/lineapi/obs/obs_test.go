@@ -178,3 +178,15 @@ func TestUploadRetries(t *testing.T) {
 		t.Fatalf("415 answer: %v", err)
 	}
 }
+
+// A 2xx without x-obs-oid is a stored object: Upload succeeds with "" (the
+// extension's plain upload, eE, never reads the header).
+func TestUploadWithoutOID(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(201) }))
+	defer srv.Close()
+	c := &Client{BaseURL: srv.URL, HTTP: srv.Client(), Token: func(context.Context, bool) (string, error) { return "t", nil }}
+	oid, err := c.Upload(context.Background(), "/r/talk/m/1", Params{Name: "a", Type: TypeFile}, BytesSource([]byte("x")))
+	if err != nil || oid != "" {
+		t.Fatalf("Upload = %q, %v", oid, err)
+	}
+}

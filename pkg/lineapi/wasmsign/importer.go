@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/linectl/linectl/internal/atomicfile"
+	"github.com/linectl/linectl/pkg/atomicfile"
 )
 
 // ExtensionID is the LINE Chrome extension's id.

@@ -2,7 +2,11 @@
 // crash, finds either the old content or the new, never a mix: a 0600
 // temporary file in the same directory, fsync, rename, fsync of the
 // directory. It is the one copy of that rule, for the config store and every
-// file beside it, and for the imported signing module.
+// file beside it, and for the imported signing module (pkg/lineapi/wasmsign).
+//
+// It is a public package, not internal/, because pkg/lineapi/wasmsign writes
+// with it and a library under pkg/ imports nothing from internal/ (the rule
+// internal/deptest checks); it has no dependency beyond the standard library.
 package atomicfile
 
 import (

@@ -1,6 +1,6 @@
 //go:build darwin || freebsd
 
-package signagent
+package agent
 
 import "net"
 

@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd
 
-package cmd
+package signer
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linectl/linectl/internal/agent"
 	"github.com/linectl/linectl/internal/signagent"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
@@ -26,7 +27,7 @@ func TestAgentSignerFallsBackWhenTheAgentGoes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, closeFn, err := signagent.Listen(path)
+	ln, closeFn, err := agent.Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package signagent
+package agent
 
 import (
 	"context"
