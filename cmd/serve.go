@@ -235,10 +235,14 @@ func newCmdBot(f *factory) *cobra.Command {
 		Short: "Manage the channel access tokens of 'linectl serve' (LINE's Messaging API)",
 		Long: `'linectl serve' answers LINE's Messaging API from your own account; its clients present a
 channel access token from 'bot token add'. See docs/messaging-api.md.`,
+		Example: `  linectl bot token add --name alerts
+  linectl bot token list`,
 	}
 	token := &cobra.Command{
 		Use:   "token",
 		Short: "Add, list and revoke the channel access tokens of 'linectl serve'",
+		Example: `  linectl bot token add --name alerts --webhook http://127.0.0.1:3000/callback
+  linectl bot token revoke 3f2a9c01`,
 	}
 	token.AddCommand(newCmdBotTokenAdd(f), newCmdBotTokenList(f), newCmdBotTokenRevoke(f))
 	cmd.AddCommand(token)
@@ -325,6 +329,8 @@ func newCmdBotTokenList(f *factory) *cobra.Command {
 		Long: `Print one line per token, oldest first:
 
   {"type":"botToken","id":…,"name":…,"webhook":…,"to":[…],"createdAt":…}`,
+		Example: `  linectl bot token list
+  linectl bot token list | jq -r 'select(.webhook) | .id'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := botTokenStore(f)
