@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -106,6 +107,21 @@ func (b *botServer) runWebhooks(ctx context.Context) error {
 		case <-time.After(time.Second):
 		}
 	}
+	// One dispatcher per config: a second serve would call every webhook twice.
+	lock := b.f.store.Beside(config.FileBotHooksLock)
+	if err := config.EnsureDir(filepath.Dir(lock)); err != nil {
+		return err
+	}
+	unlock, ok, err := config.TryLock(lock)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		b.f.progress("linectl: serve: another 'linectl serve' calls this config's webhooks; this one does not (it serves the API)")
+		<-ctx.Done()
+		return nil
+	}
+	defer unlock()
 	cl, me := b.ss.cl, b.ss.s.From
 	from, attempted, saved, err := b.loadState(me)
 	if err != nil {

@@ -241,6 +241,7 @@ const (
 	FileBotSecrets   = "bot-secrets.json"     // their channel secrets (webhook signatures)
 	FileBotRetryKeys = "bot-retry-keys.json"  // X-Line-Retry-Key records, 24 h
 	FileBotWebhooks  = "bot-webhooks.json"    // the webhooks' stream position
+	FileBotHooksLock = "bot-webhooks.lock"    // one webhook dispatcher per config
 	DirSigner        = "signer"               // the imported signing module
 )
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -215,4 +216,26 @@ func TestServeWebhooksAndReply(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	_ = srv
+}
+
+// Two servers on one config: one calls the webhooks, once per event.
+func TestServeWebhooksOneDispatcher(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	sink := newWebhookSink(t)
+	sink.secret = e.addBotToken("--webhook", sink.srv.URL)["channelSecret"].(string)
+	a := e.startServing([]string{"serve"}, "serve")
+	waitFor(t, func() bool { return countCalls(e, "getLastOpRevision") > 0 })
+	b := e.startServing([]string{"serve"}, "serve")
+	waitFor(t, func() bool {
+		return strings.Contains(b.stderrText(), "another 'linectl serve' calls this config's webhooks")
+	})
+	e.sim.InjectMessage(simgw.BobMID, simgw.AliceMID, "once only")
+	waitEvents(t, sink, "message", 1)
+	if code := a.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if n := len(sink.eventsOf("message")); n != 1 {
+		t.Fatalf("%d message events, want 1", n)
+	}
 }
