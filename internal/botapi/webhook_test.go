@@ -68,7 +68,8 @@ func TestWebhookEvents(t *testing.T) {
 		t.Fatalf("memberLeft %v", e)
 	}
 	// The event id stays the same on redelivery, and differs per token.
-	if eventID("a", 15) != eventID("a", 15) || eventID("a", 15) == eventID("b", 15) || len(eventID("a", 15)) != 26 {
+	first := eventID("a", 15)
+	if again := eventID("a", 15); again != first || first == eventID("b", 15) || len(first) != 26 {
 		t.Fatal("webhookEventId")
 	}
 }
