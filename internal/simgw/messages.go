@@ -471,3 +471,12 @@ func (s *Server) memberChat(chat, mid string) (*Chat, error) {
 	}
 	return c, nil
 }
+
+// InjectOperation appends an operation of type typ with its params to the
+// stream of mid (chat membership events: 129 ACCEPT_CHAT_INVITATION, 130
+// NOTIFIED_ACCEPT_CHAT_INVITATION, 128 NOTIFIED_DELETE_SELF_FROM_CHAT, …).
+func (s *Server) InjectOperation(mid string, typ int, param1, param2, param3 string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.appendOp(mid, typ, 0, [3]string{param1, param2, param3}, nil)
+}
