@@ -111,4 +111,3 @@ func List(goos string, patterns ...string) ([]Package, error) {
 	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].ImportPath < pkgs[j].ImportPath })
 	return pkgs, nil
 }
-
