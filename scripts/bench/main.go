@@ -119,6 +119,8 @@ func main() {
 	receiveOnly := flag.Bool("receive-only", false, "measure only receive (100,000 operations) and print it (docs/benchmarks.md untouched)")
 	mediaOnly := flag.Bool("media-only", false, "measure only the 5 MB image send and print it (docs/benchmarks.md untouched)")
 	latencyOnly := flag.Bool("latency-only", false, "measure only the round trips (0 and 40 ms) and print them (docs/benchmarks.md untouched)")
+	bigOnly := flag.Bool("bigfile-only", false, "measure only the 1 GiB file (send and download) and print it (docs/benchmarks.md untouched)")
+	bigRuns := flag.Int("bigfile-runs", 1, "runs per 1 GiB measurement")
 	notifyOnly := flag.Bool("notify-only", false, "measure only one send and notify serve and print it (docs/benchmarks.md untouched)")
 	flag.Parse()
 	abs, _ := filepath.Abs(*bin)
@@ -133,6 +135,12 @@ func main() {
 	if *latencyOnly {
 		report := &strings.Builder{}
 		benchLatency(report, abs, dir, min(*runs, 9))
+		fmt.Print(report.String())
+		return
+	}
+	if *bigOnly {
+		report := &strings.Builder{}
+		benchBigFile(report, abs, dir, *bigRuns)
 		fmt.Print(report.String())
 		return
 	}
@@ -214,6 +222,7 @@ func main() {
 	benchReceive(report, abs, dir, []int{*ops / 10, *ops})
 	benchNotify(report, abs, cfg, env, *runs, l.wall)
 	benchMedia(report, abs, dir, min(*runs, 9))
+	benchBigFile(report, abs, dir, *bigRuns)
 	benchSigner(report, abs, dir, *runs, &sendBench{cfg: cfg, url: url, curl: c.wall})
 	must(os.WriteFile(*out, []byte(report.String()), 0o644))
 	fmt.Print(report.String())
