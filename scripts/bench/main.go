@@ -121,6 +121,7 @@ func main() {
 	latencyOnly := flag.Bool("latency-only", false, "measure only the round trips (0 and 40 ms) and print them (docs/benchmarks.md untouched)")
 	bigOnly := flag.Bool("bigfile-only", false, "measure only the 1 GiB file (send and download) and print it (docs/benchmarks.md untouched)")
 	bigRuns := flag.Int("bigfile-runs", 1, "runs per 1 GiB measurement")
+	agentColdOnly := flag.Bool("agent-cold-only", false, "measure only the cold send through the gateway agent at 40 ms RTT and print it (docs/benchmarks.md untouched)")
 	notifyOnly := flag.Bool("notify-only", false, "measure only one send and notify serve and print it (docs/benchmarks.md untouched)")
 	flag.Parse()
 	abs, _ := filepath.Abs(*bin)
@@ -141,6 +142,12 @@ func main() {
 	if *bigOnly {
 		report := &strings.Builder{}
 		benchBigFile(report, abs, dir, *bigRuns)
+		fmt.Print(report.String())
+		return
+	}
+	if *agentColdOnly {
+		report := &strings.Builder{}
+		benchAgentCold(report, abs, dir, min(*runs, 9))
 		fmt.Print(report.String())
 		return
 	}
@@ -201,6 +208,7 @@ func main() {
 	fmt.Fprintf(report, "| `linectl send --e2ee off` (1 request) | %s | %.1f MB | %.2f× |\n\n", ms(lo.wall), mb(lo.rss), ratio(lo.wall, c.wall))
 	fmt.Fprintf(report, "Target: ≤ 1.5× curl, ≤ 25 MB. %d runs each; every run after the first is a warm send (see the round trips below for cold ones).\n\n", *runs)
 	benchLatency(report, abs, dir, min(*runs, 9))
+	benchAgentCold(report, abs, dir, min(*runs, 9))
 
 	// 2. 1,000 messages: one --jsonl process vs 1,000 processes.
 	var jsonl bytes.Buffer
