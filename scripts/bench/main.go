@@ -122,6 +122,8 @@ func main() {
 	bigOnly := flag.Bool("bigfile-only", false, "measure only the 1 GiB file (send and download) and print it (docs/benchmarks.md untouched)")
 	bigRuns := flag.Int("bigfile-runs", 1, "runs per 1 GiB measurement")
 	agentColdOnly := flag.Bool("agent-cold-only", false, "measure only the cold send through the gateway agent at 40 ms RTT and print it (docs/benchmarks.md untouched)")
+	serveLoadOnly := flag.Bool("serve-load-only", false, "measure only notify serve under load (1 and 8 clients) and print it (docs/benchmarks.md untouched)")
+	serveRequests := flag.Int("serve-requests", 400, "requests per notify serve load measurement")
 	notifyOnly := flag.Bool("notify-only", false, "measure only one send and notify serve and print it (docs/benchmarks.md untouched)")
 	flag.Parse()
 	abs, _ := filepath.Abs(*bin)
@@ -148,6 +150,12 @@ func main() {
 	if *agentColdOnly {
 		report := &strings.Builder{}
 		benchAgentCold(report, abs, dir, min(*runs, 9))
+		fmt.Print(report.String())
+		return
+	}
+	if *serveLoadOnly {
+		report := &strings.Builder{}
+		benchServeLoad(report, abs, dir, min(*runs, 9), *serveRequests)
 		fmt.Print(report.String())
 		return
 	}
@@ -229,6 +237,7 @@ func main() {
 	// 3. Receive: a recorded stream served from a file.
 	benchReceive(report, abs, dir, []int{*ops / 10, *ops})
 	benchNotify(report, abs, cfg, env, *runs, l.wall)
+	benchServeLoad(report, abs, dir, min(*runs, 9), *serveRequests)
 	benchMedia(report, abs, dir, min(*runs, 9))
 	benchBigFile(report, abs, dir, *bigRuns)
 	benchSigner(report, abs, dir, *runs, &sendBench{cfg: cfg, url: url, curl: c.wall})
