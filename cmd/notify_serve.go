@@ -331,12 +331,12 @@ type serveSender struct {
 	store   *obs.Client
 	s       *delivery.Sender
 	saveKey func() error
-	turn    chan struct{} // one send at a time
-	halt    chan struct{} // closed at the signal
+	turn    chan struct{}   // one send at a time
+	halt    context.Context // done at the signal: the Sender's Stop
+	stop    context.CancelFunc
 
-	mu       sync.Mutex
-	isEnded  bool
-	haltOnce sync.Once
+	mu      sync.Mutex
+	isEnded bool
 }
 
 func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (*serveSender, error) {
@@ -354,11 +354,14 @@ func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (
 	}
 	rate := cfg.Send.RatePerSecond // the file's, else config.DefaultRate
 	store := newOBS(f, cl)
+	// At the signal the Sender starts nothing new (a request still probing
+	// is answered "nothing was sent") and finishes what it has written.
+	halt, stop := context.WithCancel(context.Background())
 	s := &delivery.Sender{
 		GW: cl, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE, Encrypter: sealer,
-		Window: opts.ConfirmTimeout, Limiter: newLimiter(rate, nil), Uploader: store,
+		Window: opts.ConfirmTimeout, Limiter: newLimiter(rate), Uploader: store, Stop: halt,
 	}
-	return &serveSender{f: f, cl: cl, sealer: sealer, store: store, s: s, saveKey: saveKeys, turn: make(chan struct{}, 1), halt: make(chan struct{})}, nil
+	return &serveSender{f: f, cl: cl, sealer: sealer, store: store, s: s, saveKey: saveKeys, turn: make(chan struct{}, 1), halt: halt, stop: stop}, nil
 }
 
 var errShuttingDown = errors.New("linectl is shutting down; nothing was sent")
@@ -369,12 +372,12 @@ var errShuttingDown = errors.New("linectl is shutting down; nothing was sent")
 func (ss *serveSender) SendMessages(ctx context.Context, to string, cs []delivery.Content) ([]*delivery.Result, error) {
 	select {
 	case ss.turn <- struct{}{}:
-	case <-ss.halt:
+	case <-ss.halt.Done():
 		return nil, errShuttingDown
 	}
 	defer func() { <-ss.turn }()
 	select {
-	case <-ss.halt:
+	case <-ss.halt.Done():
 		return nil, errShuttingDown
 	default:
 	}
@@ -382,7 +385,7 @@ func (ss *serveSender) SendMessages(ctx context.Context, to string, cs []deliver
 	for i, c := range cs {
 		if i > 0 {
 			select {
-			case <-ss.halt:
+			case <-ss.halt.Done():
 				return append(out, nil), errShuttingDown
 			default:
 			}
@@ -391,6 +394,9 @@ func (ss *serveSender) SendMessages(ctx context.Context, to string, cs []deliver
 			return append(out, nil), notify.ErrLoggedOut
 		}
 		r, err := ss.s.SendMessage(ctx, to, c)
+		if errors.Is(err, delivery.ErrStopped) {
+			return append(out, nil), errShuttingDown
+		}
 		out = append(out, r)
 		if err != nil && notify.IsLoggedOut(err) {
 			ss.end()
@@ -426,8 +432,6 @@ func (ss *serveSender) end() {
 	}
 	ss.f.progress("linectl: LINE ended the session: every request is answered 500 until you log in again and restart 'linectl notify serve'")
 }
-
-func (ss *serveSender) stop() { ss.haltOnce.Do(func() { close(ss.halt) }) }
 
 func (ss *serveSender) saveKeys() {
 	if err := ss.saveKey(); err != nil {

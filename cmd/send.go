@@ -356,20 +356,20 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 		}
 	}()
 	rate := cfg.Send.RatePerSecond // --rate, else the file, else config.DefaultRate; 0: no limit
-	// A signal stops the reading of input and any send whose request is not
-	// written yet; a request already written is settled (its answer, or the
-	// stream search) under sendCtx, which the signal does not cancel: a grace
-	// of --timeout + --confirm-timeout bounds it.
+	// A signal stops the reading of input and, through the Sender's Stop,
+	// any send whose request is not written yet; a request already written
+	// is settled (its answer, or the stream search) under sendCtx, which the
+	// signal does not cancel: a grace of --timeout + --confirm-timeout
+	// bounds it.
 	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSend()
 	defer context.AfterFunc(ctx, func() { time.AfterFunc(opts.Grace+opts.ConfirmTimeout, cancelSend) })()
-	limiter := newLimiter(rate, ctx)
 	s := &delivery.Sender{
-		GW: &interruptibleGateway{Gateway: cl, stop: ctx}, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE,
-		Encrypter: sealer, Window: opts.ConfirmTimeout, Limiter: limiter,
+		GW: cl, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE,
+		Encrypter: sealer, Window: opts.ConfirmTimeout, Limiter: newLimiter(rate), Stop: ctx,
 	}
 	if opts.Storage != nil {
-		s.Uploader = interruptibleUploader{opts.Storage(cl), ctx}
+		s.Uploader = opts.Storage(cl)
 	}
 	var current job // the job being sent (one at a time), for its pending line
 	s.Pending = func(r *delivery.Result) {

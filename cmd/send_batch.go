@@ -4,15 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 
-	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
-	"github.com/linectl/linectl/pkg/lineapi/obs"
 )
 
 // A send run's results: one line per input line, the worst exit code, and
@@ -101,73 +97,6 @@ func (b *batch) exit() error {
 	}
 }
 
-// interruptibleGateway stops, at a signal, what comes before a request is
-// written: the Letter Sealing probe, and a sendMessage not yet attempted.
-// A reqSeq already attempted (a resend after a refusal that proves nothing
-// was processed, or one the stream showed absent) goes through.
-type interruptibleGateway struct {
-	delivery.Gateway
-	stop context.Context
-
-	mu        sync.Mutex
-	attempted int64
-}
-
-func (g *interruptibleGateway) ProbeE2EE(ctx context.Context, mid string) (*lineapi.Probe, error) {
-	ctx, cancel := mergeCancel(ctx, g.stop)
-	defer cancel()
-	return g.Gateway.ProbeE2EE(ctx, mid)
-}
-
-func (g *interruptibleGateway) DetermineMediaMessageFlow(ctx context.Context, chat string) (*lineapi.MediaFlow, error) {
-	mg, ok := g.Gateway.(delivery.MediaGateway)
-	if !ok {
-		return nil, errors.New("this gateway client cannot send media")
-	}
-	ctx, cancel := mergeCancel(ctx, g.stop)
-	defer cancel()
-	return mg.DetermineMediaMessageFlow(ctx, chat)
-}
-
-func (g *interruptibleGateway) SendMessage(ctx context.Context, reqSeq int64, m lineapi.OutgoingMessage) (*lineapi.SentMessage, error) {
-	g.mu.Lock()
-	if g.attempted != reqSeq {
-		if err := g.stop.Err(); err != nil {
-			g.mu.Unlock()
-			return nil, fmt.Errorf("sendMessage not sent: %w", err)
-		}
-		g.attempted = reqSeq
-	}
-	g.mu.Unlock()
-	return g.Gateway.SendMessage(ctx, reqSeq, m)
-}
-
-// interruptibleUploader stops, at a signal, an upload that comes before its
-// message is sent (a Letter-Sealed object, under /r/talk/em…): nothing has
-// been sent, so the run ends at once. The upload of a plain message's object
-// (/r/talk/m/<id>) comes after the message went out and goes on within the
-// run's grace, as the send in flight does.
-type interruptibleUploader struct {
-	delivery.Uploader
-	stop context.Context
-}
-
-func (u interruptibleUploader) Upload(ctx context.Context, path string, p obs.Params, src obs.Source) (string, error) {
-	if strings.HasPrefix(path, "/r/talk/em") {
-		var cancel context.CancelFunc
-		ctx, cancel = mergeCancel(ctx, u.stop)
-		defer cancel()
-	}
-	return u.Uploader.Upload(ctx, path, p, src)
-}
-
-// mergeCancel returns ctx, also cancelled when stop is.
-func mergeCancel(ctx, stop context.Context) (context.Context, context.CancelFunc) {
-	c, cancel := context.WithCancel(ctx)
-	unhook := context.AfterFunc(stop, cancel)
-	return c, func() { unhook(); cancel() }
-}
-
 func printSent(out *printer, r *delivery.Result, confirmed *bool) error {
 	l := sentLine{Type: "sent", To: r.To, ToType: int(r.ToType), MessageID: r.MessageID, ReqSeq: r.ReqSeq,
 		E2EE: r.E2EE, SpecVersion: r.SpecVersion, ContentType: r.ContentType, Confirmed: confirmed,
@@ -182,26 +111,11 @@ func printSent(out *printer, r *delivery.Result, confirmed *bool) error {
 	return out.line(l)
 }
 
-// newLimiter paces sends to perSecond (bursts of as many; 0 = no limit);
-// when stop ends (a signal), a wait for the limiter ends too.
-func newLimiter(perSecond float64, stop context.Context) delivery.Limiter {
+// newLimiter paces sends to perSecond (bursts of as many; 0 = no limit).
+// A wait for it ends at the Sender's Stop (delivery).
+func newLimiter(perSecond float64) delivery.Limiter {
 	if perSecond <= 0 {
 		return nil
 	}
-	l := rate.NewLimiter(rate.Limit(perSecond), int(max(perSecond, 1)))
-	if stop == nil {
-		return l
-	}
-	return stoppableLimiter{l, stop}
-}
-
-type stoppableLimiter struct {
-	*rate.Limiter
-	stop context.Context
-}
-
-func (l stoppableLimiter) Wait(ctx context.Context) error {
-	ctx, cancel := mergeCancel(ctx, l.stop)
-	defer cancel()
-	return l.Limiter.Wait(ctx)
+	return rate.NewLimiter(rate.Limit(perSecond), int(max(perSecond, 1)))
 }

@@ -2,8 +2,6 @@ package cmd
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -73,31 +71,6 @@ func FuzzReadMediaRefs(f *testing.F) {
 			}
 		}
 	})
-}
-
-type blockingUploader struct{}
-
-func (blockingUploader) Upload(ctx context.Context, path string, _ obs.Params, _ obs.Source) (string, error) {
-	select {
-	case <-ctx.Done():
-		return "", ctx.Err()
-	case <-time.After(200 * time.Millisecond):
-		return "oid", nil
-	}
-}
-
-// A signal ends a sealed upload (nothing sent yet) at once; a plain
-// message's upload (the message already went out) goes on.
-func TestInterruptibleUploader(t *testing.T) {
-	stop, signal := context.WithCancel(context.Background())
-	signal()
-	u := interruptibleUploader{blockingUploader{}, stop}
-	if _, err := u.Upload(context.Background(), "/r/talk/emi/reqid-x", obs.Params{}, obs.Source{}); !errors.Is(err, context.Canceled) {
-		t.Fatalf("sealed upload after a signal: %v", err)
-	}
-	if oid, err := u.Upload(context.Background(), "/r/talk/m/123", obs.Params{}, obs.Source{}); err != nil || oid != "oid" {
-		t.Fatalf("plain upload after a signal: %q %v", oid, err)
-	}
 }
 
 // zeros is an endless reader of zero bytes.

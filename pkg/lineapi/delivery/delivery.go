@@ -21,6 +21,10 @@ import (
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
+// ErrStopped means the Sender's Stop came before the message was written:
+// nothing was sent. It wraps context.Canceled.
+var ErrStopped = fmt.Errorf("stopped before the message was written, nothing was sent: %w", context.Canceled)
+
 // ErrOutcomeUnknown means a message may or may not have been delivered.
 var ErrOutcomeUnknown = errors.New("outcome unknown: the message may have been delivered")
 
@@ -101,6 +105,16 @@ type Sender struct {
 	SavedRevision int64
 	// Now is the clock (nil: time.Now); a sealed upload is named by it.
 	Now func() time.Time
+	// Stop, when set, is the signal to start nothing new (SIGINT/SIGTERM, a
+	// server shutting down) — the one rule every sender follows: once Stop
+	// is done, the Sender asks no probe or media flow, writes no
+	// sendMessage it has not written before, and uploads no sealed object
+	// (its message is not sent yet); each of those ends with ErrStopped,
+	// nothing sent. What was written finishes under the ctx it was given:
+	// its answer awaited, an unknown outcome searched on the stream, a
+	// resend LINE's refusal allows, a plain message's object uploaded.
+	// nil: never.
+	Stop context.Context
 
 	mu      sync.Mutex
 	next    int64
@@ -279,11 +293,17 @@ func (s *Sender) deliver(ctx context.Context, to string, toType lineapi.ToType, 
 		return res, err
 	}
 	if s.Limiter != nil {
-		if err := s.Limiter.Wait(ctx); err != nil {
-			return res, err
+		lctx, cancel := s.beforeWriting(ctx)
+		err := s.Limiter.Wait(lctx)
+		cancel()
+		if err != nil {
+			return res, s.stopErr(err)
 		}
 	}
 	res.ReqSeq = s.NextReqSeq()
+	if s.stopped() {
+		return res, ErrStopped // this reqSeq was never written
+	}
 	resealed := false
 	for {
 		sent, err := s.GW.SendMessage(ctx, res.ReqSeq, m)
@@ -347,14 +367,16 @@ func (s *Sender) Prefetch(ctx context.Context, mids []string) {
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
 	for _, mid := range mids {
-		if _, ok := s.Probes.Probe(mid); ok {
+		if _, ok := s.Probes.Probe(mid); ok || s.stopped() {
 			continue
 		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func(mid string) {
 			defer func() { <-sem; wg.Done() }()
-			if p, err := s.GW.ProbeE2EE(ctx, mid); err == nil && cacheable(p) {
+			pctx, cancel := s.beforeWriting(ctx)
+			defer cancel()
+			if p, err := s.GW.ProbeE2EE(pctx, mid); err == nil && cacheable(p) {
 				s.Probes.SetProbe(mid, p)
 			}
 		}(mid)
@@ -439,8 +461,13 @@ func (s *Sender) probe(ctx context.Context, to string, fresh bool) (p *lineapi.P
 			return p, true, nil
 		}
 	}
-	if p, err = s.GW.ProbeE2EE(ctx, to); err != nil {
-		return nil, false, fmt.Errorf("Letter Sealing probe: %w", err)
+	if s.stopped() {
+		return nil, false, ErrStopped
+	}
+	pctx, cancel := s.beforeWriting(ctx)
+	defer cancel()
+	if p, err = s.GW.ProbeE2EE(pctx, to); err != nil {
+		return nil, false, s.stopErr(fmt.Errorf("Letter Sealing probe: %w", err))
 	}
 	if s.Probes != nil && cacheable(p) {
 		s.Probes.SetProbe(to, p)
@@ -519,4 +546,27 @@ func OutcomeUnknown(err error) bool {
 		}
 	}
 	return false
+}
+
+// stopped reports whether Stop is done.
+func (s *Sender) stopped() bool { return s.Stop != nil && s.Stop.Err() != nil }
+
+// beforeWriting is ctx, also ended by Stop: for the requests that come
+// before a message is written (probes, media flow, a sealed object's upload).
+func (s *Sender) beforeWriting(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.Stop == nil {
+		return ctx, func() {}
+	}
+	c, cancel := context.WithCancel(ctx)
+	unhook := context.AfterFunc(s.Stop, cancel)
+	return c, func() { unhook(); cancel() }
+}
+
+// stopErr is ErrStopped (with what it cut short) when Stop ended a request
+// made before writing, else err.
+func (s *Sender) stopErr(err error) error {
+	if err != nil && s.stopped() && errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%w (%v)", ErrStopped, err)
+	}
+	return err
 }

@@ -158,9 +158,14 @@ func (s *Sender) mediaFlow(ctx context.Context, mg MediaGateway, to string, cont
 			return f.Flow(contentType), true, nil
 		}
 	}
-	f, err := mg.DetermineMediaMessageFlow(ctx, to)
+	if s.stopped() {
+		return 0, false, ErrStopped
+	}
+	fctx, cancel := s.beforeWriting(ctx)
+	defer cancel()
+	f, err := mg.DetermineMediaMessageFlow(fctx, to)
 	if err != nil {
-		return 0, false, fmt.Errorf("determineMediaMessageFlow: %w", err)
+		return 0, false, s.stopErr(fmt.Errorf("determineMediaMessageFlow: %w", err))
 	}
 	if fc != nil {
 		fc.SetMediaFlow(to, f)
@@ -288,12 +293,18 @@ func (s *Sender) uploadSealed(ctx context.Context, md *Media, m *lineapi.Outgoin
 	// Sealed objects are always "file" (oE: type "file" unless the V1 flow;
 	// beeper/line commit cf2f777: 415 otherwise), named String(Date.now()).
 	p := obs.Params{Name: SealedUploadName(s.now()), Type: obs.TypeFile}
-	oid, err := s.Uploader.Upload(ctx, "/r/talk/"+sid+"/"+obs.ReqID(), p, src)
+	// Before its message: Stop ends it at once (nothing sent for it yet).
+	if s.stopped() {
+		return ErrStopped
+	}
+	uctx, cancel := s.beforeWriting(ctx)
+	defer cancel()
+	oid, err := s.Uploader.Upload(uctx, "/r/talk/"+sid+"/"+obs.ReqID(), p, src)
 	if err == nil && oid == "" {
 		err = obs.ErrNoOID // the message could not name the object (nE throws too)
 	}
 	if err != nil {
-		return fmt.Errorf("upload (nothing was sent): %w", err)
+		return s.stopErr(fmt.Errorf("upload (nothing was sent): %w", err))
 	}
 	res.Object = "/r/talk/" + sid + "/" + oid
 	if preview := md.preview(); preview != nil && md.ContentType == lineapi.ContentImage {
@@ -302,7 +313,7 @@ func (s *Sender) uploadSealed(ctx context.Context, md *Media, m *lineapi.Outgoin
 		// to .jpg); linectl does not let the file name out: the same name as
 		// the object.
 		if blob, err := obs.EncryptBytes(km, preview); err == nil {
-			_, _ = s.Uploader.Upload(ctx, "/r/talk/"+sid+"/"+oid+"__ud-preview", p, obs.BytesSource(blob))
+			_, _ = s.Uploader.Upload(uctx, "/r/talk/"+sid+"/"+oid+"__ud-preview", p, obs.BytesSource(blob))
 		}
 	}
 	m.ContentMetadata = make(map[string]string, len(md.Metadata)+3)
