@@ -104,9 +104,6 @@ func socketName(gateway string) string {
 	return "gateway-" + hex.EncodeToString(h[:8]) + ".sock"
 }
 
-// Ping returns the status of the agent at socket.
-func Ping(ctx context.Context, socket string) (Status, error) { return statusOp(ctx, socket, "ping") }
-
 // Stop asks the agent at socket to exit and returns its last status.
 func Stop(ctx context.Context, socket string) (Status, error) { return statusOp(ctx, socket, "stop") }
 

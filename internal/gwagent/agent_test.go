@@ -118,7 +118,7 @@ func TestForwardThroughAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc.Close()
-	st, err := Ping(context.Background(), w.socket)
+	st, err := ping(context.Background(), w.socket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +319,7 @@ func TestPrivateDirectory(t *testing.T) {
 	if _, err := SocketPath(w.url); err == nil {
 		t.Fatal("SocketPath accepted a 0755 directory")
 	}
-	if _, err := Ping(context.Background(), w.socket); !errors.Is(err, ErrUnavailable) {
+	if _, err := ping(context.Background(), w.socket); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("ping through a 0755 directory: %v", err)
 	}
 	cl, tr := w.client(t)
@@ -371,7 +371,7 @@ func TestStop(t *testing.T) {
 func waitPing(t *testing.T, socket string) {
 	t.Helper()
 	for i := 0; i < 100; i++ {
-		if _, err := Ping(context.Background(), socket); err == nil {
+		if _, err := ping(context.Background(), socket); err == nil {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -398,3 +398,6 @@ func TestExistingSocketPathCreatesNothing(t *testing.T) {
 		t.Fatalf("%s %s %v", a, b, err)
 	}
 }
+
+// ping returns the status of the agent at socket.
+func ping(ctx context.Context, socket string) (Status, error) { return statusOp(ctx, socket, "ping") }

@@ -26,10 +26,6 @@ import (
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
-// DefaultBaseURL is LINE's object storage (beeper/line OBSBaseURL, OkLine
-// OBS_BASE, linejs LineObs.prefix).
-const DefaultBaseURL = "https://obs.line-apps.com"
-
 // Application is the x-line-application the extension sends (OkLine's
 // reading of the 3.7.2 bundle; beeper/line omits the trailing tab).
 const Application = "CHROMEOS\t3.7.2\tChrome_OS\t"
@@ -42,7 +38,6 @@ const (
 
 // Storage ids (SIDs) of Letter-Sealed objects.
 const (
-	SIDPlain       = "m"
 	SIDSealedImage = "emi"
 	SIDSealedFile  = "emf"
 )

@@ -207,17 +207,6 @@ func LatestKey(keys []KeyPair) (KeyPair, bool) {
 	return best, len(keys) > 0
 }
 
-// WrapKeyChain is UnwrapKeyChain's inverse (for tests): PKCS#7-padded, as
-// LINE's module requires.
-func WrapKeyChain(serverPriv, loginPub []byte, keys []KeyPair) ([]byte, error) {
-	s, err := SharedSecret(serverPriv, loginPub)
-	if err != nil {
-		return nil, err
-	}
-	key, iv := keyAndIV(s)
-	return cbc(key, iv, pkcs7Pad(EncodeKeyChain(keys)), true)
-}
-
 // UnwrapGroupKey returns a group's private key from encryptedSharedKey:
 // AES-256-CBC/PKCS7 keyed from X25519(myPriv[receiverKeyId], creatorPub[creatorKeyId]).
 func UnwrapGroupKey(myPriv, creatorPub, encrypted []byte) ([]byte, error) {

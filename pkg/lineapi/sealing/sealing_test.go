@@ -137,7 +137,7 @@ func TestKeyChainRoundTripAndLoginSecrets(t *testing.T) {
 	server, login := fixedKey(7), fixedKey(8)
 	keys := []KeyPair{fixedKey(3), fixedKey(4)}
 	keys[0].KeyID, keys[1].KeyID = 1001, 70000
-	enc, err := WrapKeyChain(server.Private, login.Public, keys)
+	enc, err := wrapKeyChain(server.Private, login.Public, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,4 +213,15 @@ func FuzzDecrypt(f *testing.F) {
 		_, _ = DecryptV1(secret, [][]byte{a, b, c, d, e})
 		_, _ = UnwrapGroupKey(secret, secret, b)
 	})
+}
+
+// wrapKeyChain is UnwrapKeyChain's inverse: PKCS#7-padded, as
+// LINE's module requires.
+func wrapKeyChain(serverPriv, loginPub []byte, keys []KeyPair) ([]byte, error) {
+	s, err := SharedSecret(serverPriv, loginPub)
+	if err != nil {
+		return nil, err
+	}
+	key, iv := keyAndIV(s)
+	return cbc(key, iv, pkcs7Pad(EncodeKeyChain(keys)), true)
 }
