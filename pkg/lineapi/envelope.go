@@ -1,11 +1,12 @@
 package lineapi
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/linectl/linectl/pkg/lineapi/internal/jsondepth"
 )
 
 // ParseEnvelope decodes a gateway response body whatever the HTTP status
@@ -25,7 +26,7 @@ func ParseEnvelope(status int, body []byte) ([]byte, error) {
 	switch {
 	case len(body) == 0:
 		return nil, bad("empty body")
-	case !NestingOK(body, MaxResponseDepth):
+	case !jsondepth.Within(body, MaxResponseDepth):
 		return nil, bad(fmt.Sprintf("JSON nested deeper than %d levels", MaxResponseDepth))
 	case !gjson.ValidBytes(body):
 		return nil, bad("not JSON")
@@ -75,42 +76,6 @@ func ParseEnvelope(status int, body []byte) ([]byte, error) {
 // MaxResponseDepth bounds the nesting of a gateway answer; LINE's nest a
 // handful of levels.
 const MaxResponseDepth = 64
-
-// NestingOK reports whether the JSON text b nests at most max levels of
-// arrays and objects. It does not validate; it only counts, in one pass,
-// brackets outside strings — cheap enough to run before any parser, so a
-// hostile depth never reaches one.
-func NestingOK(b []byte, max int) bool {
-	// Fewer opening brackets than the bound (strings included: an upper
-	// bound) cannot nest past it; bytes.Count is vectorised, the scan is not.
-	if bytes.Count(b, []byte{'{'})+bytes.Count(b, []byte{'['}) <= max {
-		return true
-	}
-	depth, inStr := 0, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inStr {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inStr = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inStr = true
-		case '[', '{':
-			if depth++; depth > max {
-				return false
-			}
-		case ']', '}':
-			depth--
-		}
-	}
-	return true
-}
 
 // rawBytes returns the bytes of r inside body without copying when possible.
 func rawBytes(body []byte, r gjson.Result) []byte {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/internal/jsondepth"
 )
 
 // Opener opens the operation stream after a revision (lineapi.Client does).
@@ -435,7 +436,7 @@ func (f *Follower) read(ctx context.Context, body io.Closer, src io.Reader, stal
 			}
 			f.notice(Notice{Event: "talkException", Detail: terr.Error()})
 		case "partialFullSync":
-			if !lineapi.NestingOK(ev.Data, MaxDepth) {
+			if !jsondepth.Within(ev.Data, MaxDepth) {
 				f.notice(skipped(ev.Name, eventRevision(ev), fmt.Sprintf("JSON nested deeper than %d levels", MaxDepth)))
 				break
 			}

@@ -3,9 +3,10 @@ package stream
 import (
 	"errors"
 	"fmt"
-	"github.com/linectl/linectl/pkg/lineapi"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/linectl/linectl/pkg/lineapi/internal/jsondepth"
 )
 
 // Operation is one operation of the stream (docs/protocol.md §7). It owns its
@@ -38,7 +39,7 @@ var ErrTooDeep = fmt.Errorf("%w: nested deeper than %d levels", ErrBadOperation,
 
 // checkJSON is the common gate of every event parser: bounded nesting, then valid JSON.
 func checkJSON(data []byte, what string) error {
-	if !lineapi.NestingOK(data, MaxDepth) {
+	if !jsondepth.Within(data, MaxDepth) {
 		return ErrTooDeep
 	}
 	if !gjson.ValidBytes(data) {
