@@ -37,8 +37,8 @@ var systemRuntimeDir = "/run/user"
 // MaxLine bounds one request or response line (a request body is at most 16 MiB).
 const MaxLine = 34 << 20
 
-// DialTimeout bounds connecting to an agent.
-const DialTimeout = 250 * time.Millisecond
+// dialTimeout bounds connecting to an agent.
+const dialTimeout = 250 * time.Millisecond
 
 // ErrLineTooLong is ReadLine's error for a line over MaxLine.
 var ErrLineTooLong = errors.New("line too long")

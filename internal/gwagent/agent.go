@@ -43,11 +43,11 @@ import (
 	"github.com/linectl/linectl/internal/agent"
 )
 
-// MaxBody bounds a forwarded request or response body (the client's limit).
-const MaxBody = 16 << 20
+// maxBody bounds a forwarded request or response body (the client's limit).
+const maxBody = 16 << 20
 
-// MaxTimeout caps how long the agent works on one request.
-const MaxTimeout = 10 * time.Minute
+// maxTimeout caps how long the agent works on one request.
+const maxTimeout = 10 * time.Minute
 
 // Supported reports whether agents work on this system.
 const Supported = agent.Supported
@@ -93,9 +93,9 @@ func SocketPath(gateway string) (string, error) {
 	return agent.SocketPath(socketName(gateway), true)
 }
 
-// ExistingSocketPath is SocketPath for a caller looking for a running agent:
+// existingSocketPath is SocketPath for a caller looking for a running agent:
 // it creates nothing and fails when the directory is missing or not private.
-func ExistingSocketPath(gateway string) (string, error) {
+func existingSocketPath(gateway string) (string, error) {
 	return agent.SocketPath(socketName(gateway), false)
 }
 

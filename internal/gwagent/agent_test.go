@@ -294,7 +294,7 @@ func TestAgentRefuses(t *testing.T) {
 		{Op: "forward", Method: "POST", Path: "/api/x@evil.example/"},
 		{Op: "forward", Method: "POST", Path: "/api/talk thrift"},
 		{Op: "forward", Method: "GET", Path: "/api/talk/thrift/Talk/TalkService/getProfile"},
-		{Op: "forward", Method: "POST", Path: "/api/talk/thrift/Talk/TalkService/getProfile", Body: make([]byte, MaxBody+1)},
+		{Op: "forward", Method: "POST", Path: "/api/talk/thrift/Talk/TalkService/getProfile", Body: make([]byte, maxBody+1)},
 		{Op: "connect", Path: "evil.example:443"},
 	} {
 		resp := raw(t, w.socket, q)
@@ -383,7 +383,7 @@ func waitPing(t *testing.T, socket string) {
 func TestExistingSocketPathCreatesNothing(t *testing.T) {
 	rt := t.TempDir()
 	t.Setenv("XDG_RUNTIME_DIR", rt)
-	if _, err := ExistingSocketPath("https://line-chrome-gw.line-apps.com"); err == nil {
+	if _, err := existingSocketPath("https://line-chrome-gw.line-apps.com"); err == nil {
 		t.Fatal("found a socket directory that does not exist")
 	}
 	if _, err := os.Stat(filepath.Join(rt, "linectl")); !os.IsNotExist(err) {
@@ -393,7 +393,7 @@ func TestExistingSocketPathCreatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := ExistingSocketPath("https://line-chrome-gw.line-apps.com")
+	b, err := existingSocketPath("https://line-chrome-gw.line-apps.com")
 	if err != nil || a != b {
 		t.Fatalf("%s %s %v", a, b, err)
 	}

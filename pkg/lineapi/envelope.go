@@ -15,7 +15,7 @@ import (
 // *GatewayError for every other code, or for a body that is no envelope
 // (a load balancer's 503 page, say). A 2xx answer that is no envelope is
 // *BadResponseError. It never panics on any input, and refuses JSON nested
-// deeper than MaxResponseDepth before parsing it.
+// deeper than maxResponseDepth before parsing it.
 func ParseEnvelope(status int, body []byte) ([]byte, error) {
 	bad := func(reason string) error {
 		if status >= 300 || status < 200 {
@@ -26,8 +26,8 @@ func ParseEnvelope(status int, body []byte) ([]byte, error) {
 	switch {
 	case len(body) == 0:
 		return nil, bad("empty body")
-	case !jsondepth.Within(body, MaxResponseDepth):
-		return nil, bad(fmt.Sprintf("JSON nested deeper than %d levels", MaxResponseDepth))
+	case !jsondepth.Within(body, maxResponseDepth):
+		return nil, bad(fmt.Sprintf("JSON nested deeper than %d levels", maxResponseDepth))
 	case !gjson.ValidBytes(body):
 		return nil, bad("not JSON")
 	}
@@ -73,9 +73,9 @@ func ParseEnvelope(status int, body []byte) ([]byte, error) {
 	}
 }
 
-// MaxResponseDepth bounds the nesting of a gateway answer; LINE's nest a
+// maxResponseDepth bounds the nesting of a gateway answer; LINE's nest a
 // handful of levels.
-const MaxResponseDepth = 64
+const maxResponseDepth = 64
 
 // rawBytes returns the bytes of r inside body without copying when possible.
 func rawBytes(body []byte, r gjson.Result) []byte {

@@ -192,7 +192,7 @@ func UnwrapKeyChain(loginPriv, serverPub, encrypted []byte) ([]KeyPair, error) {
 	if unpadded, err := pkcs7Unpad(plain); err == nil {
 		plain = unpadded
 	}
-	return DecodeKeyChain(plain)
+	return decodeKeyChain(plain)
 }
 
 // LatestKey returns the key with the highest key id: the one LINE's apps seal

@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -193,11 +194,11 @@ func TestGroupKeyWrap(t *testing.T) {
 }
 
 func FuzzDecodeKeyChain(f *testing.F) {
-	f.Add(EncodeKeyChain([]KeyPair{fixedKey(1)}))
+	f.Add(encodeKeyChain([]KeyPair{fixedKey(1)}))
 	f.Add([]byte{0x19, 0x1c, 0x00})
 	f.Add([]byte{0x1b, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		keys, err := DecodeKeyChain(b)
+		keys, err := decodeKeyChain(b)
 		if err == nil && len(keys) == 0 {
 			t.Fatal("no keys without error")
 		}
@@ -223,5 +224,33 @@ func wrapKeyChain(serverPriv, loginPub []byte, keys []KeyPair) ([]byte, error) {
 		return nil, err
 	}
 	key, iv := keyAndIV(s)
-	return cbc(key, iv, pkcs7Pad(EncodeKeyChain(keys)), true)
+	return cbc(key, iv, pkcs7Pad(encodeKeyChain(keys)), true)
+}
+
+// encodeKeyChain writes an E2EEKeyChain (decodeKeyChain's inverse).
+func encodeKeyChain(keys []KeyPair) []byte {
+	var b []byte
+	zz := func(v int64) { b = binary.AppendUvarint(b, uint64((v<<1)^(v>>63))) }
+	bin := func(p []byte) { b = binary.AppendUvarint(b, uint64(len(p))); b = append(b, p...) }
+	b = append(b, 1<<4|ctList)
+	if len(keys) < 15 {
+		b = append(b, byte(len(keys))<<4|ctStruct)
+	} else {
+		b = append(b, 0xf0|ctStruct)
+		b = binary.AppendUvarint(b, uint64(len(keys)))
+	}
+	for _, k := range keys {
+		b = append(b, 1<<4|ctI32)
+		zz(int64(k.Version))
+		b = append(b, 1<<4|ctI32)
+		zz(int64(k.KeyID))
+		b = append(b, 2<<4|ctBinary)
+		bin(k.Public)
+		b = append(b, 1<<4|ctBinary)
+		bin(k.Private)
+		b = append(b, 1<<4|ctI64)
+		zz(0)
+		b = append(b, ctStop)
+	}
+	return append(b, ctStop)
 }
