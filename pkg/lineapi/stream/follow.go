@@ -393,7 +393,7 @@ func (f *Follower) read(ctx context.Context, body io.Closer, src io.Reader, stal
 				idle.Reset(f.waitOrDefault())
 			}
 		case "fullSync":
-			fs, perr := ParseFullSync(ev.Data)
+			fs, perr := parseFullSync(ev.Data)
 			if f.badEvent(ev, perr) {
 				break
 			}
@@ -419,7 +419,7 @@ func (f *Follower) read(ctx context.Context, body io.Closer, src io.Reader, stal
 			}
 			return got, errReconnectNow
 		case "talkException":
-			te, perr := ParseTalkException(ev.Data)
+			te, perr := parseTalkException(ev.Data)
 			if perr != nil {
 				f.notice(Notice{Event: "badData", Detail: perr.Error()})
 				break

@@ -99,7 +99,7 @@ func FuzzNestingOK(f *testing.F) {
 			return
 		}
 		_, _ = ParseOperation(b)
-		_, _ = ParseFullSync(b)
-		_, _ = ParseTalkException(b)
+		_, _ = parseFullSync(b)
+		_, _ = parseTalkException(b)
 	})
 }
