@@ -4,7 +4,7 @@
 // serving other runs of the same user over a Unix socket; what they serve
 // differs, how they live does not:
 //
-//   - where the socket is: a private directory (SocketDir), checked by both
+//   - where the socket is: a private directory (socketDir), checked by both
 //     sides, one socket per agent identity (SocketPath);
 //   - one agent per socket: Listen takes a lock beside it, and a second
 //     agent finds the first running (ErrRunning, state "already-running");
@@ -37,8 +37,8 @@ var systemRuntimeDir = "/run/user"
 // MaxLine bounds one request or response line (a request body is at most 16 MiB).
 const MaxLine = 34 << 20
 
-// DialTimeout bounds connecting to an agent.
-const DialTimeout = 250 * time.Millisecond
+// dialTimeout bounds connecting to an agent.
+const dialTimeout = 250 * time.Millisecond
 
 // ErrLineTooLong is ReadLine's error for a line over MaxLine.
 var ErrLineTooLong = errors.New("line too long")
@@ -61,18 +61,13 @@ func ReadLine(r *bufio.Reader) ([]byte, error) {
 	}
 }
 
-// SocketDir returns (creating it if needed) the private directory for
+// socketDir returns (creating it if create) the private directory for
 // agent sockets: $XDG_RUNTIME_DIR/linectl; else /run/user/<uid>/linectl when
 // that runtime directory exists and is private (cron jobs have no
 // XDG_RUNTIME_DIR, yet must find an agent run as a systemd user service);
 // else <tmp>/linectl-<uid>. It refuses a directory that another user owns or
-// others can enter.
-func SocketDir() (string, error) { return socketDir(true) }
-
-// ExistingSocketDir is SocketDir for a caller that only looks for an agent:
-// it does not create the directory (and fails when there is none).
-func ExistingSocketDir() (string, error) { return socketDir(false) }
-
+// others can enter. A caller that only looks for an agent (!create) creates
+// nothing, and fails when there is no directory.
 func socketDir(create bool) (string, error) {
 	dir := filepath.Join(os.TempDir(), "linectl-"+strconv.Itoa(os.Getuid()))
 	if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" && filepath.IsAbs(rt) {
@@ -91,8 +86,8 @@ func socketDir(create bool) (string, error) {
 	return dir, nil
 }
 
-// SocketPath is the socket called name in SocketDir (create) or
-// ExistingSocketDir (!create: looking for an agent creates nothing).
+// SocketPath is the socket called name in socketDir (create, or !create:
+// looking for an agent creates nothing).
 func SocketPath(name string, create bool) (string, error) {
 	dir, err := socketDir(create)
 	if err != nil {

@@ -36,7 +36,7 @@ func TestSocketDirWithoutXDGRuntimeDir(t *testing.T) {
 	saved := systemRuntimeDir
 	systemRuntimeDir = run
 	defer func() { systemRuntimeDir = saved }()
-	dir, err := SocketDir()
+	dir, err := socketDir(true)
 	if err != nil || dir != filepath.Join(tmp, "linectl-"+strconv.Itoa(os.Getuid())) {
 		t.Fatalf("no runtime dir: %q %v", dir, err)
 	}
@@ -44,11 +44,11 @@ func TestSocketDirWithoutXDGRuntimeDir(t *testing.T) {
 	if err := os.Mkdir(user, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if dir, err := SocketDir(); err != nil || dir != filepath.Join(user, "linectl") {
+	if dir, err := socketDir(true); err != nil || dir != filepath.Join(user, "linectl") {
 		t.Fatalf("with /run/user/<uid>: %q %v", dir, err)
 	}
 	os.Chmod(user, 0o755) // not private: not used
-	if dir, err := SocketDir(); err != nil || dir != filepath.Join(tmp, "linectl-"+strconv.Itoa(os.Getuid())) {
+	if dir, err := socketDir(true); err != nil || dir != filepath.Join(tmp, "linectl-"+strconv.Itoa(os.Getuid())) {
 		t.Fatalf("open runtime dir: %q %v", dir, err)
 	}
 }

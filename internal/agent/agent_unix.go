@@ -81,7 +81,7 @@ func DialSocket(path string) (net.Conn, error) {
 	if err := checkPrivate(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
-	c, err := net.DialTimeout("unix", path, DialTimeout)
+	c, err := net.DialTimeout("unix", path, dialTimeout)
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func (l *Loop) Stop() { l.once.Do(func() { close(l.stop) }) }
 
 // Serve handles each connection on ln with handle until the loop ends.
 func (l *Loop) Serve(ctx context.Context, ln net.Listener, handle func(net.Conn)) error {
-	return ServeConns(ctx, ln, l.Poll, l.stop, func() bool {
+	return serveConns(ctx, ln, l.Poll, l.stop, func() bool {
 		if l.Watch != nil && !l.Watch() {
 			return false
 		}

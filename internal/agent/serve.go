@@ -7,12 +7,12 @@ import (
 	"time"
 )
 
-// ServeConns is an agent's accept loop, shared by the signer agent and the
+// serveConns is an agent's accept loop, shared by the signer agent and the
 // gateway agent: each connection on ln is handled by handle in its own
 // goroutine until ctx ends, stop is closed, or keepGoing (asked every poll)
 // says no. Then ln and every open connection are closed and the handlers
 // waited for. An accept error ends it with that error.
-func ServeConns(ctx context.Context, ln net.Listener, poll time.Duration, stop <-chan struct{}, keepGoing func() bool, handle func(net.Conn)) error {
+func serveConns(ctx context.Context, ln net.Listener, poll time.Duration, stop <-chan struct{}, keepGoing func() bool, handle func(net.Conn)) error {
 	var wg sync.WaitGroup
 	conns := make(chan net.Conn)
 	acceptErr := make(chan error, 1)

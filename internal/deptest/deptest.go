@@ -30,17 +30,17 @@ type Rule struct {
 	Why string
 }
 
-// GOOSes are the systems whose build constraints are checked: a file for one
+// gooses are the systems whose build constraints are checked: a file for one
 // of them (agent_unix.go, lock_windows.go) can add an import.
-var GOOSes = []string{"linux", "darwin", "windows"}
+var gooses = []string{"linux", "darwin", "windows"}
 
-// Check runs `go list -deps -json` on r.Roots for each of GOOSes and reports
+// Check runs `go list -deps -json` on r.Roots for each of gooses and reports
 // every root package that depends on a forbidden one, naming the chain's
 // first step (the root's direct import that leads there).
 func (r Rule) Check(t *testing.T) {
 	t.Helper()
-	for _, goos := range GOOSes {
-		pkgs, err := List(goos, r.Roots...)
+	for _, goos := range gooses {
+		pkgs, err := listDeps(goos, r.Roots...)
 		if err != nil {
 			t.Fatalf("go list (%s): %v", goos, err)
 		}
@@ -78,16 +78,16 @@ func matchAny(patterns []string, path string) bool {
 	return false
 }
 
-// Package is the part of `go list -json`'s answer the rules read.
-type Package struct {
+// listedPackage is the part of `go list -json`'s answer the rules read.
+type listedPackage struct {
 	ImportPath string
 	DepOnly    bool
 	Deps       []string
 }
 
-// List runs `go list -deps -json` for patterns with GOOS set, and returns
+// listDeps runs `go list -deps -json` for patterns with GOOS set, and returns
 // every package of the answer (roots and, marked DepOnly, their deps), sorted.
-func List(goos string, patterns ...string) ([]Package, error) {
+func listDeps(goos string, patterns ...string) ([]listedPackage, error) {
 	args := append([]string{"list", "-deps", "-json=ImportPath,DepOnly,Deps"}, patterns...)
 	cmd := exec.Command("go", args...) // go test puts its toolchain's bin first on PATH
 	cmd.Env = append(os.Environ(), "GOOS="+goos, "CGO_ENABLED=0")
@@ -97,10 +97,10 @@ func List(goos string, patterns ...string) ([]Package, error) {
 	if err != nil {
 		return nil, errors.New(strings.TrimSpace(stderr.String()) + ": " + err.Error())
 	}
-	var pkgs []Package
+	var pkgs []listedPackage
 	dec := json.NewDecoder(bytes.NewReader(out))
 	for {
-		var p Package
+		var p listedPackage
 		if err := dec.Decode(&p); err == io.EOF {
 			break
 		} else if err != nil {

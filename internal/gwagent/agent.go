@@ -43,11 +43,11 @@ import (
 	"github.com/linectl/linectl/internal/agent"
 )
 
-// MaxBody bounds a forwarded request or response body (the client's limit).
-const MaxBody = 16 << 20
+// maxBody bounds a forwarded request or response body (the client's limit).
+const maxBody = 16 << 20
 
-// MaxTimeout caps how long the agent works on one request.
-const MaxTimeout = 10 * time.Minute
+// maxTimeout caps how long the agent works on one request.
+const maxTimeout = 10 * time.Minute
 
 // Supported reports whether agents work on this system.
 const Supported = agent.Supported
@@ -93,9 +93,9 @@ func SocketPath(gateway string) (string, error) {
 	return agent.SocketPath(socketName(gateway), true)
 }
 
-// ExistingSocketPath is SocketPath for a caller looking for a running agent:
+// existingSocketPath is SocketPath for a caller looking for a running agent:
 // it creates nothing and fails when the directory is missing or not private.
-func ExistingSocketPath(gateway string) (string, error) {
+func existingSocketPath(gateway string) (string, error) {
 	return agent.SocketPath(socketName(gateway), false)
 }
 
@@ -103,9 +103,6 @@ func socketName(gateway string) string {
 	h := sha256.Sum256([]byte(strconv.Itoa(os.Getuid()) + "\x00" + strings.TrimRight(gateway, "/")))
 	return "gateway-" + hex.EncodeToString(h[:8]) + ".sock"
 }
-
-// Ping returns the status of the agent at socket.
-func Ping(ctx context.Context, socket string) (Status, error) { return statusOp(ctx, socket, "ping") }
 
 // Stop asks the agent at socket to exit and returns its last status.
 func Stop(ctx context.Context, socket string) (Status, error) { return statusOp(ctx, socket, "stop") }

@@ -118,7 +118,7 @@ func TestForwardThroughAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc.Close()
-	st, err := Ping(context.Background(), w.socket)
+	st, err := ping(context.Background(), w.socket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func TestAgentRefuses(t *testing.T) {
 		{Op: "forward", Method: "POST", Path: "/api/x@evil.example/"},
 		{Op: "forward", Method: "POST", Path: "/api/talk thrift"},
 		{Op: "forward", Method: "GET", Path: "/api/talk/thrift/Talk/TalkService/getProfile"},
-		{Op: "forward", Method: "POST", Path: "/api/talk/thrift/Talk/TalkService/getProfile", Body: make([]byte, MaxBody+1)},
+		{Op: "forward", Method: "POST", Path: "/api/talk/thrift/Talk/TalkService/getProfile", Body: make([]byte, maxBody+1)},
 		{Op: "connect", Path: "evil.example:443"},
 	} {
 		resp := raw(t, w.socket, q)
@@ -319,7 +319,7 @@ func TestPrivateDirectory(t *testing.T) {
 	if _, err := SocketPath(w.url); err == nil {
 		t.Fatal("SocketPath accepted a 0755 directory")
 	}
-	if _, err := Ping(context.Background(), w.socket); !errors.Is(err, ErrUnavailable) {
+	if _, err := ping(context.Background(), w.socket); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("ping through a 0755 directory: %v", err)
 	}
 	cl, tr := w.client(t)
@@ -371,7 +371,7 @@ func TestStop(t *testing.T) {
 func waitPing(t *testing.T, socket string) {
 	t.Helper()
 	for i := 0; i < 100; i++ {
-		if _, err := Ping(context.Background(), socket); err == nil {
+		if _, err := ping(context.Background(), socket); err == nil {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -383,7 +383,7 @@ func waitPing(t *testing.T, socket string) {
 func TestExistingSocketPathCreatesNothing(t *testing.T) {
 	rt := t.TempDir()
 	t.Setenv("XDG_RUNTIME_DIR", rt)
-	if _, err := ExistingSocketPath("https://line-chrome-gw.line-apps.com"); err == nil {
+	if _, err := existingSocketPath("https://line-chrome-gw.line-apps.com"); err == nil {
 		t.Fatal("found a socket directory that does not exist")
 	}
 	if _, err := os.Stat(filepath.Join(rt, "linectl")); !os.IsNotExist(err) {
@@ -393,8 +393,11 @@ func TestExistingSocketPathCreatesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := ExistingSocketPath("https://line-chrome-gw.line-apps.com")
+	b, err := existingSocketPath("https://line-chrome-gw.line-apps.com")
 	if err != nil || a != b {
 		t.Fatalf("%s %s %v", a, b, err)
 	}
 }
+
+// ping returns the status of the agent at socket.
+func ping(ctx context.Context, socket string) (Status, error) { return statusOp(ctx, socket, "ping") }

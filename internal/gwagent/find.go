@@ -24,7 +24,7 @@ func Find(mode, gateway string, start func()) (*Transport, error) {
 	if mode == config.AgentOff || !Supported {
 		return nil, nil
 	}
-	find := ExistingSocketPath // looking creates nothing
+	find := existingSocketPath // looking creates nothing
 	if mode == config.AgentStart {
 		find = SocketPath
 	}

@@ -110,8 +110,8 @@ func (s *Server) forward(c net.Conn, r *bufio.Reader, enc *json.Encoder, q reque
 		return
 	}
 	timeout := time.Duration(q.TimeoutMS) * time.Millisecond
-	if timeout <= 0 || timeout > MaxTimeout {
-		timeout = MaxTimeout
+	if timeout <= 0 || timeout > maxTimeout {
+		timeout = maxTimeout
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -147,7 +147,7 @@ func (s *Server) forward(c net.Conn, r *bufio.Reader, enc *json.Encoder, q reque
 	}
 	defer resp.Body.Close()
 	// One byte over the limit tells the caller the answer was too large.
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		_ = enc.Encode(response{Error: "read the answer: " + err.Error(), Written: true, Timeout: errors.Is(err, context.DeadlineExceeded)})
 		return
@@ -170,8 +170,8 @@ func (s *Server) target(q request) (string, error) {
 		strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return "", fmt.Errorf("refused: malformed path")
 	}
-	if len(q.Body) > MaxBody {
-		return "", fmt.Errorf("refused: body larger than %d bytes", MaxBody)
+	if len(q.Body) > maxBody {
+		return "", fmt.Errorf("refused: body larger than %d bytes", maxBody)
 	}
 	u, err := url.Parse(s.Gateway + p)
 	if err != nil || u.Scheme != s.base.Scheme || u.Host != s.base.Host || u.User != nil {

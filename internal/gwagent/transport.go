@@ -82,7 +82,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		body = b
 	}
-	if len(body) <= MaxBody { // the agent takes no more; larger goes directly
+	if len(body) <= maxBody { // the agent takes no more; larger goes directly
 		resp, sent, err := t.forward(req, body)
 		if sent {
 			t.logf("gateway agent: %s %s via the agent", req.Method, req.URL.Path)
@@ -122,7 +122,7 @@ func (t *Transport) forward(req *http.Request, body []byte) (resp *http.Response
 		q.TimeoutMS = max(1, (time.Until(dl) + time.Millisecond - 1).Milliseconds()) // never before ours
 		_ = c.SetDeadline(dl.Add(graceAfterDeadline))
 	} else {
-		_ = c.SetDeadline(time.Now().Add(MaxTimeout + graceAfterDeadline))
+		_ = c.SetDeadline(time.Now().Add(maxTimeout + graceAfterDeadline))
 	}
 	// Cancelling the call unblocks the reads below and hangs up, which
 	// makes the agent cancel its request too.

@@ -13,18 +13,18 @@ import (
 // (an image bomb is a small file that claims a huge canvas, or a GIF of
 // thousands of frames: decoding it would take gigabytes).
 const (
-	// MaxPixels bounds width × height of an image (a 200-megapixel camera
+	// maxPixels bounds width × height of an image (a 200-megapixel camera
 	// makes 16320 × 12240, 199.8 MP).
-	MaxPixels = 200e6
-	// MaxTotalPixels bounds width × height × frames of an animated GIF.
-	MaxTotalPixels = 400e6
+	maxPixels = 200e6
+	// maxTotalPixels bounds width × height × frames of an animated GIF.
+	maxTotalPixels = 400e6
 	// maxDecodeBytes bounds the memory a preview's decode may take; a larger
 	// image is sent without a preview.
 	maxDecodeBytes = 48 << 20
 )
 
 // ErrTooLarge means the image's header claims more pixels than linectl
-// sends (MaxPixels, MaxTotalPixels).
+// sends (maxPixels, maxTotalPixels).
 var ErrTooLarge = errors.New("the image is too large")
 
 // header is what an image's header says, read without decoding pixels.
@@ -56,11 +56,11 @@ func readHeader(b []byte, ext string) (h header, ok bool, err error) {
 	}
 	px := float64(cfg.Width) * float64(cfg.Height)
 	switch {
-	case px > MaxPixels:
-		return h, true, fmt.Errorf("%w: %d × %d pixels, more than linectl's limit of %.0f million", ErrTooLarge, cfg.Width, cfg.Height, MaxPixels/1e6)
-	case px*float64(h.frames) > MaxTotalPixels:
+	case px > maxPixels:
+		return h, true, fmt.Errorf("%w: %d × %d pixels, more than linectl's limit of %.0f million", ErrTooLarge, cfg.Width, cfg.Height, maxPixels/1e6)
+	case px*float64(h.frames) > maxTotalPixels:
 		return h, true, fmt.Errorf("%w: %d frames of %d × %d pixels, more than linectl's limit of %.0f million pixels in all frames",
-			ErrTooLarge, h.frames, cfg.Width, cfg.Height, MaxTotalPixels/1e6)
+			ErrTooLarge, h.frames, cfg.Width, cfg.Height, maxTotalPixels/1e6)
 	}
 	return h, true, nil
 }

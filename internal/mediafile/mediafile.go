@@ -51,7 +51,7 @@ var ErrNotImage = errors.New("not a PNG, JPEG or GIF image by its content")
 // LINE takes, gives its name the format's extension (LINE reads the format
 // from it: beeper/line found PNGs named .jpg lost their transparency), and
 // sets its metadata and preview. An image whose header claims more pixels
-// than MaxPixels (MaxTotalPixels for all a GIF's frames) is refused
+// than maxPixels (maxTotalPixels for all a GIF's frames) is refused
 // (ErrTooLarge) before anything is decoded.
 func DescribeImage(md *delivery.Media, head []byte) error {
 	ext, ok := formats[http.DetectContentType(head)]

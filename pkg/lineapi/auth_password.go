@@ -139,8 +139,8 @@ type E2EEMetadata struct {
 
 // Long-poll windows (x-lst) the extension uses.
 const (
-	JQPollWindow  = 180 * time.Second
-	LF1PollWindow = 110 * time.Second
+	jqPollWindow  = 180 * time.Second
+	lf1PollWindow = 110 * time.Second
 )
 
 // WaitDeviceConfirm long-polls until the user confirmed the login PIN on the

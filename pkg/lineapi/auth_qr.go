@@ -9,9 +9,9 @@ import (
 const (
 	qrService       = "LoginQrCode/SecondaryQrCodeLoginService"
 	qrNoticeService = "LoginQrCode/SecondaryQrCodeLoginPermitNoticeService"
-	// QRPollWindow and PINPollWindow are the extension's x-lst values.
-	QRPollWindow  = 150 * time.Second
-	PINPollWindow = 110 * time.Second
+	// qrPollWindow and pinPollWindow are the extension's x-lst values.
+	qrPollWindow  = 150 * time.Second
+	pinPollWindow = 110 * time.Second
 )
 
 type authSession struct {

@@ -255,7 +255,7 @@ func TestParseMID(t *testing.T) {
 
 func TestRedaction(t *testing.T) {
 	in := `[{"type":1,"password":"hexhex","certificate":"CERT","verifier":"VER","secret":"","accessToken":"AT","nested":{"refreshToken":"RT"},"callbackUrl":"https://line.me/R/au/lgn/sq/ID?secret=PUB"}]`
-	out := RedactJSON([]byte(in))
+	out := redactJSON([]byte(in))
 	for _, s := range []string{"hexhex", "CERT", "VER", "AT\"", "RT", "ID?", "PUB"} {
 		if strings.Contains(out, s) {
 			t.Errorf("%q leaked in %s", s, out)

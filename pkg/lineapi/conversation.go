@@ -16,7 +16,7 @@ import (
 // exactly these three fields).
 const (
 	RelationReply   = 3 // messageRelationType REPLY
-	ServiceCodeTalk = 1 // relatedMessageServiceCode TALK
+	serviceCodeTalk = 1 // relatedMessageServiceCode TALK
 )
 
 // Mentionee is one entry of a MENTION metadata: the span [Start, End) of

@@ -1,11 +1,12 @@
 package lineapi
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/linectl/linectl/pkg/lineapi/internal/jsondepth"
 )
 
 // ParseEnvelope decodes a gateway response body whatever the HTTP status
@@ -14,7 +15,7 @@ import (
 // *GatewayError for every other code, or for a body that is no envelope
 // (a load balancer's 503 page, say). A 2xx answer that is no envelope is
 // *BadResponseError. It never panics on any input, and refuses JSON nested
-// deeper than MaxResponseDepth before parsing it.
+// deeper than maxResponseDepth before parsing it.
 func ParseEnvelope(status int, body []byte) ([]byte, error) {
 	bad := func(reason string) error {
 		if status >= 300 || status < 200 {
@@ -25,8 +26,8 @@ func ParseEnvelope(status int, body []byte) ([]byte, error) {
 	switch {
 	case len(body) == 0:
 		return nil, bad("empty body")
-	case !NestingOK(body, MaxResponseDepth):
-		return nil, bad(fmt.Sprintf("JSON nested deeper than %d levels", MaxResponseDepth))
+	case !jsondepth.Within(body, maxResponseDepth):
+		return nil, bad(fmt.Sprintf("JSON nested deeper than %d levels", maxResponseDepth))
 	case !gjson.ValidBytes(body):
 		return nil, bad("not JSON")
 	}
@@ -72,45 +73,9 @@ func ParseEnvelope(status int, body []byte) ([]byte, error) {
 	}
 }
 
-// MaxResponseDepth bounds the nesting of a gateway answer; LINE's nest a
+// maxResponseDepth bounds the nesting of a gateway answer; LINE's nest a
 // handful of levels.
-const MaxResponseDepth = 64
-
-// NestingOK reports whether the JSON text b nests at most max levels of
-// arrays and objects. It does not validate; it only counts, in one pass,
-// brackets outside strings — cheap enough to run before any parser, so a
-// hostile depth never reaches one.
-func NestingOK(b []byte, max int) bool {
-	// Fewer opening brackets than the bound (strings included: an upper
-	// bound) cannot nest past it; bytes.Count is vectorised, the scan is not.
-	if bytes.Count(b, []byte{'{'})+bytes.Count(b, []byte{'['}) <= max {
-		return true
-	}
-	depth, inStr := 0, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inStr {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inStr = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inStr = true
-		case '[', '{':
-			if depth++; depth > max {
-				return false
-			}
-		case ']', '}':
-			depth--
-		}
-	}
-	return true
-}
+const maxResponseDepth = 64
 
 // rawBytes returns the bytes of r inside body without copying when possible.
 func rawBytes(body []byte, r gjson.Result) []byte {

@@ -53,9 +53,9 @@ func (e *TalkError) Error() string {
 	}
 	name = SafeText(name)
 	if e.Reason == "" {
-		return fmt.Sprintf("%s %d (%s)", name, e.Code, TalkCodeName(e.Name, e.Code))
+		return fmt.Sprintf("%s %d (%s)", name, e.Code, talkCodeName(e.Name, e.Code))
 	}
-	return fmt.Sprintf("%s %d (%s): %s", name, e.Code, TalkCodeName(e.Name, e.Code), SafeText(e.Reason))
+	return fmt.Sprintf("%s %d (%s): %s", name, e.Code, talkCodeName(e.Name, e.Code), SafeText(e.Reason))
 }
 
 // Is reports whether target is a *TalkError with the same code and, when the
@@ -274,9 +274,9 @@ var qrCodeNames = map[int]string{
 	4: "VERIFICATION_NOTICE_FAILED", 5: "RETRY_LATER", 100: "INVALID_CONTEXT", 101: "APP_UPGRADE_REQUIRED",
 }
 
-// TalkCodeName returns the enum name of an exception code ("MUST_REFRESH_V3_TOKEN"),
+// talkCodeName returns the enum name of an exception code ("MUST_REFRESH_V3_TOKEN"),
 // or "UNKNOWN" when the code is not in the table.
-func TalkCodeName(exception string, code int) string {
+func talkCodeName(exception string, code int) string {
 	table := talkCodeNames
 	if exception == ExceptionQRCode {
 		table = qrCodeNames

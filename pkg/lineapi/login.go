@@ -124,7 +124,7 @@ func (c *Client) LoginWithPassword(ctx context.Context, in PasswordLogin) (*Sess
 		in.Events.PIN(r.PinCode)
 	}
 	in.Events.progress("waiting for the PIN to be confirmed on the phone")
-	if _, err := c.waitConfirm(ctx, "JQ", r.Verifier, JQPollWindow); err != nil {
+	if _, err := c.waitConfirm(ctx, "JQ", r.Verifier, jqPollWindow); err != nil {
 		return nil, err
 	}
 	return c.finishVerifier(ctx, r.Verifier)
@@ -138,7 +138,7 @@ func (c *Client) finishE2EEPasswordLogin(ctx context.Context, r *LoginResult, pi
 		in.Events.PIN(pin)
 	}
 	in.Events.progress("waiting for the PIN to be confirmed on the phone")
-	dc, err := c.waitConfirm(ctx, "LF1", r.Verifier, LF1PollWindow)
+	dc, err := c.waitConfirm(ctx, "LF1", r.Verifier, lf1PollWindow)
 	if err != nil {
 		return nil, err
 	}
@@ -194,9 +194,9 @@ type QRLogin struct {
 	Events      LoginEvents
 }
 
-// QRURL returns the URL the phone must scan: the callback URL with the
+// qrURL returns the URL the phone must scan: the callback URL with the
 // login public key (standard base64, query-escaped) and e2eeVersion=1.
-func QRURL(callbackURL string, pub []byte) string {
+func qrURL(callbackURL string, pub []byte) string {
 	return callbackURL + "?secret=" + url.QueryEscape(base64.StdEncoding.EncodeToString(pub)) + "&e2eeVersion=1"
 }
 
@@ -221,11 +221,11 @@ func (c *Client) LoginWithQR(ctx context.Context, in QRLogin) (*Session, error) 
 		return nil, err
 	}
 	if in.Events.QR != nil {
-		in.Events.QR(QRURL(qr.CallbackURL, key.PublicKey().Bytes()))
+		in.Events.QR(qrURL(qr.CallbackURL, key.PublicKey().Bytes()))
 	}
 	windows := max(qr.LongPollingMaxCount, 1)
 	in.Events.progress("waiting for the QR code to be scanned in the LINE app")
-	if err := c.pollWindows(ctx, windows, func() error { return c.CheckQRCodeVerified(ctx, sid, QRPollWindow) }); err != nil {
+	if err := c.pollWindows(ctx, windows, func() error { return c.CheckQRCodeVerified(ctx, sid, qrPollWindow) }); err != nil {
 		return nil, fmt.Errorf("QR code not scanned: %w", err)
 	}
 	usedCert := true
@@ -242,7 +242,7 @@ func (c *Client) LoginWithQR(ctx context.Context, in QRLogin) (*Session, error) 
 			in.Events.PIN(pin)
 		}
 		in.Events.progress("enter the PIN on the phone")
-		if err := c.pollWindows(ctx, windows, func() error { return c.CheckPINCodeVerified(ctx, sid, PINPollWindow) }); err != nil {
+		if err := c.pollWindows(ctx, windows, func() error { return c.CheckPINCodeVerified(ctx, sid, pinPollWindow) }); err != nil {
 			return nil, fmt.Errorf("PIN not confirmed: %w", err)
 		}
 	}

@@ -141,7 +141,7 @@ func (c *Client) SendMessage(ctx context.Context, reqSeq int64, m OutgoingMessag
 	body.HasContent = IsMedia(m.ContentType) || m.ContentType == ContentSticker
 	if m.RelatedMessageID != "" {
 		body.RelatedMessageID = m.RelatedMessageID
-		body.MessageRelationType, body.RelatedMessageServiceCode = RelationReply, ServiceCodeTalk
+		body.MessageRelationType, body.RelatedMessageServiceCode = RelationReply, serviceCodeTalk
 	}
 	var out SentMessage
 	if err := c.thriftCall(ctx, "Talk/TalkService", "sendMessage", []any{reqSeq, body}, &out, true, false); err != nil {

@@ -10,9 +10,9 @@ import (
 	"strconv"
 )
 
-// ReceivePath returns the operation stream's request URI for a revision,
+// receivePath returns the operation stream's request URI for a revision,
 // with the extension's query (docs/protocol.md §7).
-func ReceivePath(localRev int64, version, language string) string {
+func receivePath(localRev int64, version, language string) string {
 	q := "localRev=" + strconv.FormatInt(localRev, 10) +
 		"&version=" + url.QueryEscape(version) +
 		"&lastPartialFullSyncs=%7B%7D&language=" + url.QueryEscape(language)
@@ -27,7 +27,7 @@ func ReceivePath(localRev int64, version, language string) string {
 //
 // Gateway: GET /api/operation/receive?localRev=…&version=3.7.2&lastPartialFullSyncs=%7B%7D&language=en_US
 func (c *Client) OpenOperationStream(ctx context.Context, localRev int64) (io.ReadCloser, error) {
-	path := ReceivePath(localRev, c.version, c.language)
+	path := receivePath(localRev, c.version, c.language)
 	for refreshed := false; ; refreshed = true {
 		token, err := c.tokens.Token(ctx)
 		if err != nil {

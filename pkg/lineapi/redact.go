@@ -27,9 +27,9 @@ var sensitiveHeaders = map[string]bool{
 
 var secretQuery = regexp.MustCompile(`(?i)(secret|token|verifier|localrev_token)=[^&\s"]*`)
 
-// RedactJSON returns body with the values of sensitive keys replaced by
+// redactJSON returns body with the values of sensitive keys replaced by
 // "<redacted>". A body that is not JSON is summarised by its length.
-func RedactJSON(body []byte) string {
+func redactJSON(body []byte) string {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return ""
 	}
@@ -94,7 +94,7 @@ func (c *Client) logRequest(req *http.Request, body []byte) {
 	defer c.debugMu.Unlock()
 	fmt.Fprintf(c.debug, "debug: > %s %s%s\n", req.Method, secretQuery.ReplaceAllString(req.URL.RequestURI(), "$1="+redactedParameter), redactHeaders(req.Header))
 	if len(body) > 0 {
-		fmt.Fprintf(c.debug, "debug: > body %s\n", RedactJSON(body))
+		fmt.Fprintf(c.debug, "debug: > body %s\n", redactJSON(body))
 	}
 }
 
@@ -109,5 +109,5 @@ func (c *Client) logResponse(resp *http.Response, body []byte) {
 		fmt.Fprintf(c.debug, "debug: < body %s (a secret)\n", redactedParameter)
 		return
 	}
-	fmt.Fprintf(c.debug, "debug: < body %s\n", RedactJSON(body))
+	fmt.Fprintf(c.debug, "debug: < body %s\n", redactJSON(body))
 }

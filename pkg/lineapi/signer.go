@@ -2,7 +2,6 @@ package lineapi
 
 import (
 	"context"
-	"errors"
 )
 
 // SignRequest is what an x-hmac signature covers (docs/protocol.md §2).
@@ -36,6 +35,3 @@ type NoneSigner struct{}
 
 // Sign returns "", meaning "send no x-hmac header".
 func (NoneSigner) Sign(context.Context, SignRequest) (string, error) { return "", nil }
-
-// ErrNoSigner is returned when a request needs a signature and no signer is configured.
-var ErrNoSigner = errors.New("no x-hmac signer configured")

@@ -182,23 +182,3 @@ func (d *Decrypter) Close() error {
 	}
 	return nil
 }
-
-// DecryptBytes decrypts a whole blob, checking its tag first.
-func DecryptBytes(keyMaterial, blob []byte) ([]byte, error) {
-	k, err := DeriveKeys(keyMaterial)
-	if err != nil {
-		return nil, err
-	}
-	if len(blob) < TagSize {
-		return nil, ErrBadBlob
-	}
-	ct, tag := blob[:len(blob)-TagSize], blob[len(blob)-TagSize:]
-	m := hmac.New(sha256.New, k.MAC)
-	m.Write(ct)
-	if !hmac.Equal(m.Sum(nil), tag) {
-		return nil, ErrBadBlob
-	}
-	out := make([]byte, len(ct))
-	k.stream().XORKeyStream(out, ct)
-	return out, nil
-}

@@ -27,7 +27,7 @@ func FuzzDecrypt(f *testing.F) {
 	f.Add([]byte{}, 1)
 	f.Add(bytes.Repeat([]byte{0}, 40), 3)
 	f.Fuzz(func(t *testing.T, blob []byte, step int) {
-		whole, err := DecryptBytes(km, blob)
+		whole, err := decryptBytes(km, blob)
 		var out bytes.Buffer
 		d, _ := NewDecrypter(km, &out)
 		step = 1 + abs(step)%64

@@ -26,13 +26,9 @@ import (
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
-// DefaultBaseURL is LINE's object storage (beeper/line OBSBaseURL, OkLine
-// OBS_BASE, linejs LineObs.prefix).
-const DefaultBaseURL = "https://obs.line-apps.com"
-
-// Application is the x-line-application the extension sends (OkLine's
+// xLineApplication is the x-line-application the extension sends (OkLine's
 // reading of the 3.7.2 bundle; beeper/line omits the trailing tab).
-const Application = "CHROMEOS\t3.7.2\tChrome_OS\t"
+const xLineApplication = "CHROMEOS\t3.7.2\tChrome_OS\t"
 
 // Object types of X-Obs-Params.
 const (
@@ -42,7 +38,6 @@ const (
 
 // Storage ids (SIDs) of Letter-Sealed objects.
 const (
-	SIDPlain       = "m"
 	SIDSealedImage = "emi"
 	SIDSealedFile  = "emf"
 )
@@ -318,7 +313,7 @@ func (f readFunc) Read(p []byte) (int, error) { return f(p) }
 func (c *Client) header(req *http.Request, token string) {
 	h := req.Header
 	h.Set("user-agent", c.UserAgent)
-	h.Set("x-line-application", Application)
+	h.Set("x-line-application", xLineApplication)
 	h.Set("x-lal", "en_US")
 	h.Set("x-line-access", token)
 }

@@ -3,6 +3,8 @@ package obs
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -30,9 +32,9 @@ func TestEncryptDecryptStreaming(t *testing.T) {
 		if err != nil || int64(len(blob)) != EncryptedSize(int64(n)) {
 			t.Fatalf("n=%d: blob %d bytes, err %v", n, len(blob), err)
 		}
-		whole, err := DecryptBytes(km, blob)
+		whole, err := decryptBytes(km, blob)
 		if err != nil || !bytes.Equal(whole, plain) {
-			t.Fatalf("n=%d: DecryptBytes: %v", n, err)
+			t.Fatalf("n=%d: decryptBytes: %v", n, err)
 		}
 		// Streamed in uneven pieces, the tag split across writes.
 		var out bytes.Buffer
@@ -64,8 +66,8 @@ func TestTamperedBlobsRefused(t *testing.T) {
 		"flipped tag": flip(blob, len(blob)-1),
 	}
 	for name, b := range cases {
-		if _, err := DecryptBytes(km, b); !errors.Is(err, ErrBadBlob) {
-			t.Errorf("%s: DecryptBytes err = %v", name, err)
+		if _, err := decryptBytes(km, b); !errors.Is(err, ErrBadBlob) {
+			t.Errorf("%s: decryptBytes err = %v", name, err)
 		}
 		d, _ := NewDecrypter(km, io.Discard)
 		_, _ = d.Write(b)
@@ -74,7 +76,7 @@ func TestTamperedBlobsRefused(t *testing.T) {
 		}
 	}
 	other := bytes.Repeat([]byte{8}, KeyMaterialSize)
-	if _, err := DecryptBytes(other, blob); !errors.Is(err, ErrBadBlob) {
+	if _, err := decryptBytes(other, blob); !errors.Is(err, ErrBadBlob) {
 		t.Errorf("wrong key: %v", err)
 	}
 	for _, n := range []int{0, 31, 33} {
@@ -189,4 +191,25 @@ func TestUploadWithoutOID(t *testing.T) {
 	if err != nil || oid != "" {
 		t.Fatalf("Upload = %q, %v", oid, err)
 	}
+}
+
+// decryptBytes decrypts a whole blob, checking its tag first: the
+// reference the streaming Decrypter is checked against.
+func decryptBytes(keyMaterial, blob []byte) ([]byte, error) {
+	k, err := DeriveKeys(keyMaterial)
+	if err != nil {
+		return nil, err
+	}
+	if len(blob) < TagSize {
+		return nil, ErrBadBlob
+	}
+	ct, tag := blob[:len(blob)-TagSize], blob[len(blob)-TagSize:]
+	m := hmac.New(sha256.New, k.MAC)
+	m.Write(ct)
+	if !hmac.Equal(m.Sum(nil), tag) {
+		return nil, ErrBadBlob
+	}
+	out := make([]byte, len(ct))
+	k.stream().XORKeyStream(out, ct)
+	return out, nil
 }

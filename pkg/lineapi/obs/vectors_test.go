@@ -128,9 +128,9 @@ func TestMediaFileVectors(t *testing.T) {
 			if hexSHA(blob) != f.BlobSHA256 || (f.Inline && !bytes.Equal(blob, f.Blob)) {
 				t.Fatal("Encrypt's blob differs from the generator's")
 			}
-			got, err := DecryptBytes(f.KeyMaterial, blob)
+			got, err := decryptBytes(f.KeyMaterial, blob)
 			if err != nil || !bytes.Equal(got, plain) {
-				t.Fatalf("DecryptBytes: %v", err)
+				t.Fatalf("decryptBytes: %v", err)
 			}
 		})
 	}
@@ -139,7 +139,7 @@ func TestMediaFileVectors(t *testing.T) {
 func TestMediaTamperedVectors(t *testing.T) {
 	v := loadMediaVectors(t)
 	for _, c := range v.Tampered {
-		if _, err := DecryptBytes(c.KeyMaterial, c.Blob); err == nil {
+		if _, err := decryptBytes(c.KeyMaterial, c.Blob); err == nil {
 			t.Errorf("%s (%s): decrypted", c.Name, c.Reason)
 		}
 		d, err := NewDecrypter(c.KeyMaterial, io.Discard)
@@ -197,7 +197,7 @@ func TestSealedMediaVectors(t *testing.T) {
 			t.Fatalf("%s: payload %s (%v)", c.Name, payload, err)
 		}
 		f := files[c.FileVector]
-		if got, err := DecryptBytes(p.KeyMaterial, f.Blob); err != nil || !bytes.Equal(got, f.plaintext()) {
+		if got, err := decryptBytes(p.KeyMaterial, f.Blob); err != nil || !bytes.Equal(got, f.plaintext()) {
 			t.Fatalf("%s: file does not decrypt with the sealed key material: %v", c.Name, err)
 		}
 	}

@@ -74,9 +74,9 @@ type TextPayload struct {
 	Text string `json:"text"`
 }
 
-// NonceSizeV2 is the GCM nonce linectl writes. docs/protocol.md says 12 bytes;
+// nonceSizeV2 is the GCM nonce linectl writes. docs/protocol.md says 12 bytes;
 // CHRLINE writes 16. Decryption accepts either.
-const NonceSizeV2 = 12
+const nonceSizeV2 = 12
 
 // EncryptV2 seals plaintext: salt 16 random bytes, key SHA-256(s‖salt‖"Key"),
 // AES-256-GCM with AAD. Chunks: [salt, ciphertext‖tag, nonce, BE32(senderKeyId), BE32(receiverKeyId)].
@@ -85,7 +85,7 @@ func EncryptV2(secret []byte, m Message, plaintext []byte, r io.Reader) ([][]byt
 		r = rand.Reader
 	}
 	salt := make([]byte, 16)
-	nonce := make([]byte, NonceSizeV2)
+	nonce := make([]byte, nonceSizeV2)
 	if _, err := io.ReadFull(r, salt); err != nil {
 		return nil, err
 	}

@@ -192,7 +192,7 @@ func UnwrapKeyChain(loginPriv, serverPub, encrypted []byte) ([]KeyPair, error) {
 	if unpadded, err := pkcs7Unpad(plain); err == nil {
 		plain = unpadded
 	}
-	return DecodeKeyChain(plain)
+	return decodeKeyChain(plain)
 }
 
 // LatestKey returns the key with the highest key id: the one LINE's apps seal
@@ -205,17 +205,6 @@ func LatestKey(keys []KeyPair) (KeyPair, bool) {
 		}
 	}
 	return best, len(keys) > 0
-}
-
-// WrapKeyChain is UnwrapKeyChain's inverse (for tests): PKCS#7-padded, as
-// LINE's module requires.
-func WrapKeyChain(serverPriv, loginPub []byte, keys []KeyPair) ([]byte, error) {
-	s, err := SharedSecret(serverPriv, loginPub)
-	if err != nil {
-		return nil, err
-	}
-	key, iv := keyAndIV(s)
-	return cbc(key, iv, pkcs7Pad(EncodeKeyChain(keys)), true)
 }
 
 // UnwrapGroupKey returns a group's private key from encryptedSharedKey:

@@ -5,6 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -137,7 +138,7 @@ func TestKeyChainRoundTripAndLoginSecrets(t *testing.T) {
 	server, login := fixedKey(7), fixedKey(8)
 	keys := []KeyPair{fixedKey(3), fixedKey(4)}
 	keys[0].KeyID, keys[1].KeyID = 1001, 70000
-	enc, err := WrapKeyChain(server.Private, login.Public, keys)
+	enc, err := wrapKeyChain(server.Private, login.Public, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,11 +194,11 @@ func TestGroupKeyWrap(t *testing.T) {
 }
 
 func FuzzDecodeKeyChain(f *testing.F) {
-	f.Add(EncodeKeyChain([]KeyPair{fixedKey(1)}))
+	f.Add(encodeKeyChain([]KeyPair{fixedKey(1)}))
 	f.Add([]byte{0x19, 0x1c, 0x00})
 	f.Add([]byte{0x1b, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		keys, err := DecodeKeyChain(b)
+		keys, err := decodeKeyChain(b)
 		if err == nil && len(keys) == 0 {
 			t.Fatal("no keys without error")
 		}
@@ -213,4 +214,43 @@ func FuzzDecrypt(f *testing.F) {
 		_, _ = DecryptV1(secret, [][]byte{a, b, c, d, e})
 		_, _ = UnwrapGroupKey(secret, secret, b)
 	})
+}
+
+// wrapKeyChain is UnwrapKeyChain's inverse: PKCS#7-padded, as
+// LINE's module requires.
+func wrapKeyChain(serverPriv, loginPub []byte, keys []KeyPair) ([]byte, error) {
+	s, err := SharedSecret(serverPriv, loginPub)
+	if err != nil {
+		return nil, err
+	}
+	key, iv := keyAndIV(s)
+	return cbc(key, iv, pkcs7Pad(encodeKeyChain(keys)), true)
+}
+
+// encodeKeyChain writes an E2EEKeyChain (decodeKeyChain's inverse).
+func encodeKeyChain(keys []KeyPair) []byte {
+	var b []byte
+	zz := func(v int64) { b = binary.AppendUvarint(b, uint64((v<<1)^(v>>63))) }
+	bin := func(p []byte) { b = binary.AppendUvarint(b, uint64(len(p))); b = append(b, p...) }
+	b = append(b, 1<<4|ctList)
+	if len(keys) < 15 {
+		b = append(b, byte(len(keys))<<4|ctStruct)
+	} else {
+		b = append(b, 0xf0|ctStruct)
+		b = binary.AppendUvarint(b, uint64(len(keys)))
+	}
+	for _, k := range keys {
+		b = append(b, 1<<4|ctI32)
+		zz(int64(k.Version))
+		b = append(b, 1<<4|ctI32)
+		zz(int64(k.KeyID))
+		b = append(b, 2<<4|ctBinary)
+		bin(k.Public)
+		b = append(b, 1<<4|ctBinary)
+		bin(k.Private)
+		b = append(b, 1<<4|ctI64)
+		zz(0)
+		b = append(b, ctStop)
+	}
+	return append(b, ctStop)
 }

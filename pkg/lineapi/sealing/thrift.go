@@ -171,8 +171,8 @@ func (r *reader) skip(t byte) error {
 	return errThrift
 }
 
-// DecodeKeyChain reads an E2EEKeyChain. Bytes after the struct are ignored.
-func DecodeKeyChain(b []byte) ([]KeyPair, error) {
+// decodeKeyChain reads an E2EEKeyChain. Bytes after the struct are ignored.
+func decodeKeyChain(b []byte) ([]KeyPair, error) {
 	r := &reader{b: b}
 	var keys []KeyPair
 	var last int16
@@ -252,32 +252,4 @@ func (r *reader) key() (KeyPair, error) {
 		return k, ErrBadKey
 	}
 	return k, nil
-}
-
-// EncodeKeyChain writes an E2EEKeyChain (for tests and simulators).
-func EncodeKeyChain(keys []KeyPair) []byte {
-	var b []byte
-	zz := func(v int64) { b = binary.AppendUvarint(b, uint64((v<<1)^(v>>63))) }
-	bin := func(p []byte) { b = binary.AppendUvarint(b, uint64(len(p))); b = append(b, p...) }
-	b = append(b, 1<<4|ctList)
-	if len(keys) < 15 {
-		b = append(b, byte(len(keys))<<4|ctStruct)
-	} else {
-		b = append(b, 0xf0|ctStruct)
-		b = binary.AppendUvarint(b, uint64(len(keys)))
-	}
-	for _, k := range keys {
-		b = append(b, 1<<4|ctI32)
-		zz(int64(k.Version))
-		b = append(b, 1<<4|ctI32)
-		zz(int64(k.KeyID))
-		b = append(b, 2<<4|ctBinary)
-		bin(k.Public)
-		b = append(b, 1<<4|ctBinary)
-		bin(k.Private)
-		b = append(b, 1<<4|ctI64)
-		zz(0)
-		b = append(b, ctStop)
-	}
-	return append(b, ctStop)
 }

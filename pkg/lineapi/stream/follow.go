@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/internal/jsondepth"
 )
 
 // Opener opens the operation stream after a revision (lineapi.Client does).
@@ -392,7 +393,7 @@ func (f *Follower) read(ctx context.Context, body io.Closer, src io.Reader, stal
 				idle.Reset(f.waitOrDefault())
 			}
 		case "fullSync":
-			fs, perr := ParseFullSync(ev.Data)
+			fs, perr := parseFullSync(ev.Data)
 			if f.badEvent(ev, perr) {
 				break
 			}
@@ -418,7 +419,7 @@ func (f *Follower) read(ctx context.Context, body io.Closer, src io.Reader, stal
 			}
 			return got, errReconnectNow
 		case "talkException":
-			te, perr := ParseTalkException(ev.Data)
+			te, perr := parseTalkException(ev.Data)
 			if perr != nil {
 				f.notice(Notice{Event: "badData", Detail: perr.Error()})
 				break
@@ -435,7 +436,7 @@ func (f *Follower) read(ctx context.Context, body io.Closer, src io.Reader, stal
 			}
 			f.notice(Notice{Event: "talkException", Detail: terr.Error()})
 		case "partialFullSync":
-			if !lineapi.NestingOK(ev.Data, MaxDepth) {
+			if !jsondepth.Within(ev.Data, MaxDepth) {
 				f.notice(skipped(ev.Name, eventRevision(ev), fmt.Sprintf("JSON nested deeper than %d levels", MaxDepth)))
 				break
 			}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/linectl/linectl/pkg/lineapi"
+	"github.com/linectl/linectl/pkg/lineapi/internal/jsondepth"
 )
 
 func TestOversizedEventIsSkippedNotFatal(t *testing.T) {
@@ -95,11 +95,11 @@ func FuzzNestingOK(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if !lineapi.NestingOK(b, 3) {
+		if !jsondepth.Within(b, 3) {
 			return
 		}
 		_, _ = ParseOperation(b)
-		_, _ = ParseFullSync(b)
-		_, _ = ParseTalkException(b)
+		_, _ = parseFullSync(b)
+		_, _ = parseTalkException(b)
 	})
 }

@@ -3,9 +3,10 @@ package stream
 import (
 	"errors"
 	"fmt"
-	"github.com/linectl/linectl/pkg/lineapi"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/linectl/linectl/pkg/lineapi/internal/jsondepth"
 )
 
 // Operation is one operation of the stream (docs/protocol.md §7). It owns its
@@ -38,7 +39,7 @@ var ErrTooDeep = fmt.Errorf("%w: nested deeper than %d levels", ErrBadOperation,
 
 // checkJSON is the common gate of every event parser: bounded nesting, then valid JSON.
 func checkJSON(data []byte, what string) error {
-	if !lineapi.NestingOK(data, MaxDepth) {
+	if !jsondepth.Within(data, MaxDepth) {
 		return ErrTooDeep
 	}
 	if !gjson.ValidBytes(data) {
@@ -132,15 +133,15 @@ func i64(r gjson.Result) (int64, bool) {
 	return n, len(s) > 0
 }
 
-// FullSync is a fullSync event: jump to NextRevision.
-type FullSync struct {
+// fullSyncEvent is a fullSync event: jump to NextRevision.
+type fullSyncEvent struct {
 	Reasons      []int64
 	NextRevision int64
 }
 
-// ParseFullSync reads {"reasons":[…],"nextRevision":"…"}.
-func ParseFullSync(data []byte) (FullSync, error) {
-	var fs FullSync
+// parseFullSync reads {"reasons":[…],"nextRevision":"…"}.
+func parseFullSync(data []byte) (fullSyncEvent, error) {
+	var fs fullSyncEvent
 	if err := checkJSON(data, "fullSync is "); err != nil {
 		return fs, err
 	}
@@ -158,21 +159,21 @@ func ParseFullSync(data []byte) (FullSync, error) {
 	return fs, nil
 }
 
-// TalkException is a talkException event's payload.
-type TalkException struct {
+// talkExceptionEvent is a talkException event's payload.
+type talkExceptionEvent struct {
 	Code   int
 	Reason string
 }
 
-// ParseTalkException reads {"code":N,"reason":"…","parameterMap":…}.
-func ParseTalkException(data []byte) (TalkException, error) {
+// parseTalkException reads {"code":N,"reason":"…","parameterMap":…}.
+func parseTalkException(data []byte) (talkExceptionEvent, error) {
 	if err := checkJSON(data, "talkException is "); err != nil {
-		return TalkException{}, err
+		return talkExceptionEvent{}, err
 	}
 	r := gjson.ParseBytes(data)
 	c, ok := i64(r.Get("code"))
 	if !ok {
-		return TalkException{}, fmt.Errorf("%w: talkException without code", ErrBadOperation)
+		return talkExceptionEvent{}, fmt.Errorf("%w: talkException without code", ErrBadOperation)
 	}
-	return TalkException{Code: int(c), Reason: r.Get("reason").String()}, nil
+	return talkExceptionEvent{Code: int(c), Reason: r.Get("reason").String()}, nil
 }

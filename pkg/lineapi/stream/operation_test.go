@@ -66,8 +66,8 @@ func FuzzParseOperation(f *testing.F) {
 		if err == nil && (op.Revision <= 0 || op.Type < 0) {
 			t.Fatalf("accepted bad op %+v", op)
 		}
-		_, _ = ParseFullSync(data)
-		_, _ = ParseTalkException(data)
+		_, _ = parseFullSync(data)
+		_, _ = parseTalkException(data)
 		_ = op.Type.String()
 		_ = strings.ToUpper(op.Message.Get("text").String())
 	})
