@@ -71,6 +71,10 @@ type Options struct {
 	// 2xx but no x-obs-oid header (LINE's extension never reads it there, so
 	// nothing says OBS sends it). See also SetPlainUploadNoOID.
 	PlainUploadNoOID bool
+	// UnrecordedOBSBodies: Calls record OBS uploads without their bytes, and
+	// an upload's body is read once, straight into its object (make bench's
+	// 1 GiB files; recorded, each would stay in memory twice over).
+	UnrecordedOBSBodies bool
 }
 
 // Server is the simulator. It is safe for concurrent use.
@@ -78,7 +82,8 @@ type Server struct {
 	opts Options
 
 	mu        sync.Mutex
-	opening   sync.WaitGroup // sealed media being decrypted after their answer (decryptLater)
+	settling  sync.Mutex // settle: one reader decrypts the unopened media at a time
+	unopened  []unopened // sealed media to decrypt before the messages are read (decryptLater)
 	offset    time.Duration
 	accounts  map[string]*Account // by MID
 	order     []string

@@ -26,12 +26,8 @@ type receiveState struct {
 }
 
 // Position is receive's position beside the config.
-func (d *Dir) Position() *Position { return d.position(FileReceiveState, FileReceiveLock) }
-
-// position is a stream position in file, with its one-reader lock: another
-// reader of its own (a webhook's, say) is another pair of files.
-func (d *Dir) position(file, lock string) *Position {
-	return &Position{path: d.path(file), lock: d.path(lock)}
+func (d *Dir) Position() *Position {
+	return &Position{path: d.path(FileReceiveState), lock: d.path(FileReceiveLock)}
 }
 
 // Name is the file, for messages.
@@ -83,11 +79,15 @@ func (p *Position) Save(mid string, rev int64) error {
 
 // Lock takes the one-reader lock without waiting (ErrLocked when another
 // process holds it), creating the directory 0700 if needed.
-func (p *Position) Lock() (unlock func(), err error) {
-	if err := config.EnsureDir(filepath.Dir(p.lock)); err != nil {
+func (p *Position) Lock() (unlock func(), err error) { return tryLock(p.lock) }
+
+// tryLock takes the lock file at path without waiting (ErrLocked when
+// another process holds it), creating the directory 0700 if needed.
+func tryLock(path string) (unlock func(), err error) {
+	if err := config.EnsureDir(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
-	unlock, ok, err := config.TryLock(p.lock)
+	unlock, ok, err := config.TryLock(path)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,11 @@ const (
 	FileE2EEKeys     = "e2ee-keys.json"       // Letter Sealing keys
 	FileNotifyTokens = "notify-tokens.json"   // notify serve's tokens (format: internal/notify)
 	FileOBSToken     = "obs-token.json"       // the object-storage token, until its lifetime ends (a secret)
+	FileBotTokens    = "bot-tokens.json"      // serve's Messaging API tokens (format: internal/botapi)
+	FileBotSecrets   = "bot-secrets.json"     // their channel secrets (webhook signatures)
+	FileBotRetryKeys = "bot-retry-keys.json"  // X-Line-Retry-Key records, 24 h (format: internal/botapi)
+	FileBotWebhooks  = "bot-webhooks.json"    // the webhooks' stream position
+	FileBotHooksLock = "bot-webhooks.lock"    // one webhook dispatcher per config
 	DirSigner        = "signer"               // the imported signing module (format: pkg/lineapi/wasmsign)
 )
 
@@ -54,6 +59,15 @@ func (d *Dir) path(name string) string { return filepath.Join(d.dir, name) }
 // NotifyTokensPath is notify serve's token store (its format is
 // internal/notify's).
 func (d *Dir) NotifyTokensPath() string { return d.path(FileNotifyTokens) }
+
+// BotTokensPaths are serve's Messaging API tokens and their channel
+// secrets (their format is internal/botapi's).
+func (d *Dir) BotTokensPaths() (tokens, secrets string) {
+	return d.path(FileBotTokens), d.path(FileBotSecrets)
+}
+
+// BotRetryKeysPath is serve's X-Line-Retry-Key records (internal/botapi's).
+func (d *Dir) BotRetryKeysPath() string { return d.path(FileBotRetryKeys) }
 
 // SignerDir is where `signer import` puts LINE's module.
 func (d *Dir) SignerDir() string { return d.path(DirSigner) }

@@ -34,6 +34,7 @@ func TestFilesArePrivateWhateverIsUsedFirst(t *testing.T) {
 		FileSendState:    func(d *Dir) error { return d.SaveRevision(me, 5) },
 		FileReceiveState: func(d *Dir) error { return d.Position().Save(me, 5) },
 		FileDirectory:    func(d *Dir) error { return d.SaveNames(&Names{MID: me}) },
+		FileBotWebhooks:  func(d *Dir) error { return d.Webhooks().Save(me, 5, 6) },
 		FileOBSToken:     func(d *Dir) error { d.SaveOBSToken("access", "tok", time.Now()); return nil },
 		FileE2EEKeys:     func(d *Dir) error { return d.SetOwnKeys(me, own()) },
 	} {
@@ -216,5 +217,50 @@ func TestOBSToken(t *testing.T) {
 	}
 	if err := d.RemoveOBSToken(); err != nil {
 		t.Fatalf("removing a missing token: %v", err)
+	}
+}
+
+// serve's webhook position: the operation being delivered is kept past the
+// position (redelivered after a restart); another account's is none; a bad
+// file is ErrCorrupt; one dispatcher holds the lock.
+func TestWebhooks(t *testing.T) {
+	d, _ := newDir(t)
+	w := d.Webhooks()
+	if _, _, saved, err := w.Load(me); saved || err != nil {
+		t.Fatalf("no file: %v %v", saved, err)
+	}
+	if err := w.Save(me, 9, 10); err != nil {
+		t.Fatal(err)
+	}
+	if rev, att, saved, err := w.Load(me); rev != 9 || att != 10 || !saved || err != nil {
+		t.Fatalf("%d %d %v %v", rev, att, saved, err)
+	}
+	if err := w.Save(me, 10, 0); err != nil {
+		t.Fatal(err)
+	}
+	if rev, att, _, _ := w.Load(me); rev != 10 || att != 0 {
+		t.Fatalf("delivered: %d %d", rev, att)
+	}
+	if _, _, saved, err := w.Load(other); saved || err != nil {
+		t.Fatalf("another account's position: %v %v", saved, err)
+	}
+	if err := os.WriteFile(w.Name(), []byte(`{"mid":"`+me+`","revision":"x"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := w.Load(me); !errors.Is(err, config.ErrCorrupt) || !strings.Contains(err.Error(), "bad revision") {
+		t.Fatalf("bad revision: %v", err)
+	}
+	unlock, err := w.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if _, err := d.Webhooks().Lock(); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second dispatcher: %v", err)
+	}
+	if u, err := d.Position().Lock(); err != nil {
+		t.Fatalf("receive's lock is its own: %v", err)
+	} else {
+		u()
 	}
 }
