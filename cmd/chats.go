@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/linectl/linectl/internal/state"
 )
 
 type listOptions struct {
@@ -16,15 +18,15 @@ type listOptions struct {
 // directoryStore keeps the chats and contacts cache (the file beside the
 // config; a map in tests).
 type directoryStore interface {
-	Load() *directory
-	Save(*directory) error
+	Load() *state.Names
+	Save(*state.Names) error
 }
 
 // fileDirectory is the cache file of the factory's config.
 type fileDirectory struct{ f *factory }
 
-func (d fileDirectory) Load() *directory        { return loadDirectory(d.f) }
-func (d fileDirectory) Save(x *directory) error { return saveDirectory(d.f, x) }
+func (d fileDirectory) Load() *state.Names        { return loadDirectory(d.f) }
+func (d fileDirectory) Save(x *state.Names) error { return saveDirectory(d.f, x) }
 
 func newListOptions(f *factory) *listOptions {
 	return &listOptions{deps: f.deps(), Directory: fileDirectory{f}}

@@ -2,14 +2,13 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/internal/state"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
@@ -17,48 +16,23 @@ import (
 // command that reads it (name resolution) fetches it again.
 const DirectoryMaxAge = 24 * time.Hour
 
-// chatEntry is one chat of the cache and of `linectl chats`.
-type chatEntry struct {
-	Type    string `json:"type"` // "chat"
-	MID     string `json:"mid"`
-	Name    string `json:"name"`
-	Kind    string `json:"kind"` // "group" | "room"
-	Members int    `json:"members"`
-	Invited bool   `json:"invited"`
-}
+// The lines of `linectl chats` and `linectl contacts` are the cache's
+// entries as they are (internal/state owns the file).
+type (
+	chatEntry    = state.Chat
+	contactEntry = state.Contact
+)
 
-// contactEntry is one contact of the cache and of `linectl contacts`.
-type contactEntry struct {
-	Type        string `json:"type"` // "contact"
-	MID         string `json:"mid"`
-	DisplayName string `json:"displayName"`
-}
-
-// directory is the cached chats and contacts of the account.
-type directory struct {
-	MID       string         `json:"mid"`
-	ChatsAt   time.Time      `json:"chatsFetchedAt,omitzero"`
-	Chats     []chatEntry    `json:"chats"`
-	ContactAt time.Time      `json:"contactsFetchedAt,omitzero"`
-	Contacts  []contactEntry `json:"contacts"`
-}
-
-func directoryPath(f *factory) string {
-	return f.store.Beside(config.FileDirectory)
-}
-
-// loadDirectory reads the cache; a missing or unreadable cache is empty.
-func loadDirectory(f *factory) *directory {
-	d := &directory{}
-	if _, err := f.Store(); err != nil {
-		return d
+// loadDirectory reads the cache; a missing or unreadable cache, or another
+// account's, is empty.
+func loadDirectory(f *factory) *state.Names {
+	st, err := f.State()
+	if err != nil {
+		return &state.Names{}
 	}
-	b, err := config.ReadFile(directoryPath(f))
-	if err == nil && b != nil {
-		_ = json.Unmarshal(b, d)
-	}
+	d := st.Names()
 	if cfg, err := f.Config(); err == nil && d.MID != "" && d.MID != cfg.Account.MID {
-		return &directory{} // another account's cache
+		return &state.Names{} // another account's cache
 	}
 	return d
 }
@@ -66,15 +40,15 @@ func loadDirectory(f *factory) *directory {
 // saveDirectory writes the cache, best-effort: it only saves calls, so a
 // disk that cannot take it (full, read-only) is no reason to fail a command
 // — stderr gets a warning and the command goes on.
-func saveDirectory(f *factory, d *directory) error {
+func saveDirectory(f *factory, d *state.Names) error {
 	if cfg, err := f.Config(); err == nil {
 		d.MID = cfg.Account.MID
 	}
-	b, err := json.Marshal(d)
-	if err != nil {
-		return err
+	st, err := f.State()
+	if err == nil {
+		err = st.SaveNames(d)
 	}
-	if err := config.WriteFileAtomic(directoryPath(f), b); err != nil {
+	if err != nil {
 		f.progress("linectl: warning: could not save the chats and contacts cache (names are looked up again next time): %v", err)
 	}
 	return nil
@@ -139,7 +113,7 @@ func fetchContacts(ctx context.Context, cl *lineapi.Client) ([]contactEntry, err
 // nameMatch is one destination a name resolves to.
 type nameMatch struct{ mid, kind, name string }
 
-func (d *directory) lookup(name string) []nameMatch {
+func lookupName(d *state.Names, name string) []nameMatch {
 	var out []nameMatch
 	if strings.TrimFunc(name, isInvisible) == "" {
 		return nil // an empty name (an unnamed room) matches nothing
@@ -172,13 +146,13 @@ func resolveNames(ctx context.Context, f *factory, mids, names []string) ([]stri
 	refreshed := false
 	out := append([]string{}, mids...)
 	for _, name := range names {
-		m := d.lookup(name)
+		m := lookupName(d, name)
 		if (len(m) == 0 || stale) && !refreshed {
 			var err error
 			if d, err = refreshDirectory(ctx, f); err != nil {
 				return nil, err
 			}
-			refreshed, m = true, d.lookup(name)
+			refreshed, m = true, lookupName(d, name)
 		}
 		switch len(m) {
 		case 0:
@@ -197,7 +171,7 @@ func resolveNames(ctx context.Context, f *factory, mids, names []string) ([]stri
 	return out, nil
 }
 
-func refreshDirectory(ctx context.Context, f *factory) (*directory, error) {
+func refreshDirectory(ctx context.Context, f *factory) (*state.Names, error) {
 	cl, err := f.Client(true)
 	if err != nil {
 		return nil, err
@@ -211,6 +185,6 @@ func refreshDirectory(ctx context.Context, f *factory) (*directory, error) {
 		return nil, err
 	}
 	now := f.Now()
-	d := &directory{ChatsAt: now, Chats: chats, ContactAt: now, Contacts: contacts}
+	d := &state.Names{ChatsAt: now, Chats: chats, ContactAt: now, Contacts: contacts}
 	return d, saveDirectory(f, d)
 }

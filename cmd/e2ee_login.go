@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/big"
 
-	"github.com/linectl/linectl/internal/keystore"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/sealing"
 )
@@ -78,5 +77,9 @@ func saveE2EELogin(f *factory, s *lineapi.Session, pw lineapi.PasswordE2EE) (boo
 		f.progress("warning: cannot unwrap the login's Letter Sealing key chain (%v); sealed chats will not work", err)
 		return false, nil
 	}
-	return true, keystore.SetOwn(e2eeKeysPath(f), s.MID, keys)
+	st, err := f.State()
+	if err != nil {
+		return false, err
+	}
+	return true, st.SetOwnKeys(s.MID, keys)
 }

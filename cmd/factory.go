@@ -14,6 +14,7 @@ import (
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/session"
 	"github.com/linectl/linectl/internal/signer"
+	"github.com/linectl/linectl/internal/state"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
@@ -57,6 +58,7 @@ type factory struct {
 
 	out     *printer
 	store   *config.Store
+	state   *state.Dir
 	cfg     *config.Config
 	source  *session.Source
 	closers []func() error
@@ -115,6 +117,21 @@ func (f *factory) Store() (*config.Store, error) {
 	}
 	f.store = &config.Store{Path: p, Warn: f.progress}
 	return f.store, nil
+}
+
+// State returns the files beside the config (internal/state): the key
+// store, send's and receive's state, the names cache, the object-storage
+// token.
+func (f *factory) State() (*state.Dir, error) {
+	if f.state != nil {
+		return f.state, nil
+	}
+	s, err := f.Store()
+	if err != nil {
+		return nil, err
+	}
+	f.state = state.Open(s.Path, func() time.Time { return f.Now() })
+	return f.state, nil
 }
 
 // Config reads the config file with the environment and the command's flags

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/linectl/linectl/internal/config"
-	"github.com/linectl/linectl/internal/keystore"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
@@ -17,6 +15,8 @@ type logoutOptions struct {
 	deps
 	// ForgetKeys removes the Letter Sealing key store (--forget-device).
 	ForgetKeys func() error
+	// ForgetOBSToken removes the object-storage token kept for later runs.
+	ForgetOBSToken func() error
 	// Ended tells the run that the session was ended on purpose (no
 	// "session ended" handling of its errors).
 	Ended        func()
@@ -25,8 +25,21 @@ type logoutOptions struct {
 
 func newCmdLogout(f *factory, runF func(*logoutOptions) error) *cobra.Command {
 	opts := &logoutOptions{deps: f.deps(),
-		ForgetKeys: func() error { return keystore.Remove(e2eeKeysPath(f)) },
-		Ended:      func() { f.sessionUsed = false },
+		ForgetKeys: func() error {
+			st, err := f.State()
+			if err != nil {
+				return err
+			}
+			return st.RemoveKeys()
+		},
+		ForgetOBSToken: func() error {
+			st, err := f.State()
+			if err != nil {
+				return err
+			}
+			return st.RemoveOBSToken()
+		},
+		Ended: func() { f.sessionUsed = false },
 	}
 	cmd := &cobra.Command{
 		Use:   "logout",
@@ -77,7 +90,7 @@ func runLogout(ctx context.Context, opts *logoutOptions) error {
 	c, err := store.Update(func(c *config.Config) error {
 		c.Tokens = config.Tokens{}
 		// The object-storage token was issued under the ended session.
-		if err := os.Remove(store.Beside(config.FileOBSToken)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := opts.ForgetOBSToken(); err != nil {
 			return err
 		}
 		if opts.ForgetDevice {

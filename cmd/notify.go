@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/notify"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
@@ -35,11 +34,11 @@ https://notify-api.line.me switches by changing the URL and the token. See docs/
 
 // notifyTokensPath is the token store beside the config.
 func notifyTokensPath(f *factory) (string, error) {
-	s, err := f.Store()
+	st, err := f.State()
 	if err != nil {
 		return "", err
 	}
-	return s.Beside(config.FileNotifyTokens), nil
+	return st.NotifyTokensPath(), nil
 }
 
 // notifyTokenLine is printed by notify token add (with the token, once),

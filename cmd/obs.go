@@ -2,13 +2,9 @@ package cmd
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"sync"
 	"time"
 
-	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
 )
@@ -16,7 +12,7 @@ import (
 // newOBS returns an object-storage client for cl's account. Its token comes
 // from acquireEncryptedAccessToken when first needed and is kept until 30 s
 // before the lifetime LINE gave (beeper/line): in memory, and in
-// obs-token.json beside the config (0600, like the config's own tokens), so
+// obs-token.json beside the config (internal/state; 0600, like the config's own tokens), so
 // that a later media send asks the gateway nothing but the send. A kept
 // token belongs to the access token it was issued under: after a token
 // refresh or a new login it is not used (beeper/line drops its cache then:
@@ -56,47 +52,28 @@ func newOBS(f *factory, cl *lineapi.Client) *obs.Client {
 	return c
 }
 
-// obsTokenFile is obs-token.json: the token, its end, and a hash of the
-// access token it was issued under (never the access token itself).
-type obsTokenFile struct {
-	Access string `json:"accessTokenSHA256"`
-	Token  string `json:"token"`
-	Until  int64  `json:"until"` // unix seconds
-}
-
-// sessionKey is the hash that ties a kept OBS token to the session's
-// current access token ("" without a session).
-func sessionKey(f *factory) string {
-	src := f.Session()
-	if src == nil || src.Tokens().AccessToken == "" {
-		return ""
+// accessToken is the session's current access token ("" without a
+// session): a kept OBS token belongs to the one it was issued under.
+func accessToken(f *factory) string {
+	if src := f.Session(); src != nil {
+		return src.Tokens().AccessToken
 	}
-	h := sha256.Sum256([]byte(src.Tokens().AccessToken))
-	return hex.EncodeToString(h[:])
+	return ""
 }
 
 // loadOBSToken is the kept token if it is still good for this session.
 func loadOBSToken(f *factory) (string, time.Time) {
-	key := sessionKey(f)
-	if key == "" || f.store == nil {
+	st, err := f.State()
+	if err != nil {
 		return "", time.Time{}
 	}
-	b, err := config.ReadPrivateFile(f.store.Beside(config.FileOBSToken), "the object-storage token", 4<<10)
-	var t obsTokenFile
-	if err != nil || b == nil || json.Unmarshal(b, &t) != nil || t.Access != key || t.Token == "" {
-		return "", time.Time{}
-	}
-	return t.Token, time.Unix(t.Until, 0)
+	return st.OBSToken(accessToken(f))
 }
 
 // saveOBSToken keeps the token for later runs; a failure costs the next run
 // one acquireEncryptedAccessToken, nothing else.
 func saveOBSToken(f *factory, token string, until time.Time) {
-	key := sessionKey(f)
-	if key == "" || f.store == nil {
-		return
-	}
-	if b, err := json.Marshal(obsTokenFile{Access: key, Token: token, Until: until.Unix()}); err == nil {
-		_ = config.WriteFileAtomic(f.store.Beside(config.FileOBSToken), b)
+	if st, err := f.State(); err == nil {
+		st.SaveOBSToken(accessToken(f), token, until)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/notify"
 	"github.com/linectl/linectl/internal/session"
+	"github.com/linectl/linectl/internal/state"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/linectl/linectl/pkg/lineapi/e2ee"
@@ -137,12 +138,12 @@ func TestArgsToOptions(t *testing.T) {
 
 // memDirectory is a chats and contacts cache in memory.
 type memDirectory struct {
-	d     directory
+	d     state.Names
 	saves int
 }
 
-func (m *memDirectory) Load() *directory { c := m.d; return &c }
-func (m *memDirectory) Save(d *directory) error {
+func (m *memDirectory) Load() *state.Names { c := m.d; return &c }
+func (m *memDirectory) Save(d *state.Names) error {
 	m.d, m.saves = *d, m.saves+1
 	return nil
 }
@@ -160,7 +161,7 @@ func TestRunListWithFakes(t *testing.T) {
 	d.Config = func() (*config.Config, error) {
 		return &config.Config{Tokens: config.Tokens{AccessToken: "a"}}, nil
 	}
-	dir := &memDirectory{d: directory{ChatsAt: now.Add(-time.Hour), Chats: []chatEntry{{Type: "chat", MID: "c1", Name: "Cached"}}}}
+	dir := &memDirectory{d: state.Names{ChatsAt: now.Add(-time.Hour), Chats: []chatEntry{{Type: "chat", MID: "c1", Name: "Cached"}}}}
 	opts := &listOptions{deps: d, Directory: dir}
 	if err := runList(context.Background(), opts, true); err != nil || !strings.Contains(out.String(), "Cached") || dir.saves != 0 {
 		t.Fatalf("fresh cache: %v %s (saves %d)", err, out.String(), dir.saves)
@@ -211,8 +212,9 @@ func TestRunLogoutWithFakes(t *testing.T) {
 			}
 			d.Store = func() (*config.Store, error) { return store, nil }
 			d.Info = func(string, ...any) {}
-			forgot, ended := false, false
-			opts := &logoutOptions{deps: d, ForgetDevice: c.forget, ForgetKeys: func() error { forgot = true; return nil }, Ended: func() { ended = true }}
+			forgot, ended, obsDropped := false, false, false
+			opts := &logoutOptions{deps: d, ForgetDevice: c.forget, ForgetKeys: func() error { forgot = true; return nil },
+				ForgetOBSToken: func() error { obsDropped = true; return nil }, Ended: func() { ended = true }}
 			err := runLogout(context.Background(), opts)
 			if got := classify(err).code; (err == nil) != (c.code == 0) || (err != nil && got != c.code) {
 				t.Fatalf("err %v (exit %d), want %d", err, got, c.code)
@@ -220,6 +222,9 @@ func TestRunLogoutWithFakes(t *testing.T) {
 			cf, _ := store.Load()
 			if cf.Tokens.LoggedIn() != c.kept || (c.forget && (cf.Account.Certificate != "" || !forgot)) || (!c.forget && forgot) {
 				t.Fatalf("tokens kept %v, certificate %q, keys forgotten %v", cf.Tokens.LoggedIn(), cf.Account.Certificate, forgot)
+			}
+			if obsDropped != (c.code == 0) {
+				t.Fatalf("object-storage token dropped %v (it was issued under the ended session)", obsDropped)
 			}
 			if c.code == 0 && (!ended || !strings.Contains(out.String(), fmt.Sprintf(`"remote":%v`, c.remote))) {
 				t.Fatalf("out %s, ended %v", out.String(), ended)

@@ -2,66 +2,14 @@ package cmd
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/internal/state"
 	"github.com/linectl/linectl/pkg/lineapi/stream"
 )
-
-// receiveState is where `receive` resumes: the revision of the last
-// operation it wrote and flushed. It is saved only after the line is
-// flushed, so an operation is never lost; operations at or below it are never
-// printed again, so none is repeated.
-type receiveState struct {
-	MID      string `json:"mid"`
-	Revision string `json:"revision"` // i64 as a string, like LINE's
-}
-
-func receiveStatePath(f *factory) string {
-	return f.store.Beside(config.FileReceiveState)
-}
-
-// loadReceiveRevision returns the saved revision and whether there is one.
-func loadReceiveRevision(f *factory, mid string) (int64, bool, error) {
-	b, err := config.ReadFile(receiveStatePath(f))
-	if err != nil {
-		return 0, false, err
-	}
-	if b == nil {
-		return 0, false, nil
-	}
-	var st receiveState
-	if err := json.Unmarshal(b, &st); err != nil {
-		return 0, false, withExit(ExitUsage, kindConfig, fmt.Errorf("%s is corrupt (%v): remove it to start from the newest operation", receiveStatePath(f), err))
-	}
-	if st.MID != "" && mid != "" && st.MID != mid {
-		return 0, false, nil // another account's position
-	}
-	rev, err := strconv.ParseInt(st.Revision, 10, 64)
-	if err != nil || rev < 0 {
-		return 0, false, withExit(ExitUsage, kindConfig, fmt.Errorf("%s holds a bad revision %q: %s", receiveStatePath(f), st.Revision, resetHint(receiveStatePath(f))))
-	}
-	return rev, true, nil
-}
-
-func saveReceiveRevision(f *factory, mid string, rev int64) error {
-	b, err := json.Marshal(receiveState{MID: mid, Revision: strconv.FormatInt(rev, 10)})
-	if err != nil {
-		return err
-	}
-	return config.WriteFileAtomic(receiveStatePath(f), b)
-}
-
-// resetHint says how to reset a receive position linectl refuses.
-func resetHint(file string) string {
-	return "remove " + file + " to start from the newest operation, or run 'linectl receive --from-revision N' (an operation's revision from an earlier line) to resume there"
-}
 
 // checkSavedRevision refuses a saved position more than
 // stream.DefaultMaxAhead past LINE's newest revision (the bound the stream's
@@ -71,11 +19,11 @@ func checkSavedRevision(file string, rev, latest int64) error {
 		return nil
 	}
 	return withExit(ExitUsage, kindConfig, fmt.Errorf("%s holds revision %d, more than %d past LINE's newest (%d): %s",
-		file, rev, stream.DefaultMaxAhead, latest, resetHint(file)))
+		file, rev, stream.DefaultMaxAhead, latest, state.ResetHint(file)))
 }
 
 // positionStore is where receive keeps its position, and its one-reader
-// lock (files beside the config; memory in tests).
+// lock (state.Position beside the config; memory in tests).
 type positionStore interface {
 	Load(mid string) (rev int64, saved bool, err error)
 	Save(mid string, rev int64) error
@@ -83,28 +31,52 @@ type positionStore interface {
 	Name() string // what errors name: the file
 }
 
-// filePosition is the factory's config's receive-state.json and lock.
+// filePosition is the factory's state.Position.
 type filePosition struct{ f *factory }
 
-func (p filePosition) Load(mid string) (int64, bool, error) { return loadReceiveRevision(p.f, mid) }
-func (p filePosition) Save(mid string, rev int64) error     { return saveReceiveRevision(p.f, mid, rev) }
-func (p filePosition) Lock() (func(), error)                { return lockReceive(p.f) }
-func (p filePosition) Name() string                         { return receiveStatePath(p.f) }
-
-// lockReceive makes sure only one receive runs per config.
-func lockReceive(f *factory) (func(), error) {
-	p := f.store.Beside(config.FileReceiveLock)
-	if err := config.EnsureDir(filepath.Dir(p)); err != nil {
-		return nil, err
-	}
-	unlock, ok, err := config.TryLock(p)
+func (p filePosition) pos() (*state.Position, error) {
+	st, err := p.f.State()
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
+	return st.Position(), nil
+}
+
+func (p filePosition) Load(mid string) (int64, bool, error) {
+	pos, err := p.pos()
+	if err != nil {
+		return 0, false, err
+	}
+	return pos.Load(mid)
+}
+
+func (p filePosition) Save(mid string, rev int64) error {
+	pos, err := p.pos()
+	if err != nil {
+		return err
+	}
+	return pos.Save(mid, rev)
+}
+
+func (p filePosition) Name() string {
+	pos, err := p.pos()
+	if err != nil {
+		return state.FileReceiveState
+	}
+	return pos.Name()
+}
+
+// Lock makes sure only one receive runs per config.
+func (p filePosition) Lock() (func(), error) {
+	pos, err := p.pos()
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := pos.Lock()
+	if errors.Is(err, state.ErrLocked) {
 		return nil, withExit(ExitTemporary, kindAlreadyRunning, errors.New("another 'linectl receive' is already running with this config; only one may read the stream at a time"))
 	}
-	return unlock, nil
+	return unlock, err
 }
 
 // positionSaver owns receive's stdout and its saved position. A revision is

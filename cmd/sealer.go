@@ -4,16 +4,10 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/linectl/linectl/internal/config"
-	"github.com/linectl/linectl/internal/keystore"
+	"github.com/linectl/linectl/internal/state"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/e2ee"
 )
-
-// e2eeKeysPath is the Letter Sealing key store beside the config.
-func e2eeKeysPath(f *factory) string {
-	return f.store.Beside(config.FileE2EEKeys)
-}
 
 // accountMID is the logged-in account's MID: the config's, else LINE's
 // answer to getProfile (a config from before the MID was saved).
@@ -32,8 +26,12 @@ func accountMID(ctx context.Context, f *factory, cl *lineapi.Client) (string, er
 // store beside the config. A key store that cannot be read is an error (exit
 // 2, kind config): it is kept as it is, never replaced by an empty one.
 // The caller saves the store (ks.Save) when done.
-func newSealer(f *factory, cl *lineapi.Client) (*e2ee.Sealer, *keystore.File, error) {
-	ks, err := keystore.Open(e2eeKeysPath(f))
+func newSealer(f *factory, cl *lineapi.Client) (*e2ee.Sealer, *state.KeyFile, error) {
+	st, err := f.State()
+	if err != nil {
+		return nil, nil, err
+	}
+	ks, err := st.Keys()
 	if err != nil {
 		return nil, nil, err
 	}

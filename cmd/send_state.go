@@ -1,224 +1,13 @@
 package cmd
 
 import (
-	"encoding/json"
-	"fmt"
-	"os"
-	"strconv"
-	"sync"
-	"time"
-
-	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
-	"github.com/linectl/linectl/pkg/lineapi/e2ee"
 )
 
-// What send keeps between runs so that a warm send is one gateway call: the
-// probe of each chat (probe-cache.json) and an operation revision to search
-// the stream from (send-state.json, or receive's position).
-
-// probeTTL is how long a chat's probe is trusted. A Letter Sealing setting, a
-// member or a key changes rarely, and every stale answer LINE can notice is
-// refused without being processed (82, 83, 84, 99, not a member) and makes
-// the sender probe again and resend once; what an hour bounds is the change
-// LINE would not refuse — a peer who turned Letter Sealing off still gets a
-// sealed message its app cannot open — and a cron job every 15 minutes
-// probes once in four runs.
-const probeTTL = time.Hour
-
-// revisionTTL is how old a saved revision may be to search the stream from
-// for an unknown outcome. How far back LINE replays the stream is not known;
-// a day is assumed (an older start may draw a fullSync, which ends the search
-// with exit 6: never a wrong answer).
-const revisionTTL = 24 * time.Hour
-
-type probeEntry struct {
-	At    int64          `json:"at"` // unix seconds
-	Probe *lineapi.Probe `json:"probe,omitempty"`
-	// Flow is a chat's determineMediaMessageFlow answer, under the key
-	// "media/<mid>": trusted for the hour, or the shorter cacheTtlMillis
-	// LINE gives (beeper/line caches it for that long).
-	Flow *lineapi.MediaFlow `json:"flow,omitempty"`
-}
-
-// flowKey is where a chat's media flow is kept among the probes.
-func flowKey(mid string) string { return "media/" + e2ee.NormalizeMID(mid) }
-
-type probeFile struct {
-	MID     string                `json:"mid"`
-	Entries map[string]probeEntry `json:"entries"`
-}
-
-// probeCache is the delivery.ProbeCache of one run, saved by save.
-type probeCache struct {
-	path, mid string
-	now       func() time.Time
-
-	mu      sync.Mutex
-	entries map[string]probeEntry
-	changed map[string]bool // chats set or dropped in this run
-}
-
-func probeCachePath(f *factory) string {
-	return f.store.Beside(config.FileProbeCache)
-}
-
-// loadProbeCache reads the cache; a missing, unreadable or another
-// account's cache is empty (it is only an optimisation).
-func loadProbeCache(f *factory, mid string) *probeCache {
-	c := &probeCache{path: probeCachePath(f), mid: mid, now: f.Now, entries: map[string]probeEntry{}, changed: map[string]bool{}}
-	var pf probeFile
-	if b, err := config.ReadFile(c.path); err == nil && b != nil && json.Unmarshal(b, &pf) == nil && e2ee.SameMID(pf.MID, mid) {
-		for k, v := range pf.Entries {
-			if v.Probe != nil || v.Flow != nil {
-				c.entries[k] = v
-			}
-		}
-	}
-	return c
-}
-
-func (c *probeCache) Probe(mid string) (*lineapi.Probe, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[e2ee.NormalizeMID(mid)]
-	if !ok || e.Probe == nil || !c.fresh(e) {
-		return nil, false
-	}
-	return e.Probe, true
-}
-
-func (c *probeCache) SetProbe(mid string, p *lineapi.Probe) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := e2ee.NormalizeMID(mid)
-	c.entries[k], c.changed[k] = probeEntry{At: c.now().Unix(), Probe: p}, true
-}
-
-func (c *probeCache) DropProbe(mid string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := e2ee.NormalizeMID(mid)
-	delete(c.entries, k)
-	c.changed[k] = true
-}
-
-// MediaFlow implements delivery.MediaFlowCache.
-func (c *probeCache) MediaFlow(mid string) (*lineapi.MediaFlow, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[flowKey(mid)]
-	if !ok || e.Flow == nil || !c.fresh(e) {
-		return nil, false
-	}
-	return e.Flow, true
-}
-
-// SetMediaFlow implements delivery.MediaFlowCache (nil drops the entry).
-func (c *probeCache) SetMediaFlow(mid string, f *lineapi.MediaFlow) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := flowKey(mid)
-	if f == nil {
-		delete(c.entries, k)
-	} else {
-		c.entries[k] = probeEntry{At: c.now().Unix(), Flow: f}
-	}
-	c.changed[k] = true
-}
-
-// fresh reports whether an entry is within its time: probeTTL, or a media
-// flow's shorter cacheTtlMillis. Caller holds c.mu.
-func (c *probeCache) fresh(e probeEntry) bool {
-	ttl := probeTTL
-	if e.Flow != nil && e.Flow.CacheTTL > 0 {
-		ttl = min(ttl, time.Duration(e.Flow.CacheTTL)*time.Millisecond)
-	}
-	at := time.Unix(e.At, 0)
-	return !c.now().Before(at) && c.now().Sub(at) <= ttl
-}
-
-// save merges this run's changes into the file under its lock (several
-// sends may run at once). A failure only costs a probe next time.
-func (c *probeCache) save() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.changed) == 0 {
-		return nil
-	}
-	unlock, err := (&config.Store{Path: c.path}).Lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	var pf probeFile
-	if b, err := config.ReadFile(c.path); err == nil && b != nil {
-		_ = json.Unmarshal(b, &pf)
-	}
-	if !e2ee.SameMID(pf.MID, c.mid) || pf.Entries == nil {
-		pf = probeFile{MID: c.mid, Entries: map[string]probeEntry{}}
-	}
-	for k := range c.changed {
-		if e, ok := c.entries[k]; ok {
-			pf.Entries[k] = e
-		} else {
-			delete(pf.Entries, k)
-		}
-	}
-	for k, e := range pf.Entries { // expired entries go
-		if !c.fresh(e) {
-			delete(pf.Entries, k)
-		}
-	}
-	b, err := json.Marshal(pf)
-	if err != nil {
-		return err
-	}
-	c.changed = map[string]bool{}
-	return config.WriteFileAtomic(c.path, b)
-}
-
-type sendState struct {
-	MID      string `json:"mid"`
-	Revision string `json:"revision"`
-	At       int64  `json:"at"` // unix seconds, when LINE said it was the newest
-}
-
-func sendStatePath(f *factory) string {
-	return f.store.Beside(config.FileSendState)
-}
-
-// savedRevision is a revision from before this run to search the stream
-// from, no older than revisionTTL: the newer of the last send's and
-// receive's position (dated by its file). 0 when there is none.
-func savedRevision(f *factory, mid string) int64 {
-	var best int64
-	if b, err := config.ReadFile(sendStatePath(f)); err == nil && b != nil {
-		var st sendState
-		if json.Unmarshal(b, &st) == nil && e2ee.SameMID(st.MID, mid) && f.Now().Sub(time.Unix(st.At, 0)) <= revisionTTL {
-			best, _ = strconv.ParseInt(st.Revision, 10, 64)
-		}
-	}
-	if fi, err := os.Stat(receiveStatePath(f)); err == nil && f.Now().Sub(fi.ModTime()) <= revisionTTL {
-		if rev, ok, err := loadReceiveRevision(f, mid); err == nil && ok && rev > best {
-			best = rev
-		}
-	}
-	return max(best, 0)
-}
-
-// saveSendRevision records a revision LINE gave this run, for later runs.
-func saveSendRevision(f *factory, mid string, rev int64) error {
-	b, err := json.Marshal(sendState{MID: mid, Revision: strconv.FormatInt(rev, 10), At: f.Now().Unix()})
-	if err != nil {
-		return err
-	}
-	return config.WriteFileAtomic(sendStatePath(f), b)
-}
-
 // sendStateStore is what send keeps between runs: each chat's probe (and
-// media flow), and the revision to search the stream from.
+// media flow), and the revision to search the stream from
+// (internal/state; memory in tests).
 type sendStateStore interface {
 	Probes(mid string) probeStore
 	Revision(mid string) int64
@@ -231,18 +20,38 @@ type probeStore interface {
 	Save() error
 }
 
-// Save implements probeStore.
-func (c *probeCache) Save() error { return c.save() }
-
-// fileSendState is the factory's config's probe-cache.json and
-// send-state.json (and receive's position, for the revision).
+// fileSendState is the factory's state.Dir. Without one (no config path)
+// there is nothing saved: an empty cache, no revision.
 type fileSendState struct{ f *factory }
 
-func (s fileSendState) Probes(mid string) probeStore { return loadProbeCache(s.f, mid) }
-func (s fileSendState) Revision(mid string) int64    { return savedRevision(s.f, mid) }
-func (s fileSendState) SaveRevision(mid string, rev int64) error {
-	if err := saveSendRevision(s.f, mid, rev); err != nil {
-		return fmt.Errorf("%s not saved: %w", sendStatePath(s.f), err)
+func (s fileSendState) Probes(mid string) probeStore {
+	st, err := s.f.State()
+	if err != nil {
+		return noProbes{}
 	}
-	return nil
+	return st.Probes(mid)
 }
+
+func (s fileSendState) Revision(mid string) int64 {
+	st, err := s.f.State()
+	if err != nil {
+		return 0
+	}
+	return st.Revision(mid)
+}
+
+func (s fileSendState) SaveRevision(mid string, rev int64) error {
+	st, err := s.f.State()
+	if err != nil {
+		return err
+	}
+	return st.SaveRevision(mid, rev)
+}
+
+// noProbes is a cache that keeps nothing.
+type noProbes struct{}
+
+func (noProbes) Probe(string) (*lineapi.Probe, bool) { return nil, false }
+func (noProbes) SetProbe(string, *lineapi.Probe)     {}
+func (noProbes) DropProbe(string)                    {}
+func (noProbes) Save() error                         { return nil }

@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/linectl/linectl/internal/botapi"
-	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/notify"
+	"github.com/linectl/linectl/internal/state"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 )
@@ -118,6 +118,7 @@ type botServer struct {
 	f      *factory
 	api    *botapi.Server
 	tokens *botapi.Store
+	hooks  *state.Webhooks // the webhooks' position and lock
 	ss     *serveSender
 	opts   *notifyServeOptions
 
@@ -127,11 +128,12 @@ type botServer struct {
 }
 
 func botTokenStore(f *factory) (*botapi.Store, error) {
-	s, err := f.Store()
+	st, err := f.State()
 	if err != nil {
 		return nil, err
 	}
-	return &botapi.Store{Path: s.Beside(config.FileBotTokens), SecretsPath: s.Beside(config.FileBotSecrets), Now: f.Now}, nil
+	tokens, secrets := st.BotTokensPaths()
+	return &botapi.Store{Path: tokens, SecretsPath: secrets, Now: f.Now}, nil
 }
 
 func newBotServer(ctx context.Context, f *factory, opts *notifyServeOptions, ss *serveSender) (*botServer, error) {
@@ -142,15 +144,15 @@ func newBotServer(ctx context.Context, f *factory, opts *notifyServeOptions, ss 
 	if err := tokens.Reload(); err != nil {
 		return nil, err
 	}
-	st, err := f.Store()
+	st, err := f.State()
 	if err != nil {
 		return nil, err
 	}
-	retry := &botapi.RetryStore{Path: st.Beside(config.FileBotRetryKeys), Now: f.Now}
+	retry := &botapi.RetryStore{Path: st.BotRetryKeysPath(), Now: f.Now}
 	if err := retry.Load(); err != nil {
 		return nil, err
 	}
-	b := &botServer{f: f, tokens: tokens, ss: ss, opts: opts}
+	b := &botServer{f: f, tokens: tokens, ss: ss, opts: opts, hooks: st.Webhooks()}
 	b.api = &botapi.Server{
 		Tokens: tokens, Retry: retry, Backend: &botBackend{ss: ss, window: opts.ConfirmTimeout, b: b}, Now: f.Now, Ended: ss.ended,
 		Log: func(e botapi.Entry) {

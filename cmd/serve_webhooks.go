@@ -3,17 +3,14 @@ package cmd
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/linectl/linectl/internal/botapi"
-	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/internal/state"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
@@ -22,17 +19,10 @@ import (
 
 // The webhooks of serve: the operation stream, read as 'linectl receive'
 // reads it, made into LINE's webhook events for each token with a webhook.
-// The position (bot-webhooks.json beside the config) moves only past an
+// The position (bot-webhooks.json beside the config, state.Webhooks) moves only past an
 // operation every webhook took, or gave up on after WebhookAttempts calls;
 // "attempted" remembers an operation whose events went out at least once,
 // so that after a restart they go out again with isRedelivery true.
-
-// webhookState is bot-webhooks.json.
-type webhookState struct {
-	MID       string `json:"mid"`
-	Revision  string `json:"revision"`
-	Attempted string `json:"attempted,omitempty"`
-}
 
 // webhookLine is printed for every webhook call.
 type webhookLine struct {
@@ -58,40 +48,6 @@ type heardMedia struct {
 	ct   int
 }
 
-func (b *botServer) statePath() string { return b.f.store.Beside(config.FileBotWebhooks) }
-
-func (b *botServer) loadState(me string) (rev, attempted int64, saved bool, err error) {
-	raw, err := config.ReadFile(b.statePath())
-	if err != nil || raw == nil {
-		return 0, 0, false, err
-	}
-	var st webhookState
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return 0, 0, false, withExit(ExitUsage, kindConfig, fmt.Errorf("%s is corrupt (%v): remove it to start from the newest operation", b.statePath(), err))
-	}
-	if st.MID != me {
-		return 0, 0, false, nil
-	}
-	rev, err = strconv.ParseInt(st.Revision, 10, 64)
-	if err != nil || rev < 0 {
-		return 0, 0, false, withExit(ExitUsage, kindConfig, fmt.Errorf("%s holds a bad revision %q: remove it to start from the newest operation", b.statePath(), st.Revision))
-	}
-	attempted, _ = strconv.ParseInt(st.Attempted, 10, 64)
-	return rev, attempted, true, nil
-}
-
-func (b *botServer) saveState(me string, rev, attempted int64) error {
-	st := webhookState{MID: me, Revision: strconv.FormatInt(rev, 10)}
-	if attempted > rev {
-		st.Attempted = strconv.FormatInt(attempted, 10)
-	}
-	raw, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	return config.WriteFileAtomic(b.statePath(), raw)
-}
-
 // runWebhooks follows the stream while a token has a webhook, until ctx
 // ends. It returns an error only when it cannot go on (a corrupt state
 // file, the session ended).
@@ -108,22 +64,18 @@ func (b *botServer) runWebhooks(ctx context.Context) error {
 		}
 	}
 	// One dispatcher per config: a second serve would call every webhook twice.
-	lock := b.f.store.Beside(config.FileBotHooksLock)
-	if err := config.EnsureDir(filepath.Dir(lock)); err != nil {
-		return err
-	}
-	unlock, ok, err := config.TryLock(lock)
-	if err != nil {
-		return err
-	}
-	if !ok {
+	unlock, err := b.hooks.Lock()
+	if errors.Is(err, state.ErrLocked) {
 		b.f.progress("linectl: serve: another 'linectl serve' calls this config's webhooks; this one does not (it serves the API)")
 		<-ctx.Done()
 		return nil
 	}
+	if err != nil {
+		return err
+	}
 	defer unlock()
 	cl, me := b.ss.cl, b.ss.s.From
-	from, attempted, saved, err := b.loadState(me)
+	from, attempted, saved, err := b.hooks.Load(me)
 	if err != nil {
 		return err
 	}
@@ -134,11 +86,11 @@ func (b *botServer) runWebhooks(ctx context.Context) error {
 			}
 			return err
 		}
-		if err := b.saveState(me, from, 0); err != nil {
+		if err := b.hooks.Save(me, from, 0); err != nil {
 			return err
 		}
 	} else if latest, err := cl.GetLastOpRevision(ctx); err == nil {
-		if err := checkSavedRevision(b.statePath(), from, latest); err != nil {
+		if err := checkSavedRevision(b.hooks.Name(), from, latest); err != nil {
 			return err
 		}
 	}
@@ -157,7 +109,7 @@ func (b *botServer) runWebhooks(ctx context.Context) error {
 			if rev > pos {
 				pos = rev
 			}
-			if err := b.saveState(me, pos, 0); err != nil {
+			if err := b.hooks.Save(me, pos, 0); err != nil {
 				b.f.progress("linectl: serve: webhook position not saved: %v", err)
 			}
 			return nil
@@ -215,7 +167,7 @@ func (b *botServer) handleOp(ctx context.Context, hc *http.Client, me string, op
 	if len(targets) == 0 {
 		return nil
 	}
-	if err := b.saveState(me, op.Revision-1, op.Revision); err != nil {
+	if err := b.hooks.Save(me, op.Revision-1, op.Revision); err != nil {
 		b.f.progress("linectl: serve: webhook position not saved: %v", err)
 	}
 	var wg sync.WaitGroup
@@ -230,7 +182,7 @@ func (b *botServer) handleOp(ctx context.Context, hc *http.Client, me string, op
 	if ctx.Err() != nil {
 		return ctx.Err() // not every webhook took it: the position stays before it
 	}
-	if err := b.saveState(me, op.Revision, 0); err != nil {
+	if err := b.hooks.Save(me, op.Revision, 0); err != nil {
 		b.f.progress("linectl: serve: webhook position not saved: %v", err)
 	}
 	return nil

@@ -66,7 +66,11 @@ never ships LINE's module.`,
 			if err != nil {
 				return err
 			}
-			dir, err := filepath.Abs(st.Beside(config.DirSigner))
+			files, err := f.State()
+			if err != nil {
+				return err
+			}
+			dir, err := filepath.Abs(files.SignerDir())
 			if err != nil {
 				return withExit(ExitUsage, kindConfig, err)
 			}

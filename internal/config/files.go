@@ -223,31 +223,10 @@ func asDiskError(path string, err error) error {
 	return &DiskError{Path: path, Err: err}
 }
 
-// The files beside the config. This package owns them all: each is read
-// with ReadFile's rules (a regular file of this user, bounded, no FIFO or
-// device) and written with WriteFileAtomic (0600, temp file, fsync, rename,
-// directory fsync), in the config's 0700 directory. Their formats belong to
-// the commands that use them.
-const (
-	FileReceiveState = "receive-state.json"   // receive's position
-	FileReceiveLock  = "receive.lock"         // one receive per config
-	FileProbeCache   = "probe-cache.json"     // Letter Sealing probes, 1 h
-	FileSendState    = "send-state.json"      // the revision a send searches from
-	FileDirectory    = "directory-cache.json" // chat and contact names
-	FileE2EEKeys     = "e2ee-keys.json"       // Letter Sealing keys (internal/keystore)
-	FileNotifyTokens = "notify-tokens.json"   // notify serve's tokens (internal/notify)
-	FileOBSToken     = "obs-token.json"       // the object-storage token, until its lifetime ends (a secret)
-	FileBotTokens    = "bot-tokens.json"      // serve's Messaging API tokens (internal/botapi)
-	FileBotSecrets   = "bot-secrets.json"     // their channel secrets (webhook signatures)
-	FileBotRetryKeys = "bot-retry-keys.json"  // X-Line-Retry-Key records, 24 h
-	FileBotWebhooks  = "bot-webhooks.json"    // the webhooks' stream position
-	FileBotHooksLock = "bot-webhooks.lock"    // one webhook dispatcher per config
-	DirSigner        = "signer"               // the imported signing module
-)
-
-// Beside returns the path of a file in the config's directory (one of the
-// File* names).
-func (s *Store) Beside(name string) string { return filepath.Join(filepath.Dir(s.Path), name) }
+// The files beside the config are internal/state's: it names them, and
+// reads and writes them with ReadFile, ReadPrivateFile and WriteFileAtomic
+// (0600, temp file, fsync, rename, directory fsync) in the config's 0700
+// directory.
 
 // ReadPrivateFile reads a file of secrets beside the config (the Letter
 // Sealing key store) under ReadFile's rules and two more: it is not read

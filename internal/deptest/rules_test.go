@@ -23,7 +23,7 @@ var rules = []struct {
 	{"simulator has no client crypto", Rule{
 		Roots: []string{mod + "/internal/simgw/...", mod + "/internal/simsign/..."},
 		Bad: []string{mod + "/pkg/lineapi/sealing/...", mod + "/pkg/lineapi/e2ee/...", mod + "/pkg/lineapi/obs/...",
-			mod + "/pkg/lineapi/delivery/...", mod + "/pkg/lineapi/wasmsign/...", mod + "/internal/keystore/..."},
+			mod + "/pkg/lineapi/delivery/...", mod + "/pkg/lineapi/wasmsign/...", mod + "/internal/state/..."},
 		Why: "the simulator implements the gateway on its own, so a client bug cannot hide behind the same code",
 	}},
 	{"internal does not import cmd", Rule{

@@ -20,12 +20,13 @@ import (
 	"time"
 
 	"github.com/linectl/linectl/internal/config"
+	"github.com/linectl/linectl/internal/state"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
 // TokenFileName is the token store's name, beside the config file
-// (config.FileNotifyTokens).
-const TokenFileName = config.FileNotifyTokens
+// (state.FileNotifyTokens).
+const TokenFileName = state.FileNotifyTokens
 
 // tokenBytes is how many random bytes a token has (base64url: 43 characters).
 const tokenBytes = 32

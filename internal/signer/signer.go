@@ -22,6 +22,7 @@ import (
 
 	"github.com/linectl/linectl/internal/config"
 	"github.com/linectl/linectl/internal/signagent"
+	"github.com/linectl/linectl/internal/state"
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/wasmsign"
 )
@@ -208,7 +209,7 @@ func OpenModule(dir string, info wasmsign.Info) (*wasmsign.Signer, error) {
 // config file's directory), else signer/ beside the config file; absolute,
 // since it also names the signer agent.
 func Dir(c *config.Config, configPath string) string {
-	dir := filepath.Join(filepath.Dir(configPath), config.DirSigner)
+	dir := state.Open(configPath, nil).SignerDir()
 	if c.Signer.Dir != "" {
 		dir = c.Signer.Dir
 		if !filepath.IsAbs(dir) {

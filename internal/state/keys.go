@@ -1,5 +1,4 @@
-// Package keystore keeps an account's Letter Sealing keys in a file beside
-// the config (e2ee-keys.json): the account's own key pairs from its key
+// The Letter Sealing key store (e2ee-keys.json, moved from internal/keystore): the account's own key pairs from its key
 // chain, and caches of peers' public keys and chats' group keys by key id.
 //
 // It follows the config store's rules: 0600 in a 0700 directory, replaced
@@ -9,7 +8,8 @@
 // other users could read it. A run only merges its cache entries into the
 // file; only a login writes the account's own keys, and once the file is
 // removed (logout --forget-device) no running process writes it back.
-package keystore
+
+package state
 
 import (
 	"encoding/json"
@@ -24,12 +24,12 @@ import (
 	"github.com/linectl/linectl/pkg/lineapi/sealing"
 )
 
-// maxSize bounds what is read: a key chain and years of cached keys are a
+// maxKeysSize bounds what is read: a key chain and years of cached keys are a
 // few hundred kilobytes.
-const maxSize = 16 << 20
+const maxKeysSize = 16 << 20
 
-// data is the file's contents.
-type data struct {
+// keyData is the key file's contents.
+type keyData struct {
 	MID    string                     `json:"mid"`
 	Own    []sealing.KeyPair          `json:"own"`
 	Peers  map[string]sealing.KeyPair `json:"peers,omitempty"`  // "mid/keyId" → public key
@@ -41,28 +41,28 @@ type groupKey struct {
 	Private    []byte `json:"privateKey"`
 }
 
-// File is the key store at one path. It implements e2ee.KeyStore; Save
+// KeyFile is the key store at one path. It implements e2ee.KeyStore; Save
 // merges what was learnt into the file.
-type File struct {
+type KeyFile struct {
 	path string
 
 	mu        sync.Mutex
-	d         data
+	d         keyData
 	dirty     bool
 	forgotten []string // MIDs whose cached keys must also go from the file
 }
 
-var _ e2ee.KeyStore = (*File)(nil)
+var _ e2ee.KeyStore = (*KeyFile)(nil)
 
 // Open reads the store at path. A missing file is an empty store. A file
 // that cannot be read or parsed is an error (wrapping config.ErrCorrupt or
 // config.ErrInsecure) and is left as it is.
-func Open(path string) (*File, error) {
-	d, err := read(path)
+func openKeys(path string) (*KeyFile, error) {
+	d, err := readKeys(path)
 	if err != nil {
 		return nil, err
 	}
-	f := &File{path: path}
+	f := &KeyFile{path: path}
 	if d != nil {
 		f.d = *d
 	}
@@ -70,10 +70,10 @@ func Open(path string) (*File, error) {
 }
 
 // Path is the file's path.
-func (f *File) Path() string { return f.path }
+func (f *KeyFile) Path() string { return f.path }
 
 // MID is the account the keys belong to ("" when there are none).
-func (f *File) MID() string {
+func (f *KeyFile) MID() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.d.MID
@@ -82,12 +82,12 @@ func (f *File) MID() string {
 // read returns the file's contents, nil when it does not exist, under the
 // config package's rules for a file of secrets (config.ReadPrivateFile: a
 // regular file, not a link, not readable by others, bounded).
-func read(path string) (*data, error) {
-	b, err := config.ReadPrivateFile(path, "your Letter Sealing private keys", maxSize)
+func readKeys(path string) (*keyData, error) {
+	b, err := config.ReadPrivateFile(path, "your Letter Sealing private keys", maxKeysSize)
 	if err != nil || b == nil {
 		return nil, err
 	}
-	var d data
+	var d keyData
 	if err := json.Unmarshal(b, &d); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v (it holds your Letter Sealing private keys: fix it or move it away; linectl will not overwrite it)",
 			config.ErrCorrupt, path, err)
@@ -96,14 +96,14 @@ func read(path string) (*data, error) {
 }
 
 // OwnKeys implements e2ee.KeyStore.
-func (f *File) OwnKeys() []sealing.KeyPair {
+func (f *KeyFile) OwnKeys() []sealing.KeyPair {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]sealing.KeyPair(nil), f.d.Own...)
 }
 
 // PeerKey implements e2ee.KeyStore.
-func (f *File) PeerKey(mid string, id int) ([]byte, bool) {
+func (f *KeyFile) PeerKey(mid string, id int) ([]byte, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	k, ok := f.d.Peers[e2ee.CacheKey(mid, id)]
@@ -111,7 +111,7 @@ func (f *File) PeerKey(mid string, id int) ([]byte, bool) {
 }
 
 // SetPeerKey implements e2ee.KeyStore.
-func (f *File) SetPeerKey(mid string, id int, pub []byte) {
+func (f *KeyFile) SetPeerKey(mid string, id int, pub []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.d.Peers == nil {
@@ -122,7 +122,7 @@ func (f *File) SetPeerKey(mid string, id int, pub []byte) {
 }
 
 // GroupKey implements e2ee.KeyStore.
-func (f *File) GroupKey(chat string, id int) ([]byte, bool) {
+func (f *KeyFile) GroupKey(chat string, id int) ([]byte, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	g, ok := f.d.Groups[e2ee.CacheKey(chat, id)]
@@ -130,7 +130,7 @@ func (f *File) GroupKey(chat string, id int) ([]byte, bool) {
 }
 
 // SetGroupKey implements e2ee.KeyStore.
-func (f *File) SetGroupKey(chat string, id int, priv []byte) {
+func (f *KeyFile) SetGroupKey(chat string, id int, priv []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.d.Groups == nil {
@@ -141,7 +141,7 @@ func (f *File) SetGroupKey(chat string, id int, priv []byte) {
 }
 
 // Forget implements e2ee.KeyStore.
-func (f *File) Forget(mid string) {
+func (f *KeyFile) Forget(mid string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e2ee.ForgetFrom(f.d.Peers, mid)
@@ -154,13 +154,13 @@ func (f *File) Forget(mid string) {
 // lock. It writes nothing when nothing was learnt, when the file is gone
 // (the device was forgotten, or no login ever stored keys), or when it now
 // belongs to another account.
-func (f *File) Save() error {
+func (f *KeyFile) Save() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.dirty {
 		return nil
 	}
-	return f.update(func(disk *data) *data {
+	return f.update(func(disk *keyData) *keyData {
 		if disk == nil || !e2ee.SameMID(disk.MID, f.d.MID) {
 			return nil
 		}
@@ -168,14 +168,14 @@ func (f *File) Save() error {
 			e2ee.ForgetFrom(disk.Peers, mid)
 			e2ee.ForgetFrom(disk.Groups, mid)
 		}
-		disk.Peers = merge(disk.Peers, f.d.Peers)
-		disk.Groups = merge(disk.Groups, f.d.Groups)
+		disk.Peers = mergeKeys(disk.Peers, f.d.Peers)
+		disk.Groups = mergeKeys(disk.Groups, f.d.Groups)
 		f.dirty, f.forgotten = false, nil
 		return disk
 	})
 }
 
-func merge[V any](dst, src map[string]V) map[string]V {
+func mergeKeys[V any](dst, src map[string]V) map[string]V {
 	if dst == nil && len(src) > 0 {
 		dst = map[string]V{}
 	}
@@ -187,13 +187,13 @@ func merge[V any](dst, src map[string]V) map[string]V {
 
 // update runs fn on the file's current contents (nil when missing) under the
 // lock and writes what it returns (nothing when nil).
-func (f *File) update(fn func(disk *data) *data) error {
+func (f *KeyFile) update(fn func(disk *keyData) *keyData) error {
 	unlock, err := (&config.Store{Path: f.path}).Lock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	disk, err := read(f.path)
+	disk, err := readKeys(f.path)
 	if err != nil {
 		return err
 	}
@@ -212,11 +212,11 @@ func (f *File) update(fn func(disk *data) *data) error {
 // replaced, and the caches cleared when the account changed. A file that
 // cannot be read is refused, not replaced: it may hold the only copy of
 // keys that older messages need.
-func SetOwn(path, mid string, keys []sealing.KeyPair) error {
-	f := &File{path: path}
-	return f.update(func(disk *data) *data {
+func setOwnKeys(path, mid string, keys []sealing.KeyPair) error {
+	f := &KeyFile{path: path}
+	return f.update(func(disk *keyData) *keyData {
 		if disk == nil || !e2ee.SameMID(disk.MID, mid) {
-			disk = &data{}
+			disk = &keyData{}
 		}
 		disk.MID, disk.Own = mid, keys
 		return disk
@@ -225,7 +225,7 @@ func SetOwn(path, mid string, keys []sealing.KeyPair) error {
 
 // Remove deletes the store under its lock (logout --forget-device); a
 // running process that saves afterwards finds it gone and writes nothing.
-func Remove(path string) error {
+func removeKeys(path string) error {
 	unlock, err := (&config.Store{Path: path}).Lock()
 	if err != nil {
 		return err
@@ -236,3 +236,17 @@ func Remove(path string) error {
 	}
 	return nil
 }
+
+// Keys opens the Letter Sealing key store (e2ee-keys.json). A missing file
+// is an empty store; one that cannot be read or parsed is an error
+// (config.ErrCorrupt or config.ErrInsecure) and is left as it is.
+func (d *Dir) Keys() (*KeyFile, error) { return openKeys(d.path(FileE2EEKeys)) }
+
+// SetOwnKeys stores the account's key chain after a login (see setOwnKeys).
+func (d *Dir) SetOwnKeys(mid string, keys []sealing.KeyPair) error {
+	return setOwnKeys(d.path(FileE2EEKeys), mid, keys)
+}
+
+// RemoveKeys deletes the key store under its lock (logout --forget-device):
+// a running process that saves afterwards finds it gone and writes nothing.
+func (d *Dir) RemoveKeys() error { return removeKeys(d.path(FileE2EEKeys)) }

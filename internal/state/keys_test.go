@@ -1,4 +1,4 @@
-package keystore
+package state
 
 import (
 	"errors"
@@ -22,7 +22,7 @@ func own() []sealing.KeyPair {
 func newStore(t *testing.T) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "linectl", "e2ee-keys.json")
-	if err := SetOwn(p, me, own()); err != nil {
+	if err := setOwnKeys(p, me, own()); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -37,7 +37,7 @@ func TestSetOwnCreatesPrivateFile(t *testing.T) {
 	if d, _ := os.Stat(filepath.Dir(p)); d.Mode().Perm() != 0o700 {
 		t.Fatalf("dir mode %v", d.Mode())
 	}
-	f, err := Open(p)
+	f, err := openKeys(p)
 	if err != nil || len(f.OwnKeys()) != 1 || f.MID() != me {
 		t.Fatalf("%v %v", f, err)
 	}
@@ -50,10 +50,10 @@ func TestCorruptRefusedAndKept(t *testing.T) {
 	if err := os.WriteFile(p, []byte(`{"mid":"u1","own":[{"keyId":`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(p); !errors.Is(err, config.ErrCorrupt) {
+	if _, err := openKeys(p); !errors.Is(err, config.ErrCorrupt) {
 		t.Fatalf("open corrupt: %v", err)
 	}
-	if err := SetOwn(p, me, own()); !errors.Is(err, config.ErrCorrupt) {
+	if err := setOwnKeys(p, me, own()); !errors.Is(err, config.ErrCorrupt) {
 		t.Fatalf("login over a corrupt store: %v", err)
 	}
 	if b, _ := os.ReadFile(p); string(b) != `{"mid":"u1","own":[{"keyId":` {
@@ -71,7 +71,7 @@ func TestUnsafeFilesRefused(t *testing.T) {
 	if err := os.Chmod(p, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(p); !errors.Is(err, config.ErrInsecure) {
+	if _, err := openKeys(p); !errors.Is(err, config.ErrInsecure) {
 		t.Fatalf("0644: %v", err)
 	}
 	os.Remove(p)
@@ -83,7 +83,7 @@ func TestUnsafeFilesRefused(t *testing.T) {
 	if err := os.Symlink(good, p); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(p); !errors.Is(err, config.ErrCorrupt) {
+	if _, err := openKeys(p); !errors.Is(err, config.ErrCorrupt) {
 		t.Fatalf("symlink: %v", err)
 	}
 	os.Remove(p)
@@ -92,7 +92,7 @@ func TestUnsafeFilesRefused(t *testing.T) {
 		t.Skip(err)
 	}
 	done := make(chan error, 1)
-	go func() { _, err := Open(p); done <- err }()
+	go func() { _, err := openKeys(p); done <- err }()
 	select {
 	case err := <-done:
 		if !errors.Is(err, config.ErrCorrupt) {
@@ -112,7 +112,7 @@ func TestConcurrentSavesMerge(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			f, err := Open(p)
+			f, err := openKeys(p)
 			if err != nil {
 				t.Error(err)
 				return
@@ -125,7 +125,7 @@ func TestConcurrentSavesMerge(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
-	f, err := Open(p)
+	f, err := openKeys(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,11 +147,11 @@ func TestConcurrentSavesMerge(t *testing.T) {
 // process's later save must not bring the keys back.
 func TestRemovedStoreNotWrittenBack(t *testing.T) {
 	p := newStore(t)
-	f, err := Open(p)
+	f, err := openKeys(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Remove(p); err != nil {
+	if err := removeKeys(p); err != nil {
 		t.Fatal(err)
 	}
 	f.SetPeerKey(me, 1, []byte{1})
@@ -167,27 +167,27 @@ func TestRemovedStoreNotWrittenBack(t *testing.T) {
 // into; forgotten keys go from the file too.
 func TestSaveRespectsNewLoginAndForget(t *testing.T) {
 	p := newStore(t)
-	f, _ := Open(p)
+	f, _ := openKeys(p)
 	f.SetPeerKey("u1", 1, []byte{1})
 	if err := f.Save(); err != nil {
 		t.Fatal(err)
 	}
-	g, _ := Open(p)
+	g, _ := openKeys(p)
 	g.Forget("U1")
 	if err := g.Save(); err != nil {
 		t.Fatal(err)
 	}
-	if h, _ := Open(p); func() bool { _, ok := h.PeerKey("u1", 1); return ok }() {
+	if h, _ := openKeys(p); func() bool { _, ok := h.PeerKey("u1", 1); return ok }() {
 		t.Fatal("forgotten key still in the file")
 	}
-	if err := SetOwn(p, "u9", own()); err != nil {
+	if err := setOwnKeys(p, "u9", own()); err != nil {
 		t.Fatal(err)
 	}
 	f.SetPeerKey("u2", 2, []byte{2})
 	if err := f.Save(); err != nil {
 		t.Fatal(err)
 	}
-	if h, _ := Open(p); h.MID() != "u9" || func() bool { _, ok := h.PeerKey("u2", 2); return ok }() {
+	if h, _ := openKeys(p); h.MID() != "u9" || func() bool { _, ok := h.PeerKey("u2", 2); return ok }() {
 		t.Fatal("a save of the old account's cache went into the new account's store")
 	}
 }
