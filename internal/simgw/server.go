@@ -12,7 +12,6 @@ package simgw
 
 import (
 	"bytes"
-	"crypto/ecdh"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -73,39 +72,12 @@ type Options struct {
 	PlainUploadNoOID bool
 }
 
-// Server is the simulator. It is safe for concurrent use.
+// Server is the simulator: the routing server. It owns the shared state
+// (state.go), the route table (routes.go) and the listener; the concerns
+// registered on it answer the calls. It is safe for concurrent use.
 type Server struct {
-	opts Options
-
-	mu        sync.Mutex
-	opening   sync.WaitGroup // sealed media being decrypted after their answer (decryptLater)
-	offset    time.Duration
-	accounts  map[string]*Account // by MID
-	order     []string
-	chats     map[string]*Chat
-	chatList  []string
-	rsaKeys   map[string]*rsaSession // keynm → session
-	verifier  map[string]*pending    // password-login verifiers
-	qr        map[string]*qrSession  // authSessionId
-	tokens    map[string]*token      // access token
-	refresh   map[string]*refreshTok // refresh token
-	certs     map[string]string      // certificate → MID
-	groupKeys map[string][]*groupKey // chat → its group keys, oldest first
-	gkSeq     int                    // group key ids ever issued: ids only grow
-	lastEph   *ecdh.PrivateKey       // the key of the newest key chain (for confirmE2EELogin)
-	rev       int64
-	ops       map[string][]op // MID → operations
-	wake      chan struct{}   // closed and replaced when anything changes
-	messages  []Message
-	calls     []Call
-	faults    faults
-	seq       int64
-	obsTokens map[string]*obsToken  // OBS token → its account (obs.go)
-	objects   map[string]*obsObject // "sid/oid" → a sealed media object
-	obsReqIDs map[string]string     // "owner/sid/reqid" → OID
-	noOID     bool                  // plain uploads answered without x-obs-oid
-	chatTypes map[string][]int      // chat → its group key's allowedTypes (SetChatAllowedTypes)
-	conv      conversations         // replies, reactions, unsent, read marks, history (conversation.go)
+	*state
+	routes map[string]handler // request path → its handler (routes.go)
 
 	listener net.Listener
 	addr     string // where Start listens; Resume listens there again
@@ -132,7 +104,7 @@ func New(opts Options) *Server {
 	if opts.MaxOBSObject == 0 {
 		opts.MaxOBSObject = 1 << 30
 	}
-	return &Server{
+	st := &state{
 		opts: opts, accounts: map[string]*Account{}, chats: map[string]*Chat{},
 		rsaKeys: map[string]*rsaSession{}, verifier: map[string]*pending{}, qr: map[string]*qrSession{},
 		tokens: map[string]*token{}, refresh: map[string]*refreshTok{}, certs: map[string]string{},
@@ -141,6 +113,9 @@ func New(opts Options) *Server {
 		noOID: opts.PlainUploadNoOID, chatTypes: map[string][]int{},
 		rev: 947933, seq: 605311889450205372,
 	}
+	s := &Server{state: st}
+	s.routes = s.register()
+	return s
 }
 
 // Start serves on addr (e.g. "127.0.0.1:0") and returns the base URL.
@@ -192,7 +167,7 @@ func (s *Server) Close() error {
 }
 
 // now is the simulated clock. Callers hold s.mu or accept a racy read of offset.
-func (s *Server) now() time.Time { return s.opts.Now().Add(s.offset) }
+func (s *state) now() time.Time { return s.opts.Now().Add(s.offset) }
 
 // Advance moves the simulated clock forward (tokens expire by it).
 func (s *Server) Advance(d time.Duration) {
@@ -202,7 +177,7 @@ func (s *Server) Advance(d time.Duration) {
 }
 
 // broadcast wakes every waiting long-poll and stream. Caller holds s.mu.
-func (s *Server) broadcast() {
+func (s *state) broadcast() {
 	close(s.wake)
 	s.wake = make(chan struct{})
 }
@@ -338,38 +313,18 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	}
 	path := r.URL.Path
 	req := &request{r: r, body: body, token: r.Header.Get("x-line-access")}
-	var h handler
-	switch {
-	case strings.HasPrefix(path, "/api/talk/thrift/"):
-		parts := strings.Split(strings.TrimPrefix(path, "/api/talk/thrift/"), "/")
-		if len(parts) != 3 {
+	h, found := s.routes[path]
+	if !found {
+		// A known service's unknown method is the gateway's 10101; any
+		// other path is not found.
+		if svc, ok := strings.CutPrefix(path, thriftPrefix); ok && strings.Count(svc, "/") == 2 && services[svc[:strings.LastIndex(svc, "/")]] {
+			writeErr(w, gw(10101))
+		} else {
 			writeErr(w, gw(10001))
-			return
 		}
-		req.method = parts[2]
-		m, known := thriftMethods[parts[0]+"/"+parts[1]+"/"+parts[2]]
-		if !known {
-			if _, svc := services[parts[0]+"/"+parts[1]]; svc {
-				writeErr(w, gw(10101))
-			} else {
-				writeErr(w, gw(10001))
-			}
-			return
-		}
-		h = m
-	case path == "/api/auth/tokenRefresh":
-		req.method, h = "tokenRefresh", handler{fn: (*Server).tokenRefresh, http: "POST", object: true}
-	case strings.HasPrefix(path, "/api/talk/long-polling/"):
-		req.method = "long-polling/" + strings.TrimPrefix(path, "/api/talk/long-polling/")
-		if req.method != "long-polling/JQ" && req.method != "long-polling/LF1" {
-			writeErr(w, gw(10001))
-			return
-		}
-		h = handler{fn: (*Server).pollJQ, http: "GET"}
-	default:
-		writeErr(w, gw(10001))
 		return
 	}
+	req.method = h.name
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{Method: req.method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: string(body)})
 	f := s.faults.take(req.method)
@@ -381,7 +336,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	data, err := h.fn(s, req)
+	data, err := h.fn(req)
 	if err == nil {
 		s.afterCall(req, data)
 	}

@@ -7,64 +7,6 @@ import (
 	"strings"
 )
 
-// handler is one RPC.
-type handler struct {
-	fn     func(*Server, *request) (any, error)
-	http   string // "POST" or "GET"
-	arity  int    // number of positional args; -1 = any
-	auth   bool
-	object bool // body is a JSON object, not an array
-}
-
-var services = map[string]bool{
-	"Talk/TalkService": true, "Talk/AuthService": true,
-	"LoginQrCode/SecondaryQrCodeLoginService": true, "LoginQrCode/SecondaryQrCodeLoginPermitNoticeService": true,
-}
-
-var thriftMethods map[string]handler
-
-func init() {
-	post := func(fn func(*Server, *request) (any, error), arity int, auth bool) handler {
-		return handler{fn: fn, http: "POST", arity: arity, auth: auth}
-	}
-	qrs := "LoginQrCode/SecondaryQrCodeLoginService/"
-	qrn := "LoginQrCode/SecondaryQrCodeLoginPermitNoticeService/"
-	thriftMethods = map[string]handler{
-		"Talk/TalkService/getRSAKeyInfo":                    post((*Server).getRSAKeyInfo, 1, false),
-		"Talk/AuthService/loginV2":                          post((*Server).loginV2, 1, false),
-		"Talk/AuthService/logoutV2":                         post((*Server).logoutV2, 0, true),
-		"Talk/AuthService/confirmE2EELogin":                 post((*Server).confirmE2EELogin, 2, false),
-		"Talk/TalkService/getProfile":                       post((*Server).getProfile, 1, true),
-		"Talk/TalkService/getLastOpRevision":                post((*Server).getLastOpRevision, 0, true),
-		"Talk/TalkService/getAllChatMids":                   post((*Server).getAllChatMids, 2, true),
-		"Talk/TalkService/getChats":                         post((*Server).getChats, 2, true),
-		"Talk/TalkService/getAllContactIds":                 post((*Server).getAllContactIds, 1, true),
-		"Talk/TalkService/getContactsV2":                    post((*Server).getContactsV2, 2, true),
-		"Talk/TalkService/sendMessage":                      post((*Server).sendMessage, 2, true),
-		"Talk/TalkService/negotiateE2EEPublicKey":           post((*Server).negotiateE2EEPublicKey, 1, true),
-		"Talk/TalkService/getLastE2EEGroupSharedKey":        post((*Server).getLastE2EEGroupSharedKey, 2, true),
-		"Talk/TalkService/getLastE2EEPublicKeys":            post((*Server).getLastE2EEPublicKeys, 1, true),
-		"Talk/TalkService/registerE2EEGroupKey":             post((*Server).registerE2EEGroupKey, 5, true),
-		"Talk/TalkService/getE2EEPublicKey":                 post((*Server).getE2EEPublicKey, 3, true),
-		"Talk/TalkService/getE2EEGroupSharedKey":            post((*Server).getE2EEGroupSharedKey, 3, true),
-		"Talk/TalkService/acquireEncryptedAccessToken":      post((*Server).acquireEncryptedAccessToken, 1, true),
-		"Talk/TalkService/determineMediaMessageFlow":        post((*Server).determineMediaMessageFlow, 1, true),
-		"Talk/TalkService/unsendMessage":                    post((*Server).unsendMessage, 2, true),
-		"Talk/TalkService/react":                            post((*Server).react, 1, true),
-		"Talk/TalkService/cancelReaction":                   post((*Server).cancelReaction, 1, true),
-		"Talk/TalkService/getRecentMessagesV2":              post((*Server).getRecentMessagesV2, 2, true),
-		"Talk/TalkService/getPreviousMessagesV2WithRequest": post((*Server).getPreviousMessagesV2WithRequest, 2, true),
-		"Talk/TalkService/sendChatChecked":                  post((*Server).sendChatChecked, -1, true),
-		qrs + "createSession":                               post((*Server).createSession, 1, false),
-		qrs + "createQrCode":                                post((*Server).createQrCode, 1, false),
-		qrs + "verifyCertificate":                           post((*Server).verifyCertificate, 1, false),
-		qrs + "createPinCode":                               post((*Server).createPinCode, 1, false),
-		qrs + "qrCodeLoginV2":                               post((*Server).qrCodeLoginV2, 1, false),
-		qrn + "checkQrCodeVerified":                         post((*Server).checkQrCodeVerified, 1, false),
-		qrn + "checkPinCodeVerified":                        post((*Server).checkPinCodeVerified, 1, false),
-	}
-}
-
 func errf(format string, a ...any) error { return fmt.Errorf(format, a...) }
 
 // argInt reads an i32 (a JSON number).

@@ -1,0 +1,48 @@
+package simgw
+
+import (
+	"crypto/ecdh"
+	"sync"
+	"time"
+)
+
+// state is what LINE keeps behind its gateway, shared by every concern:
+// accounts, chats, stored messages, the operation streams and their
+// revision, the clock, the calls received and the armed faults. One lock,
+// mu, guards all of it; a concern's own fields (its struct) are guarded by
+// the same lock. A handler takes mu for what it reads and writes and never
+// holds it while it waits (long polls and the stream wait on wake).
+type state struct {
+	opts Options
+
+	mu       sync.Mutex
+	opening  sync.WaitGroup // sealed media being decrypted after their answer (decryptLater)
+	offset   time.Duration
+	accounts map[string]*Account // by MID
+	order    []string
+	chats    map[string]*Chat
+	chatList []string
+	rev      int64
+	ops      map[string][]op // MID → operations
+	wake     chan struct{}   // closed and replaced when anything changes
+	messages []Message
+	calls    []Call
+	faults   faults
+	seq      int64
+	conv     conversations // replies, reactions, unsent, read marks, history (conversation.go)
+
+	rsaKeys   map[string]*rsaSession // keynm → session
+	verifier  map[string]*pending    // password-login verifiers
+	qr        map[string]*qrSession  // authSessionId
+	tokens    map[string]*token      // access token
+	refresh   map[string]*refreshTok // refresh token
+	certs     map[string]string      // certificate → MID
+	groupKeys map[string][]*groupKey // chat → its group keys, oldest first
+	gkSeq     int                    // group key ids ever issued: ids only grow
+	lastEph   *ecdh.PrivateKey       // the key of the newest key chain (for confirmE2EELogin)
+	obsTokens map[string]*obsToken   // OBS token → its account (obs.go)
+	objects   map[string]*obsObject  // "sid/oid" → a sealed media object
+	obsReqIDs map[string]string      // "owner/sid/reqid" → OID
+	noOID     bool                   // plain uploads answered without x-obs-oid
+	chatTypes map[string][]int       // chat → its group key's allowedTypes (SetChatAllowedTypes)
+}
