@@ -77,6 +77,12 @@ type Options struct {
 // registered on it answer the calls. It is safe for concurrent use.
 type Server struct {
 	*state
+	*authPhone
+	*talkStream
+	*sealing
+	*objectStore
+	*convos
+	*faultAdmin
 	routes map[string]handler // request path → its handler (routes.go)
 
 	listener net.Listener
@@ -113,7 +119,13 @@ func New(opts Options) *Server {
 		noOID: opts.PlainUploadNoOID, chatTypes: map[string][]int{},
 		rev: 947933, seq: 605311889450205372,
 	}
-	s := &Server{state: st}
+	seal := &sealing{state: st}
+	auth := &authPhone{state: st, seal: seal}
+	obs := &objectStore{state: st, seal: seal}
+	conv := &convos{state: st}
+	talk := &talkStream{state: st, auth: auth, seal: seal, obs: obs, convs: conv}
+	s := &Server{state: st, authPhone: auth, talkStream: talk, sealing: seal, objectStore: obs, convos: conv,
+		faultAdmin: &faultAdmin{state: st}}
 	s.routes = s.register()
 	return s
 }
@@ -298,9 +310,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/_sandbox/"):
 		s.admin(w, r)
 	case path == "/api/operation/receive":
-		s.stream(w, r)
+		s.serveStream(w, r)
 	case strings.HasPrefix(path, "/r/"):
-		s.obs(w, r) // LINE's object storage, obs.line-apps.com (obs.go)
+		s.serveOBS(w, r) // LINE's object storage, obs.line-apps.com (obs.go)
 	default:
 		s.api(w, r)
 	}
@@ -461,7 +473,7 @@ func (s *Server) validate(req *request, h handler) error {
 			return gw(10004)
 		}
 		s.mu.Lock()
-		mid, err := s.authenticate(req.token)
+		mid, err := s.authPhone.authenticate(req.token)
 		s.mu.Unlock()
 		if err != nil {
 			return err
@@ -472,7 +484,7 @@ func (s *Server) validate(req *request, h handler) error {
 }
 
 // authenticate maps an access token to its account. Caller holds s.mu.
-func (s *Server) authenticate(tok string) (string, error) {
+func (s *authPhone) authenticate(tok string) (string, error) {
 	t, ok := s.tokens[tok]
 	switch {
 	case !ok || t.loggedOut:

@@ -46,3 +46,40 @@ type state struct {
 	noOID     bool                   // plain uploads answered without x-obs-oid
 	chatTypes map[string][]int       // chat → its group key's allowedTypes (SetChatAllowedTypes)
 }
+
+// The concerns: each embeds the shared state and names the other concerns
+// it calls. The Server embeds them all, so their exported methods are the
+// Server's.
+type (
+	// authPhone: logins (RSA key, loginV2, QR sessions, PINs, long polls),
+	// token refresh and rotation, and the simulated phone (auth.go, qr.go,
+	// faults_refresh.go).
+	authPhone struct {
+		*state
+		seal *sealing // the key chain a login carries
+	}
+	// talkStream: profile and chat lookups, sendMessage, injected messages
+	// and the operation stream (talk.go, messages.go, stream.go).
+	talkStream struct {
+		*state
+		auth  *authPhone   // the stream's token check
+		seal  *sealing     // opening sealed messages, chats' allowedTypes
+		obs   *objectStore // media messages
+		convs *convos      // replies and mentions
+	}
+	// sealing: Letter Sealing keys, group keys, negotiation, and opening
+	// and making sealed messages (seal.go, seal_keys.go).
+	sealing struct{ *state }
+	// objectStore: OBS uploads and downloads, OBS tokens, media messages
+	// (obs.go, media.go).
+	objectStore struct {
+		*state
+		seal *sealing // sealed media's keys
+	}
+	// convos: replies, mentions, unsend, reactions, history, read marks
+	// (conversation.go, history.go).
+	convos struct{ *state }
+	// faultAdmin: fault rules and the /_sandbox/ endpoints (faults.go,
+	// faults_list.go, admin.go).
+	faultAdmin struct{ *state }
+)

@@ -7,6 +7,17 @@ import (
 	"strings"
 )
 
+// addRoutes registers the lookups and sendMessage (the stream is served by serveStream).
+func (s *talkStream) addRoutes(r routes) {
+	r.thrift(talkSvc, "getProfile", s.getProfile, 1, true)
+	r.thrift(talkSvc, "getLastOpRevision", s.getLastOpRevision, 0, true)
+	r.thrift(talkSvc, "getAllChatMids", s.getAllChatMids, 2, true)
+	r.thrift(talkSvc, "getChats", s.getChats, 2, true)
+	r.thrift(talkSvc, "getAllContactIds", s.getAllContactIds, 1, true)
+	r.thrift(talkSvc, "getContactsV2", s.getContactsV2, 2, true)
+	r.thrift(talkSvc, "sendMessage", s.sendMessage, 2, true)
+}
+
 func errf(format string, a ...any) error { return fmt.Errorf(format, a...) }
 
 // argInt reads an i32 (a JSON number).
@@ -39,7 +50,7 @@ func syncReason(raw json.RawMessage) error {
 	return nil
 }
 
-func (s *Server) getProfile(req *request) (any, error) {
+func (s *talkStream) getProfile(req *request) (any, error) {
 	if err := syncReason(req.args[0]); err != nil {
 		return nil, err
 	}
@@ -49,13 +60,13 @@ func (s *Server) getProfile(req *request) (any, error) {
 	return map[string]any{"mid": a.MID, "displayName": a.DisplayName, "statusMessage": "", "regionCode": "JP"}, nil
 }
 
-func (s *Server) getLastOpRevision(req *request) (any, error) {
+func (s *talkStream) getLastOpRevision(req *request) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return strconv.FormatInt(s.rev, 10), nil
 }
 
-func (s *Server) getAllChatMids(req *request) (any, error) {
+func (s *talkStream) getAllChatMids(req *request) (any, error) {
 	var a struct {
 		WithMemberChats  *bool `json:"withMemberChats"`
 		WithInvitedChats *bool `json:"withInvitedChats"`
@@ -83,7 +94,7 @@ func (s *Server) getAllChatMids(req *request) (any, error) {
 	return map[string]any{"memberChatMids": member, "invitedChatMids": invited}, nil
 }
 
-func (s *Server) getChats(req *request) (any, error) {
+func (s *talkStream) getChats(req *request) (any, error) {
 	var a struct {
 		ChatMids     []string `json:"chatMids"`
 		WithMembers  *bool    `json:"withMembers"`
@@ -119,7 +130,7 @@ func (s *Server) getChats(req *request) (any, error) {
 	return map[string]any{"chats": chats}, nil
 }
 
-func (s *Server) getAllContactIds(req *request) (any, error) {
+func (s *talkStream) getAllContactIds(req *request) (any, error) {
 	if err := syncReason(req.args[0]); err != nil {
 		return nil, err
 	}
@@ -128,7 +139,7 @@ func (s *Server) getAllContactIds(req *request) (any, error) {
 	return append([]string{}, s.accounts[req.mid].Contacts...), nil
 }
 
-func (s *Server) getContactsV2(req *request) (any, error) {
+func (s *talkStream) getContactsV2(req *request) (any, error) {
 	var a struct {
 		TargetUserMids              []string `json:"targetUserMids"`
 		NeededContactCalendarEvents []int    `json:"neededContactCalendarEvents"`
