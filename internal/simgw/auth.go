@@ -414,8 +414,8 @@ func (s *authPhone) confirmSealedPIN(p *pending, pin string) error {
 	// What the client must answer in confirmE2EELogin.
 	eph, _ := base64.StdEncoding.DecodeString(meta["publicKey"].(string))
 	enc, _ := base64.StdEncoding.DecodeString(meta["encryptedKeyChain"].(string))
-	shared, err := dhPub(s.lastEph, pub)
-	if err != nil || string(eph) != string(s.lastEph.PublicKey().Bytes()) {
+	shared, err := dhPub(s.seal.lastEph, pub)
+	if err != nil || string(eph) != string(s.seal.lastEph.PublicKey().Bytes()) {
 		return errf("key agreement failed")
 	}
 	hk, _ := aes.NewCipher(h256(shared, []byte("Key")))

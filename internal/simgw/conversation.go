@@ -25,10 +25,15 @@ func (s *convos) addRoutes(r routes) {
 // malformed call (10102 THRIFT_INVALID_ARGUMENT) or as LINE refuses a
 // request it understood (a TalkException).
 
-// conversations is what the simulator keeps of chats beyond the stream.
+// carried is every message the streams carried (shared state: talk,
+// sealing, object storage and conversations all deliver messages).
+type carried struct {
+	msgs []map[string]any          // as the stream carried them, in order
+	byID map[string]map[string]any // id → the same maps
+}
+
+// conversations is what the conversation concern keeps beyond the stream.
 type conversations struct {
-	msgs      []map[string]any          // every message carried, as the stream carried it, in order
-	byID      map[string]map[string]any // id → the same maps
 	unsent    map[string]bool           // message id → unsent
 	reactions map[string]map[string]int // message id → reactor → predefinedReactionType
 	reacted   map[string]map[string]int64
@@ -41,7 +46,7 @@ const unsendWindow = 24 * time.Hour
 
 // remember keeps a message the stream carried. Caller holds s.mu.
 func (s *state) remember(msg map[string]any) {
-	c := &s.conv
+	c := &s.carried
 	if c.byID == nil {
 		c.byID = map[string]map[string]any{}
 	}
@@ -93,7 +98,7 @@ func (s *convos) checkRelation(m *outgoing, from string) error {
 	case n != 3 || *m.MessageRelationType != 3 || *m.RelatedMessageServiceCode != 1 || !isDecimal(*m.RelatedMessageID):
 		return gw(10102)
 	}
-	rel := s.conv.byID[*m.RelatedMessageID]
+	rel := s.carried.byID[*m.RelatedMessageID]
 	if rel == nil || s.conv.unsent[*m.RelatedMessageID] || !s.canSee(rel, from) {
 		return talk(64, "MESSAGE_NOT_FOUND")
 	}
@@ -213,7 +218,7 @@ func strictObject(raw json.RawMessage, v any) error {
 
 // ownMessage finds a message mid may act on. Caller holds s.mu.
 func (s *convos) visibleMessage(id, mid string) (map[string]any, error) {
-	msg := s.conv.byID[id]
+	msg := s.carried.byID[id]
 	if msg == nil || s.conv.unsent[id] || !s.canSee(msg, mid) {
 		return nil, talk(64, "MESSAGE_NOT_FOUND")
 	}

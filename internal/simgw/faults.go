@@ -206,7 +206,7 @@ func (s *faultAdmin) RefreshRetryRequired(n int) {
 func (s *faultAdmin) ExpireTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.tokens {
+	for _, t := range s.auth.tokens {
 		t.expired = true
 	}
 	s.broadcast()
@@ -217,7 +217,7 @@ func (s *faultAdmin) ExpireTokens() {
 func (s *faultAdmin) Kick(mid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.tokens {
+	for _, t := range s.auth.tokens {
 		if t.mid == mid {
 			t.kicked = true
 		}

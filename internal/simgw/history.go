@@ -27,7 +27,7 @@ func (s *convos) historyOf(chat, mid string) ([]map[string]any, error) {
 		return nil, talk(5, "not found")
 	}
 	var out []map[string]any
-	for _, m := range s.conv.msgs {
+	for _, m := range s.carried.msgs {
 		id := m["id"].(string)
 		if s.conv.unsent[id] || !s.canSee(m, mid) || chatOf(m, mid) != chat {
 			continue

@@ -89,7 +89,7 @@ func (s *objectStore) afterCall(req *request, data any) {
 	case "tokenRefresh":
 		res, _ := data.(map[string]any)
 		at, _ := res["accessToken"].(string)
-		if t := s.tokens[at]; t != nil {
+		if t := s.auth.tokens[at]; t != nil {
 			s.revokeOBSTokens(t.mid)
 		}
 	}

@@ -110,22 +110,18 @@ func New(opts Options) *Server {
 	if opts.MaxOBSObject == 0 {
 		opts.MaxOBSObject = 1 << 30
 	}
-	st := &state{
-		opts: opts, accounts: map[string]*Account{}, chats: map[string]*Chat{},
-		rsaKeys: map[string]*rsaSession{}, verifier: map[string]*pending{}, qr: map[string]*qrSession{},
-		tokens: map[string]*token{}, refresh: map[string]*refreshTok{}, certs: map[string]string{},
-		groupKeys: map[string][]*groupKey{}, ops: map[string][]op{}, wake: make(chan struct{}),
-		obsTokens: map[string]*obsToken{}, objects: map[string]*obsObject{}, obsReqIDs: map[string]string{},
-		noOID: opts.PlainUploadNoOID, chatTypes: map[string][]int{},
-		rev: 947933, seq: 605311889450205372,
-	}
-	seal := &sealing{state: st}
-	auth := &authPhone{state: st, seal: seal}
-	obs := &objectStore{state: st, seal: seal}
+	st := &state{opts: opts, accounts: map[string]*Account{}, chats: map[string]*Chat{}, ops: map[string][]op{},
+		wake: make(chan struct{}), rev: 947933, seq: 605311889450205372}
+	seal := &sealing{state: st, groupKeys: map[string][]*groupKey{}, chatTypes: map[string][]int{}}
+	obs := &objectStore{state: st, seal: seal, obsTokens: map[string]*obsToken{}, objects: map[string]*obsObject{},
+		obsReqIDs: map[string]string{}, noOID: opts.PlainUploadNoOID}
+	auth := &authPhone{state: st, seal: seal, rsaKeys: map[string]*rsaSession{}, verifier: map[string]*pending{},
+		qr: map[string]*qrSession{}, tokens: map[string]*token{}, refresh: map[string]*refreshTok{}, certs: map[string]string{}}
+	obs.auth = auth
 	conv := &convos{state: st}
 	talk := &talkStream{state: st, auth: auth, seal: seal, obs: obs, convs: conv}
 	s := &Server{state: st, authPhone: auth, talkStream: talk, sealing: seal, objectStore: obs, convos: conv,
-		faultAdmin: &faultAdmin{state: st}}
+		faultAdmin: &faultAdmin{state: st, auth: auth}}
 	s.routes = s.register()
 	return s
 }

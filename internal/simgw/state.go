@@ -29,22 +29,7 @@ type state struct {
 	calls    []Call
 	faults   faults
 	seq      int64
-	conv     conversations // replies, reactions, unsent, read marks, history (conversation.go)
-
-	rsaKeys   map[string]*rsaSession // keynm → session
-	verifier  map[string]*pending    // password-login verifiers
-	qr        map[string]*qrSession  // authSessionId
-	tokens    map[string]*token      // access token
-	refresh   map[string]*refreshTok // refresh token
-	certs     map[string]string      // certificate → MID
-	groupKeys map[string][]*groupKey // chat → its group keys, oldest first
-	gkSeq     int                    // group key ids ever issued: ids only grow
-	lastEph   *ecdh.PrivateKey       // the key of the newest key chain (for confirmE2EELogin)
-	obsTokens map[string]*obsToken   // OBS token → its account (obs.go)
-	objects   map[string]*obsObject  // "sid/oid" → a sealed media object
-	obsReqIDs map[string]string      // "owner/sid/reqid" → OID
-	noOID     bool                   // plain uploads answered without x-obs-oid
-	chatTypes map[string][]int       // chat → its group key's allowedTypes (SetChatAllowedTypes)
+	carried  carried // every message the streams carried (history, replies)
 }
 
 // The concerns: each embeds the shared state and names the other concerns
@@ -57,6 +42,13 @@ type (
 	authPhone struct {
 		*state
 		seal *sealing // the key chain a login carries
+
+		rsaKeys  map[string]*rsaSession // keynm → session
+		verifier map[string]*pending    // password-login verifiers
+		qr       map[string]*qrSession  // authSessionId
+		tokens   map[string]*token      // access token
+		refresh  map[string]*refreshTok // refresh token
+		certs    map[string]string      // certificate → MID
 	}
 	// talkStream: profile and chat lookups, sendMessage, injected messages
 	// and the operation stream (talk.go, messages.go, stream.go).
@@ -69,17 +61,35 @@ type (
 	}
 	// sealing: Letter Sealing keys, group keys, negotiation, and opening
 	// and making sealed messages (seal.go, seal_keys.go).
-	sealing struct{ *state }
+	sealing struct {
+		*state
+		groupKeys map[string][]*groupKey // chat → its group keys, oldest first
+		gkSeq     int                    // group key ids ever issued: ids only grow
+		lastEph   *ecdh.PrivateKey       // the key of the newest key chain (for confirmE2EELogin)
+		chatTypes map[string][]int       // chat → its group key's allowedTypes (SetChatAllowedTypes)
+	}
 	// objectStore: OBS uploads and downloads, OBS tokens, media messages
 	// (obs.go, media.go).
 	objectStore struct {
 		*state
-		seal *sealing // sealed media's keys
+		seal *sealing   // sealed media's keys
+		auth *authPhone // the access token an OBS token is acquired with
+
+		obsTokens map[string]*obsToken  // OBS token → its account
+		objects   map[string]*obsObject // "sid/oid" → a sealed media object
+		obsReqIDs map[string]string     // "owner/sid/reqid" → OID
+		noOID     bool                  // plain uploads answered without x-obs-oid
 	}
 	// convos: replies, mentions, unsend, reactions, history, read marks
 	// (conversation.go, history.go).
-	convos struct{ *state }
+	convos struct {
+		*state
+		conv conversations // unsent, reactions, read marks
+	}
 	// faultAdmin: fault rules and the /_sandbox/ endpoints (faults.go,
 	// faults_list.go, admin.go).
-	faultAdmin struct{ *state }
+	faultAdmin struct {
+		*state
+		auth *authPhone // expiring and kicking tokens
+	}
 )
