@@ -126,31 +126,13 @@ func (s *talkStream) sendMessage(req *request) (any, error) {
 		return nil, gw(10102)
 	}
 	ct := *m.ContentType
-	// hasContent is false for text (EXT Mb), true for stickers (Cb) and
-	// media (Rb); a sticker with false is taken (older clients sent it, and
-	// LINE is not known to refuse it) and stored as sent.
-	if *m.ID != "local-"+strconv.FormatInt(reqSeq, 10) || *m.SessionID != 0 || (ct != ctText && ct != ctSticker && !isMedia(ct)) || (ct == ctText && *m.HasContent) {
+	k, known := kinds[ct]
+	if *m.ID != "local-"+strconv.FormatInt(reqSeq, 10) || *m.SessionID != 0 || !known {
 		return nil, talk(0, "illegal argument")
 	}
 	sealed := m.ContentMetadata["e2eeVersion"] != "" && len(m.Chunks) > 0
-	if ct == ctSticker {
-		if err := checkSticker(&m, sealed); err != nil {
-			return nil, err
-		}
-	}
-	if isMedia(ct) {
-		if err := checkMedia(&m, sealed); err != nil {
-			return nil, err
-		}
-	}
-	switch {
-	case ct == ctSticker || isMedia(ct):
-	case sealed && m.Text != nil:
-		return nil, talk(0, "text must be removed from a sealed message")
-	case !sealed && (m.Text == nil || *m.Text == ""):
-		return nil, talk(0, "empty text")
-	case m.Text != nil && utf16Len(*m.Text) > 10000:
-		return nil, talk(6, "Invalid Length")
+	if err := k.check(&m, sealed); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -301,8 +283,40 @@ const (
 	ctSticker = 7
 )
 
+// kinds are the content types sendMessage takes, each with the checks of
+// its shape made before anything is looked up (who may send where, sealing:
+// sendMessage itself). A type not listed is refused. Adding a kind is a row
+// here and its check; the reply and mention of any kind are conversation.go's.
+var kinds = map[int]struct {
+	check func(m *outgoing, sealed bool) error
+}{
+	ctText:    {checkText},
+	ctSticker: {checkSticker},
+	ctImage:   {checkMedia},
+	ctFile:    {checkMedia},
+}
+
+// checkText refuses a text message LINE would not take: hasContent true
+// (EXT Mb sends false), a sealed one that still carries its text, a plain
+// one without text, or more than 10,000 UTF-16 units.
+func checkText(m *outgoing, sealed bool) error {
+	switch {
+	case *m.HasContent:
+		return talk(0, "illegal argument")
+	case sealed && m.Text != nil:
+		return talk(0, "text must be removed from a sealed message")
+	case !sealed && (m.Text == nil || *m.Text == ""):
+		return talk(0, "empty text")
+	case m.Text != nil && utf16Len(*m.Text) > 10000:
+		return talk(6, "Invalid Length")
+	}
+	return nil
+}
+
 // checkSticker refuses a sticker message LINE would not take: one with a
-// text, sealed, or without numeric STKID, STKPKGID and STKVER. The answers
+// text, sealed, or without numeric STKID, STKPKGID and STKVER. hasContent
+// is true for stickers (EXT Cb); one with false is taken (older clients sent
+// it, and LINE is not known to refuse it) and stored as sent. The answers
 // are a guess — no capture shows LINE refusing a sticker: TalkException 0
 // ILLEGAL_ARGUMENT, as for any other malformed message here.
 func checkSticker(m *outgoing, sealed bool) error {

@@ -1,13 +1,3 @@
-// Package simgw is linectl's gateway simulator: a real HTTP server that
-// follows docs/protocol.md and rejects what LINE's gateway rejects — wrong body
-// shapes, missing headers, bad x-hmac (when a signing key is set, using the
-// scheme of package simsign), unknown or expired tokens, reused RSA keys,
-// out-of-order login steps. Tests run the real client and the built binary
-// against it, and users run it as `linectl sandbox`.
-//
-// A simulated phone scans QR codes and confirms PINs, automatically after
-// Options.PhoneDelay or when told (Scan, ConfirmPIN, or the /_sandbox/ admin
-// endpoints). Fault knobs make calls fail the ways networks and LINE do.
 package simgw
 
 import (
