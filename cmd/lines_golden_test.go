@@ -60,6 +60,10 @@ func TestLineFieldsGolden(t *testing.T) {
 		notifyTokenLine{Type: "notifyToken", Token: "t", ID: "0123abcd", To: "c1", Name: "Family", CreatedAt: "2026-01-01T00:00:00Z", Revoked: true},
 		notifyServeLine{Type: "notify-serve", URL: "http://127.0.0.1:8093", Listen: "127.0.0.1:8093", TLS: false, Tokens: 2, RateLimit: "1000/h"},
 		notifyLine{Type: "notify", Method: "POST", Path: "/api/notify", Status: 200, TokenID: "0123abcd", To: "c1", MessageID: "m", ReqSeq: 5, E2EE: true, ImageMessageID: "i", StickerMessageID: "s", Remote: "127.0.0.1:5", MS: 12, Error: "e"},
+		botTokenLine{Type: "botToken", Token: "t", ChannelSecret: "0123456789abcdef0123456789abcdef", ID: "0123abcd", Name: "alerts", Webhook: "http://127.0.0.1:3000/callback", To: []string{"c1"}, CreatedAt: "2026-01-01T00:00:00Z", Revoked: true},
+		serveLine{Type: "serve", URL: "http://127.0.0.1:8093", Listen: "127.0.0.1:8093", TLS: false, NotifyTokens: 1, BotTokens: 2, Webhooks: 1, RateLimit: "1000/h"},
+		botLine{Type: "bot", Method: "POST", Path: "/v2/bot/message/push", Status: 200, RequestID: "r", TokenID: "0123abcd", To: []string{"c1"}, MessageIDs: []string{"m"}, RetryKey: "k", Remote: "127.0.0.1:5", MS: 12, Error: "e"},
+		webhookLine{Type: "webhook", TokenID: "0123abcd", Revision: "947940", Events: 1, Attempt: 2, Redelivery: true, Status: 500, Error: "HTTP 500", GaveUp: true},
 		map[string]any{"type": "sandbox-state", "accounts": []any{}, "chats": []any{}, "messages": []any{}, "revision": 947933},
 	}
 	var got bytes.Buffer

@@ -16,7 +16,10 @@ import (
 
 	"github.com/linectl/linectl/internal/httplimit"
 	"github.com/linectl/linectl/internal/notify"
+	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
+	"github.com/linectl/linectl/pkg/lineapi/e2ee"
+	"github.com/linectl/linectl/pkg/lineapi/obs"
 )
 
 // notify serve: LINE Notify's API over exactly-once delivery (docs/notify.md).
@@ -37,6 +40,8 @@ type notifyServeOptions struct {
 	BodyTimeout   time.Duration
 	IdleTimeout   time.Duration
 	MaxConns      int
+	// WebhookBackoff is serve's first webhook retry delay (doubled each time).
+	WebhookBackoff time.Duration
 }
 
 func newCmdNotifyServe(f *factory, runF func(*notifyServeOptions) error) *cobra.Command {
@@ -84,11 +89,17 @@ waiting with 500 (nothing sent), and exits 130.`,
 			return runNotifyServe(cmd.Context(), f, opts)
 		},
 	}
+	addServeFlags(cmd, opts, "calls to /api/notify per token: N/s, N/m, N/h or N/d (LINE Notify: 1000/h)")
+	return cmd
+}
+
+// addServeFlags are the flags of notify serve and serve.
+func addServeFlags(cmd *cobra.Command, opts *notifyServeOptions, rateUsage string) {
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Listen, "listen", "127.0.0.1:8093", "address to listen on (host:port; port 0 picks one); non-loopback only with --tls-cert/--tls-key")
 	fl.StringVar(&opts.TLSCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	fl.StringVar(&opts.TLSKey, "tls-key", "", "the private key (PEM) of --tls-cert")
-	fl.StringVar(&opts.RateLimit, "rate-limit", notify.DefaultRate.String(), "calls to /api/notify per token: N/s, N/m, N/h or N/d (LINE Notify: 1000/h)")
+	fl.StringVar(&opts.RateLimit, "rate-limit", notify.DefaultRate.String(), rateUsage)
 	fl.StringVar(&opts.E2EE, "e2ee", "auto", "Letter Sealing: auto, off or require (as 'linectl send')")
 	fl.BoolVar(&opts.AllowImageURLs, "allow-image-urls", false, "fetch imageFullsize URLs (the server then makes requests to any URL a token holder names)")
 	fl.BoolVar(&opts.AllowPrivateURL, "allow-private-image-urls", false, "with --allow-image-urls, also fetch from loopback, link-local, private and unspecified addresses (refused by default, after DNS and on every redirect)")
@@ -99,7 +110,6 @@ waiting with 500 (nothing sent), and exits 130.`,
 	fl.IntVar(&opts.MaxConns, "max-connections", 64, "connections open at a time (more wait to be accepted); 1 to 10000")
 	fl.DurationVar(&opts.ConfirmTimeout, "confirm-timeout", 15*time.Second, "how long to search the operation stream for a send whose answer was lost; 100ms to 1h")
 	_ = cmd.RegisterFlagCompletionFunc("e2ee", cobra.FixedCompletions([]string{"auto", "off", "require"}, cobra.ShellCompDirectiveNoFileComp))
-	return cmd
 }
 
 // parseNotifyServe validates the flags; nothing listens before they are good.
@@ -189,6 +199,16 @@ type notifyLine struct {
 }
 
 func runNotifyServe(ctx context.Context, f *factory, opts *notifyServeOptions) error {
+	return runServer(ctx, f, opts, false)
+}
+
+// runServer serves LINE Notify's API and, with bot, the Messaging API too
+// (linectl serve), on one listener with one sender.
+func runServer(ctx context.Context, f *factory, opts *notifyServeOptions, bot bool) error {
+	name := "notify serve"
+	if bot {
+		name = "serve"
+	}
 	p, err := notifyTokensPath(f)
 	if err != nil {
 		return err
@@ -228,22 +248,61 @@ func runNotifyServe(ctx context.Context, f *factory, opts *notifyServeOptions) e
 	if opts.AllowImageURLs {
 		h.FetchImage = notify.FetchURL(notify.NewFetchClient(opts.AllowPrivateURL), opts.ImageURLTimeout)
 	}
+	var handler http.Handler = h
+	var b *botServer
+	if bot {
+		if b, err = newBotServer(ctx, f, opts, ss); err != nil {
+			ln.Close()
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/v2/", b.api)
+		mux.Handle("/", h)
+		handler = mux
+	}
 	srv := &http.Server{
-		Handler: httplimit.BodyTimeout(h, opts.BodyTimeout), ReadHeaderTimeout: opts.HeaderTimeout, IdleTimeout: opts.IdleTimeout,
-		MaxHeaderBytes: 64 << 10, ErrorLog: log.New(f.IO.ErrOut, "linectl: notify serve: ", 0),
+		Handler: httplimit.BodyTimeout(handler, opts.BodyTimeout), ReadHeaderTimeout: opts.HeaderTimeout, IdleTimeout: opts.IdleTimeout,
+		MaxHeaderBytes: 64 << 10, ErrorLog: log.New(f.IO.ErrOut, "linectl: "+name+": ", 0),
 	}
 	addr := ln.Addr().String()
-	if err := f.Out().line(notifyServeLine{Type: "notify-serve", URL: scheme + "://" + addr, Listen: addr, TLS: scheme == "https",
-		Tokens: tokens.Len(), RateLimit: opts.Rate.String()}); err != nil {
+	var line any = notifyServeLine{Type: "notify-serve", URL: scheme + "://" + addr, Listen: addr, TLS: scheme == "https",
+		Tokens: tokens.Len(), RateLimit: opts.Rate.String()}
+	if bot {
+		line = serveLine{Type: "serve", URL: scheme + "://" + addr, Listen: addr, TLS: scheme == "https",
+			NotifyTokens: tokens.Len(), BotTokens: b.tokens.Len(), RateLimit: opts.Rate.String(), Webhooks: b.webhookCount()}
+	}
+	if err := f.Out().line(line); err != nil {
 		ln.Close()
 		return err
 	}
-	f.info("Serving LINE Notify's API at %s://%s/api/notify for %d token(s); Ctrl-C to stop.", scheme, addr, tokens.Len())
+	if bot {
+		f.info("Serving LINE's Messaging API at %s://%s/v2/bot/ for %d token(s) and LINE Notify's at /api/notify for %d; Ctrl-C to stop.", scheme, addr, b.tokens.Len(), tokens.Len())
+	} else {
+		f.info("Serving LINE Notify's API at %s://%s/api/notify for %d token(s); Ctrl-C to stop.", scheme, addr, tokens.Len())
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	var hooksDone chan error // nil without webhooks: never ready
+	hooksOver := false
+	hctx, stopHooks := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHooks()
+	if b != nil {
+		hooksDone = make(chan error, 1)
+		go func() { hooksDone <- b.runWebhooks(hctx) }()
+	}
 	select {
 	case err := <-served:
-		return fmt.Errorf("notify serve: %w", err)
+		return fmt.Errorf("%s: %w", name, err)
+	case err := <-hooksDone:
+		if err != nil {
+			ss.stop()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*f.Timeout+opts.ConfirmTimeout)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+			return fmt.Errorf("%s: webhooks: %w", name, err)
+		}
+		hooksOver = true
+		<-ctx.Done()
 	case <-ctx.Done():
 	}
 	// Stop accepting; sends waiting for their turn are answered 500
@@ -255,7 +314,11 @@ func runNotifyServe(ctx context.Context, f *factory, opts *notifyServeOptions) e
 	if err := srv.Shutdown(sctx); err != nil {
 		f.progress("linectl: warning: a request was still running %v after the signal; it was cut off (its send may have been delivered)", grace)
 	}
-	return fmt.Errorf("notify serve: %w", context.Canceled)
+	stopHooks()
+	if hooksDone != nil && !hooksOver {
+		<-hooksDone
+	}
+	return fmt.Errorf("%s: %w", name, context.Canceled)
 }
 
 // serveSender is the one delivery.Sender of a server: sends go one at a
@@ -263,6 +326,9 @@ func runNotifyServe(ctx context.Context, f *factory, opts *notifyServeOptions) e
 // it starts no new send.
 type serveSender struct {
 	f       *factory
+	cl      *lineapi.Client
+	sealer  *e2ee.Sealer
+	store   *obs.Client
 	s       *delivery.Sender
 	saveKey func() error
 	turn    chan struct{} // one send at a time
@@ -287,14 +353,15 @@ func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (
 		return nil, err
 	}
 	rate := cfg.Send.RatePerSecond // the file's, else config.DefaultRate
+	store := newOBS(f, cl)
 	s := &delivery.Sender{
 		GW: cl, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE, Encrypter: sealer,
-		Window: opts.ConfirmTimeout, Limiter: newLimiter(rate, nil), Uploader: newOBS(f, cl),
+		Window: opts.ConfirmTimeout, Limiter: newLimiter(rate, nil), Uploader: store,
 	}
-	return &serveSender{f: f, s: s, saveKey: saveKeys, turn: make(chan struct{}, 1), halt: make(chan struct{})}, nil
+	return &serveSender{f: f, cl: cl, sealer: sealer, store: store, s: s, saveKey: saveKeys, turn: make(chan struct{}, 1), halt: make(chan struct{})}, nil
 }
 
-var errShuttingDown = errors.New("linectl notify serve is shutting down; nothing was sent")
+var errShuttingDown = errors.New("linectl is shutting down; nothing was sent")
 
 // SendMessages sends cs in order within one turn (a request's message and
 // its sticker are never split by another request's), stopping at the first

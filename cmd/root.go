@@ -207,6 +207,8 @@ Try it without a LINE account against the built-in simulator: 'linectl sandbox -
 		newCmdReceive(f, nil),
 		newCmdSigner(f),
 		newCmdNotify(f),
+		newCmdServe(f, nil),
+		newCmdBot(f),
 		newCmdDownload(f),
 		newCmdUpload(f),
 		newCmdGatewayAgent(f),

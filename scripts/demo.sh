@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make demo: the main job, against the sandbox — no LINE account is touched.
 # Starts `linectl sandbox`, logs in by QR and by password, whoami, send (text and
-# an image), receive, download, logout.
+# an image), receive, download, one push through `linectl serve`'s Messaging API, logout.
 set -euo pipefail
 BIN=${1:-bin/linectl}
 work=$(mktemp -d)
@@ -45,6 +45,23 @@ step "linectl send --to $bob --image graph.png   (Letter-Sealed media)"
 step "Bob sends a picture back; linectl receive | linectl download decrypts it"
 "$BIN" sandbox do inject-media --from "$bob" --to u1a11ce0000000000000000000000a11c --sealed "$work/graph.png"
 "$BIN" receive --from-revision 0 --wait 500ms | "$BIN" download --dir "$work"
+if command -v curl >/dev/null; then
+  step "linectl bot token add --name demo; linectl serve   (LINE's Messaging API from your own account)"
+  token=$("$BIN" bot token add --name demo | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+  "$BIN" serve --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
+  srv=$!
+  for _ in $(seq 100); do grep -q '"type":"serve"' "$work/serve.out" 2>/dev/null && break; sleep 0.05; done
+  api=$(sed -n 's/.*"type":"serve","url":"\([^"]*\)".*/\1/p' "$work/serve.out" | head -1)
+  [ -n "$api" ] || { cat "$work/serve.err" >&2; echo "serve did not start" >&2; exit 1; }
+  step "curl -X POST $api/v2/bot/message/push -H \"Authorization: Bearer …\" -d '{\"to\":\"$group\",\"messages\":[…]}'"
+  curl -fsS -X POST "$api/v2/bot/message/push" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -H 'X-Line-Retry-Key: 123e4567-e89b-12d3-a456-426614174000' \
+    -d "{\"to\":\"$group\",\"messages\":[{\"type\":\"text\",\"text\":\"pushed through the Messaging API\"}]}"
+  echo
+  kill -TERM "$srv"
+  wait "$srv" || true
+  cat "$work/serve.out"
+fi
 step linectl logout
 "$BIN" logout
 step "linectl login password --email alice@example.com --password-stdin   (certificate saved: no PIN)"

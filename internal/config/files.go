@@ -237,6 +237,11 @@ const (
 	FileE2EEKeys     = "e2ee-keys.json"       // Letter Sealing keys (internal/keystore)
 	FileNotifyTokens = "notify-tokens.json"   // notify serve's tokens (internal/notify)
 	FileOBSToken     = "obs-token.json"       // the object-storage token, until its lifetime ends (a secret)
+	FileBotTokens    = "bot-tokens.json"      // serve's Messaging API tokens (internal/botapi)
+	FileBotSecrets   = "bot-secrets.json"     // their channel secrets (webhook signatures)
+	FileBotRetryKeys = "bot-retry-keys.json"  // X-Line-Retry-Key records, 24 h
+	FileBotWebhooks  = "bot-webhooks.json"    // the webhooks' stream position
+	FileBotHooksLock = "bot-webhooks.lock"    // one webhook dispatcher per config
 	DirSigner        = "signer"               // the imported signing module
 )
 

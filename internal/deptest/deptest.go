@@ -12,8 +12,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -91,7 +89,7 @@ type Package struct {
 // every package of the answer (roots and, marked DepOnly, their deps), sorted.
 func List(goos string, patterns ...string) ([]Package, error) {
 	args := append([]string{"list", "-deps", "-json=ImportPath,DepOnly,Deps"}, patterns...)
-	cmd := exec.Command(goTool(), args...)
+	cmd := exec.Command("go", args...) // go test puts its toolchain's bin first on PATH
 	cmd.Env = append(os.Environ(), "GOOS="+goos, "CGO_ENABLED=0")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -112,19 +110,4 @@ func List(goos string, patterns ...string) ([]Package, error) {
 	}
 	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].ImportPath < pkgs[j].ImportPath })
 	return pkgs, nil
-}
-
-// goTool is the go command of the toolchain running the test, else the one
-// on PATH.
-func goTool() string {
-	if root := runtime.GOROOT(); root != "" {
-		p := filepath.Join(root, "bin", "go")
-		if runtime.GOOS == "windows" {
-			p += ".exe"
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return "go"
 }

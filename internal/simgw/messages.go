@@ -253,29 +253,41 @@ func (s *talkStream) openInto(m *Message) (decrypt func(*Message), err error) {
 	return nil, err
 }
 
-// decryptLater decrypts a stored sealed medium (message id) in the
-// background: the send's answer does not wait for work the real server
-// never does. Readers of the stored messages wait for it (settle). Caller
-// holds s.mu.
+// decryptLater records that a stored sealed medium (message id) is to be
+// decrypted as its recipient's device would: not while answering the send
+// (the real server does no such work, and a benchmark would time it), but
+// when the stored messages are read (settle). Caller holds s.mu.
 func (s *state) decryptLater(id string, decrypt func(*Message)) {
-	s.opening.Add(1)
-	go func() {
-		defer s.opening.Done()
+	s.unopened = append(s.unopened, unopened{id, decrypt})
+}
+
+// unopened is a stored sealed medium not decrypted yet.
+type unopened struct {
+	id      string
+	decrypt func(*Message)
+}
+
+// settle decrypts the sealed media not decrypted yet, before the stored
+// messages are read. Caller does not hold s.mu.
+func (s *state) settle() {
+	s.settling.Lock() // a second reader waits for the first one's work
+	defer s.settling.Unlock()
+	s.mu.Lock()
+	todo := s.unopened
+	s.unopened = nil
+	s.mu.Unlock()
+	for _, u := range todo {
 		var m Message
-		decrypt(&m)
+		u.decrypt(&m)
 		s.mu.Lock()
-		defer s.mu.Unlock()
 		for i := range s.messages {
-			if s.messages[i].ID == id {
+			if s.messages[i].ID == u.id {
 				s.messages[i].Media, s.messages[i].MediaErr, s.messages[i].Preview = m.Media, m.MediaErr, m.Preview
 			}
 		}
-	}()
+		s.mu.Unlock()
+	}
 }
-
-// settle waits for the sealed media still being decrypted. Caller does not
-// hold s.mu.
-func (s *state) settle() { s.opening.Wait() }
 
 // Content types the simulator takes (media: media.go).
 const (
@@ -410,4 +422,13 @@ func (s *state) memberChat(chat, mid string) (*Chat, error) {
 		return nil, talk(10, "not a member")
 	}
 	return c, nil
+}
+
+// InjectOperation appends an operation of type typ with its params to the
+// stream of mid (chat membership events: 129 ACCEPT_CHAT_INVITATION, 130
+// NOTIFIED_ACCEPT_CHAT_INVITATION, 128 NOTIFIED_DELETE_SELF_FROM_CHAT, …).
+func (s *talkStream) InjectOperation(mid string, typ int, param1, param2, param3 string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.appendOp(mid, typ, 0, [3]string{param1, param2, param3}, nil)
 }

@@ -60,6 +60,10 @@ type Options struct {
 	// 2xx but no x-obs-oid header (LINE's extension never reads it there, so
 	// nothing says OBS sends it). See also SetPlainUploadNoOID.
 	PlainUploadNoOID bool
+	// UnrecordedOBSBodies: Calls record OBS uploads without their bytes, and
+	// an upload's body is read once, straight into its object (make bench's
+	// 1 GiB files; recorded, each would stay in memory twice over).
+	UnrecordedOBSBodies bool
 }
 
 // Server is the simulator: the routing server. It owns the shared state

@@ -16,7 +16,8 @@ type state struct {
 	opts Options
 
 	mu       sync.Mutex
-	opening  sync.WaitGroup // sealed media being decrypted after their answer (decryptLater)
+	settling sync.Mutex // settle: one reader decrypts the unopened media at a time
+	unopened []unopened // sealed media to decrypt before the messages are read (decryptLater)
 	offset   time.Duration
 	accounts map[string]*Account // by MID
 	order    []string

@@ -3,8 +3,13 @@
 // same sendMessage request; `send --jsonl` with 1,000 messages vs 1,000
 // `linectl send` processes; `receive` of a recorded 1,000,000-operation stream
 // vs `curl -N | jq -c` doing the same projection; `notify serve`: requests
-// per second and the latency of one request next to one `linectl send`. Everything runs on loopback
-// against the project's simulator (or a file server for the recorded stream).
+// per second and the latency of one request next to one `linectl send`, and
+// its latency under 8 concurrent clients; a cold send through the gateway
+// agent at 40 ms RTT; a 5 MB image at 0 and 40 ms RTT and a 1 GiB file (send
+// and download) against curl moving the same bytes. Everything runs on
+// loopback against the project's simulator (or a file server for the
+// recorded stream). Each -X-only flag measures one section and prints it,
+// leaving docs/benchmarks.md untouched.
 package main
 
 import (
@@ -117,8 +122,14 @@ func main() {
 	ops := flag.Int("ops", 1000000, "operations in the recorded stream")
 	signerOnly := flag.Bool("signer-only", false, "measure only the signer and print it (docs/benchmarks.md untouched)")
 	receiveOnly := flag.Bool("receive-only", false, "measure only receive (100,000 operations) and print it (docs/benchmarks.md untouched)")
-	mediaOnly := flag.Bool("media-only", false, "measure only the 5 MB image send and print it (docs/benchmarks.md untouched)")
+	mediaOnly := flag.Bool("media-only", false, "measure only the 5 MB image send (0 and 40 ms RTT) and print it (docs/benchmarks.md untouched)")
+	mediaRTTOnly := flag.Bool("media-rtt-only", false, "measure only the 5 MB image send at 40 ms RTT and print it (docs/benchmarks.md untouched)")
 	latencyOnly := flag.Bool("latency-only", false, "measure only the round trips (0 and 40 ms) and print them (docs/benchmarks.md untouched)")
+	bigOnly := flag.Bool("bigfile-only", false, "measure only the 1 GiB file (send and download) and print it (docs/benchmarks.md untouched)")
+	bigRuns := flag.Int("bigfile-runs", 1, "runs per 1 GiB measurement")
+	agentColdOnly := flag.Bool("agent-cold-only", false, "measure only the cold send through the gateway agent at 40 ms RTT and print it (docs/benchmarks.md untouched)")
+	serveLoadOnly := flag.Bool("serve-load-only", false, "measure only notify serve under load (1 and 8 clients) and print it (docs/benchmarks.md untouched)")
+	serveRequests := flag.Int("serve-requests", 400, "requests per notify serve load measurement")
 	notifyOnly := flag.Bool("notify-only", false, "measure only one send and notify serve and print it (docs/benchmarks.md untouched)")
 	flag.Parse()
 	abs, _ := filepath.Abs(*bin)
@@ -133,6 +144,34 @@ func main() {
 	if *latencyOnly {
 		report := &strings.Builder{}
 		benchLatency(report, abs, dir, min(*runs, 9))
+		fmt.Print(report.String())
+		return
+	}
+	if *bigOnly {
+		report := &strings.Builder{}
+		benchBigFile(report, abs, dir, *bigRuns)
+		fmt.Print(report.String())
+		return
+	}
+	if *agentColdOnly {
+		report := &strings.Builder{}
+		benchAgentCold(report, abs, dir, min(*runs, 9))
+		fmt.Print(report.String())
+		return
+	}
+	if *serveLoadOnly {
+		report := &strings.Builder{}
+		benchServeLoad(report, abs, dir, min(*runs, 9), *serveRequests)
+		fmt.Print(report.String())
+		return
+	}
+	if *mediaOnly || *mediaRTTOnly {
+		report := &strings.Builder{}
+		rtts := []time.Duration{0, 40 * time.Millisecond}
+		if *mediaRTTOnly {
+			rtts = rtts[1:]
+		}
+		benchMedia(report, abs, dir, min(*runs, 9), rtts)
 		fmt.Print(report.String())
 		return
 	}
@@ -153,11 +192,6 @@ func main() {
 	must(err)
 	token := readToken(cfg)
 	report := &strings.Builder{}
-	if *mediaOnly {
-		benchMedia(report, abs, dir, min(*runs, 9))
-		fmt.Print(report.String())
-		return
-	}
 	fmt.Fprintf(report, "# Benchmarks\n\nMeasured by `make bench` (scripts/bench) on %s, %s/%s, %d CPUs, Go %s. Everything runs on loopback\nagainst the project's simulator; wall time is the median of the runs, RSS the peak resident set of the measured process.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 
@@ -193,6 +227,7 @@ func main() {
 	fmt.Fprintf(report, "| `linectl send --e2ee off` (1 request) | %s | %.1f MB | %.2f× |\n\n", ms(lo.wall), mb(lo.rss), ratio(lo.wall, c.wall))
 	fmt.Fprintf(report, "Target: ≤ 1.5× curl, ≤ 25 MB. %d runs each; every run after the first is a warm send (see the round trips below for cold ones).\n\n", *runs)
 	benchLatency(report, abs, dir, min(*runs, 9))
+	benchAgentCold(report, abs, dir, min(*runs, 9))
 
 	// 2. 1,000 messages: one --jsonl process vs 1,000 processes.
 	var jsonl bytes.Buffer
@@ -213,7 +248,9 @@ func main() {
 	// 3. Receive: a recorded stream served from a file.
 	benchReceive(report, abs, dir, []int{*ops / 10, *ops})
 	benchNotify(report, abs, cfg, env, *runs, l.wall)
-	benchMedia(report, abs, dir, min(*runs, 9))
+	benchServeLoad(report, abs, dir, min(*runs, 9), *serveRequests)
+	benchMedia(report, abs, dir, min(*runs, 9), []time.Duration{0, 40 * time.Millisecond})
+	benchBigFile(report, abs, dir, *bigRuns)
 	benchSigner(report, abs, dir, *runs, &sendBench{cfg: cfg, url: url, curl: c.wall})
 	must(os.WriteFile(*out, []byte(report.String()), 0o644))
 	fmt.Print(report.String())

@@ -22,41 +22,9 @@ import (
 // client-side send rate (send.ratePerSecond) and the token's rate limit are
 // lifted, as they would otherwise be what is measured.
 func benchNotify(report *strings.Builder, bin, cfg string, env []string, runs int, send time.Duration) {
-	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0o600)
-	must(err)
-	_, err = f.WriteString("send:\n  ratePerSecond: 1000\n")
-	must(err)
-	must(f.Close())
-	cmd := exec.Command(bin, "notify", "token", "add", "--to", simgw.FamilyMID)
-	cmd.Env = env
-	out, err := cmd.Output()
-	must(err)
-	var tl struct{ Token string }
-	must(json.Unmarshal(out, &tl))
-
-	srv := exec.Command(bin, "notify", "serve", "--listen", "127.0.0.1:0", "--rate-limit", "1000000/h")
-	srv.Env = env
-	stdout, err := srv.StdoutPipe()
-	must(err)
-	must(srv.Start())
-	defer func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }()
-	sc := bufio.NewScanner(stdout)
-	var base string
-	for sc.Scan() {
-		var l struct{ Type, URL string }
-		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Type == "notify-serve" {
-			base = l.URL
-			break
-		}
-	}
-	if base == "" {
-		must(fmt.Errorf("notify serve printed no notify-serve line"))
-	}
-	go func() {
-		for sc.Scan() { // drain the request lines
-		}
-	}()
-	api := base + "/api/notify"
+	api, token, stop := startNotifyServe(bin, cfg, env)
+	defer stop()
+	tl := struct{ Token string }{token}
 
 	// One request as an integration makes it: a curl process.
 	var cs []sample
@@ -119,4 +87,45 @@ func benchNotify(report *strings.Builder, bin, cfg string, env []string, runs in
 	fmt.Fprintf(report, "The server sends one message at a time (exactly-once delivery, one session), so concurrent clients queue;\n"+
 		"`send.ratePerSecond` (default 10/s) and the token's `--rate-limit` were lifted for this measurement — with the\n"+
 		"defaults, a token gets at most 10 messages per second.\n\n")
+}
+
+// startNotifyServe lifts the client-side send rate in cfg, adds a notify
+// token for Family, and starts `notify serve` on a loopback port with the
+// token's rate limit lifted; it returns the /api/notify URL, the token and
+// a stop.
+func startNotifyServe(bin, cfg string, env []string) (api, token string, stop func()) {
+	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0o600)
+	must(err)
+	_, err = f.WriteString("send:\n  ratePerSecond: 1000\n")
+	must(err)
+	must(f.Close())
+	cmd := exec.Command(bin, "notify", "token", "add", "--to", simgw.FamilyMID)
+	cmd.Env = env
+	out, err := cmd.Output()
+	must(err)
+	var tl struct{ Token string }
+	must(json.Unmarshal(out, &tl))
+
+	srv := exec.Command(bin, "notify", "serve", "--listen", "127.0.0.1:0", "--rate-limit", "1000000/h")
+	srv.Env = env
+	stdout, err := srv.StdoutPipe()
+	must(err)
+	must(srv.Start())
+	sc := bufio.NewScanner(stdout)
+	var base string
+	for sc.Scan() {
+		var l struct{ Type, URL string }
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Type == "notify-serve" {
+			base = l.URL
+			break
+		}
+	}
+	if base == "" {
+		must(fmt.Errorf("notify serve printed no notify-serve line"))
+	}
+	go func() {
+		for sc.Scan() { // drain the request lines
+		}
+	}()
+	return base + "/api/notify", tl.Token, func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }
 }

@@ -35,8 +35,15 @@ type notifyServer struct {
 // reads the URL from its notify-serve line.
 func (e *env) startNotify(args ...string) *notifyServer {
 	e.t.Helper()
+	return e.startServing([]string{"notify", "serve"}, "notify-serve", args...)
+}
+
+// startServing starts `linectl CMD… --listen 127.0.0.1:0 args…` and reads
+// the URL from its first line, of type ready.
+func (e *env) startServing(command []string, ready string, args ...string) *notifyServer {
+	e.t.Helper()
 	ns := &notifyServer{t: e.t, done: make(chan struct{})}
-	ns.cmd = exec.Command(binary, append([]string{"notify", "serve", "--listen", "127.0.0.1:0"}, args...)...)
+	ns.cmd = exec.Command(binary, append(append(command, "--listen", "127.0.0.1:0"), args...)...)
 	ns.cmd.Env = e.environ()
 	ns.cmd.Stderr = &lockedWriter{mu: &ns.mu, w: &ns.stderr}
 	out, err := ns.cmd.StdoutPipe()
@@ -46,7 +53,7 @@ func (e *env) startNotify(args ...string) *notifyServer {
 	if err := ns.cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
-	ready := make(chan string, 1)
+	readyURL := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
@@ -58,8 +65,8 @@ func (e *env) startNotify(args ...string) *notifyServer {
 			}
 			ns.lines = append(ns.lines, m)
 			ns.mu.Unlock()
-			if m["type"] == "notify-serve" {
-				ready <- m["url"].(string)
+			if m["type"] == ready {
+				readyURL <- m["url"].(string)
 			}
 		}
 		err := ns.cmd.Wait()
@@ -70,7 +77,7 @@ func (e *env) startNotify(args ...string) *notifyServer {
 		close(ns.done)
 	}()
 	select {
-	case ns.url = <-ready:
+	case ns.url = <-readyURL:
 	case <-ns.done:
 		e.t.Fatalf("notify serve exited %d before listening\nstderr:\n%s", ns.code, ns.stderrText())
 	case <-time.After(15 * time.Second):
@@ -117,7 +124,7 @@ func (ns *notifyServer) requestLines() []map[string]any {
 	defer ns.mu.Unlock()
 	var out []map[string]any
 	for _, l := range ns.lines {
-		if l["type"] != "notify-serve" {
+		if l["type"] != "notify-serve" && l["type"] != "serve" {
 			out = append(out, l)
 		}
 	}

@@ -281,7 +281,9 @@ func (s *Sender) uploadSealed(ctx context.Context, md *Media, m *lineapi.Outgoin
 			rc.Close()
 			return nil, err
 		}
-		return readCloser{r, rc}, nil
+		// Encrypted a few chunks ahead, on another core than the writes.
+		ahead := obs.ReadAhead(r, 256<<10, 4)
+		return readCloser{ahead, closers{ahead, rc}}, nil
 	}}
 	// Sealed objects are always "file" (oE: type "file" unless the V1 flow;
 	// beeper/line commit cf2f777: 415 otherwise), named String(Date.now()).
@@ -334,4 +336,17 @@ func (s *Sender) now() time.Time {
 type readCloser struct {
 	io.Reader
 	io.Closer
+}
+
+// closers closes each in turn and returns the first error.
+type closers []io.Closer
+
+func (cs closers) Close() error {
+	var first error
+	for _, c := range cs {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

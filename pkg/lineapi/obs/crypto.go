@@ -137,25 +137,42 @@ func NewDecrypter(keyMaterial []byte, w io.Writer) (*Decrypter, error) {
 	return &Decrypter{w: w, s: k.stream(), mac: hmac.New(sha256.New, k.MAC), held: make([]byte, 0, TagSize)}, nil
 }
 
-// Write takes the next bytes of the blob.
+// Write takes the next bytes of the blob: all but the last TagSize bytes
+// seen so far are ciphertext, decrypted and written at once; the last
+// TagSize are held back (they may be the tag). p is never copied whole.
 func (d *Decrypter) Write(p []byte) (int, error) {
-	all := append(d.held, p...) // held is ≤ 32 bytes
-	if len(all) <= TagSize {
-		d.held = append(d.held[:0], all...)
+	n := len(d.held) + len(p) - TagSize // ciphertext this write settles
+	if n <= 0 {
+		d.held = append(d.held, p...)
 		return len(p), nil
 	}
-	body := all[:len(all)-TagSize]
-	d.mac.Write(body)
-	if cap(d.buf) < len(body) {
-		d.buf = make([]byte, len(body))
-	}
-	out := d.buf[:len(body)]
-	d.s.XORKeyStream(out, body)
-	d.held = append(make([]byte, 0, TagSize), all[len(all)-TagSize:]...)
-	if _, err := d.w.Write(out); err != nil {
+	fromHeld := min(n, len(d.held))
+	if err := d.decrypt(d.held[:fromHeld]); err != nil {
 		return 0, err
 	}
+	if err := d.decrypt(p[:n-fromHeld]); err != nil {
+		return 0, err
+	}
+	var tail [TagSize]byte // what is held back next: the last TagSize bytes
+	k := copy(tail[:], d.held[fromHeld:])
+	copy(tail[k:], p[n-fromHeld:])
+	d.held = append(d.held[:0], tail[:]...)
 	return len(p), nil
+}
+
+// decrypt authenticates and decrypts ct and writes its plaintext.
+func (d *Decrypter) decrypt(ct []byte) error {
+	if len(ct) == 0 {
+		return nil
+	}
+	d.mac.Write(ct)
+	if cap(d.buf) < len(ct) {
+		d.buf = make([]byte, len(ct))
+	}
+	out := d.buf[:len(ct)]
+	d.s.XORKeyStream(out, ct)
+	_, err := d.w.Write(out)
+	return err
 }
 
 // Close checks the tag.
