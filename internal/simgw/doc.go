@@ -11,12 +11,13 @@
 //
 // # Layout
 //
-// Server (server.go) is the routing server: it owns the listener, the route
-// table and the shared state, and routes each request — /_sandbox/ to the
-// admin endpoints (admin.go), the operation stream, OBS (/r/), and every
-// other /api/ path through the route table (routes.go), where validate
-// makes the checks every call shares (headers, x-hmac, body shape, arity,
-// access token) before the call's handler runs. Behind it, one type per
+// Server (server.go; its answers and errors: envelope.go) is the routing
+// server: it owns the listener, the route table and the shared state, and
+// routes each request — /_sandbox/ to the admin endpoints (admin.go), the
+// operation stream, OBS (/r/), and every other /api/ path through the route
+// table (routes.go), where validate makes the checks every call shares
+// (headers, x-hmac, body shape, arity, access token) before the call's
+// handler runs. Behind it, one type per
 // concern, each in its own files and each registering its own routes
 // (addRoutes):
 //
