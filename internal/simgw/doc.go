@@ -38,9 +38,10 @@
 //   - convos (conversation.go, history.go): replies and mentions (checked
 //     for sendMessage), unsend, reactions, history and read marks. Owns the
 //     unsent marks, reactions and read marks.
-//   - faultAdmin (faults.go, faults_list.go, faults_refresh.go's knobs):
-//     fault rules and the other knobs tests and `linectl sandbox fault`
-//     arm.
+//   - faultAdmin (faults.go, faults_list.go, faults_refresh.go's refresh
+//     faults): fault rules and the other knobs tests and `linectl sandbox
+//     fault` arm. The /_sandbox/ endpoints (admin.go) stay the Server's:
+//     they drive every concern's exported controls.
 //
 // What every concern shares — accounts and chats (accounts.go), stored
 // messages, the messages the streams carried, the operation streams and

@@ -74,7 +74,7 @@ type (
 	objectStore struct {
 		*state
 		seal *sealing   // sealed media's keys
-		auth *authPhone // the access token an OBS token is acquired with
+		auth *authPhone // whose session a refresh renewed (afterCall)
 
 		obsTokens map[string]*obsToken  // OBS token → its account
 		objects   map[string]*obsObject // "sid/oid" → a sealed media object
@@ -87,8 +87,9 @@ type (
 		*state
 		conv conversations // unsent, reactions, read marks
 	}
-	// faultAdmin: fault rules and the /_sandbox/ endpoints (faults.go,
-	// faults_list.go, admin.go).
+	// faultAdmin: fault rules and the other knobs tests arm (faults.go,
+	// faults_list.go, faults_refresh.go's refresh faults). The /_sandbox/
+	// endpoints (admin.go) are the Server's: they drive every concern.
 	faultAdmin struct {
 		*state
 		auth *authPhone // expiring and kicking tokens
