@@ -55,7 +55,7 @@ const (
 )
 
 // AddAccount adds an account; a Letter Sealing account gets a key pair.
-func (s *Server) AddAccount(a Account) *Account {
+func (s *state) AddAccount(a Account) *Account {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	acc := a
@@ -72,7 +72,7 @@ func (s *Server) AddAccount(a Account) *Account {
 
 // SetLetterSealing turns an account's Letter Sealing on (with a key pair if
 // it has none) or off.
-func (s *Server) SetLetterSealing(mid string, on bool) {
+func (s *state) SetLetterSealing(mid string, on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.accounts[mid]
@@ -89,7 +89,7 @@ func (s *Server) SetLetterSealing(mid string, on bool) {
 }
 
 // AddChat adds a group (c…) or room (r…).
-func (s *Server) AddChat(c Chat) {
+func (s *state) AddChat(c Chat) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cc := c
@@ -98,7 +98,7 @@ func (s *Server) AddChat(c Chat) {
 }
 
 // RemoveMember takes mid out of a chat (it left, or was removed).
-func (s *Server) RemoveMember(chat, mid string) {
+func (s *state) RemoveMember(chat, mid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.chats[chat]
@@ -115,7 +115,7 @@ func (s *Server) RemoveMember(chat, mid string) {
 }
 
 // Account returns an account by MID.
-func (s *Server) Account(mid string) *Account {
+func (s *state) Account(mid string) *Account {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.accounts[mid]
@@ -139,7 +139,7 @@ func NewSandbox(opts Options) *Server {
 }
 
 // SetAllowedTypes sets the content types an account's app accepts sealed.
-func (s *Server) SetAllowedTypes(mid string, types []int) {
+func (s *state) SetAllowedTypes(mid string, types []int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if a := s.accounts[mid]; a != nil {

@@ -51,7 +51,7 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch r.URL.Path {
 	case "/_sandbox/state":
-		writeJSON(w, 200, s.state())
+		writeJSON(w, 200, s.snapshot())
 		return
 	case "/_sandbox/scan":
 		err = s.Scan(in.URL)
@@ -165,7 +165,7 @@ func orStatus(st, def int) int {
 	return st
 }
 
-func (s *Server) state() map[string]any {
+func (s *Server) snapshot() map[string]any {
 	s.settle()
 	s.mu.Lock()
 	defer s.mu.Unlock()

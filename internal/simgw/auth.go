@@ -16,6 +16,24 @@ import (
 	"unicode/utf8"
 )
 
+// addRoutes registers the login calls, the token refresh and the long polls.
+func (s *authPhone) addRoutes(r routes) {
+	r.thrift(talkSvc, "getRSAKeyInfo", s.getRSAKeyInfo, 1, false)
+	r.thrift(authSvc, "loginV2", s.loginV2, 1, false)
+	r.thrift(authSvc, "logoutV2", s.logoutV2, 0, true)
+	r.thrift(authSvc, "confirmE2EELogin", s.confirmE2EELogin, 2, false)
+	r.add("/api/auth/tokenRefresh", handler{name: "tokenRefresh", fn: s.tokenRefresh, http: "POST", object: true})
+	r.add("/api/talk/long-polling/JQ", handler{name: "long-polling/JQ", fn: s.pollJQ, http: "GET"})
+	r.add("/api/talk/long-polling/LF1", handler{name: "long-polling/LF1", fn: s.pollJQ, http: "GET"})
+	r.thrift(qrSvc, "createSession", s.createSession, 1, false)
+	r.thrift(qrSvc, "createQrCode", s.createQrCode, 1, false)
+	r.thrift(qrSvc, "verifyCertificate", s.verifyCertificate, 1, false)
+	r.thrift(qrSvc, "createPinCode", s.createPinCode, 1, false)
+	r.thrift(qrSvc, "qrCodeLoginV2", s.qrCodeLoginV2, 1, false)
+	r.thrift(qrnSvc, "checkQrCodeVerified", s.checkQrCodeVerified, 1, false)
+	r.thrift(qrnSvc, "checkPinCodeVerified", s.checkPinCodeVerified, 1, false)
+}
+
 var (
 	rsaOnce sync.Once
 	rsaKey  *rsa.PrivateKey
@@ -68,7 +86,7 @@ type refreshTok struct {
 }
 
 // issueTokens creates a token set for mid. Caller holds s.mu.
-func (s *Server) issueTokens(mid string) map[string]any {
+func (s *authPhone) issueTokens(mid string) map[string]any {
 	now := s.now()
 	at := "sim." + randomID(24)
 	rt := "simr." + randomID(24)
@@ -83,7 +101,7 @@ func (s *Server) issueTokens(mid string) map[string]any {
 	}
 }
 
-func (s *Server) getRSAKeyInfo(req *request) (any, error) {
+func (s *authPhone) getRSAKeyInfo(req *request) (any, error) {
 	var provider int
 	if err := argInt(req.args[0], &provider); err != nil || provider != 1 {
 		return nil, gw(10102)
@@ -157,7 +175,7 @@ func decodePassword(hexct string) (sessionKey, email, password string, err error
 	return parts[0], parts[1], parts[2], nil
 }
 
-func (s *Server) loginV2(req *request) (any, error) {
+func (s *authPhone) loginV2(req *request) (any, error) {
 	var lr loginRequest
 	if err := json.Unmarshal(req.args[0], &lr); err != nil || !lr.complete() {
 		return nil, gw(10102)
@@ -229,7 +247,7 @@ func (s *Server) loginV2(req *request) (any, error) {
 }
 
 // loginSuccess is a SUCCESS loginV2 answer that sets the lct cookie. Caller holds s.mu.
-func (s *Server) loginSuccess(mid, cert string) setCookie {
+func (s *authPhone) loginSuccess(mid, cert string) setCookie {
 	toks := s.issueTokens(mid)
 	r := map[string]any{"type": 1, "lastPrimaryBindTime": "1483535856056", "tokenV3IssueResult": toks, "mid": mid}
 	if cert != "" {
@@ -239,7 +257,7 @@ func (s *Server) loginSuccess(mid, cert string) setCookie {
 }
 
 // phoneLater runs fn (under s.mu) after PhoneDelay, unless the phone is manual.
-func (s *Server) phoneLater(fn func()) {
+func (s *authPhone) phoneLater(fn func()) {
 	if s.opts.PhoneDelay < 0 {
 		return
 	}
@@ -252,7 +270,7 @@ func (s *Server) phoneLater(fn func()) {
 }
 
 // pollJQ is the password-login long-poll.
-func (s *Server) pollJQ(req *request) (any, error) {
+func (s *authPhone) pollJQ(req *request) (any, error) {
 	v := req.r.Header.Get("x-line-session-id")
 	lf1 := req.method == "long-polling/LF1"
 	lst, err := strconv.Atoi(req.r.Header.Get("x-lst"))
@@ -283,7 +301,7 @@ func (s *Server) pollJQ(req *request) (any, error) {
 
 // waitFor long-polls until cond holds, the window (x-lst ms, capped) ends,
 // or the client goes away. cond runs under s.mu.
-func (s *Server) waitFor(r *http.Request, lstMillis int, cond func() (bool, error)) (bool, error) {
+func (s *authPhone) waitFor(r *http.Request, lstMillis int, cond func() (bool, error)) (bool, error) {
 	window := time.Duration(lstMillis) * time.Millisecond
 	if s.opts.MaxPollWait > 0 && window > s.opts.MaxPollWait {
 		window = s.opts.MaxPollWait
@@ -315,7 +333,7 @@ func (s *Server) waitFor(r *http.Request, lstMillis int, cond func() (bool, erro
 	}
 }
 
-func (s *Server) logoutV2(req *request) (any, error) {
+func (s *authPhone) logoutV2(req *request) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t := s.tokens[req.token]; t != nil {
@@ -325,7 +343,7 @@ func (s *Server) logoutV2(req *request) (any, error) {
 	return setCookie{data: nil, value: "", maxAge: -1}, nil
 }
 
-func (s *Server) tokenRefresh(req *request) (any, error) {
+func (s *authPhone) tokenRefresh(req *request) (any, error) {
 	var body struct {
 		RefreshToken *string `json:"refreshToken"`
 	}
@@ -358,7 +376,7 @@ func (s *Server) tokenRefresh(req *request) (any, error) {
 
 // confirmE2EELogin [verifier, deviceSecret]: the device secret must be the
 // hashKeyChain of the key chain the phone sent.
-func (s *Server) confirmE2EELogin(req *request) (any, error) {
+func (s *authPhone) confirmE2EELogin(req *request) (any, error) {
 	v, err := argString(req.args[0])
 	if err != nil {
 		return nil, err
@@ -384,20 +402,20 @@ func (s *Server) confirmE2EELogin(req *request) (any, error) {
 // confirmSealedPIN is the phone confirming a Letter Sealing password login
 // with the PIN the person read: it recovers the login key and wraps the key
 // chain for it. Caller holds s.mu.
-func (s *Server) confirmSealedPIN(p *pending, pin string) error {
+func (s *authPhone) confirmSealedPIN(p *pending, pin string) error {
 	blk, _ := aes.NewCipher(h256([]byte(pin)))
 	pub := make([]byte, 32)
 	blk.Decrypt(pub[:16], p.secret[:16])
 	blk.Decrypt(pub[16:], p.secret[16:])
-	meta := s.keyChainFor(p.mid, pub)
+	meta := s.seal.keyChainFor(p.mid, pub)
 	if meta["errorCode"] != "" {
 		return errf("cannot make a key chain: %v", meta["errorCode"])
 	}
 	// What the client must answer in confirmE2EELogin.
 	eph, _ := base64.StdEncoding.DecodeString(meta["publicKey"].(string))
 	enc, _ := base64.StdEncoding.DecodeString(meta["encryptedKeyChain"].(string))
-	shared, err := dhPub(s.lastEph, pub)
-	if err != nil || string(eph) != string(s.lastEph.PublicKey().Bytes()) {
+	shared, err := dhPub(s.seal.lastEph, pub)
+	if err != nil || string(eph) != string(s.seal.lastEph.PublicKey().Bytes()) {
 		return errf("key agreement failed")
 	}
 	hk, _ := aes.NewCipher(h256(shared, []byte("Key")))

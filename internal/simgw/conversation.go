@@ -8,6 +8,16 @@ import (
 	"unicode/utf16"
 )
 
+// addRoutes registers the conversation calls.
+func (s *convos) addRoutes(r routes) {
+	r.thrift(talkSvc, "unsendMessage", s.unsendMessage, 2, true)
+	r.thrift(talkSvc, "react", s.react, 1, true)
+	r.thrift(talkSvc, "cancelReaction", s.cancelReaction, 1, true)
+	r.thrift(talkSvc, "getRecentMessagesV2", s.getRecentMessagesV2, 2, true)
+	r.thrift(talkSvc, "getPreviousMessagesV2WithRequest", s.getPreviousMessagesV2WithRequest, 2, true)
+	r.thrift(talkSvc, "sendChatChecked", s.sendChatChecked, -1, true)
+}
+
 // Conversation calls: replies and mentions (checked inside sendMessage),
 // unsendMessage, react, cancelReaction, getRecentMessagesV2,
 // getPreviousMessagesV2WithRequest and sendChatChecked, with the shapes of
@@ -15,10 +25,15 @@ import (
 // malformed call (10102 THRIFT_INVALID_ARGUMENT) or as LINE refuses a
 // request it understood (a TalkException).
 
-// conversations is what the simulator keeps of chats beyond the stream.
+// carried is every message the streams carried (shared state: talk,
+// sealing, object storage and conversations all deliver messages).
+type carried struct {
+	msgs []map[string]any          // as the stream carried them, in order
+	byID map[string]map[string]any // id → the same maps
+}
+
+// conversations is what the conversation concern keeps beyond the stream.
 type conversations struct {
-	msgs      []map[string]any          // every message carried, as the stream carried it, in order
-	byID      map[string]map[string]any // id → the same maps
 	unsent    map[string]bool           // message id → unsent
 	reactions map[string]map[string]int // message id → reactor → predefinedReactionType
 	reacted   map[string]map[string]int64
@@ -30,8 +45,8 @@ type conversations struct {
 const unsendWindow = 24 * time.Hour
 
 // remember keeps a message the stream carried. Caller holds s.mu.
-func (s *Server) remember(msg map[string]any) {
-	c := &s.conv
+func (s *state) remember(msg map[string]any) {
+	c := &s.carried
 	if c.byID == nil {
 		c.byID = map[string]map[string]any{}
 	}
@@ -55,7 +70,7 @@ func chatOf(msg map[string]any, mid string) string {
 }
 
 // canSee reports whether mid is a party of msg's chat. Caller holds s.mu.
-func (s *Server) canSee(msg map[string]any, mid string) bool {
+func (s *convos) canSee(msg map[string]any, mid string) bool {
 	from, _ := msg["from"].(string)
 	to, _ := msg["to"].(string)
 	if c := s.chats[to]; c != nil {
@@ -70,7 +85,7 @@ func (s *Server) canSee(msg map[string]any, mid string) bool {
 // answers are a guess (no capture shows a refused reply): 10102 for a
 // malformed relation, 64 MESSAGE_NOT_FOUND for an unknown or unsent message,
 // 0 ILLEGAL_ARGUMENT for a message of another chat. Caller holds s.mu.
-func (s *Server) checkRelation(m *outgoing, from string) error {
+func (s *convos) checkRelation(m *outgoing, from string) error {
 	n := 0
 	for _, set := range []bool{m.RelatedMessageID != nil, m.MessageRelationType != nil, m.RelatedMessageServiceCode != nil} {
 		if set {
@@ -83,7 +98,7 @@ func (s *Server) checkRelation(m *outgoing, from string) error {
 	case n != 3 || *m.MessageRelationType != 3 || *m.RelatedMessageServiceCode != 1 || !isDecimal(*m.RelatedMessageID):
 		return gw(10102)
 	}
-	rel := s.conv.byID[*m.RelatedMessageID]
+	rel := s.carried.byID[*m.RelatedMessageID]
 	if rel == nil || s.conv.unsent[*m.RelatedMessageID] || !s.canSee(rel, from) {
 		return talk(64, "MESSAGE_NOT_FOUND")
 	}
@@ -99,7 +114,7 @@ func (s *Server) checkRelation(m *outgoing, from string) error {
 // span starting with "@", and M a member of the chat (or A "1", everyone).
 // LINE's exact checks are not known; this is stricter, so a client that
 // counts bytes (one peer does) fails here. Caller holds s.mu.
-func (s *Server) checkMention(md map[string]string, text, from, to string) error {
+func (s *convos) checkMention(md map[string]string, text, from, to string) error {
 	raw, ok := md["MENTION"]
 	if !ok {
 		return nil
@@ -153,7 +168,7 @@ func (s *Server) checkMention(md map[string]string, text, from, to string) error
 
 // isParty reports whether mid is in chat (a group or room), or one of the
 // two parties of a 1:1 chat between from and to. Caller holds s.mu.
-func (s *Server) isParty(chat, from, mid string) bool {
+func (s *convos) isParty(chat, from, mid string) bool {
 	if c := s.chats[chat]; c != nil {
 		return c.isMember(mid)
 	}
@@ -202,8 +217,8 @@ func strictObject(raw json.RawMessage, v any) error {
 }
 
 // ownMessage finds a message mid may act on. Caller holds s.mu.
-func (s *Server) visibleMessage(id, mid string) (map[string]any, error) {
-	msg := s.conv.byID[id]
+func (s *convos) visibleMessage(id, mid string) (map[string]any, error) {
+	msg := s.carried.byID[id]
 	if msg == nil || s.conv.unsent[id] || !s.canSee(msg, mid) {
 		return nil, talk(64, "MESSAGE_NOT_FOUND")
 	}
@@ -213,7 +228,7 @@ func (s *Server) visibleMessage(id, mid string) (map[string]any, error) {
 // unsendMessage [seq, messageId]: DESTROY_MESSAGE (64) on the sender's
 // stream, NOTIFIED_DESTROY_MESSAGE (65) on the others', param1 the chat (as
 // each sees it), param2 the message id.
-func (s *Server) unsendMessage(req *request) (any, error) {
+func (s *convos) unsendMessage(req *request) (any, error) {
 	seq, err := argSeq(req.args[0])
 	if err != nil {
 		return nil, err
@@ -228,7 +243,7 @@ func (s *Server) unsendMessage(req *request) (any, error) {
 }
 
 // unsend takes back message id of mid. Caller holds s.mu.
-func (s *Server) unsend(mid, id string, seq int64) error {
+func (s *convos) unsend(mid, id string, seq int64) error {
 	msg, err := s.visibleMessage(id, mid)
 	if err != nil {
 		return err
@@ -260,7 +275,7 @@ func (s *Server) unsend(mid, id string, seq int64) error {
 
 // parties are the accounts that see msg's chat: the group's members, or
 // the two of a 1:1 chat. Caller holds s.mu.
-func (s *Server) parties(msg map[string]any) []string {
+func (s *convos) parties(msg map[string]any) []string {
 	from, _ := msg["from"].(string)
 	to, _ := msg["to"].(string)
 	if c := s.chats[to]; c != nil {
@@ -274,14 +289,14 @@ func (s *Server) parties(msg map[string]any) []string {
 }
 
 // Unsend takes back a message as its sender's app would (tests, sandbox).
-func (s *Server) Unsend(mid, messageID string) error {
+func (s *convos) Unsend(mid, messageID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.unsend(mid, messageID, 0)
 }
 
 // react [{reqSeq, messageId, reactionType:{predefinedReactionType}}].
-func (s *Server) react(req *request) (any, error) {
+func (s *convos) react(req *request) (any, error) {
 	var in struct {
 		ReqSeq       *int64          `json:"reqSeq"`
 		MessageID    json.RawMessage `json:"messageId"`
@@ -310,7 +325,7 @@ func (s *Server) react(req *request) (any, error) {
 
 // cancelReaction [{reqSeq, messageId}]; cancelling no reaction is not an
 // error (a repeat after a lost answer must not fail).
-func (s *Server) cancelReaction(req *request) (any, error) {
+func (s *convos) cancelReaction(req *request) (any, error) {
 	var in struct {
 		ReqSeq    *int64          `json:"reqSeq"`
 		MessageID json.RawMessage `json:"messageId"`
@@ -335,7 +350,7 @@ func (s *Server) cancelReaction(req *request) (any, error) {
 // sender's, param1 the message id, param2 {"chatMid","curr"} (curr null =
 // removed: the extension's handler dispatches it), param3 the reactor.
 // Caller holds s.mu.
-func (s *Server) setReaction(mid, id string, t int, seq int64) error {
+func (s *convos) setReaction(mid, id string, t int, seq int64) error {
 	msg, err := s.visibleMessage(id, mid)
 	if err != nil {
 		return err
@@ -375,14 +390,14 @@ func (s *Server) setReaction(mid, id string, t int, seq int64) error {
 }
 
 // React sets a reaction as mid's app would (tests, sandbox); t 0 removes it.
-func (s *Server) React(mid, messageID string, t int) error {
+func (s *convos) React(mid, messageID string, t int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.setReaction(mid, messageID, t, 0)
 }
 
 // Reactions returns a message's reactions: reactor → predefinedReactionType.
-func (s *Server) Reactions(messageID string) map[string]int {
+func (s *convos) Reactions(messageID string) map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]int{}
@@ -393,7 +408,7 @@ func (s *Server) Reactions(messageID string) map[string]int {
 }
 
 // Unsent reports whether a message was unsent.
-func (s *Server) Unsent(messageID string) bool {
+func (s *convos) Unsent(messageID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.conv.unsent[messageID]
@@ -402,7 +417,7 @@ func (s *Server) Unsent(messageID string) bool {
 // InjectConversation delivers a text from → to as RECEIVE_MESSAGE, a reply
 // to replyTo when not "", with metadata md (a MENTION, say), and returns
 // its id. Nothing is checked: it is what another app sent.
-func (s *Server) InjectConversation(from, to, text, replyTo string, md map[string]string) string {
+func (s *convos) InjectConversation(from, to, text, replyTo string, md map[string]string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq += 7919

@@ -202,7 +202,7 @@ func TestAdminConversation(t *testing.T) {
 	reply := post("inject", `{"from":"`+CarolMID+`","to":"`+FamilyMID+`","text":"b","replyTo":"`+first+`"}`)["id"].(string)
 	post("react", `{"mid":"`+AliceMID+`","messageId":"`+reply+`","reaction":6}`)
 	post("unsend", `{"mid":"`+BobMID+`","messageId":"`+first+`"}`)
-	if m.s.Reactions(reply)[AliceMID] != 6 || !m.s.Unsent(first) || m.s.conv.byID[reply]["relatedMessageId"] != first {
+	if m.s.Reactions(reply)[AliceMID] != 6 || !m.s.Unsent(first) || m.s.carried.byID[reply]["relatedMessageId"] != first {
 		t.Fatalf("reactions %v unsent %v", m.s.Reactions(reply), m.s.Unsent(first))
 	}
 }

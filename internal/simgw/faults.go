@@ -61,7 +61,7 @@ func ReplyUpstream(status int) Reply {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // FailReply makes the next n calls of method answer r.
-func (s *Server) FailReply(method string, r Reply, n int) {
+func (s *faultAdmin) FailReply(method string, r Reply, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.faults.rules == nil {
@@ -90,7 +90,7 @@ func writeReply(w http.ResponseWriter, r *Reply) {
 // hostile gateway would send it: unlike InjectEvent, a fullSync does not
 // move the simulator's revision, and an operation's JSON (name "") may
 // claim any revision, nest any depth or have any size.
-func (s *Server) InjectRawEvent(mid, name, data string) {
+func (s *faultAdmin) InjectRawEvent(mid, name, data string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rev++
@@ -164,12 +164,12 @@ func (f *faults) take(method string) fault {
 // Fail makes the next n calls of method (e.g. "sendMessage") fail with kind.
 // Rules queue up in order. OBS requests are the methods "obs-upload" and
 // "obs-download" (FaultTalk makes no sense there).
-func (s *Server) Fail(method string, kind FaultKind, n int) {
+func (s *faultAdmin) Fail(method string, kind FaultKind, n int) {
 	s.FailTalk(method, kind, 0, "", n)
 }
 
 // FailTalk is Fail with a TalkException code and reason (kind FaultTalk).
-func (s *Server) FailTalk(method string, kind FaultKind, code int, reason string, n int) {
+func (s *faultAdmin) FailTalk(method string, kind FaultKind, code int, reason string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.faults.rules == nil {
@@ -179,7 +179,7 @@ func (s *Server) FailTalk(method string, kind FaultKind, code int, reason string
 }
 
 // Delay slows every call of method by d (0 removes it).
-func (s *Server) Delay(method string, d time.Duration) {
+func (s *faultAdmin) Delay(method string, d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.faults.delays == nil {
@@ -189,24 +189,24 @@ func (s *Server) Delay(method string, d time.Duration) {
 }
 
 // ExpireWindows makes the next n long-poll windows expire at once (10052/410).
-func (s *Server) ExpireWindows(n int) {
+func (s *faultAdmin) ExpireWindows(n int) {
 	s.mu.Lock()
 	s.faults.expireWindows = n
 	s.mu.Unlock()
 }
 
 // RefreshRetryRequired makes the next n token refreshes answer 10202.
-func (s *Server) RefreshRetryRequired(n int) {
+func (s *faultAdmin) RefreshRetryRequired(n int) {
 	s.mu.Lock()
 	s.faults.refreshRetry = n
 	s.mu.Unlock()
 }
 
 // ExpireTokens expires every access token now (calls answer 119).
-func (s *Server) ExpireTokens() {
+func (s *faultAdmin) ExpireTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.tokens {
+	for _, t := range s.auth.tokens {
 		t.expired = true
 	}
 	s.broadcast()
@@ -214,10 +214,10 @@ func (s *Server) ExpireTokens() {
 
 // Kick ends every session of mid, as a login on another Chrome-extension
 // session does (TalkException 8 V3_TOKEN_CLIENT_LOGGED_OUT).
-func (s *Server) Kick(mid string) {
+func (s *faultAdmin) Kick(mid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, t := range s.tokens {
+	for _, t := range s.auth.tokens {
 		if t.mid == mid {
 			t.kicked = true
 		}
@@ -227,14 +227,14 @@ func (s *Server) Kick(mid string) {
 
 // DropStreamEvery makes the operation stream drop its connection after every
 // n events it sends (0 = never).
-func (s *Server) DropStreamEvery(n int) {
+func (s *faultAdmin) DropStreamEvery(n int) {
 	s.mu.Lock()
 	s.faults.dropStreamEvery = n
 	s.mu.Unlock()
 }
 
 // CloseStreamWhenIdle makes the stream end (cleanly) once it has sent everything.
-func (s *Server) CloseStreamWhenIdle(on bool) {
+func (s *faultAdmin) CloseStreamWhenIdle(on bool) {
 	s.mu.Lock()
 	s.faults.closeIdle = on
 	s.mu.Unlock()
@@ -243,7 +243,7 @@ func (s *Server) CloseStreamWhenIdle(on bool) {
 // StallStreams makes every operation stream open now go silent: the
 // connection stays open but carries nothing more — no operation, no ping —
 // until the client gives up on it. Later connections work as usual.
-func (s *Server) StallStreams() {
+func (s *faultAdmin) StallStreams() {
 	s.mu.Lock()
 	s.faults.stallBefore = s.faults.streamConns
 	s.mu.Unlock()
@@ -251,7 +251,7 @@ func (s *Server) StallStreams() {
 
 // StallNextStreams makes the next n stream connections stall from the
 // start: the response headers are sent, then nothing at all.
-func (s *Server) StallNextStreams(n int) {
+func (s *faultAdmin) StallNextStreams(n int) {
 	s.mu.Lock()
 	s.faults.stallNext = n
 	s.mu.Unlock()
@@ -260,7 +260,7 @@ func (s *Server) StallNextStreams(n int) {
 // StreamDownAfter lets the next n stream connections work as usual and
 // cuts every later one before it answers, as a gateway that went down
 // (only the stream; other calls are served). n < 0 brings the stream back.
-func (s *Server) StreamDownAfter(n int) {
+func (s *faultAdmin) StreamDownAfter(n int) {
 	s.mu.Lock()
 	s.faults.streamDown = n >= 0
 	s.faults.streamDownAt = s.faults.streamConns + n

@@ -34,7 +34,7 @@ var callFaults = map[string]FaultKind{"503": Fault503, "429": Fault429, "drop-be
 // Arm arms a fault as /_sandbox/faults does. A per-method fault queues after
 // those already armed for the method; with Persist it hits every call from
 // its turn on until ClearFaults.
-func (s *Server) Arm(a ArmedFault) error {
+func (s *faultAdmin) Arm(a ArmedFault) error {
 	rule := &faultRule{name: a.Kind, count: a.Count, persist: a.Persist, code: a.Code, reason: a.Reason, status: a.Status}
 	switch k, isCall := callFaults[a.Kind]; {
 	case a.Kind == "expire-windows":
@@ -62,7 +62,7 @@ func (s *Server) Arm(a ArmedFault) error {
 	return nil
 }
 
-func (s *Server) addRule(method string, r *faultRule) {
+func (s *faultAdmin) addRule(method string, r *faultRule) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.faults.rules == nil {
@@ -73,7 +73,7 @@ func (s *Server) addRule(method string, r *faultRule) {
 
 // ArmedFaults lists the faults still armed: per-method faults by method, in
 // the order they hit, then delays, then the others.
-func (s *Server) ArmedFaults() []ArmedFault {
+func (s *faultAdmin) ArmedFaults() []ArmedFault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []ArmedFault{}
@@ -113,7 +113,7 @@ func (s *Server) ArmedFaults() []ArmedFault {
 
 // ClearFaults disarms every fault ArmedFaults lists, so a run starts from a
 // working gateway whatever an earlier one left armed.
-func (s *Server) ClearFaults() {
+func (s *faultAdmin) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := &s.faults

@@ -24,7 +24,7 @@ import "time"
 // tokens issued, the old ones retired) and then lose their answer: the
 // connection is closed without a response. It replaces the tokenRefresh
 // faults queued before (0: none left).
-func (s *Server) DropRefreshAnswers(n int) {
+func (s *faultAdmin) DropRefreshAnswers(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.faults.rules == nil {
@@ -36,11 +36,11 @@ func (s *Server) DropRefreshAnswers(n int) {
 // SlowRefreshes makes every token refresh wait d before it is processed; it
 // is processed even if the client has gone away (timed out, killed) by then.
 // 0 removes the delay.
-func (s *Server) SlowRefreshes(d time.Duration) { s.Delay("tokenRefresh", d) }
+func (s *faultAdmin) SlowRefreshes(d time.Duration) { s.Delay("tokenRefresh", d) }
 
 // StrictRefreshRotation makes a retired refresh token be refused (10201) at
 // once, even when the tokens issued for it were never used.
-func (s *Server) StrictRefreshRotation(on bool) {
+func (s *faultAdmin) StrictRefreshRotation(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.faults.delays == nil {
@@ -60,7 +60,7 @@ const strictRotationKey = "tokenRefresh/strict-rotation"
 // replayRefresh returns the answer that retired rt again, when rt is a
 // retired refresh token presented with its own access token (or none) and
 // the access token of that answer has not been used. Caller holds s.mu.
-func (s *Server) replayRefresh(rt *refreshTok, access string) (map[string]any, bool) {
+func (s *authPhone) replayRefresh(rt *refreshTok, access string) (map[string]any, bool) {
 	if rt == nil || !rt.used || rt.issued == nil || s.faults.delays[strictRotationKey] != 0 ||
 		(access != "" && access != rt.access) {
 		return nil, false
@@ -72,7 +72,7 @@ func (s *Server) replayRefresh(rt *refreshTok, access string) (map[string]any, b
 }
 
 // accessUsed reports whether any call has presented access token at. Caller holds s.mu.
-func (s *Server) accessUsed(at string) bool {
+func (s *authPhone) accessUsed(at string) bool {
 	for _, c := range s.calls {
 		if c.Header.Get("x-line-access") == at {
 			return true
@@ -82,7 +82,7 @@ func (s *Server) accessUsed(at string) bool {
 }
 
 // retire marks the token set of rt as replaced by the answer issued. Caller holds s.mu.
-func (s *Server) retire(rt *refreshTok, issued map[string]any) {
+func (s *authPhone) retire(rt *refreshTok, issued map[string]any) {
 	rt.used, rt.issued = true, issued
 	if old := s.tokens[rt.access]; old != nil {
 		old.expired = true

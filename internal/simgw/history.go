@@ -10,7 +10,7 @@ import (
 // and sendChatChecked (docs/protocol.md §10), over what conversation.go keeps.
 
 // ReadMark returns the last message id mid marked read in chat ("" none).
-func (s *Server) ReadMark(chat, mid string) string {
+func (s *convos) ReadMark(chat, mid string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.conv.read[chat][mid]
@@ -18,7 +18,7 @@ func (s *Server) ReadMark(chat, mid string) string {
 
 // historyOf returns the messages of chat that mid sees, oldest first,
 // without unsent ones, each with its reactions. Caller holds s.mu.
-func (s *Server) historyOf(chat, mid string) ([]map[string]any, error) {
+func (s *convos) historyOf(chat, mid string) ([]map[string]any, error) {
 	if c := s.chats[chat]; c != nil {
 		if !c.isMember(mid) {
 			return nil, talk(10, "not a member")
@@ -27,7 +27,7 @@ func (s *Server) historyOf(chat, mid string) ([]map[string]any, error) {
 		return nil, talk(5, "not found")
 	}
 	var out []map[string]any
-	for _, m := range s.conv.msgs {
+	for _, m := range s.carried.msgs {
 		id := m["id"].(string)
 		if s.conv.unsent[id] || !s.canSee(m, mid) || chatOf(m, mid) != chat {
 			continue
@@ -69,7 +69,7 @@ func newestFirst(msgs []map[string]any, n int) []map[string]any {
 const maxHistoryCount = 100
 
 // getRecentMessagesV2 [messageBoxId, messagesCount] → newest first.
-func (s *Server) getRecentMessagesV2(req *request) (any, error) {
+func (s *convos) getRecentMessagesV2(req *request) (any, error) {
 	chat, err := argString(req.args[0])
 	if err != nil {
 		return nil, err
@@ -90,7 +90,7 @@ func (s *Server) getRecentMessagesV2(req *request) (any, error) {
 // getPreviousMessagesV2WithRequest [{messageBoxId, endMessageId:{deliveredTime,
 // messageId}, messagesCount}, syncReason] → the messages up to and
 // including endMessageId (the extension drops it), newest first.
-func (s *Server) getPreviousMessagesV2WithRequest(req *request) (any, error) {
+func (s *convos) getPreviousMessagesV2WithRequest(req *request) (any, error) {
 	var in struct {
 		MessageBoxID *string `json:"messageBoxId"`
 		EndMessageID *struct {
@@ -135,7 +135,7 @@ func (s *Server) getPreviousMessagesV2WithRequest(req *request) (any, error) {
 // stream (param1 chat, param2 message id), NOTIFIED_READ_MESSAGE (55) on
 // the others' (param1 chat, param2 reader, param3 message id). A mark never
 // moves back.
-func (s *Server) sendChatChecked(req *request) (any, error) {
+func (s *convos) sendChatChecked(req *request) (any, error) {
 	if len(req.args) != 3 && len(req.args) != 4 {
 		return nil, gw(10102)
 	}

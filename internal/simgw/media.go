@@ -47,7 +47,7 @@ func sidOf(ct int) string {
 
 // determineMediaMessageFlow [{chatMid}]: 2 (sealed upload) for every media
 // type when the chat is sealed for media, else 1.
-func (s *Server) determineMediaMessageFlow(req *request) (any, error) {
+func (s *objectStore) determineMediaMessageFlow(req *request) (any, error) {
 	var a struct {
 		ChatMid *string `json:"chatMid"`
 	}
@@ -71,7 +71,7 @@ func (s *Server) determineMediaMessageFlow(req *request) (any, error) {
 // people of a user chat, or every member of a group or room, have Letter
 // Sealing. (Whether a type is then sealed also needs allowedTypes: EXT
 // encryptMessage; sendMessage checks both.) Caller holds s.mu.
-func (s *Server) mediaSealed(from, chat string) (bool, error) {
+func (s *objectStore) mediaSealed(from, chat string) (bool, error) {
 	me := s.accounts[from]
 	if len(chat) < 2 {
 		return false, talk(5, "not found")
@@ -146,7 +146,7 @@ func mediaFlow(chatSealed, sealed bool) error {
 // sealedObject is the object a sealed media message names: in its SID,
 // uploaded by its sender, FILE_SIZE bytes long. LINE's answers are not
 // known (GUESS: TalkException 0). Caller holds s.mu.
-func (s *Server) sealedObject(from string, ct int, md map[string]string) (*obsObject, error) {
+func (s *objectStore) sealedObject(from string, ct int, md map[string]string) (*obsObject, error) {
 	sid := md["SID"]
 	if sid != sidOf(ct) {
 		return nil, talk(0, "illegal argument: SID must be "+sidOf(ct))
@@ -310,7 +310,7 @@ type MediaInjection struct {
 
 // InjectMedia stores a media message from → to with its object on OBS and
 // delivers it as RECEIVE_MESSAGE operations, as InjectMessage does.
-func (s *Server) InjectMedia(in MediaInjection) (Message, error) {
+func (s *objectStore) InjectMedia(in MediaInjection) (Message, error) {
 	if !isMedia(in.ContentType) || len(in.Data) == 0 || len(in.To) < 2 {
 		return Message{}, errors.New("media needs content type 1 or 14, data and a recipient")
 	}
@@ -353,11 +353,11 @@ func (s *Server) InjectMedia(in MediaInjection) (Message, error) {
 // and name for the recipient; md gains SID, OID and e2eeVersion and loses
 // FILE_NAME, as the extension's sealed media (FILE_SIZE stays the plain
 // size). Caller holds s.mu.
-func (s *Server) sealMedia(in MediaInjection, md map[string]string) ([]string, error) {
+func (s *objectStore) sealMedia(in MediaInjection, md map[string]string) ([]string, error) {
 	km := make([]byte, 32)
 	_, _ = rand.Read(km)
 	payload, _ := json.Marshal(map[string]string{"keyMaterial": b64(km), "fileName": in.Name})
-	chunks, err := s.sealFor(SealedInjection{From: in.From, To: in.To, Version: 2, payload: payload, contentType: in.ContentType})
+	chunks, err := s.seal.sealFor(SealedInjection{From: in.From, To: in.To, Version: 2, payload: payload, contentType: in.ContentType})
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func (m *Message) textOf(sent *string) string {
 
 // Messages returns every stored message, in order. LINE does not
 // deduplicate, so a reqSeq sent twice is stored twice.
-func (s *Server) Messages() []Message {
+func (s *state) Messages() []Message {
 	s.settle()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -57,7 +57,7 @@ type op struct {
 }
 
 // appendOp adds an operation to mid's stream. Caller holds s.mu.
-func (s *Server) appendOp(mid string, typ int, reqSeq int64, params [3]string, msg map[string]any) {
+func (s *state) appendOp(mid string, typ int, reqSeq int64, params [3]string, msg map[string]any) {
 	s.rev++
 	o := map[string]any{"revision": strconv.FormatInt(s.rev, 10), "createdTime": strconv.FormatInt(s.now().UnixMilli(), 10),
 		"type": typ, "reqSeq": reqSeq, "param1": params[0]}
@@ -112,7 +112,7 @@ type outgoing struct {
 	RelatedMessageServiceCode *int    `json:"relatedMessageServiceCode"`
 }
 
-func (s *Server) sendMessage(req *request) (any, error) {
+func (s *talkStream) sendMessage(req *request) (any, error) {
 	var reqSeq int64
 	if err := json.Unmarshal(req.args[0], &reqSeq); err != nil {
 		return nil, gw(10102)
@@ -126,31 +126,13 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		return nil, gw(10102)
 	}
 	ct := *m.ContentType
-	// hasContent is false for text (EXT Mb), true for stickers (Cb) and
-	// media (Rb); a sticker with false is taken (older clients sent it, and
-	// LINE is not known to refuse it) and stored as sent.
-	if *m.ID != "local-"+strconv.FormatInt(reqSeq, 10) || *m.SessionID != 0 || (ct != ctText && ct != ctSticker && !isMedia(ct)) || (ct == ctText && *m.HasContent) {
+	k, known := kinds[ct]
+	if *m.ID != "local-"+strconv.FormatInt(reqSeq, 10) || *m.SessionID != 0 || !known {
 		return nil, talk(0, "illegal argument")
 	}
 	sealed := m.ContentMetadata["e2eeVersion"] != "" && len(m.Chunks) > 0
-	if ct == ctSticker {
-		if err := checkSticker(&m, sealed); err != nil {
-			return nil, err
-		}
-	}
-	if isMedia(ct) {
-		if err := checkMedia(&m, sealed); err != nil {
-			return nil, err
-		}
-	}
-	switch {
-	case ct == ctSticker || isMedia(ct):
-	case sealed && m.Text != nil:
-		return nil, talk(0, "text must be removed from a sealed message")
-	case !sealed && (m.Text == nil || *m.Text == ""):
-		return nil, talk(0, "empty text")
-	case m.Text != nil && utf16Len(*m.Text) > 10000:
-		return nil, talk(6, "Invalid Length")
+	if err := k.check(&m, sealed); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -182,7 +164,7 @@ func (s *Server) sendMessage(req *request) (any, error) {
 		}
 		// The group key's allowedTypes (seal.go answerFor) decide as a
 		// peer's do: a type not listed goes plain.
-		sealedChat = allows(s.chatAllowedTypes(to), ct)
+		sealedChat = allows(s.seal.chatAllowedTypes(to), ct)
 		for _, mem := range c.Members {
 			if a := s.accounts[mem]; a == nil || !a.LetterSealing {
 				sealedChat = false
@@ -195,7 +177,7 @@ func (s *Server) sendMessage(req *request) (any, error) {
 	if isMedia(ct) {
 		// Sealed media need both: the chat's flowMap and the allowedTypes
 		// (EXT encryptMessage); a type allowedTypes does not list goes plain.
-		flowSealed, _ := s.mediaSealed(req.mid, to)
+		flowSealed, _ := s.obs.mediaSealed(req.mid, to)
 		sealedChat = flowSealed && sealedChat
 		if err := mediaFlow(sealedChat, sealed); err != nil {
 			return nil, err
@@ -204,7 +186,7 @@ func (s *Server) sendMessage(req *request) (any, error) {
 	if sealedChat && !sealed {
 		return nil, talk(82, "can not send using plain mode")
 	}
-	if err := s.checkRelation(&m, req.mid); err != nil {
+	if err := s.convs.checkRelation(&m, req.mid); err != nil {
 		return nil, err
 	}
 	stored := Message{ReqSeq: reqSeq, From: req.mid, To: to, ToType: *m.ToType, ContentType: ct, HasContent: *m.HasContent,
@@ -216,7 +198,7 @@ func (s *Server) sendMessage(req *request) (any, error) {
 			return nil, err
 		}
 	}
-	if err := s.checkMention(m.ContentMetadata, stored.textOf(m.Text), req.mid, to); err != nil {
+	if err := s.convs.checkMention(m.ContentMetadata, stored.textOf(m.Text), req.mid, to); err != nil {
 		return nil, err
 	}
 	s.seq += 7919
@@ -253,14 +235,14 @@ func (s *Server) sendMessage(req *request) (any, error) {
 // openInto opens a sealed message as its recipient's device would and
 // records what it reads: the text, or the media — whose object is
 // decrypted after the answer (decryptLater). Caller holds s.mu.
-func (s *Server) openInto(m *Message) (decrypt func(*Message), err error) {
+func (s *talkStream) openInto(m *Message) (decrypt func(*Message), err error) {
 	var o *obsObject
 	if isMedia(m.ContentType) {
-		if o, err = s.sealedObject(m.From, m.ContentType, m.Metadata); err != nil {
+		if o, err = s.obs.sealedObject(m.From, m.ContentType, m.Metadata); err != nil {
 			return nil, err
 		}
 	}
-	plain, err := s.openSealed(m.From, m.To, m.Metadata["e2eeVersion"], m.Chunks, m.ContentType)
+	plain, err := s.seal.openSealed(m.From, m.To, m.Metadata["e2eeVersion"], m.Chunks, m.ContentType)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +257,7 @@ func (s *Server) openInto(m *Message) (decrypt func(*Message), err error) {
 // decrypted as its recipient's device would: not while answering the send
 // (the real server does no such work, and a benchmark would time it), but
 // when the stored messages are read (settle). Caller holds s.mu.
-func (s *Server) decryptLater(id string, decrypt func(*Message)) {
+func (s *state) decryptLater(id string, decrypt func(*Message)) {
 	s.unopened = append(s.unopened, unopened{id, decrypt})
 }
 
@@ -287,7 +269,7 @@ type unopened struct {
 
 // settle decrypts the sealed media not decrypted yet, before the stored
 // messages are read. Caller does not hold s.mu.
-func (s *Server) settle() {
+func (s *state) settle() {
 	s.settling.Lock() // a second reader waits for the first one's work
 	defer s.settling.Unlock()
 	s.mu.Lock()
@@ -313,35 +295,40 @@ const (
 	ctSticker = 7
 )
 
-// defaultAllowedTypes are the content types an account's app, or a group
-// key, lets be sealed unless set otherwise (SetAllowedTypes,
-// SetChatAllowedTypes): GUESS — the types LINE's extension 3.7.2 can seal
-// at all (fv: text 0, image 1, video 2, audio 3, file 14, location 15).
-var defaultAllowedTypes = []int{0, 1, 2, 3, 14, 15}
-
-// chatAllowedTypes are the allowedTypes of chat's group key. Caller holds s.mu.
-func (s *Server) chatAllowedTypes(chat string) []int {
-	if t, ok := s.chatTypes[chat]; ok {
-		return t
-	}
-	return defaultAllowedTypes
+// kinds are the content types sendMessage takes, each with the checks of
+// its shape made before anything is looked up (who may send where, sealing:
+// sendMessage itself). A type not listed is refused. Adding a kind is a row
+// here and its check; the reply and mention of any kind are conversation.go's.
+var kinds = map[int]struct {
+	check func(m *outgoing, sealed bool) error
+}{
+	ctText:    {checkText},
+	ctSticker: {checkSticker},
+	ctImage:   {checkMedia},
+	ctFile:    {checkMedia},
 }
 
-// SetChatAllowedTypes sets the allowedTypes a group's or room's key
-// answers: a content type not listed is sent plain there (e.g. [0, 15]:
-// text sealed, images and files plain). nil restores the default.
-func (s *Server) SetChatAllowedTypes(chat string, types []int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if types == nil {
-		delete(s.chatTypes, chat)
-		return
+// checkText refuses a text message LINE would not take: hasContent true
+// (EXT Mb sends false), a sealed one that still carries its text, a plain
+// one without text, or more than 10,000 UTF-16 units.
+func checkText(m *outgoing, sealed bool) error {
+	switch {
+	case *m.HasContent:
+		return talk(0, "illegal argument")
+	case sealed && m.Text != nil:
+		return talk(0, "text must be removed from a sealed message")
+	case !sealed && (m.Text == nil || *m.Text == ""):
+		return talk(0, "empty text")
+	case m.Text != nil && utf16Len(*m.Text) > 10000:
+		return talk(6, "Invalid Length")
 	}
-	s.chatTypes[chat] = append([]int{}, types...)
+	return nil
 }
 
 // checkSticker refuses a sticker message LINE would not take: one with a
-// text, sealed, or without numeric STKID, STKPKGID and STKVER. The answers
+// text, sealed, or without numeric STKID, STKPKGID and STKVER. hasContent
+// is true for stickers (EXT Cb); one with false is taken (older clients sent
+// it, and LINE is not known to refuse it) and stored as sent. The answers
 // are a guess — no capture shows LINE refusing a sticker: TalkException 0
 // ILLEGAL_ARGUMENT, as for any other malformed message here.
 func checkSticker(m *outgoing, sealed bool) error {
@@ -371,7 +358,7 @@ func utf16Len(s string) int {
 
 // InjectMessage delivers a message from → to as a RECEIVE_MESSAGE operation
 // on the streams of the recipients (to, or every member of chat to but from).
-func (s *Server) InjectMessage(from, to, text string) {
+func (s *talkStream) InjectMessage(from, to, text string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq += 7919
@@ -384,7 +371,7 @@ func (s *Server) InjectMessage(from, to, text string) {
 
 // deliver appends a RECEIVE_MESSAGE to the streams of to (a user) or of every
 // member of chat to but from. Caller holds s.mu.
-func (s *Server) deliver(from, to string, msg map[string]any) {
+func (s *state) deliver(from, to string, msg map[string]any) {
 	s.remember(msg)
 	targets := []string{to}
 	if c := s.chats[to]; c != nil {
@@ -403,7 +390,7 @@ func (s *Server) deliver(from, to string, msg map[string]any) {
 // InjectEvent queues a raw SSE event (name "" = unnamed) on mid's stream, as
 // the next thing it sends; data is sent as is (it may be malformed on purpose).
 // A fullSync moves the server's revision to its nextRevision.
-func (s *Server) InjectEvent(mid, name, data string) {
+func (s *state) InjectEvent(mid, name, data string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rev++
@@ -422,61 +409,14 @@ func (s *Server) InjectEvent(mid, name, data string) {
 }
 
 // Revision returns the newest revision.
-func (s *Server) Revision() int64 {
+func (s *state) Revision() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.rev
 }
 
-func (s *Server) negotiateE2EEPublicKey(req *request) (any, error) {
-	mid, err := argString(req.args[0])
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	peer := s.account(mid)
-	if peer == nil {
-		return nil, talk(5, "not found")
-	}
-	if !peer.LetterSealing || !s.accounts[req.mid].LetterSealing {
-		return map[string]any{"allowedTypes": []int{}, "specVersion": -1}, nil
-	}
-	spec := peer.SpecVersion
-	if spec == 0 {
-		spec = 2
-	}
-	return map[string]any{"publicKey": publicKeyAnswer(peer.KeyID, peer.Key), "allowedTypes": peer.allowedTypes(), "specVersion": spec}, nil
-}
-
-func (s *Server) getLastE2EEGroupSharedKey(req *request) (any, error) {
-	return s.groupKeyAnswer(req, s.currentGroupKey)
-}
-
-func (s *Server) getLastE2EEPublicKeys(req *request) (any, error) {
-	chat, err := argString(req.args[0])
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, err := s.memberChat(chat, req.mid)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{}
-	for _, m := range c.Members {
-		a := s.accounts[m]
-		if a == nil || !a.LetterSealing {
-			return nil, &talkErr{"TalkException", 98, "member settings off"}
-		}
-		out[m] = map[string]any{"version": 1, "keyId": a.KeyID, "keyData": b64(a.Key.PublicKey().Bytes())}
-	}
-	return out, nil
-}
-
 // memberChat returns a chat mid is a member of, or NOT_A_MEMBER. Caller holds s.mu.
-func (s *Server) memberChat(chat, mid string) (*Chat, error) {
+func (s *state) memberChat(chat, mid string) (*Chat, error) {
 	c := s.chats[chat]
 	if c == nil || !c.isMember(mid) {
 		return nil, talk(10, "not a member")
@@ -487,7 +427,7 @@ func (s *Server) memberChat(chat, mid string) (*Chat, error) {
 // InjectOperation appends an operation of type typ with its params to the
 // stream of mid (chat membership events: 129 ACCEPT_CHAT_INVITATION, 130
 // NOTIFIED_ACCEPT_CHAT_INVITATION, 128 NOTIFIED_DELETE_SELF_FROM_CHAT, …).
-func (s *Server) InjectOperation(mid string, typ int, param1, param2, param3 string) {
+func (s *talkStream) InjectOperation(mid string, typ int, param1, param2, param3 string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.appendOp(mid, typ, 0, [3]string{param1, param2, param3}, nil)

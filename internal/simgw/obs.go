@@ -23,6 +23,12 @@ import (
 	"time"
 )
 
+// addRoutes registers the media calls of the gateway (OBS itself is served by serveOBS).
+func (s *objectStore) addRoutes(r routes) {
+	r.thrift(talkSvc, "acquireEncryptedAccessToken", s.acquireEncryptedAccessToken, 1, true)
+	r.thrift(talkSvc, "determineMediaMessageFlow", s.determineMediaMessageFlow, 1, true)
+}
+
 // obsToken is one token acquireEncryptedAccessToken issued.
 type obsToken struct {
 	mid     string
@@ -38,7 +44,7 @@ type obsObject struct {
 
 // acquireEncryptedAccessToken [featureType]: an OBS token for OBS_GENERAL
 // (2), answered as "<ttlSeconds>\x1e<token>" (BEEPER methods.go).
-func (s *Server) acquireEncryptedAccessToken(req *request) (any, error) {
+func (s *objectStore) acquireEncryptedAccessToken(req *request) (any, error) {
 	var feature int
 	if argInt(req.args[0], &feature) != nil {
 		return nil, gw(10102)
@@ -54,7 +60,7 @@ func (s *Server) acquireEncryptedAccessToken(req *request) (any, error) {
 }
 
 // ExpireOBSTokens makes every OBS token issued so far invalid (OBS answers 401).
-func (s *Server) ExpireOBSTokens() {
+func (s *objectStore) ExpireOBSTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, t := range s.obsTokens {
@@ -63,7 +69,7 @@ func (s *Server) ExpireOBSTokens() {
 }
 
 // revokeOBSTokens ends mid's OBS tokens. Caller holds s.mu.
-func (s *Server) revokeOBSTokens(mid string) {
+func (s *objectStore) revokeOBSTokens(mid string) {
 	for _, t := range s.obsTokens {
 		if t.mid == mid {
 			t.revoked = true
@@ -74,7 +80,7 @@ func (s *Server) revokeOBSTokens(mid string) {
 // afterCall revokes an account's OBS tokens when its session changes: a
 // token refresh or a logout. BEEPER drops its OBS token cache then, saying
 // the rotation invalidates the old token on the server.
-func (s *Server) afterCall(req *request, data any) {
+func (s *objectStore) afterCall(req *request, data any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch req.method {
@@ -83,7 +89,7 @@ func (s *Server) afterCall(req *request, data any) {
 	case "tokenRefresh":
 		res, _ := data.(map[string]any)
 		at, _ := res["accessToken"].(string)
-		if t := s.tokens[at]; t != nil {
+		if t := s.auth.tokens[at]; t != nil {
 			s.revokeOBSTokens(t.mid)
 		}
 	}
@@ -113,9 +119,9 @@ func (a *obsAnswer) write(w http.ResponseWriter) {
 	_, _ = w.Write(a.body)
 }
 
-// obs serves /r/: uploads (POST) and downloads (GET). Faults armed for
+// serveOBS serves /r/: uploads (POST) and downloads (GET). Faults armed for
 // "obs-upload" / "obs-download" apply as for gateway calls.
-func (s *Server) obs(w http.ResponseWriter, r *http.Request) {
+func (s *objectStore) serveOBS(w http.ResponseWriter, r *http.Request) {
 	name := map[string]string{http.MethodPost: "obs-upload", http.MethodGet: "obs-download"}[r.Method]
 	if name == "" {
 		refuse(405, "method not allowed").write(w) // GUESS
@@ -185,7 +191,7 @@ func hostileBody(w http.ResponseWriter, r *http.Request, a *obsAnswer, kind Faul
 }
 
 // obsAuth returns the account of the request's OBS token.
-func (s *Server) obsAuth(r *http.Request) (string, *obsAnswer) {
+func (s *objectStore) obsAuth(r *http.Request) (string, *obsAnswer) {
 	s.mu.Lock()
 	t := s.obsTokens[r.Header.Get("x-line-access")]
 	valid := t != nil && !t.revoked && s.now().Before(t.expires)
@@ -235,7 +241,7 @@ func obsParams(h http.Header) (map[string]string, *obsAnswer) {
 }
 
 // readOBSBody reads an upload's body, never more than MaxOBSObject+1 bytes.
-func (s *Server) readOBSBody(r *http.Request) ([]byte, *obsAnswer) {
+func (s *objectStore) readOBSBody(r *http.Request) ([]byte, *obsAnswer) {
 	var buf bytes.Buffer
 	if n := r.ContentLength; n > 0 && n <= s.opts.MaxOBSObject {
 		buf.Grow(int(n) + bytes.MinRead) // one allocation, however large the object
@@ -270,7 +276,7 @@ func keep(dst *[]byte, oid string, body []byte) *obsAnswer {
 
 // obsUpload serves POST /r/talk/m/<id>[__ud-preview] and
 // /r/talk/<em*>/{reqid-<uuid>|<OID>__ud-preview}.
-func (s *Server) obsUpload(r *http.Request) *obsAnswer {
+func (s *objectStore) obsUpload(r *http.Request) *obsAnswer {
 	mid, a := s.obsAuth(r)
 	if a != nil {
 		return a
@@ -294,7 +300,7 @@ func (s *Server) obsUpload(r *http.Request) *obsAnswer {
 
 // uploadPlain stores the bytes of a plain media message its sender sent
 // first (docs/media-protocol.md §2.3); a re-POST replaces them.
-func (s *Server) uploadPlain(r *http.Request, mid, target string, params map[string]string) *obsAnswer {
+func (s *objectStore) uploadPlain(r *http.Request, mid, target string, params map[string]string) *obsAnswer {
 	id, preview := strings.CutSuffix(target, "__ud-preview")
 	s.mu.Lock()
 	m := s.messageByID(id)
@@ -337,7 +343,7 @@ func (s *Server) uploadPlain(r *http.Request, mid, target string, params map[str
 
 // SetPlainUploadNoOID makes OBS answer plain uploads without x-obs-oid (on)
 // or with it (off), as Options.PlainUploadNoOID.
-func (s *Server) SetPlainUploadNoOID(on bool) {
+func (s *objectStore) SetPlainUploadNoOID(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.noOID = on
@@ -347,7 +353,7 @@ var reqIDForm = regexp.MustCompile(`^reqid-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[
 
 // uploadSealed stores an encrypted object under a new OID; the same account
 // re-POSTing the same reqid gets the same OID (docs/media-protocol.md §3.2).
-func (s *Server) uploadSealed(r *http.Request, mid, sid, reqid string, params map[string]string) *obsAnswer {
+func (s *objectStore) uploadSealed(r *http.Request, mid, sid, reqid string, params map[string]string) *obsAnswer {
 	if !reqIDForm.MatchString(reqid) {
 		return refuse(400, "expected reqid-<uuid>") // GUESS
 	}
@@ -369,7 +375,7 @@ func (s *Server) uploadSealed(r *http.Request, mid, sid, reqid string, params ma
 
 // sealedBody reads an encrypted upload, which is always of type "file"
 // (BEEPER commit cf2f777: 415 otherwise).
-func (s *Server) sealedBody(r *http.Request, params map[string]string) ([]byte, *obsAnswer) {
+func (s *objectStore) sealedBody(r *http.Request, params map[string]string) ([]byte, *obsAnswer) {
 	if params["type"] != "file" {
 		return nil, refuse(415, `sealed media is uploaded with type "file"`)
 	}
@@ -378,7 +384,7 @@ func (s *Server) sealedBody(r *http.Request, params map[string]string) ([]byte, 
 
 // uploadSealedPreview stores the encrypted thumbnail of one's own image
 // (or video) object.
-func (s *Server) uploadSealedPreview(r *http.Request, mid, sid, oid string, params map[string]string) *obsAnswer {
+func (s *objectStore) uploadSealedPreview(r *http.Request, mid, sid, oid string, params map[string]string) *obsAnswer {
 	s.mu.Lock()
 	o := s.objects[sid+"/"+oid]
 	mine := o != nil && o.owner == mid && (sid == "emi" || sid == "emv")
@@ -397,7 +403,7 @@ func (s *Server) uploadSealedPreview(r *http.Request, mid, sid, oid string, para
 
 // obsDownload serves GET /r/talk/m/<id>[/original|/preview] and
 // /r/talk/<em*>/<OID>[__ud-preview] (docs/media-protocol.md §4).
-func (s *Server) obsDownload(r *http.Request) *obsAnswer {
+func (s *objectStore) obsDownload(r *http.Request) *obsAnswer {
 	mid, a := s.obsAuth(r)
 	if a != nil {
 		return a
@@ -412,7 +418,7 @@ func (s *Server) obsDownload(r *http.Request) *obsAnswer {
 	return refuse(404, "no such object path")
 }
 
-func (s *Server) downloadPlain(mid string, rest []string) *obsAnswer {
+func (s *objectStore) downloadPlain(mid string, rest []string) *obsAnswer {
 	preview := len(rest) == 2 && rest[1] == "preview"
 	if len(rest) > 2 || (len(rest) == 2 && !preview && rest[1] != "original") {
 		return refuse(404, "no such object path")
@@ -437,7 +443,7 @@ func (s *Server) downloadPlain(mid string, rest []string) *obsAnswer {
 
 // downloadSealed serves an encrypted object to a reader of the sealed
 // message named by X-Talk-Meta; the simulator never decrypts it here.
-func (s *Server) downloadSealed(r *http.Request, mid, sid, name string) *obsAnswer {
+func (s *objectStore) downloadSealed(r *http.Request, mid, sid, name string) *obsAnswer {
 	meta := r.Header.Get("x-talk-meta")
 	if meta == "" {
 		return refuse(400, "X-Talk-Meta missing") // GUESS
@@ -473,7 +479,7 @@ func octets(b []byte) *obsAnswer {
 
 // messageByID finds a stored message; the pointer is valid while s.mu is
 // held. Caller holds s.mu.
-func (s *Server) messageByID(id string) *Message {
+func (s *state) messageByID(id string) *Message {
 	for i := range s.messages {
 		if s.messages[i].ID == id {
 			return &s.messages[i]
@@ -484,7 +490,7 @@ func (s *Server) messageByID(id string) *Message {
 
 // mayRead reports whether mid is the sender, the recipient or a member of
 // the message's chat. Caller holds s.mu.
-func (s *Server) mayRead(mid string, m *Message) bool {
+func (s *objectStore) mayRead(mid string, m *Message) bool {
 	if m.From == mid || (m.ToType == 0 && m.To == mid) {
 		return true
 	}

@@ -32,7 +32,7 @@ func decodeSession(raw json.RawMessage) (string, error) {
 }
 
 // session returns the QR session or INVALID_CONTEXT. Caller holds s.mu.
-func (s *Server) session(id string) (*qrSession, error) {
+func (s *authPhone) session(id string) (*qrSession, error) {
 	q := s.qr[id]
 	if q == nil || q.done {
 		return nil, qrErr(100, "invalid context")
@@ -40,7 +40,7 @@ func (s *Server) session(id string) (*qrSession, error) {
 	return q, nil
 }
 
-func (s *Server) createSession(req *request) (any, error) {
+func (s *authPhone) createSession(req *request) (any, error) {
 	if strings.TrimSpace(string(req.args[0])) != "{}" {
 		return nil, gw(10102)
 	}
@@ -51,7 +51,7 @@ func (s *Server) createSession(req *request) (any, error) {
 	return map[string]any{"authSessionId": id}, nil
 }
 
-func (s *Server) createQrCode(req *request) (any, error) {
+func (s *authPhone) createQrCode(req *request) (any, error) {
 	id, err := decodeSession(req.args[0])
 	if err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func (s *Server) createQrCode(req *request) (any, error) {
 }
 
 // phoneMID is the account whose phone scans. Caller holds s.mu.
-func (s *Server) phoneMID() string {
+func (s *authPhone) phoneMID() string {
 	if s.opts.PhoneMID != "" {
 		return s.opts.PhoneMID
 	}
@@ -85,7 +85,7 @@ func (s *Server) phoneMID() string {
 }
 
 // pollQR is a permit-notice long-poll: x-line-session-id must be the session.
-func (s *Server) pollQR(req *request, cond func(q *qrSession) bool) (any, error) {
+func (s *authPhone) pollQR(req *request, cond func(q *qrSession) bool) (any, error) {
 	id, err := decodeSession(req.args[0])
 	if err != nil {
 		return nil, err
@@ -113,15 +113,15 @@ func (s *Server) pollQR(req *request, cond func(q *qrSession) bool) (any, error)
 	return map[string]any{}, nil
 }
 
-func (s *Server) checkQrCodeVerified(req *request) (any, error) {
+func (s *authPhone) checkQrCodeVerified(req *request) (any, error) {
 	return s.pollQR(req, func(q *qrSession) bool { return q.scanned })
 }
 
-func (s *Server) checkPinCodeVerified(req *request) (any, error) {
+func (s *authPhone) checkPinCodeVerified(req *request) (any, error) {
 	return s.pollQR(req, func(q *qrSession) bool { return q.pinConfirmed })
 }
 
-func (s *Server) verifyCertificate(req *request) (any, error) {
+func (s *authPhone) verifyCertificate(req *request) (any, error) {
 	var a struct {
 		AuthSessionID *string `json:"authSessionId"`
 		Certificate   *string `json:"certificate"`
@@ -145,7 +145,7 @@ func (s *Server) verifyCertificate(req *request) (any, error) {
 	return map[string]any{}, nil
 }
 
-func (s *Server) createPinCode(req *request) (any, error) {
+func (s *authPhone) createPinCode(req *request) (any, error) {
 	id, err := decodeSession(req.args[0])
 	if err != nil {
 		return nil, err
@@ -164,7 +164,7 @@ func (s *Server) createPinCode(req *request) (any, error) {
 	return map[string]any{"pinCode": q.pin}, nil
 }
 
-func (s *Server) qrCodeLoginV2(req *request) (any, error) {
+func (s *authPhone) qrCodeLoginV2(req *request) (any, error) {
 	var a struct {
 		SystemName          *string `json:"systemName"`
 		ModelName           *string `json:"modelName"`
@@ -189,7 +189,7 @@ func (s *Server) qrCodeLoginV2(req *request) (any, error) {
 	s.certs[cert] = q.scanner
 	meta := map[string]any{"errorCode": "NO_PUBLIC_KEY"}
 	if len(q.publicKey) == 32 {
-		meta = s.keyChainFor(q.scanner, q.publicKey)
+		meta = s.seal.keyChainFor(q.scanner, q.publicKey)
 	}
 	sc := s.loginSuccess(q.scanner, "")
 	r := map[string]any{"certificate": cert, "tokenV3IssueResult": sc.data.(map[string]any)["tokenV3IssueResult"],
@@ -200,7 +200,7 @@ func (s *Server) qrCodeLoginV2(req *request) (any, error) {
 
 // Scan makes the phone scan a QR code: url is what the client printed
 // (callback URL + secret + e2eeVersion=1), or "" for the newest QR code.
-func (s *Server) Scan(rawURL string) error {
+func (s *authPhone) Scan(rawURL string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var q *qrSession
@@ -236,7 +236,7 @@ func (s *Server) Scan(rawURL string) error {
 }
 
 // ConfirmPIN makes the phone confirm a PIN (of a QR or password login).
-func (s *Server) ConfirmPIN(pin string) error {
+func (s *authPhone) ConfirmPIN(pin string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, q := range s.qr {
@@ -266,7 +266,7 @@ func (s *Server) ConfirmPIN(pin string) error {
 }
 
 // PendingPIN returns a PIN the phone is waiting to confirm ("" if none).
-func (s *Server) PendingPIN() string {
+func (s *authPhone) PendingPIN() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, q := range s.qr {

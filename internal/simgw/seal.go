@@ -98,7 +98,7 @@ func keyChain(keys []SealKey) []byte {
 // encrypted for the client's login key. Without a usable login key (a QR
 // scanned blind carries none) it is an errorCode and no key chain.
 // Caller holds s.mu.
-func (s *Server) keyChainFor(mid string, loginPub []byte) map[string]any {
+func (s *sealing) keyChainFor(mid string, loginPub []byte) map[string]any {
 	acc := s.accounts[mid]
 	if acc == nil || !acc.LetterSealing || acc.Key == nil {
 		return map[string]any{"errorCode": "E2EE_NOT_ENABLED"}
@@ -164,7 +164,7 @@ func unpad16(b []byte) ([]byte, bool) {
 // registerE2EEGroupKey [keyVersion, chatMid, members, keyIds, encryptedSharedKeys]:
 // every member's wrapped key must unwrap, with that member's key, to one
 // group key, which becomes the chat's current one.
-func (s *Server) registerE2EEGroupKey(req *request) (any, error) {
+func (s *sealing) registerE2EEGroupKey(req *request) (any, error) {
 	var version int
 	var chat string
 	var members []string
@@ -252,7 +252,7 @@ func textOf(plain []byte) (string, error) {
 // current keys only, AAD in the lower-33 form with the message's content
 // type, JSON plaintext in both versions; it returns the plaintext.
 // Caller holds s.mu.
-func (s *Server) openSealed(from, to string, version string, chunks []string, contentType int) ([]byte, error) {
+func (s *sealing) openSealed(from, to string, version string, chunks []string, contentType int) ([]byte, error) {
 	raw := make([][]byte, len(chunks))
 	for i, c := range chunks {
 		b, err := base64.StdEncoding.DecodeString(c)
@@ -308,7 +308,7 @@ func (s *Server) openSealed(from, to string, version string, chunks []string, co
 
 // openSecret is the recipient's shared secret: with the peer's current key,
 // or the chat's current group key. Caller holds s.mu.
-func (s *Server) openSecret(sender *Account, to string, receiverKeyID int) ([]byte, error) {
+func (s *sealing) openSecret(sender *Account, to string, receiverKeyID int) ([]byte, error) {
 	var shared []byte
 	var err error
 	if toTypeOf(to) == 0 {
@@ -379,7 +379,7 @@ func (in SealedInjection) carried() (string, string) {
 
 // sealSecret is the sender's shared secret and the receiver key id for in.
 // Caller holds s.mu.
-func (s *Server) sealSecret(in SealedInjection, senderKey *ecdh.PrivateKey) ([]byte, int, error) {
+func (s *sealing) sealSecret(in SealedInjection, senderKey *ecdh.PrivateKey) ([]byte, int, error) {
 	if toTypeOf(in.To) == 0 {
 		peer := s.accounts[in.To]
 		if peer == nil || !peer.LetterSealing {
@@ -405,7 +405,7 @@ func (s *Server) sealSecret(in SealedInjection, senderKey *ecdh.PrivateKey) ([]b
 
 // sealFor encrypts in.Text as From's device would: JSON plaintext in both
 // versions, V2 AAD in the lower-33 form unless AADAsCarried. Caller holds s.mu.
-func (s *Server) sealFor(in SealedInjection) ([]string, error) {
+func (s *sealing) sealFor(in SealedInjection) ([]string, error) {
 	sender := s.accounts[in.From]
 	if sender == nil || !sender.LetterSealing {
 		return nil, errors.New("sender without Letter Sealing")
@@ -462,13 +462,13 @@ func (s *Server) sealFor(in SealedInjection) ([]string, error) {
 
 // InjectSealedMessage delivers a Letter Sealing message from → to (version 1
 // or 2) as RECEIVE_MESSAGE operations.
-func (s *Server) InjectSealedMessage(from, to string, version int, text string, fault SealFault) error {
+func (s *sealing) InjectSealedMessage(from, to string, version int, text string, fault SealFault) error {
 	return s.InjectSealed(SealedInjection{From: from, To: to, Version: version, Text: text, Fault: fault})
 }
 
 // InjectSealed delivers a Letter Sealing message as RECEIVE_MESSAGE
 // operations, sealed as in describes. Caller must not hold s.mu.
-func (s *Server) InjectSealed(in SealedInjection) error {
+func (s *sealing) InjectSealed(in SealedInjection) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	chunks, err := s.sealFor(in)

@@ -13,6 +13,16 @@ import (
 	"strings"
 )
 
+// addRoutes registers the Letter Sealing calls.
+func (s *sealing) addRoutes(r routes) {
+	r.thrift(talkSvc, "negotiateE2EEPublicKey", s.negotiateE2EEPublicKey, 1, true)
+	r.thrift(talkSvc, "getLastE2EEGroupSharedKey", s.getLastE2EEGroupSharedKey, 2, true)
+	r.thrift(talkSvc, "getLastE2EEPublicKeys", s.getLastE2EEPublicKeys, 1, true)
+	r.thrift(talkSvc, "getE2EEPublicKey", s.getE2EEPublicKey, 3, true)
+	r.thrift(talkSvc, "getE2EEGroupSharedKey", s.getE2EEGroupSharedKey, 3, true)
+	r.thrift(talkSvc, "registerE2EEGroupKey", s.registerE2EEGroupKey, 5, true)
+}
+
 // SealKey is one Letter Sealing key pair of an account.
 type SealKey struct {
 	ID  int
@@ -43,7 +53,7 @@ func (a *Account) allKeys() []SealKey {
 
 // RotateKey retires mid's current Letter Sealing key into PastKeys and gives
 // the account a fresh one with the next id, as a reinstalled app would.
-func (s *Server) RotateKey(mid string) (int, error) {
+func (s *sealing) RotateKey(mid string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.accounts[mid]
@@ -69,7 +79,7 @@ func publicKeyAnswer(id int, k *ecdh.PrivateKey) map[string]any {
 // account finds an account by MID in either case of the first letter: the
 // gateway carries "U…" where older endpoints carry "u…" (docs/protocol.md §6).
 // Caller holds s.mu.
-func (s *Server) account(mid string) *Account {
+func (s *state) account(mid string) *Account {
 	if a := s.accounts[mid]; a != nil || mid == "" {
 		return a
 	}
@@ -81,7 +91,7 @@ func (s *Server) account(mid string) *Account {
 
 // getE2EEPublicKey [mid, keyVersion, keyId]: one key of an account by id,
 // also a rotated-away one.
-func (s *Server) getE2EEPublicKey(req *request) (any, error) {
+func (s *sealing) getE2EEPublicKey(req *request) (any, error) {
 	mid, err := argString(req.args[0])
 	if err != nil {
 		return nil, err
@@ -105,7 +115,7 @@ func (s *Server) getE2EEPublicKey(req *request) (any, error) {
 
 // getE2EEGroupSharedKey [keyVersion, chatMid, groupKeyId]: one group key of
 // the chat by id, as wrapped for the caller.
-func (s *Server) getE2EEGroupSharedKey(req *request) (any, error) {
+func (s *sealing) getE2EEGroupSharedKey(req *request) (any, error) {
 	var id int
 	if argInt(req.args[2], &id) != nil {
 		return nil, gw(10102)
@@ -116,7 +126,7 @@ func (s *Server) getE2EEGroupSharedKey(req *request) (any, error) {
 // groupKeyAnswer serves both group key lookups ([1, chatMid, …]): pick
 // chooses the key among the chat's; the answer is its copy for the caller,
 // or 5 when there is none. pick runs under s.mu.
-func (s *Server) groupKeyAnswer(req *request, pick func(chat string) *groupKey) (any, error) {
+func (s *sealing) groupKeyAnswer(req *request, pick func(chat string) *groupKey) (any, error) {
 	var v int
 	if argInt(req.args[0], &v) != nil || v != 1 {
 		return nil, gw(10102)
@@ -137,7 +147,7 @@ func (s *Server) groupKeyAnswer(req *request, pick func(chat string) *groupKey) 
 }
 
 // currentGroupKey is the chat's newest group key (nil if none). Caller holds s.mu.
-func (s *Server) currentGroupKey(chat string) *groupKey {
+func (s *sealing) currentGroupKey(chat string) *groupKey {
 	h := s.groupKeys[chat]
 	if len(h) == 0 {
 		return nil
@@ -146,7 +156,7 @@ func (s *Server) currentGroupKey(chat string) *groupKey {
 }
 
 // groupKeyByID finds one of the chat's group keys. Caller holds s.mu.
-func (s *Server) groupKeyByID(chat string, id int) *groupKey {
+func (s *sealing) groupKeyByID(chat string, id int) *groupKey {
 	for _, g := range s.groupKeys[chat] {
 		if g.id == id {
 			return g
@@ -157,7 +167,7 @@ func (s *Server) groupKeyByID(chat string, id int) *groupKey {
 
 // addGroupKey gives g the next group key id and makes it the chat's current
 // key. Caller holds s.mu.
-func (s *Server) addGroupKey(chat string, g *groupKey) {
+func (s *sealing) addGroupKey(chat string, g *groupKey) {
 	s.gkSeq++
 	g.id = 5000 + s.gkSeq
 	if g.spec == 0 {
@@ -173,7 +183,7 @@ type GroupKeyOptions struct {
 }
 
 // SetGroupKey registers a group key for chat as if creator's device did. Caller must not hold s.mu.
-func (s *Server) SetGroupKey(chat, creator string) error {
+func (s *sealing) SetGroupKey(chat, creator string) error {
 	_, err := s.SetGroupKeyWith(chat, creator, GroupKeyOptions{})
 	return err
 }
@@ -181,7 +191,7 @@ func (s *Server) SetGroupKey(chat, creator string) error {
 // SetGroupKeyWith registers a new current group key for chat, wrapped by
 // creator's key CreatorKeyID for every member's current key, and returns its
 // id. Caller must not hold s.mu.
-func (s *Server) SetGroupKeyWith(chat, creator string, o GroupKeyOptions) (int, error) {
+func (s *sealing) SetGroupKeyWith(chat, creator string, o GroupKeyOptions) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, cr := s.chats[chat], s.accounts[creator]
@@ -212,4 +222,78 @@ func (s *Server) SetGroupKeyWith(chat, creator string, o GroupKeyOptions) (int, 
 	}
 	s.addGroupKey(chat, g)
 	return g.id, nil
+}
+
+func (s *sealing) negotiateE2EEPublicKey(req *request) (any, error) {
+	mid, err := argString(req.args[0])
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	peer := s.account(mid)
+	if peer == nil {
+		return nil, talk(5, "not found")
+	}
+	if !peer.LetterSealing || !s.accounts[req.mid].LetterSealing {
+		return map[string]any{"allowedTypes": []int{}, "specVersion": -1}, nil
+	}
+	spec := peer.SpecVersion
+	if spec == 0 {
+		spec = 2
+	}
+	return map[string]any{"publicKey": publicKeyAnswer(peer.KeyID, peer.Key), "allowedTypes": peer.allowedTypes(), "specVersion": spec}, nil
+}
+
+func (s *sealing) getLastE2EEGroupSharedKey(req *request) (any, error) {
+	return s.groupKeyAnswer(req, s.currentGroupKey)
+}
+
+func (s *sealing) getLastE2EEPublicKeys(req *request) (any, error) {
+	chat, err := argString(req.args[0])
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.memberChat(chat, req.mid)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{}
+	for _, m := range c.Members {
+		a := s.accounts[m]
+		if a == nil || !a.LetterSealing {
+			return nil, &talkErr{"TalkException", 98, "member settings off"}
+		}
+		out[m] = map[string]any{"version": 1, "keyId": a.KeyID, "keyData": b64(a.Key.PublicKey().Bytes())}
+	}
+	return out, nil
+}
+
+// defaultAllowedTypes are the content types an account's app, or a group
+// key, lets be sealed unless set otherwise (SetAllowedTypes,
+// SetChatAllowedTypes): GUESS — the types LINE's extension 3.7.2 can seal
+// at all (fv: text 0, image 1, video 2, audio 3, file 14, location 15).
+var defaultAllowedTypes = []int{0, 1, 2, 3, 14, 15}
+
+// chatAllowedTypes are the allowedTypes of chat's group key. Caller holds s.mu.
+func (s *sealing) chatAllowedTypes(chat string) []int {
+	if t, ok := s.chatTypes[chat]; ok {
+		return t
+	}
+	return defaultAllowedTypes
+}
+
+// SetChatAllowedTypes sets the allowedTypes a group's or room's key
+// answers: a content type not listed is sent plain there (e.g. [0, 15]:
+// text sealed, images and files plain). nil restores the default.
+func (s *sealing) SetChatAllowedTypes(chat string, types []int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if types == nil {
+		delete(s.chatTypes, chat)
+		return
+	}
+	s.chatTypes[chat] = append([]int{}, types...)
 }

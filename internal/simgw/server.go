@@ -1,20 +1,8 @@
-// Package simgw is linectl's gateway simulator: a real HTTP server that
-// follows docs/protocol.md and rejects what LINE's gateway rejects — wrong body
-// shapes, missing headers, bad x-hmac (when a signing key is set, using the
-// scheme of package simsign), unknown or expired tokens, reused RSA keys,
-// out-of-order login steps. Tests run the real client and the built binary
-// against it, and users run it as `linectl sandbox`.
-//
-// A simulated phone scans QR codes and confirms PINs, automatically after
-// Options.PhoneDelay or when told (Scan, ConfirmPIN, or the /_sandbox/ admin
-// endpoints). Fault knobs make calls fail the ways networks and LINE do.
 package simgw
 
 import (
 	"bytes"
-	"crypto/ecdh"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -77,40 +65,18 @@ type Options struct {
 	UnrecordedOBSBodies bool
 }
 
-// Server is the simulator. It is safe for concurrent use.
+// Server is the simulator: the routing server. It owns the shared state
+// (state.go), the route table (routes.go) and the listener; the concerns
+// registered on it answer the calls. It is safe for concurrent use.
 type Server struct {
-	opts Options
-
-	mu        sync.Mutex
-	settling  sync.Mutex // settle: one reader decrypts the unopened media at a time
-	unopened  []unopened // sealed media to decrypt before the messages are read (decryptLater)
-	offset    time.Duration
-	accounts  map[string]*Account // by MID
-	order     []string
-	chats     map[string]*Chat
-	chatList  []string
-	rsaKeys   map[string]*rsaSession // keynm → session
-	verifier  map[string]*pending    // password-login verifiers
-	qr        map[string]*qrSession  // authSessionId
-	tokens    map[string]*token      // access token
-	refresh   map[string]*refreshTok // refresh token
-	certs     map[string]string      // certificate → MID
-	groupKeys map[string][]*groupKey // chat → its group keys, oldest first
-	gkSeq     int                    // group key ids ever issued: ids only grow
-	lastEph   *ecdh.PrivateKey       // the key of the newest key chain (for confirmE2EELogin)
-	rev       int64
-	ops       map[string][]op // MID → operations
-	wake      chan struct{}   // closed and replaced when anything changes
-	messages  []Message
-	calls     []Call
-	faults    faults
-	seq       int64
-	obsTokens map[string]*obsToken  // OBS token → its account (obs.go)
-	objects   map[string]*obsObject // "sid/oid" → a sealed media object
-	obsReqIDs map[string]string     // "owner/sid/reqid" → OID
-	noOID     bool                  // plain uploads answered without x-obs-oid
-	chatTypes map[string][]int      // chat → its group key's allowedTypes (SetChatAllowedTypes)
-	conv      conversations         // replies, reactions, unsent, read marks, history (conversation.go)
+	*state
+	*authPhone
+	*talkStream
+	*sealing
+	*objectStore
+	*convos
+	*faultAdmin
+	routes map[string]handler // request path → its handler (routes.go)
 
 	listener net.Listener
 	addr     string // where Start listens; Resume listens there again
@@ -137,15 +103,20 @@ func New(opts Options) *Server {
 	if opts.MaxOBSObject == 0 {
 		opts.MaxOBSObject = 1 << 30
 	}
-	return &Server{
-		opts: opts, accounts: map[string]*Account{}, chats: map[string]*Chat{},
-		rsaKeys: map[string]*rsaSession{}, verifier: map[string]*pending{}, qr: map[string]*qrSession{},
-		tokens: map[string]*token{}, refresh: map[string]*refreshTok{}, certs: map[string]string{},
-		groupKeys: map[string][]*groupKey{}, ops: map[string][]op{}, wake: make(chan struct{}),
-		obsTokens: map[string]*obsToken{}, objects: map[string]*obsObject{}, obsReqIDs: map[string]string{},
-		noOID: opts.PlainUploadNoOID, chatTypes: map[string][]int{},
-		rev: 947933, seq: 605311889450205372,
-	}
+	st := &state{opts: opts, accounts: map[string]*Account{}, chats: map[string]*Chat{}, ops: map[string][]op{},
+		wake: make(chan struct{}), rev: 947933, seq: 605311889450205372}
+	seal := &sealing{state: st, groupKeys: map[string][]*groupKey{}, chatTypes: map[string][]int{}}
+	obs := &objectStore{state: st, seal: seal, obsTokens: map[string]*obsToken{}, objects: map[string]*obsObject{},
+		obsReqIDs: map[string]string{}, noOID: opts.PlainUploadNoOID}
+	auth := &authPhone{state: st, seal: seal, rsaKeys: map[string]*rsaSession{}, verifier: map[string]*pending{},
+		qr: map[string]*qrSession{}, tokens: map[string]*token{}, refresh: map[string]*refreshTok{}, certs: map[string]string{}}
+	obs.auth = auth
+	conv := &convos{state: st}
+	talk := &talkStream{state: st, auth: auth, seal: seal, obs: obs, convs: conv}
+	s := &Server{state: st, authPhone: auth, talkStream: talk, sealing: seal, objectStore: obs, convos: conv,
+		faultAdmin: &faultAdmin{state: st, auth: auth}}
+	s.routes = s.register()
+	return s
 }
 
 // Start serves on addr (e.g. "127.0.0.1:0") and returns the base URL.
@@ -197,7 +168,7 @@ func (s *Server) Close() error {
 }
 
 // now is the simulated clock. Callers hold s.mu or accept a racy read of offset.
-func (s *Server) now() time.Time { return s.opts.Now().Add(s.offset) }
+func (s *state) now() time.Time { return s.opts.Now().Add(s.offset) }
 
 // Advance moves the simulated clock forward (tokens expire by it).
 func (s *Server) Advance(d time.Duration) {
@@ -207,7 +178,7 @@ func (s *Server) Advance(d time.Duration) {
 }
 
 // broadcast wakes every waiting long-poll and stream. Caller holds s.mu.
-func (s *Server) broadcast() {
+func (s *state) broadcast() {
 	close(s.wake)
 	s.wake = make(chan struct{})
 }
@@ -240,71 +211,6 @@ func (s *Server) CallNames() []string {
 	return out
 }
 
-// envelope writers
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("content-type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
-func ok(w http.ResponseWriter, data any) {
-	if data == nil {
-		writeJSON(w, 200, map[string]any{"code": 0, "message": "OK"})
-		return
-	}
-	writeJSON(w, 200, map[string]any{"code": 0, "message": "OK", "data": data})
-}
-
-// gwErr is a gateway envelope error.
-type gwErr struct {
-	code    int
-	message string
-	status  int // data.statusCode for 10052
-}
-
-func (e *gwErr) Error() string { return fmt.Sprintf("%d %s", e.code, e.message) }
-
-// talkErr is a Thrift exception carried in a 10051 envelope.
-type talkErr struct {
-	name   string
-	code   int
-	reason string
-}
-
-func (e *talkErr) Error() string { return fmt.Sprintf("%s %d %s", e.name, e.code, e.reason) }
-
-func talk(code int, reason string) *talkErr { return &talkErr{"TalkException", code, reason} }
-func qrErr(code int, reason string) *talkErr {
-	return &talkErr{"SecondaryQrCodeException", code, reason}
-}
-
-var gatewayNames = map[int]string{
-	10001: "REQUEST_NOT_FOUND", 10002: "REQUEST_INVALID_JSON", 10003: "REQUEST_INVALID_PARAM",
-	10004: "REQUEST_NEED_LOGIN", 10005: "REQUEST_INVALID_HMAC", 10006: "REQUEST_MUST_UPGRADE",
-	10052: "RESPONSE_HTTP_ERROR", 10101: "THRIFT_INVALID_METHOD", 10102: "THRIFT_INVALID_ARGUMENT",
-	10201: "AUTH_INVALID_REQUEST", 10202: "AUTH_RETRY_REQUIRED",
-}
-
-func gw(code int) *gwErr { return &gwErr{code: code, message: gatewayNames[code]} }
-
-func writeErr(w http.ResponseWriter, err error) {
-	switch e := err.(type) {
-	case *talkErr:
-		writeJSON(w, 400, map[string]any{"code": 10051, "message": "RESPONSE_ERROR", "data": map[string]any{
-			"name": e.name, "message": e.name, "code": e.code, "reason": e.reason, "parameterMap": nil}})
-	case *gwErr:
-		body := map[string]any{"code": e.code, "message": e.message}
-		if e.status != 0 {
-			body["data"] = map[string]any{"statusCode": e.status}
-		}
-		writeJSON(w, 400, body)
-	default:
-		writeJSON(w, 500, map[string]any{"code": 99999, "message": "UNKNOWN_ERROR"})
-	}
-}
-
 // request is one decoded call.
 type request struct {
 	r      *http.Request
@@ -328,9 +234,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/_sandbox/"):
 		s.admin(w, r)
 	case path == "/api/operation/receive":
-		s.stream(w, r)
+		s.serveStream(w, r)
 	case strings.HasPrefix(path, "/r/"):
-		s.obs(w, r) // LINE's object storage, obs.line-apps.com (obs.go)
+		s.serveOBS(w, r) // LINE's object storage, obs.line-apps.com (obs.go)
 	default:
 		s.api(w, r)
 	}
@@ -343,38 +249,18 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	}
 	path := r.URL.Path
 	req := &request{r: r, body: body, token: r.Header.Get("x-line-access")}
-	var h handler
-	switch {
-	case strings.HasPrefix(path, "/api/talk/thrift/"):
-		parts := strings.Split(strings.TrimPrefix(path, "/api/talk/thrift/"), "/")
-		if len(parts) != 3 {
+	h, found := s.routes[path]
+	if !found {
+		// A known service's unknown method is the gateway's 10101; any
+		// other path is not found.
+		if svc, ok := strings.CutPrefix(path, thriftPrefix); ok && strings.Count(svc, "/") == 2 && services[svc[:strings.LastIndex(svc, "/")]] {
+			writeErr(w, gw(10101))
+		} else {
 			writeErr(w, gw(10001))
-			return
 		}
-		req.method = parts[2]
-		m, known := thriftMethods[parts[0]+"/"+parts[1]+"/"+parts[2]]
-		if !known {
-			if _, svc := services[parts[0]+"/"+parts[1]]; svc {
-				writeErr(w, gw(10101))
-			} else {
-				writeErr(w, gw(10001))
-			}
-			return
-		}
-		h = m
-	case path == "/api/auth/tokenRefresh":
-		req.method, h = "tokenRefresh", handler{fn: (*Server).tokenRefresh, http: "POST", object: true}
-	case strings.HasPrefix(path, "/api/talk/long-polling/"):
-		req.method = "long-polling/" + strings.TrimPrefix(path, "/api/talk/long-polling/")
-		if req.method != "long-polling/JQ" && req.method != "long-polling/LF1" {
-			writeErr(w, gw(10001))
-			return
-		}
-		h = handler{fn: (*Server).pollJQ, http: "GET"}
-	default:
-		writeErr(w, gw(10001))
 		return
 	}
+	req.method = h.name
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{Method: req.method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Body: string(body)})
 	f := s.faults.take(req.method)
@@ -386,7 +272,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	data, err := h.fn(s, req)
+	data, err := h.fn(req)
 	if err == nil {
 		s.afterCall(req, data)
 	}
@@ -438,23 +324,6 @@ func preFault(w http.ResponseWriter, f fault) bool {
 		}
 	}
 	return false
-}
-
-// setCookie wraps a result that sets (or clears) the lct cookie.
-type setCookie struct {
-	data   any
-	value  string
-	maxAge int
-}
-
-func hangUp(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if c, _, err := hj.Hijack(); err == nil {
-			_ = c.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
 }
 
 // validate checks what the real gateway checks before running a call.
@@ -511,7 +380,7 @@ func (s *Server) validate(req *request, h handler) error {
 			return gw(10004)
 		}
 		s.mu.Lock()
-		mid, err := s.authenticate(req.token)
+		mid, err := s.authPhone.authenticate(req.token)
 		s.mu.Unlock()
 		if err != nil {
 			return err
@@ -522,7 +391,7 @@ func (s *Server) validate(req *request, h handler) error {
 }
 
 // authenticate maps an access token to its account. Caller holds s.mu.
-func (s *Server) authenticate(tok string) (string, error) {
+func (s *authPhone) authenticate(tok string) (string, error) {
 	t, ok := s.tokens[tok]
 	switch {
 	case !ok || t.loggedOut:

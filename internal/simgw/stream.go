@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// stream serves GET /api/operation/receive: Server-Sent Events of the
+// serveStream serves GET /api/operation/receive: Server-Sent Events of the
 // account's operations after localRev. No x-hmac (the browser's EventSource
 // cannot send one); auth by the lct cookie or x-line-access.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+func (s *talkStream) serveStream(w http.ResponseWriter, r *http.Request) {
 	tok := r.Header.Get("x-line-access")
 	if c, err := r.Cookie("lct"); err == nil {
 		if tok != "" && tok != c.Value {
@@ -28,7 +28,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{Method: "receive", Header: r.Header.Clone(), Body: r.URL.RawQuery})
-	mid, aerr := s.authenticate(tok)
+	mid, aerr := s.auth.authenticate(tok)
 	conn, stallNow := s.faults.streamConn()
 	cut := s.faults.streamCut(conn)
 	s.mu.Unlock()
@@ -59,7 +59,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	sent := 0
 	for {
 		s.mu.Lock()
-		if _, err := s.authenticate(tok); err != nil {
+		if _, err := s.auth.authenticate(tok); err != nil {
 			s.mu.Unlock()
 			return // token expired or session ended: the client reconnects and learns why
 		}

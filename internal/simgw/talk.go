@@ -7,62 +7,15 @@ import (
 	"strings"
 )
 
-// handler is one RPC.
-type handler struct {
-	fn     func(*Server, *request) (any, error)
-	http   string // "POST" or "GET"
-	arity  int    // number of positional args; -1 = any
-	auth   bool
-	object bool // body is a JSON object, not an array
-}
-
-var services = map[string]bool{
-	"Talk/TalkService": true, "Talk/AuthService": true,
-	"LoginQrCode/SecondaryQrCodeLoginService": true, "LoginQrCode/SecondaryQrCodeLoginPermitNoticeService": true,
-}
-
-var thriftMethods map[string]handler
-
-func init() {
-	post := func(fn func(*Server, *request) (any, error), arity int, auth bool) handler {
-		return handler{fn: fn, http: "POST", arity: arity, auth: auth}
-	}
-	qrs := "LoginQrCode/SecondaryQrCodeLoginService/"
-	qrn := "LoginQrCode/SecondaryQrCodeLoginPermitNoticeService/"
-	thriftMethods = map[string]handler{
-		"Talk/TalkService/getRSAKeyInfo":                    post((*Server).getRSAKeyInfo, 1, false),
-		"Talk/AuthService/loginV2":                          post((*Server).loginV2, 1, false),
-		"Talk/AuthService/logoutV2":                         post((*Server).logoutV2, 0, true),
-		"Talk/AuthService/confirmE2EELogin":                 post((*Server).confirmE2EELogin, 2, false),
-		"Talk/TalkService/getProfile":                       post((*Server).getProfile, 1, true),
-		"Talk/TalkService/getLastOpRevision":                post((*Server).getLastOpRevision, 0, true),
-		"Talk/TalkService/getAllChatMids":                   post((*Server).getAllChatMids, 2, true),
-		"Talk/TalkService/getChats":                         post((*Server).getChats, 2, true),
-		"Talk/TalkService/getAllContactIds":                 post((*Server).getAllContactIds, 1, true),
-		"Talk/TalkService/getContactsV2":                    post((*Server).getContactsV2, 2, true),
-		"Talk/TalkService/sendMessage":                      post((*Server).sendMessage, 2, true),
-		"Talk/TalkService/negotiateE2EEPublicKey":           post((*Server).negotiateE2EEPublicKey, 1, true),
-		"Talk/TalkService/getLastE2EEGroupSharedKey":        post((*Server).getLastE2EEGroupSharedKey, 2, true),
-		"Talk/TalkService/getLastE2EEPublicKeys":            post((*Server).getLastE2EEPublicKeys, 1, true),
-		"Talk/TalkService/registerE2EEGroupKey":             post((*Server).registerE2EEGroupKey, 5, true),
-		"Talk/TalkService/getE2EEPublicKey":                 post((*Server).getE2EEPublicKey, 3, true),
-		"Talk/TalkService/getE2EEGroupSharedKey":            post((*Server).getE2EEGroupSharedKey, 3, true),
-		"Talk/TalkService/acquireEncryptedAccessToken":      post((*Server).acquireEncryptedAccessToken, 1, true),
-		"Talk/TalkService/determineMediaMessageFlow":        post((*Server).determineMediaMessageFlow, 1, true),
-		"Talk/TalkService/unsendMessage":                    post((*Server).unsendMessage, 2, true),
-		"Talk/TalkService/react":                            post((*Server).react, 1, true),
-		"Talk/TalkService/cancelReaction":                   post((*Server).cancelReaction, 1, true),
-		"Talk/TalkService/getRecentMessagesV2":              post((*Server).getRecentMessagesV2, 2, true),
-		"Talk/TalkService/getPreviousMessagesV2WithRequest": post((*Server).getPreviousMessagesV2WithRequest, 2, true),
-		"Talk/TalkService/sendChatChecked":                  post((*Server).sendChatChecked, -1, true),
-		qrs + "createSession":                               post((*Server).createSession, 1, false),
-		qrs + "createQrCode":                                post((*Server).createQrCode, 1, false),
-		qrs + "verifyCertificate":                           post((*Server).verifyCertificate, 1, false),
-		qrs + "createPinCode":                               post((*Server).createPinCode, 1, false),
-		qrs + "qrCodeLoginV2":                               post((*Server).qrCodeLoginV2, 1, false),
-		qrn + "checkQrCodeVerified":                         post((*Server).checkQrCodeVerified, 1, false),
-		qrn + "checkPinCodeVerified":                        post((*Server).checkPinCodeVerified, 1, false),
-	}
+// addRoutes registers the lookups and sendMessage (the stream is served by serveStream).
+func (s *talkStream) addRoutes(r routes) {
+	r.thrift(talkSvc, "getProfile", s.getProfile, 1, true)
+	r.thrift(talkSvc, "getLastOpRevision", s.getLastOpRevision, 0, true)
+	r.thrift(talkSvc, "getAllChatMids", s.getAllChatMids, 2, true)
+	r.thrift(talkSvc, "getChats", s.getChats, 2, true)
+	r.thrift(talkSvc, "getAllContactIds", s.getAllContactIds, 1, true)
+	r.thrift(talkSvc, "getContactsV2", s.getContactsV2, 2, true)
+	r.thrift(talkSvc, "sendMessage", s.sendMessage, 2, true)
 }
 
 func errf(format string, a ...any) error { return fmt.Errorf(format, a...) }
@@ -97,7 +50,7 @@ func syncReason(raw json.RawMessage) error {
 	return nil
 }
 
-func (s *Server) getProfile(req *request) (any, error) {
+func (s *talkStream) getProfile(req *request) (any, error) {
 	if err := syncReason(req.args[0]); err != nil {
 		return nil, err
 	}
@@ -107,13 +60,13 @@ func (s *Server) getProfile(req *request) (any, error) {
 	return map[string]any{"mid": a.MID, "displayName": a.DisplayName, "statusMessage": "", "regionCode": "JP"}, nil
 }
 
-func (s *Server) getLastOpRevision(req *request) (any, error) {
+func (s *talkStream) getLastOpRevision(req *request) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return strconv.FormatInt(s.rev, 10), nil
 }
 
-func (s *Server) getAllChatMids(req *request) (any, error) {
+func (s *talkStream) getAllChatMids(req *request) (any, error) {
 	var a struct {
 		WithMemberChats  *bool `json:"withMemberChats"`
 		WithInvitedChats *bool `json:"withInvitedChats"`
@@ -141,7 +94,7 @@ func (s *Server) getAllChatMids(req *request) (any, error) {
 	return map[string]any{"memberChatMids": member, "invitedChatMids": invited}, nil
 }
 
-func (s *Server) getChats(req *request) (any, error) {
+func (s *talkStream) getChats(req *request) (any, error) {
 	var a struct {
 		ChatMids     []string `json:"chatMids"`
 		WithMembers  *bool    `json:"withMembers"`
@@ -177,7 +130,7 @@ func (s *Server) getChats(req *request) (any, error) {
 	return map[string]any{"chats": chats}, nil
 }
 
-func (s *Server) getAllContactIds(req *request) (any, error) {
+func (s *talkStream) getAllContactIds(req *request) (any, error) {
 	if err := syncReason(req.args[0]); err != nil {
 		return nil, err
 	}
@@ -186,7 +139,7 @@ func (s *Server) getAllContactIds(req *request) (any, error) {
 	return append([]string{}, s.accounts[req.mid].Contacts...), nil
 }
 
-func (s *Server) getContactsV2(req *request) (any, error) {
+func (s *talkStream) getContactsV2(req *request) (any, error) {
 	var a struct {
 		TargetUserMids              []string `json:"targetUserMids"`
 		NeededContactCalendarEvents []int    `json:"neededContactCalendarEvents"`
