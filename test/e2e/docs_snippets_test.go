@@ -195,6 +195,11 @@ func runSnippet(t *testing.T, s snippet, login, notify bool) {
 		t.Fatalf("%s (%s block) failed: %v\n--- block (as run):\n%s--- stdout:\n%s--- stderr:\n%s", s, s.lang, err, text, readFile(t, stdout.Name()), readFile(t, stderr.Name()))
 	}
 	if ns != nil {
+		// The server prints a request's line as it answers it, and it is
+		// read from its stdout in the background: give it a moment.
+		for deadline := time.Now().Add(5 * time.Second); len(ns.requestLines()) == 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
 		ns.mu.Lock()
 		defer ns.mu.Unlock()
 		n := 0
