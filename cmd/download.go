@@ -41,6 +41,18 @@ type downloadOptions struct {
 	Force       bool
 	IdleTimeout time.Duration // no byte for this long ends a download
 	MaxTime     time.Duration // one file's download, in all
+	// Check only asks whether each object is stored (an "object" line each;
+	// a placeholder is "stored":false), saving nothing.
+	Check bool
+}
+
+// objectLine is printed by download --check for each media message.
+type objectLine struct {
+	Type      string `json:"type"` // "object"
+	MessageID string `json:"messageId"`
+	Object    string `json:"object"`
+	Stored    bool   `json:"stored"`
+	E2EE      bool   `json:"e2ee"`
 }
 
 // Bounds of download's --idle-timeout and --max-time.
@@ -78,6 +90,9 @@ does not authenticate is not kept.
 
 Files go to --output (one message) or into --dir (default: the current directory) under
 the name the sender gave, made safe (no directories; a clash gets the message id added).
+With --check nothing is saved: each message gets {"type":"object","messageId":…,"object":…,
+"stored":bool,"e2ee":bool}, and "stored":false is a placeholder (a plain message whose upload
+never landed: 'linectl upload --message-id ID --file PATH' completes it).
 An existing file is not replaced without --force. Each file is written to a temporary file
 beside it and renamed into place, 0600. One line is printed per file:
 
@@ -92,7 +107,9 @@ partial file is left, the other messages are still tried, each failure is named 
 and the exit code is the worst one.`,
 		Example: `  linectl receive | jq -c 'select(.message.contentType == 1)' | linectl download --dir ~/line-images
   linectl download --message-id 605311889450205372 --output graph.png
-  linectl download --idle-timeout 10s --max-time 5m --dir backups < lines.jsonl`,
+  linectl download --idle-timeout 10s --max-time 5m --dir backups < lines.jsonl
+  # which of my media messages in a chat are placeholders (their upload never landed)?
+  linectl history --chat c0123456789abcdef0123456789abcdef --limit 200 | linectl download --check | jq -c 'select(.stored == false)'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Output != "" && opts.Dir != "" {
@@ -116,6 +133,7 @@ and the exit code is the worst one.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.MessageID, "message-id", "", "the id of a plain media message (sealed ones need their receive line on stdin)")
+	fl.BoolVar(&opts.Check, "check", false, `only say whether each object is stored ({"type":"object",…,"stored":bool}): a placeholder left by a crashed send is "stored":false`)
 	fl.StringVarP(&opts.Output, "output", "o", "", "the file to write (one message)")
 	fl.StringVar(&opts.Dir, "dir", "", "the directory to write into (default: the current one)")
 	fl.BoolVar(&opts.Force, "force", false, "replace an existing file")
@@ -134,6 +152,9 @@ type mediaRef struct {
 	size   int64 // the plain size the message announced (FILE_SIZE); 0: none
 	sealed gjson.Result
 	keyMat []byte
+	// compact: read from a message line (receive --text-only, history),
+	// which names no key material; compactSealed: that line's e2ee.
+	compact, compactSealed bool
 }
 
 func runDownload(ctx context.Context, opts *downloadOptions) error {
@@ -152,9 +173,29 @@ func runDownload(ctx context.Context, opts *downloadOptions) error {
 	if opts.Output != "" && len(refs) > 1 {
 		return usageErrorf("--output takes one message; stdin has %d media messages (use --dir)", len(refs))
 	}
+	for _, r := range refs {
+		if r.compactSealed && !opts.Check { // before anything is saved
+			return usageErrorf("message %s is Letter-Sealed: its key is in the operation line ('linectl receive' without --text-only), not in this message line", r.id)
+		}
+	}
 	var sealer *e2ee.Sealer
 	var failed []error
 	for _, r := range refs {
+		if opts.Check {
+			stored, err := checkOne(ctx, store, r)
+			if err != nil {
+				err = fmt.Errorf("message %s: %w", r.id, err)
+				if c := classify(err).code; ctx.Err() != nil || c == ExitLogin || len(refs) == 1 {
+					return err
+				}
+				failed = append(failed, err)
+				continue
+			}
+			if err := opts.Out.line(objectLine{Type: "object", MessageID: r.id, Object: r.path, Stored: stored, E2EE: r.sealed.Exists() || r.compactSealed}); err != nil {
+				return err
+			}
+			continue
+		}
 		if r.sealed.Exists() && sealer == nil {
 			s, save, err := opts.Opener(ctx, cl)
 			if err != nil {
@@ -222,7 +263,13 @@ func readMediaRefs(in io.Reader) ([]mediaRef, error) {
 		if !lineapi.IsMedia(ct) {
 			continue
 		}
-		r, err := mediaRefOf(m, ct)
+		var r mediaRef
+		var err error
+		if m.Get("type").String() == "message" {
+			r, err = compactRefOf(m) // a --text-only or history line
+		} else {
+			r, err = mediaRefOf(m, ct)
+		}
 		if err != nil {
 			return nil, usageErrorf("stdin line %d: %v", n, err)
 		}
@@ -440,4 +487,38 @@ func safeFileName(name string) string {
 		name = name[:200]
 	}
 	return strings.ToValidUTF8(name, "")
+}
+
+// checkOne asks whether r's object is stored (download --check).
+func checkOne(ctx context.Context, store *obs.Client, r mediaRef) (bool, error) {
+	meta := "" // X-Talk-Meta only for a sealed object, as a download sends it
+	if r.path != "/r/talk/m/"+r.id {
+		meta = obs.TalkMeta(r.id)
+	}
+	return store.Stored(ctx, r.get, meta)
+}
+
+// compactRefOf locates the object of a message line as 'receive
+// --text-only' and 'history' print it: its messageId and object. It names no
+// key material, so a sealed one (e2ee) can be checked (--check) but not
+// downloaded: that needs the operation line.
+func compactRefOf(m gjson.Result) (mediaRef, error) {
+	id := m.Get("messageId").String()
+	if _, err := positiveDecimal(id); err != nil {
+		return mediaRef{}, fmt.Errorf("message id %q: %v", id, err)
+	}
+	obj := m.Get("object").String()
+	segs := strings.Split(strings.TrimPrefix(obj, "/r/talk/"), "/")
+	if !strings.HasPrefix(obj, "/r/talk/") || len(segs) != 2 || !safeSegment(segs[0]) || !safeSegment(segs[1]) {
+		return mediaRef{}, fmt.Errorf("object %q is not a storage path", obj)
+	}
+	name := m.Get("fileName").String()
+	if name == "" {
+		name = id + ".bin"
+	}
+	r := mediaRef{id: id, name: name, path: obj, get: obj, compact: true, compactSealed: m.Get("e2ee").Bool()}
+	if n := m.Get("fileSize").Int(); n > 0 && n <= maxFileSize {
+		r.size = n
+	}
+	return r, nil
 }

@@ -39,6 +39,7 @@ func TestLineFieldsGolden(t *testing.T) {
 		failedLine{Type: "failed", To: "c1", ToType: &one, ReqSeq: 8, ExitCode: 7, Kind: "upload_failed", Message: "m", MessageID: "605311889450205372"},
 		uploadedLine{Type: "uploaded", MessageID: "605311889450205372", Object: "/r/talk/m/605311889450205372", FileName: "load.png", FileSize: 5000},
 		downloadedLine{Type: "downloaded", MessageID: "m", File: "/tmp/graph.png", Size: 5000, E2EE: true},
+		objectLine{Type: "object", MessageID: "605311889450205372", Object: "/r/talk/m/605311889450205372", Stored: false},
 		probeLine{Type: "e2ee", MID: "c1", ToType: 2, Usable: false, SpecVersion: -1, AllowedTypes: []int{}, Reason: "member settings off", PeerKeyID: &one, GroupKeyID: &one, MemberKeyIDs: map[string]int{"u1": 1}},
 		chatEntry{Type: "chat", MID: "c1", Name: "Family", Kind: "group", Members: 3, Invited: false},
 		contactEntry{Type: "contact", MID: "u1", DisplayName: "Bob"},

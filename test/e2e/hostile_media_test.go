@@ -183,6 +183,21 @@ func TestKillDuringPlainUploadLeavesPending(t *testing.T) {
 		t.Fatalf("stored %+v", m)
 	}
 	e.sim.Delay("obs-upload", 0)
+	// The placeholder is visible: history of the chat, through download --check.
+	check := func() map[string]any {
+		t.Helper()
+		h := e.must("", "history", "--chat", simgw.FamilyMID, "--limit", "10")
+		for _, o := range e.must(h.stdout, "download", "--check").lines(t) {
+			if o["messageId"] == id {
+				return o
+			}
+		}
+		t.Fatalf("download --check printed nothing for %s; history:\n%s", id, h.stdout)
+		return nil
+	}
+	if o := check(); o["type"] != "object" || o["stored"] != false || o["object"] != "/r/talk/m/"+id {
+		t.Fatalf("a placeholder: %v", o)
+	}
 	size := strconv.FormatInt(int64(l["fileSize"].(float64)), 10)
 	// upload checks the file against the size the message announced.
 	other := writeFile(t, "backup.tar", append(data, '!'))
@@ -194,6 +209,9 @@ func TestKillDuringPlainUploadLeavesPending(t *testing.T) {
 	e.must("", "upload", "--message-id", id, "--size", size, "--file", file)
 	if m := mediaMessages(e); !bytes.Equal(m[0].Media, data) {
 		t.Fatal("not completed by upload")
+	}
+	if o := check(); o["stored"] != true {
+		t.Fatalf("after upload: %v", o)
 	}
 	// In --jsonl too, before the sent line, with the input line.
 	r := e.must(`{"to":"`+simgw.FamilyMID+`","file":"`+file+`"}`+"\n", "send", "--jsonl")

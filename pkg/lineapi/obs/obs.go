@@ -272,6 +272,41 @@ func (c *Client) Download(ctx context.Context, path, talkMeta string, w io.Write
 	return n, err
 }
 
+// Stored reports whether the object at path is stored: its download is
+// asked (the same GET, with talkMeta for a sealed object) and only the
+// status read — 2xx but 202 is stored; 202 ("not ready") and 404 are not
+// (docs/media-protocol.md: a plain message whose upload never landed); any
+// other answer is an error. No body is read.
+// OBS: GET /r/talk/m/<id>, /r/talk/<SID>/<OID>
+func (c *Client) Stored(ctx context.Context, path, talkMeta string) (bool, error) {
+	var stored bool
+	err := c.retry(ctx, func(token string) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
+		if err != nil {
+			return err
+		}
+		c.header(req, token)
+		if talkMeta != "" {
+			req.Header.Set("x-talk-meta", talkMeta)
+		}
+		resp, err := c.HTTP.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close() // the status is all it needs (a large object's connection is dropped)
+		switch {
+		case resp.StatusCode == http.StatusAccepted, resp.StatusCode == http.StatusNotFound:
+			stored = false
+			return nil
+		case resp.StatusCode/100 == 2:
+			stored = true
+			return nil
+		}
+		return answer("check", resp)
+	})
+	return stored, err
+}
+
 // idleWatch cancels an attempt when no byte comes for d.
 type idleWatch struct {
 	d time.Duration
