@@ -331,12 +331,72 @@ type serveSender struct {
 	store   *obs.Client
 	s       *delivery.Sender
 	saveKey func() error
-	turn    chan struct{}   // one send at a time
 	halt    context.Context // done at the signal: the Sender's Stop
 	stop    context.CancelFunc
 
 	mu      sync.Mutex
 	isEnded bool
+	turns   map[string]*chatTurn // by chat
+}
+
+// turnWidth is how many one-message requests to one chat are sent side by
+// side: their order was never defined (concurrent HTTP requests), and LINE's
+// send rate (send.ratePerSecond) paces them all the same.
+const turnWidth = 8
+
+// chatTurn orders the requests to one chat: a request of one message takes
+// one of turnWidth slots; a request of several (a message and its sticker
+// or image) takes them all, so no other request's message comes between
+// its messages. The gate in front keeps it from waiting forever behind a
+// stream of one-message requests.
+type chatTurn struct {
+	gate  chan struct{} // 1: held by a request of several messages while it waits and sends
+	slots chan struct{} // turnWidth
+}
+
+// take waits for n slots of the chat (1, or turnWidth); false if halt came
+// first. release gives them back.
+func (t *chatTurn) take(halt <-chan struct{}, n int) (release func(), ok bool) {
+	select {
+	case t.gate <- struct{}{}:
+	case <-halt:
+		return nil, false
+	}
+	got := 0
+	give := func() {
+		for ; got > 0; got-- {
+			<-t.slots
+		}
+	}
+	for got < n {
+		select {
+		case t.slots <- struct{}{}:
+			got++
+		case <-halt:
+			give()
+			<-t.gate
+			return nil, false
+		}
+	}
+	if n == 1 {
+		<-t.gate // a one-message request only passes the gate
+		return give, true
+	}
+	return func() { give(); <-t.gate }, true
+}
+
+func (ss *serveSender) turnOf(chat string) *chatTurn {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.turns == nil {
+		ss.turns = map[string]*chatTurn{}
+	}
+	t := ss.turns[chat]
+	if t == nil {
+		t = &chatTurn{gate: make(chan struct{}, 1), slots: make(chan struct{}, turnWidth)}
+		ss.turns[chat] = t
+	}
+	return t
 }
 
 func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (*serveSender, error) {
@@ -361,21 +421,25 @@ func newServeSender(ctx context.Context, f *factory, opts *notifyServeOptions) (
 		GW: cl, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE, Encrypter: sealer,
 		Window: opts.ConfirmTimeout, Limiter: newLimiter(rate), Uploader: store, Stop: halt,
 	}
-	return &serveSender{f: f, cl: cl, sealer: sealer, store: store, s: s, saveKey: saveKeys, turn: make(chan struct{}, 1), halt: halt, stop: stop}, nil
+	return &serveSender{f: f, cl: cl, sealer: sealer, store: store, s: s, saveKey: saveKeys, halt: halt, stop: stop}, nil
 }
 
 var errShuttingDown = errors.New("linectl is shutting down; nothing was sent")
 
-// SendMessages sends cs in order within one turn (a request's message and
-// its sticker are never split by another request's), stopping at the first
-// failure; after the signal, a message not yet started is not sent.
+// SendMessages sends cs in order within one turn of the chat (a request's
+// message and its sticker are never split by another request's; requests
+// of one message go side by side), stopping at the first failure; after
+// the signal, a message not yet started is not sent.
 func (ss *serveSender) SendMessages(ctx context.Context, to string, cs []delivery.Content) ([]*delivery.Result, error) {
-	select {
-	case ss.turn <- struct{}{}:
-	case <-ss.halt.Done():
+	n := 1
+	if len(cs) > 1 {
+		n = turnWidth
+	}
+	release, ok := ss.turnOf(to).take(ss.halt.Done(), n)
+	if !ok {
 		return nil, errShuttingDown
 	}
-	defer func() { <-ss.turn }()
+	defer release()
 	select {
 	case <-ss.halt.Done():
 		return nil, errShuttingDown

@@ -84,8 +84,8 @@ func benchNotify(report *strings.Builder, bin, cfg string, env []string, runs in
 	fmt.Fprintf(report, "| latency added by the server over one `linectl send` | %+.1f ms |\n", float64((c.wall-send).Microseconds())/1000)
 	fmt.Fprintf(report, "| requests per second, 1 client (500 requests, keep-alive) | %.0f |\n", r1)
 	fmt.Fprintf(report, "| requests per second, 8 concurrent clients (1,000 requests) | %.0f |\n\n", r8)
-	fmt.Fprintf(report, "The server sends one message at a time (exactly-once delivery, one session), so concurrent clients queue;\n"+
-		"`send.ratePerSecond` (default 10/s) and the token's `--rate-limit` were lifted for this measurement — with the\n"+
+	fmt.Fprintf(report, "The server sends one-message requests to a chat side by side (up to 8; a request of several messages has its\n"+
+		"chat alone); `send.ratePerSecond` (default 10/s) and the token's `--rate-limit` were lifted for this measurement — with the\n"+
 		"defaults, a token gets at most 10 messages per second.\n\n")
 }
 
