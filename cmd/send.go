@@ -361,9 +361,8 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	// is settled (its answer, or the stream search) under sendCtx, which the
 	// signal does not cancel: a grace of --timeout + --confirm-timeout
 	// bounds it.
-	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
+	sendCtx, cancelSend := afterSignal(ctx, opts.Grace+opts.ConfirmTimeout)
 	defer cancelSend()
-	defer context.AfterFunc(ctx, func() { time.AfterFunc(opts.Grace+opts.ConfirmTimeout, cancelSend) })()
 	s := &delivery.Sender{
 		GW: cl, Finder: delivery.StreamFinder{Open: cl}, From: sealer.MID, E2EE: opts.E2EE,
 		Encrypter: sealer, Window: opts.ConfirmTimeout, Limiter: newLimiter(rate), Stop: ctx,

@@ -119,3 +119,12 @@ func newLimiter(perSecond float64) delivery.Limiter {
 	}
 	return rate.NewLimiter(rate.Limit(perSecond), int(max(perSecond, 1)))
 }
+
+// afterSignal is the context of what was already written when a signal
+// ends ctx (the rule of delivery.Sender.Stop: finish what is written): not
+// ended by the signal, but at most grace after it.
+func afterSignal(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	unhook := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
+	return c, func() { unhook(); cancel() }
+}

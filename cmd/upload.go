@@ -36,7 +36,9 @@ the message (POST /r/talk/m/<messageId> on LINE's object storage), which may be 
 Give the same file (and --name) as the send, and --size with the fileSize of send's
 "pending" line (printed before every plain upload, so also when linectl was killed during
 it): the message announced that size (FILE_SIZE), and a file of another size is refused
-(exit 2) before anything is uploaded. Only plain messages take an upload after the send; a
+(exit 2) before anything is uploaded. At Ctrl-C or SIGTERM the upload in flight goes on
+(within --timeout: the message is already delivered) and is reported; then exit 130. Only
+plain messages take an upload after the send; a
 Letter-Sealed one is uploaded before it is sent, so it never exits 7. Prints
 
   {"type":"uploaded","messageId":…,"object":…,"fileName":…,"fileSize":N}`,
@@ -81,9 +83,19 @@ func runUpload(ctx context.Context, f *factory, opts *uploadOptions, so *sendOpt
 	}
 	md := so.Media
 	md.Source = progressSource(f, md.Name, md.Source)
-	path, err := delivery.UploadPlain(ctx, newOBS(f, cl), opts.MessageID, md)
+	// The message is already delivered: at a signal the upload that
+	// completes it goes on, within --timeout (as send's plain upload does).
+	uctx, cancel := afterSignal(ctx, f.Timeout)
+	defer cancel()
+	defer context.AfterFunc(ctx, func() {
+		f.progress("linectl: stopping: finishing the upload in flight (at most %s), so the message is not left a placeholder", f.Timeout)
+	})()
+	path, err := delivery.UploadPlain(uctx, newOBS(f, cl), opts.MessageID, md)
 	if err != nil {
 		return err
 	}
-	return f.Out().line(uploadedLine{Type: "uploaded", MessageID: opts.MessageID, Object: path, FileName: md.Name, FileSize: md.Source.Size})
+	if err := f.Out().line(uploadedLine{Type: "uploaded", MessageID: opts.MessageID, Object: path, FileName: md.Name, FileSize: md.Source.Size}); err != nil {
+		return err
+	}
+	return ctx.Err() // a signal came: the upload finished first (exit 130, its line printed)
 }

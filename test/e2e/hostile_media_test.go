@@ -235,3 +235,42 @@ func TestSlowRefreshBeforeSendIsExit5(t *testing.T) {
 		t.Fatalf("%d stored", n)
 	}
 }
+
+// Ctrl-C during `linectl upload`: the message is already delivered, so the
+// upload that completes it goes on (within --timeout) and is reported; exit
+// 130. Nothing is left a placeholder.
+func TestUploadFinishesAtASignal(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	data := bytes.Repeat([]byte("report "), 500)
+	file := writeFile(t, "report.txt", data)
+	e.sim.Delay("obs-upload", 30*time.Second)
+	cmd := exec.Command(binary, "send", "--to", simgw.FamilyMID, "--file", file)
+	cmd.Env = e.environ()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(out).ReadBytes('\n')
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	id, _ := decode(t, string(line))["messageId"].(string)
+	if id == "" {
+		t.Fatalf("no pending line: %q", line)
+	}
+	e.sim.Delay("obs-upload", 1500*time.Millisecond)
+	before := count(e.sim.CallNames(), "obs-upload")
+	r := runSignalled(t, e, strings.NewReader(""), os.Interrupt, func() bool {
+		return count(e.sim.CallNames(), "obs-upload") > before
+	}, "upload", "--message-id", id, "--file", file)
+	wantExit(t, r, 130, "interrupted")
+	if !strings.Contains(r.stdout, `"type":"uploaded"`) || !strings.Contains(r.stderr, "finishing the upload in flight") {
+		t.Fatalf("stdout %s\nstderr %s", r.stdout, r.stderr)
+	}
+	if m := mediaMessages(e); len(m) != 1 || !bytes.Equal(m[0].Media, data) {
+		t.Fatal("the upload was cut by the signal")
+	}
+}
