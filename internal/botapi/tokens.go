@@ -9,27 +9,23 @@ package botapi
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/linectl/linectl/internal/config"
-	"github.com/linectl/linectl/internal/notify"
+	"github.com/linectl/linectl/internal/tokenfile"
 	"github.com/linectl/linectl/pkg/lineapi"
 )
 
 // IDLength is how many hex digits of a token's hash name it (bot token list).
-const IDLength = notify.IDLength
+const IDLength = tokenfile.IDLength
 
 // ErrNoToken means no stored token has the id given.
 var ErrNoToken = errors.New("no bot token has that id (see 'linectl bot token list')")
@@ -53,11 +49,6 @@ func (t Token) ID() string { return t.Hash[:IDLength] }
 // May reports whether the token may send to (and hear from) the chat mid.
 func (t Token) May(mid string) bool { return len(t.To) == 0 || slices.Contains(t.To, mid) }
 
-type tokenFile struct {
-	Version int     `json:"version"`
-	Tokens  []Token `json:"tokens"`
-}
-
 // secretFile holds the channel secrets (by token hash) of the tokens with a
 // webhook: they sign the webhook calls, so they are kept as they are, 0600.
 type secretFile struct {
@@ -65,57 +56,27 @@ type secretFile struct {
 	Secrets map[string]string `json:"secrets"`
 }
 
-// Store is the token file at Path and the secrets file at SecretsPath.
-// Writes take the token file's lock and replace the files atomically
-// (0600); Lookup re-reads them when the token file changed on disk, so a
-// token added or revoked by another process counts at the next request.
+// TokenHash implements tokenfile.Entry.
+func (t Token) TokenHash() string { return t.Hash }
+
+// Store is the token file at Path (tokenfile) and the secrets file at
+// SecretsPath beside it, written under the token file's lock; both are
+// re-read when the token file changed on disk, so a token added or revoked
+// by another process counts at the next request.
 type Store struct {
 	Path, SecretsPath string
 	Rand              io.Reader        // nil: crypto/rand
 	Now               func() time.Time // nil: time.Now
 
+	once    sync.Once
+	file    *tokenfile.File[Token]
 	mu      sync.Mutex
-	byHash  map[string]Token
 	secrets map[string]string
-	stamp   stamp
-	loaded  bool
 }
 
-type stamp struct {
-	mod  time.Time
-	size int64
-	ok   bool
-}
-
-func stampOf(path string) (stamp, error) {
-	st, err := os.Stat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return stamp{}, nil
-	}
-	if err != nil {
-		return stamp{}, err
-	}
-	return stamp{mod: st.ModTime(), size: st.Size(), ok: true}, nil
-}
-
-func readTokens(path string) ([]Token, error) {
-	b, err := config.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if b == nil {
-		return nil, nil
-	}
-	var tf tokenFile
-	if err := json.Unmarshal(b, &tf); err != nil {
-		return nil, fmt.Errorf("%w: %s is not a bot token file (%v); it was left as it is", config.ErrCorrupt, path, err)
-	}
-	for _, t := range tf.Tokens {
-		if len(t.Hash) != 2*sha256.Size {
-			return nil, fmt.Errorf("%w: %s has a token entry without a valid sha256; it was left as it is", config.ErrCorrupt, path)
-		}
-	}
-	return tf.Tokens, nil
+func (s *Store) f() *tokenfile.File[Token] {
+	s.once.Do(func() { s.file = &tokenfile.File[Token]{Path: s.Path, What: "bot token"} })
+	return s.file
 }
 
 func readSecrets(path string) (map[string]string, error) {
@@ -137,65 +98,51 @@ func readSecrets(path string) (map[string]string, error) {
 }
 
 // List returns the stored tokens, oldest first.
-func (s *Store) List() ([]Token, error) { return readTokens(s.Path) }
+func (s *Store) List() ([]Token, error) { return s.f().List() }
 
 // Reload re-reads the files if the token file changed since it was last read.
 func (s *Store) Reload() error {
+	changed, err := s.f().Reload()
+	if err != nil || !changed {
+		return err
+	}
+	sec, err := readSecrets(s.SecretsPath)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.reloadLocked()
-}
-
-func (s *Store) reloadLocked() error {
-	st, err := stampOf(s.Path)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", s.Path, err)
-	}
-	if s.loaded && st == s.stamp {
-		return nil
-	}
-	toks, err := readTokens(s.Path)
-	if err != nil {
-		return err
-	}
-	secrets, err := readSecrets(s.SecretsPath)
-	if err != nil {
-		return err
-	}
-	m := make(map[string]Token, len(toks))
-	for _, t := range toks {
-		m[t.Hash] = t
-	}
-	s.byHash, s.secrets, s.stamp, s.loaded = m, secrets, st, true
+	s.secrets = sec
+	s.mu.Unlock()
 	return nil
 }
 
 // Lookup finds the stored token a client presented. ok is false for an
 // unknown (or revoked) token.
-func (s *Store) Lookup(token string) (t Token, ok bool, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.reloadLocked(); err != nil {
+func (s *Store) Lookup(token string) (Token, bool, error) {
+	if err := s.Reload(); err != nil {
 		return Token{}, false, err
 	}
-	t, ok = s.byHash[notify.HashToken(token)]
-	return t, ok, nil
+	return s.f().Lookup(token)
 }
 
 // Webhooks returns the tokens with a webhook and their channel secrets, as
 // last read (after re-reading changed files).
 func (s *Store) Webhooks() ([]Token, map[string]string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.reloadLocked(); err != nil {
+	if err := s.Reload(); err != nil {
 		return nil, nil, err
 	}
+	all, err := s.f().All()
+	if err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var out []Token
 	sec := map[string]string{}
-	for h, t := range s.byHash {
-		if t.Webhook != "" && s.secrets[h] != "" {
+	for _, t := range all {
+		if t.Webhook != "" && s.secrets[t.Hash] != "" {
 			out = append(out, t)
-			sec[h] = s.secrets[h]
+			sec[t.Hash] = s.secrets[t.Hash]
 		}
 	}
 	slices.SortFunc(out, func(a, b Token) int { return a.CreatedAt.Compare(b.CreatedAt) })
@@ -203,11 +150,7 @@ func (s *Store) Webhooks() ([]Token, map[string]string, error) {
 }
 
 // Len is the number of tokens last read.
-func (s *Store) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.byHash)
-}
+func (s *Store) Len() int { return s.f().Len() }
 
 // CheckWebhook checks a webhook URL: http or https with a host.
 func CheckWebhook(raw string) error {
@@ -241,11 +184,9 @@ func (s *Store) Add(name, webhook string, to []string) (token, secret string, t 
 			return "", "", Token{}, err
 		}
 	}
-	raw, err := s.random(32)
-	if err != nil {
-		return "", "", Token{}, fmt.Errorf("make a token: %w", err)
+	if token, err = tokenfile.New(s.Rand); err != nil {
+		return "", "", Token{}, err
 	}
-	token = base64.RawURLEncoding.EncodeToString(raw)
 	if webhook != "" {
 		sb, err := s.random(16)
 		if err != nil {
@@ -257,7 +198,7 @@ func (s *Store) Add(name, webhook string, to []string) (token, secret string, t 
 	if s.Now != nil {
 		now = s.Now
 	}
-	t = Token{Hash: notify.HashToken(token), Name: name, Webhook: webhook, To: to, CreatedAt: now().UTC().Truncate(time.Second)}
+	t = Token{Hash: tokenfile.Hash(token), Name: name, Webhook: webhook, To: to, CreatedAt: now().UTC().Truncate(time.Second)}
 	err = s.update(func(toks []Token, sec map[string]string) ([]Token, error) {
 		if secret != "" {
 			sec[t.Hash] = secret
@@ -273,23 +214,11 @@ func (s *Store) Add(name, webhook string, to []string) (token, secret string, t 
 // Revoke removes the token whose hash starts with id (at least IDLength
 // hex digits) and its secret, and returns it.
 func (s *Store) Revoke(id string) (Token, error) {
-	id = strings.ToLower(id)
-	if len(id) < IDLength {
-		return Token{}, fmt.Errorf("%w: an id has at least %d hex digits (got %q)", ErrNoToken, IDLength, id)
-	}
 	var gone Token
 	err := s.update(func(toks []Token, sec map[string]string) ([]Token, error) {
-		at := -1
-		for i, t := range toks {
-			if strings.HasPrefix(t.Hash, id) {
-				if at >= 0 {
-					return nil, ErrAmbiguousID
-				}
-				at = i
-			}
-		}
-		if at < 0 {
-			return nil, ErrNoToken
+		at, err := tokenfile.ByID(toks, id, ErrNoToken, ErrAmbiguousID)
+		if err != nil {
+			return nil, err
 		}
 		gone = toks[at]
 		delete(sec, gone.Hash)
@@ -298,44 +227,22 @@ func (s *Store) Revoke(id string) (Token, error) {
 	return gone, err
 }
 
-// update rewrites the files with what fn makes of them, under the lock.
-// The secrets are written first: a token never exists without its secret.
+// update rewrites the files with what fn makes of them, under the token
+// file's lock. The secrets are written first: a token never exists without
+// its secret.
 func (s *Store) update(fn func([]Token, map[string]string) ([]Token, error)) error {
-	unlock, err := (&config.Store{Path: s.Path}).Lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	toks, err := readTokens(s.Path)
-	if err != nil {
-		return err
-	}
-	sec, err := readSecrets(s.SecretsPath)
-	if err != nil {
-		return err
-	}
-	if toks, err = fn(toks, sec); err != nil {
-		return err
-	}
-	if toks == nil {
-		toks = []Token{}
-	}
-	sb, err := json.MarshalIndent(secretFile{Version: 1, Secrets: sec}, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := config.WriteFileAtomic(s.SecretsPath, append(sb, '\n')); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(tokenFile{Version: 1, Tokens: toks}, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := config.WriteFileAtomic(s.Path, append(b, '\n')); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.loaded = false
-	s.mu.Unlock()
-	return nil
+	return s.f().Update(func(toks []Token) ([]Token, error) {
+		sec, err := readSecrets(s.SecretsPath)
+		if err != nil {
+			return nil, err
+		}
+		if toks, err = fn(toks, sec); err != nil {
+			return nil, err
+		}
+		sb, err := json.MarshalIndent(secretFile{Version: 1, Secrets: sec}, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		return toks, config.WriteFileAtomic(s.SecretsPath, append(sb, '\n'))
+	})
 }

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package notify
+package tokenfile
 
 import (
 	"io/fs"

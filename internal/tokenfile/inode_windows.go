@@ -1,4 +1,4 @@
-package notify
+package tokenfile
 
 import "io/fs"
 
