@@ -87,8 +87,9 @@ var ErrStickerSealing = fmt.Errorf("%w: LINE asks for stickers (content type 7) 
 // is a relation of a message (relatedMessageId, messageRelationType 3,
 // relatedMessageServiceCode 1), not a kind of its own, and stays in clear
 // when the message is sealed. linectl sends replies with a text or a
-// sticker, as the extension does (enqueueTextMessage); the Sender refuses a
-// Reply of an image or a file (the extension's media flow sends none).
+// sticker (what send --reply-to and the Messaging API's quoteToken offer);
+// the Sender refuses a Reply of an image or a file: its media path builds
+// the message that names the object, and a reply there is not established.
 type Reply struct {
 	To string
 	Content

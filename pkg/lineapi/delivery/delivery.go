@@ -239,7 +239,7 @@ func (s *Sender) SendMessage(ctx context.Context, to string, c Content) (*Result
 		return s.sendMedia(ctx, to, toType, c)
 	case Reply:
 		if _, ok := c.Content.(*Media); ok {
-			return nil, errors.New("a reply is a text or a sticker: LINE's extension sends no image or file as a reply")
+			return nil, errors.New("a reply is a text or a sticker: linectl sends no image or file as a reply")
 		}
 	}
 	return s.deliver(ctx, to, toType, c)
