@@ -141,7 +141,8 @@ type Result struct {
 	FileSize int64
 	// Resolved is true when an unknown outcome was settled through the stream.
 	Resolved bool
-	// ReplyTo and Mention echo the Content's.
+	// ReplyTo and Mention echo the message sent: its relatedMessageId
+	// (a Reply) and its MENTION metadata (a Text's Mention).
 	ReplyTo, Mention string
 }
 
