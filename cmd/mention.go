@@ -272,9 +272,9 @@ func checkConversation(replyTo string, mentions []string, byNames, sticker, medi
 	return nil
 }
 
-// addMentions composes j's mentions into c (the chat's members are looked
-// up once per chat).
-func addMentions(ctx context.Context, l *memberLookup, c *delivery.Content, j job) error {
+// addMentions composes j's mentions into the text c (the chat's members are
+// looked up once per chat).
+func addMentions(ctx context.Context, l *memberLookup, c *delivery.Text, j job) error {
 	cm, err := l.of(ctx, j.to)
 	if err != nil {
 		return err

@@ -443,19 +443,12 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 			}
 			continue
 		}
-		c := delivery.Content{Text: j.text, Sticker: j.sticker, ReplyTo: j.replyTo}
-		if len(j.mentions) > 0 || j.mentionNames {
-			if err := addMentions(ctx, members, &c, j); err != nil {
-				if err := b.fail(j, nil, err); err != nil {
-					return err
-				}
-				continue
+		c, err := j.content(ctx, members, opts.Uploading)
+		if err != nil {
+			if err := b.fail(j, nil, err); err != nil {
+				return err
 			}
-		}
-		if j.media != nil {
-			md := *j.media
-			md.Source = opts.Uploading(md.Name, md.Source)
-			c.Media = &md
+			continue
 		}
 		current = j
 		inFlight.Store(true)
@@ -488,4 +481,31 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 		return fmt.Errorf("interrupted (%w): every message sent has its line on stdout; input after the last result line was not sent", context.Canceled)
 	}
 	return b.exit()
+}
+
+// content is j's message as a kind of delivery.Content: its text (with its
+// mentions, composed from the chat's members), sticker or media (its upload
+// showing progress), and the reply relation on any of them.
+func (j job) content(ctx context.Context, members *memberLookup, uploading func(string, obs.Source) obs.Source) (delivery.Content, error) {
+	var c delivery.Content
+	switch {
+	case j.sticker != nil:
+		c = delivery.Sticker{Sticker: *j.sticker}
+	case j.media != nil:
+		md := *j.media
+		md.Source = uploading(md.Name, md.Source)
+		c = &md
+	default:
+		t := delivery.Text{Text: j.text}
+		if len(j.mentions) > 0 || j.mentionNames {
+			if err := addMentions(ctx, members, &t, j); err != nil {
+				return nil, err
+			}
+		}
+		c = t
+	}
+	if j.replyTo != "" {
+		c = delivery.Reply{To: j.replyTo, Content: c}
+	}
+	return c, nil
 }

@@ -291,20 +291,25 @@ func (b *botServer) content(ctx context.Context, id string) ([]byte, string, str
 // 'linectl send --reply-to/--mention'.
 func composeFunc() func(botapi.Message, string) (delivery.Content, error) {
 	return func(m botapi.Message, chat string) (delivery.Content, error) {
-		c := delivery.Content{Text: m.Text, Sticker: m.Sticker}
-		if m.QuoteToken != "" {
-			_, id, _ := botapi.ParseQuoteToken(m.QuoteToken)
-			c.ReplyTo = id
-		}
-		if len(m.Mentions) > 0 {
+		var c delivery.Content
+		switch {
+		case m.Sticker != nil:
+			c = delivery.Sticker{Sticker: *m.Sticker}
+		case len(m.Mentions) > 0:
 			if tt, _ := lineapi.ParseMID(chat); tt == lineapi.ToUser {
-				return c, errors.New("mentions are for groups and rooms: this chat is a user")
+				return nil, errors.New("mentions are for groups and rooms: this chat is a user")
 			}
 			ms := make([]lineapi.Mentionee, len(m.Mentions))
 			for i, x := range m.Mentions {
 				ms[i] = lineapi.Mentionee{Start: x.S, End: x.E, MID: x.UserID, All: x.All}
 			}
-			c.Mention = lineapi.MentionMetadata(ms)
+			c = delivery.Text{Text: m.Text, Mention: lineapi.MentionMetadata(ms)}
+		default:
+			c = delivery.Text{Text: m.Text}
+		}
+		if m.QuoteToken != "" {
+			_, id, _ := botapi.ParseQuoteToken(m.QuoteToken)
+			c = delivery.Reply{To: id, Content: c}
 		}
 		return c, nil
 	}

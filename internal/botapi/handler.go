@@ -510,7 +510,7 @@ func (s *Server) contents(ctx context.Context, msgs []Message, to []string) ([]d
 			}
 			out[i] = c
 		case m.Sticker != nil:
-			out[i] = delivery.Content{Sticker: m.Sticker}
+			out[i] = delivery.Sticker{Sticker: *m.Sticker}
 		case m.ImageURL != "":
 			if s.FetchImage == nil {
 				return nil, &apiError{status: http.StatusBadRequest, msg: msgImageURLs, details: []detail{{Message: msgImageURLs, Property: p + ".originalContentUrl"}}}
@@ -523,9 +523,9 @@ func (s *Server) contents(ctx context.Context, msgs []Message, to []string) ([]d
 			if err != nil {
 				return nil, &apiError{status: http.StatusBadRequest, msg: "The request body has 1 error(s)", details: []detail{{Message: err.Error() + "; nothing was sent", Property: p + ".originalContentUrl"}}}
 			}
-			out[i] = delivery.Content{Media: md}
+			out[i] = md
 		default:
-			out[i] = delivery.Content{Text: m.Text}
+			out[i] = delivery.Text{Text: m.Text}
 		}
 	}
 	return out, nil

@@ -178,13 +178,13 @@ func (s *Server) notify(w http.ResponseWriter, r *http.Request, e *Entry, t Toke
 	}
 	// Notify posted the message, then the image and the sticker, as
 	// separate LINE messages.
-	cs := []delivery.Content{{Text: n.text}}
+	cs := []delivery.Content{delivery.Text{Text: n.text}}
 	names := []string{"message"}
 	if n.image != nil {
-		cs, names = append(cs, delivery.Content{Media: n.image}), append(names, "image")
+		cs, names = append(cs, n.image), append(names, "image")
 	}
 	if n.sticker != nil {
-		cs, names = append(cs, delivery.Content{Sticker: n.sticker}), append(names, "sticker")
+		cs, names = append(cs, delivery.Sticker{Sticker: *n.sticker}), append(names, "sticker")
 	}
 	res, err := s.Sender.SendMessages(ctx, t.To, cs)
 	record(e, res, names)

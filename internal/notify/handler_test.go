@@ -51,11 +51,12 @@ func (f *fakeSender) SendMessages(_ context.Context, to string, cs []delivery.Co
 		if f.err != nil && i >= f.failAt {
 			return append(out, &delivery.Result{To: to, ReqSeq: 7}), f.err
 		}
-		if c.Sticker != nil {
+		switch c := c.(type) {
+		case delivery.Sticker:
 			f.sent = append(f.sent, to+" sticker "+c.Sticker.String()+c.Sticker.Text)
-		} else if c.Media != nil {
-			f.sent = append(f.sent, to+" image "+c.Media.Name)
-		} else {
+		case *delivery.Media:
+			f.sent = append(f.sent, to+" image "+c.Name)
+		case delivery.Text:
 			f.sent = append(f.sent, to+" "+c.Text)
 		}
 		out = append(out, &delivery.Result{To: to, ReqSeq: int64(len(f.sent)), MessageID: fmt.Sprint(100 + len(f.sent))})

@@ -141,7 +141,8 @@ type Result struct {
 	FileSize int64
 	// Resolved is true when an unknown outcome was settled through the stream.
 	Resolved bool
-	// ReplyTo and Mention echo the Content's.
+	// ReplyTo and Mention echo the message sent: its relatedMessageId
+	// (a Reply) and its MENTION metadata (a Text's Mention).
 	ReplyTo, Mention string
 }
 
@@ -205,86 +206,58 @@ func (s *Sender) startRevision(ctx context.Context) {
 	})
 }
 
-// Content is what one message carries: a text, a sticker (Sticker set,
-// Text empty), or an image or file (Media set, Text empty).
-type Content struct {
-	Text    string
-	Sticker *lineapi.Sticker
-	Media   *Media
-	// ReplyTo makes a text or sticker a reply to that message id;
-	// Mention is its MENTION metadata (lineapi.MentionMetadata). Both stay
-	// in clear when the message is sealed, as the extension keeps them.
-	ReplyTo, Mention string
-
-	prepared *lineapi.OutgoingMessage // media: the message naming its object
-	flow     int                      // media: lineapi.FlowPlain | FlowSealed
-	why      string                   // media: why it goes plain
-}
-
-// message builds the outgoing message of c, its content type set before
-// the Letter Sealing probe decides (allowedTypes is per content type).
-func (c Content) message(from, to string, toType lineapi.ToType) lineapi.OutgoingMessage {
-	if c.prepared != nil {
-		m := *c.prepared
-		m.ContentMetadata = make(map[string]string, len(c.prepared.ContentMetadata))
-		for k, v := range c.prepared.ContentMetadata {
-			m.ContentMetadata[k] = v
-		}
-		return m
-	}
-	m := lineapi.OutgoingMessage{From: from, To: to, ToType: toType, Text: c.Text, RelatedMessageID: c.ReplyTo}
-	if c.Sticker != nil {
-		m.Text, m.ContentType, m.ContentMetadata = "", lineapi.ContentSticker, c.Sticker.Metadata()
-	}
-	if c.Mention != "" {
-		if m.ContentMetadata == nil {
-			m.ContentMetadata = map[string]string{}
-		}
-		m.ContentMetadata["MENTION"] = c.Mention
-	}
+// message is c's outgoing message from the Sender to one destination, its
+// content type set before the Letter Sealing probe decides (allowedTypes is
+// per content type).
+func (s *Sender) message(c Content, to string, toType lineapi.ToType) lineapi.OutgoingMessage {
+	m := c.Message()
+	m.From, m.To, m.ToType = s.From, to, toType
 	return m
 }
 
-// ErrStickerSealing means LINE lists stickers among the content types to
-// seal in a chat: no peer seals a sticker (beeper/line sends its native
-// stickers plain; CHRLINE seals text and location only), so how a sealed
-// sticker looks is not established and linectl does not guess.
-var ErrStickerSealing = fmt.Errorf("%w: LINE asks for stickers (content type 7) to be sealed in this chat, and how a sealed sticker looks is not established; not sent", ErrNeedsE2EE)
+// result is a send's result before it is sent: what its message echoes.
+func result(m *lineapi.OutgoingMessage, reqSeq int64) *Result {
+	return &Result{To: m.To, ToType: m.ToType, ContentType: m.ContentType, ReqSeq: reqSeq,
+		ReplyTo: m.RelatedMessageID, Mention: m.ContentMetadata["MENTION"]}
+}
 
 // Send sends text to one destination exactly once.
 func (s *Sender) Send(ctx context.Context, to, text string) (*Result, error) {
-	return s.SendMessage(ctx, to, Content{Text: text})
+	return s.SendMessage(ctx, to, Text{Text: text})
 }
 
-// SendMessage sends c (a text or a sticker) to one destination exactly once.
+// SendMessage sends c (a Text, a Sticker, a *Media, a Reply of a text or a
+// sticker) to one destination exactly once.
 func (s *Sender) SendMessage(ctx context.Context, to string, c Content) (*Result, error) {
 	toType, err := lineapi.ParseMID(to)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case c.Sticker != nil && c.Text != "":
-		return nil, errors.New("a sticker message has no text")
-	case c.Media != nil && (c.Text != "" || c.Sticker != nil):
-		return nil, errors.New("a media message has no text (LINE takes no caption)")
-	case c.Media != nil:
+	switch c := c.(type) {
+	case nil:
+		return nil, errors.New("no message to send")
+	case *Media:
 		return s.sendMedia(ctx, to, toType, c)
+	case Reply:
+		if _, ok := c.Content.(*Media); ok {
+			return nil, errors.New("a reply is a text or a sticker: linectl sends no image or file as a reply")
+		}
 	}
 	return s.deliver(ctx, to, toType, c)
 }
 
 // deliver seals (where the chat needs it) and sends c once.
 func (s *Sender) deliver(ctx context.Context, to string, toType lineapi.ToType, c Content) (*Result, error) {
-	m := c.message(s.From, to, toType)
-	res := &Result{To: to, ToType: toType, ContentType: m.ContentType, ReplyTo: c.ReplyTo, Mention: c.Mention}
+	m := s.message(c, to, toType)
+	res := result(&m, 0)
 	s.startRevision(ctx) // concurrently with the probe
-	cached, err := s.seal(ctx, res, &m, c.flow, false)
+	cached, err := s.seal(ctx, res, &m, c, false)
 	if err != nil && cached {
 		// What the cache said no longer seals (a key gone, say): probe afresh.
 		s.Probes.DropProbe(to)
-		m = c.message(s.From, to, toType)
-		*res = Result{To: to, ToType: toType, ContentType: m.ContentType, ReplyTo: c.ReplyTo, Mention: c.Mention}
-		cached, err = s.seal(ctx, res, &m, c.flow, true)
+		m = s.message(c, to, toType)
+		*res = *result(&m, 0)
+		cached, err = s.seal(ctx, res, &m, c, true)
 	}
 	if err != nil {
 		return res, err
@@ -327,9 +300,9 @@ func (s *Sender) deliver(ctx context.Context, to string, toType lineapi.ToType, 
 			if f, ok := s.Encrypter.(Forgetter); ok && keyChanged(err) {
 				f.Forget(to, errors.Is(err, lineapi.ErrE2EERecreateGroupKey))
 			}
-			m = c.message(s.From, to, toType)
-			*res = Result{To: to, ToType: toType, ContentType: m.ContentType, ReqSeq: res.ReqSeq, ReplyTo: c.ReplyTo, Mention: c.Mention}
-			if cached, err = s.seal(ctx, res, &m, c.flow, true); err != nil {
+			m = s.message(c, to, toType)
+			*res = *result(&m, res.ReqSeq)
+			if cached, err = s.seal(ctx, res, &m, c, true); err != nil {
 				return res, err
 			}
 			continue
@@ -409,22 +382,17 @@ func keyChanged(err error) bool {
 // seal runs the Letter Sealing probe (or takes it from the cache, unless
 // fresh) and seals m where the chat needs it. It reports whether the probe
 // came from the cache.
-// flow is a media message's determineMediaMessageFlow answer (0 for others):
-// plain media is never probed or sealed, sealed media must be sealed.
-func (s *Sender) seal(ctx context.Context, res *Result, m *lineapi.OutgoingMessage, flow int, fresh bool) (cached bool, err error) {
-	to := m.To
+// c decides whether its kind is sealed (Sealable); a prepared media
+// message's determineMediaMessageFlow answer also does: plain media is
+// never probed or sealed, sealed media must be sealed.
+func (s *Sender) seal(ctx context.Context, res *Result, m *lineapi.OutgoingMessage, c Content, fresh bool) (cached bool, err error) {
+	to, flow := m.To, mediaFlowOf(c)
 	if s.E2EE != E2EEOff && flow != lineapi.FlowPlain {
 		var p *lineapi.Probe
 		if p, cached, err = s.probe(ctx, to, fresh); err != nil {
 			return false, err
 		}
-		// A probe without allowedTypes (a group with no key yet) says nothing
-		// about stickers: they go plain, as beeper/line sends them, and LINE
-		// answers 82 if it wants them sealed (nothing is then sent).
-		allowed := p.Allows(m.ContentType) && (m.ContentType == lineapi.ContentText || p.AllowedTypes != nil)
-		if flow == lineapi.FlowSealed {
-			allowed = p.Allows(m.ContentType) // decideMedia asked the same probe
-		}
+		allowed, refused := c.Sealable(p)
 		switch {
 		case flow == lineapi.FlowSealed && !p.Usable:
 			return cached, fmt.Errorf("%w: LINE wants media sealed here, but the Letter Sealing probe found no key: %s", ErrNeedsE2EE, p.Reason)
@@ -433,8 +401,8 @@ func (s *Sender) seal(ctx context.Context, res *Result, m *lineapi.OutgoingMessa
 		case p.Usable && !allowed:
 			// The extension sends a type allowedTypes does not list plain
 			// (encryptMessage); LINE answers 82 if it wants it sealed after all.
-		case p.Usable && m.ContentType != lineapi.ContentText && flow != lineapi.FlowSealed:
-			return cached, ErrStickerSealing
+		case p.Usable && refused != nil:
+			return cached, refused
 		case p.Usable && s.Encrypter == nil:
 			return cached, fmt.Errorf("%w, and this config has no Letter Sealing keys to send it (probe: spec version %d)", ErrNeedsE2EE, p.SpecVersion)
 		case p.Usable:

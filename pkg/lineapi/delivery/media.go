@@ -96,8 +96,7 @@ func obsType(contentType int) string {
 // to anyone, so it is repeated freely), then the sealed message that names
 // it is sent exactly once. Plain: the message is sent exactly once, then the
 // object is uploaded to its id.
-func (s *Sender) sendMedia(ctx context.Context, to string, toType lineapi.ToType, c Content) (*Result, error) {
-	md := c.Media
+func (s *Sender) sendMedia(ctx context.Context, to string, toType lineapi.ToType, md *Media) (*Result, error) {
 	res := &Result{To: to, ToType: toType, ContentType: md.ContentType}
 	mg, ok := s.GW.(MediaGateway)
 	if !ok || s.Uploader == nil {
@@ -108,15 +107,14 @@ func (s *Sender) sendMedia(ctx context.Context, to string, toType lineapi.ToType
 	if err != nil {
 		return res, err
 	}
-	c.why = why
-	res, err = s.sendMediaAs(ctx, to, toType, c, flow)
+	res, err = s.sendMediaAs(ctx, to, toType, md, flow, why)
 	if err != nil && cached && refusedFlow(err) {
 		// LINE refused what the cached flow or probe led to (nothing was
 		// processed): ask again and send once more.
-		if flow, c.why, _, err = s.decideMedia(ctx, mg, to, md.ContentType, true); err != nil {
+		if flow, why, _, err = s.decideMedia(ctx, mg, to, md.ContentType, true); err != nil {
 			return res, err
 		}
-		return s.sendMediaAs(ctx, to, toType, c, flow)
+		return s.sendMediaAs(ctx, to, toType, md, flow, why)
 	}
 	return res, err
 }
@@ -181,13 +179,12 @@ func refusedFlow(err error) bool {
 	return errors.As(err, &te) && !errors.Is(err, ErrUploadFailed) && !errors.Is(err, ErrOutcomeUnknown)
 }
 
-// sendMediaAs sends the media by the flow given.
-func (s *Sender) sendMediaAs(ctx context.Context, to string, toType lineapi.ToType, c Content, flow int) (*Result, error) {
-	md := c.Media
+// sendMediaAs sends the media by the flow given (why: what made it plain).
+func (s *Sender) sendMediaAs(ctx context.Context, to string, toType lineapi.ToType, md *Media, flow int, why string) (*Result, error) {
 	res := &Result{To: to, ToType: toType, ContentType: md.ContentType}
 	name, size := md.Name, md.Source.Size
 	if flow == lineapi.FlowPlain && s.E2EE == E2EERequire {
-		return res, fmt.Errorf("%w: %s", ErrSealingImpossible, c.why)
+		return res, fmt.Errorf("%w: %s", ErrSealingImpossible, why)
 	}
 	m := lineapi.OutgoingMessage{From: s.From, To: to, ToType: toType, ContentType: md.ContentType}
 	if flow == lineapi.FlowSealed {
@@ -197,9 +194,8 @@ func (s *Sender) sendMediaAs(ctx context.Context, to string, toType lineapi.ToTy
 	} else {
 		m.ContentMetadata = plainMetadata(md)
 	}
-	c.prepared, c.flow = &m, flow
 	obj := res.Object
-	res, err := s.deliver(ctx, to, toType, c)
+	res, err := s.deliver(ctx, to, toType, prepared{m: m, flow: flow})
 	res.FileName, res.FileSize = name, size
 	if err != nil || flow == lineapi.FlowSealed {
 		res.Object = obj

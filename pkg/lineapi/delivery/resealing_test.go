@@ -233,7 +233,7 @@ func TestResealing(t *testing.T) {
 		name     string
 		mode     string // "": auto
 		to       string // "": group
-		content  *Content
+		content  Content
 		cached   *lineapi.Probe // the probe cache's entry (a cache is used when set)
 		probes   []*lineapi.Probe
 		answers  []answer
@@ -333,19 +333,19 @@ func TestResealing(t *testing.T) {
 		{name: "sealed chat, no keys in this config: nothing sent",
 			probes: []*lineapi.Probe{sealedChat}, setup: func(s *Sender, _ *fakeLine) { s.Encrypter = nil },
 			probeCalls: 1, err: ErrNeedsE2EE, errText: "no Letter Sealing keys"},
-		{name: "sticker where LINE asks stickers sealed: refused, nothing sent", content: &Content{Sticker: sticker},
+		{name: "sticker where LINE asks stickers sealed: refused, nothing sent", content: Sticker{Sticker: *sticker},
 			probes: []*lineapi.Probe{stickerSeal}, probeCalls: 1, err: ErrStickerSealing},
-		{name: "sticker to a group without a key yet: plain", content: &Content{Sticker: sticker},
+		{name: "sticker to a group without a key yet: plain", content: Sticker{Sticker: *sticker},
 			probes: []*lineapi.Probe{noGroupKey}, sends: []bool{false}, probeCalls: 1,
 			check: func(t *testing.T, f *fakeLine, r *Result) {
 				if m := f.sent[0]; m.ContentType != lineapi.ContentSticker || m.Text != "" || m.ContentMetadata["STKID"] != "2" {
 					t.Fatalf("sent %+v", m)
 				}
 			}},
-		{name: "sticker where allowedTypes lists text only: plain", content: &Content{Sticker: sticker},
+		{name: "sticker where allowedTypes lists text only: plain", content: Sticker{Sticker: *sticker},
 			probes: []*lineapi.Probe{textOnly}, sends: []bool{false}, probeCalls: 1},
 		{name: "reply and mention stay in clear when sealed",
-			content: &Content{Text: "hi @bob", ReplyTo: "m-1", Mention: `{"MENTIONEES":[]}`},
+			content: Reply{To: "m-1", Content: Text{Text: "hi @bob", Mention: `{"MENTIONEES":[]}`}},
 			probes:  []*lineapi.Probe{sealedChat}, sends: []bool{true}, probeCalls: 1,
 			check: func(t *testing.T, f *fakeLine, r *Result) {
 				m := f.sent[0]
@@ -368,8 +368,8 @@ func TestResealing(t *testing.T) {
 			setup: func(s *Sender, _ *fakeLine) {
 				s.Limiter = limiterFunc(func(context.Context) error { return context.Canceled })
 			}, probeCalls: 1, err: context.Canceled},
-		{name: "a sticker with text: refused before anything", content: &Content{Text: "x", Sticker: sticker}, errText: "no text"},
-		{name: "media with text: refused before anything", content: &Content{Text: "x", Media: &Media{ContentType: lineapi.ContentFile}}, errText: "no caption"},
+		{name: "an image as a reply: refused before anything", content: Reply{To: "m-1", Content: &Media{ContentType: lineapi.ContentImage}}, errText: "a reply is a text or a sticker"},
+		{name: "no content: refused before anything", content: nilContent{}, errText: "no message to send"},
 		{name: "not a chat id: refused before anything", to: "nobody", errText: "malformed MID"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -392,9 +392,12 @@ func TestResealing(t *testing.T) {
 			if to == "" {
 				to = group
 			}
-			c := Content{Text: "hi"}
+			var c Content = Text{Text: "hi"}
 			if tc.content != nil {
-				c = *tc.content
+				c = tc.content
+			}
+			if _, ok := c.(nilContent); ok {
+				c = nil
 			}
 			r, err := s.SendMessage(context.Background(), to, c)
 			checkErr(t, err, tc.err, tc.errText)
@@ -583,7 +586,7 @@ func TestMediaFlows(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(s, f)
 			}
-			r, err := s.SendMessage(context.Background(), group, Content{Media: tc.media()})
+			r, err := s.SendMessage(context.Background(), group, tc.media())
 			checkErr(t, err, tc.err, tc.errText)
 			if got := sealedOf(f); fmt.Sprint(got) != fmt.Sprint(append([]bool{}, tc.sends...)) {
 				t.Fatalf("sendMessage calls sealed %v, want %v", got, tc.sends)
@@ -724,3 +727,6 @@ func (blockedRev) GetLastOpRevision(ctx context.Context) (int64, error) {
 	<-ctx.Done()
 	return 0, ctx.Err()
 }
+
+// nilContent stands for a nil Content in a table whose nil means the default.
+type nilContent struct{ Content }

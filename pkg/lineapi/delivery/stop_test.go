@@ -95,7 +95,7 @@ func (sealAll) Seal(_ context.Context, _ *lineapi.Probe, m *lineapi.OutgoingMess
 // finish what is written.
 func TestSenderStop(t *testing.T) {
 	file := func() Content {
-		return Content{Media: &Media{ContentType: lineapi.ContentFile, Name: "a.bin", Source: obs.BytesSource([]byte("data"))}}
+		return &Media{ContentType: lineapi.ContentFile, Name: "a.bin", Source: obs.BytesSource([]byte("data"))}
 	}
 	for _, tc := range []struct {
 		name      string
@@ -105,9 +105,9 @@ func TestSenderStop(t *testing.T) {
 		wantErr   error
 		wantSends int
 	}{
-		{"stopped before: nothing asked", newStopGW(lineapi.FlowPlain), Content{Text: "hi"}, "", ErrStopped, 0},
-		{"during the probe: not sent", newStopGW(lineapi.FlowPlain, "probe"), Content{Text: "hi"}, "probe", ErrStopped, 0},
-		{"during sendMessage: finished", newStopGW(lineapi.FlowPlain, "sendMessage"), Content{Text: "hi"}, "sendMessage", nil, 1},
+		{"stopped before: nothing asked", newStopGW(lineapi.FlowPlain), Text{Text: "hi"}, "", ErrStopped, 0},
+		{"during the probe: not sent", newStopGW(lineapi.FlowPlain, "probe"), Text{Text: "hi"}, "probe", ErrStopped, 0},
+		{"during sendMessage: finished", newStopGW(lineapi.FlowPlain, "sendMessage"), Text{Text: "hi"}, "sendMessage", nil, 1},
 		{"during a sealed upload: not sent", newStopGW(lineapi.FlowSealed, "upload"), file(), "upload", ErrStopped, 0},
 		{"during a plain upload: finished", newStopGW(lineapi.FlowPlain, "upload"), file(), "upload", nil, 1},
 	} {
