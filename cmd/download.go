@@ -3,8 +3,6 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -381,27 +379,21 @@ func downloadOne(ctx context.Context, store *obs.Client, sealer *e2ee.Sealer, r 
 
 // openMediaKey unseals a media message's payload: its key material and file name.
 func openMediaKey(ctx context.Context, s *e2ee.Sealer, m gjson.Result) ([]byte, string, error) {
-	sealed := e2ee.Sealed{From: m.Get("from").String(), To: m.Get("to").String(),
-		ContentType: int(m.Get("contentType").Int()), Version: m.Get("contentMetadata.e2eeVersion").String()}
-	for _, c := range m.Get("chunks").Array() {
-		sealed.Chunks = append(sealed.Chunks, c.String())
+	msg, err := lineapi.ParseMessage([]byte(m.Raw))
+	if err != nil {
+		return nil, "", withExit(ExitRejected, kindBadObject, err)
 	}
-	o, err := s.Open(ctx, sealed)
+	o, err := s.OpenMessage(ctx, msg)
 	if err != nil {
 		return nil, "", withExit(ExitRejected, kindE2EERequired, fmt.Errorf("cannot open the sealed key: %w", err))
 	}
-	var p struct {
-		KeyMaterial string `json:"keyMaterial"`
-		FileName    string `json:"fileName"`
-	}
-	if err := json.Unmarshal(o.Payload, &p); err != nil || p.KeyMaterial == "" {
+	if o.KeyMaterial == nil {
 		return nil, "", withExit(ExitRejected, kindBadObject, errors.New("the sealed payload has no keyMaterial"))
 	}
-	km, err := base64.StdEncoding.DecodeString(p.KeyMaterial)
-	if err != nil || len(km) != obs.KeyMaterialSize {
+	if len(o.KeyMaterial) != obs.KeyMaterialSize {
 		return nil, "", withExit(ExitRejected, kindBadObject, errors.New("the sealed keyMaterial is not 32 bytes of base64"))
 	}
-	return km, p.FileName, nil
+	return o.KeyMaterial, o.FileName, nil
 }
 
 // downloadPath is where r goes: --output, or a safe name in --dir.

@@ -169,7 +169,7 @@ func runHistory(ctx context.Context, opts *historyOptions) error {
 	var buf []byte
 	for i := len(msgs) - 1; i >= 0; i-- {
 		m := gjson.ParseBytes(msgs[i])
-		buf = appendMessage(buf[:0], m, 0, me, openSealed(ctx, opener, m))
+		buf = appendMessage(buf[:0], m, 0, me, openSealedJSON(ctx, opener, m.Raw))
 		if _, err := w.Write(buf); err != nil {
 			return err
 		}

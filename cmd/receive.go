@@ -256,7 +256,7 @@ func runReceive(ctx context.Context, opts *receiveOptions) error {
 			}
 			var si *sealedInfo
 			if op.Message.IsObject() {
-				si = openSealed(ctx, opener, op.Message)
+				si = openSealedJSON(ctx, opener, op.Message.Raw)
 			}
 			if line, ok := appendConversationOp(buf[:0], op); ok && opts.TextOnly {
 				buf = line

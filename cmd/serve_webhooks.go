@@ -138,7 +138,7 @@ func (b *botServer) runWebhooks(ctx context.Context) error {
 func (b *botServer) handleOp(ctx context.Context, hc *http.Client, me string, op *stream.Operation, redelivery bool) error {
 	text, sealed := "", op.Message.Get("chunks").IsArray()
 	if sealed && op.Message.IsObject() {
-		if si := openSealed(ctx, b.ss.sealer, op.Message); si != nil && si.decrypted {
+		if si := openSealedJSON(ctx, b.ss.sealer, op.Message.Raw); si != nil && si.decrypted {
 			text = si.text
 		}
 	}
