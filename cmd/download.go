@@ -129,8 +129,8 @@ type mediaRef struct {
 	// get is the request path of its download: path, with /original for a
 	// plain original image and ?p=<OBS_POP> when the message names one.
 	get    string
-	size   int64 // the plain size the message announced (FILE_SIZE); 0: none
-	sealed gjson.Result
+	size   int64            // the plain size the message announced (FILE_SIZE); 0: none
+	sealed *lineapi.Message // a sealed one: its key material is in its chunks
 	keyMat []byte
 }
 
@@ -153,7 +153,7 @@ func runDownload(ctx context.Context, opts *downloadOptions) error {
 	var sealer *e2ee.Sealer
 	var failed []error
 	for _, r := range refs {
-		if r.sealed.Exists() && sealer == nil {
+		if r.sealed != nil && sealer == nil {
 			s, save, err := opts.Opener(ctx, cl)
 			if err != nil {
 				return err
@@ -212,15 +212,15 @@ func readMediaRefs(in io.Reader) ([]mediaRef, error) {
 		if !gjson.Valid(line) {
 			return nil, usageErrorf("stdin line %d is not JSON (give the lines 'linectl receive' prints)", n)
 		}
-		m := gjson.Parse(line)
-		if msg := m.Get("message"); msg.IsObject() {
-			m = msg
+		j := gjson.Parse(line)
+		if msg := j.Get("message"); msg.IsObject() {
+			j = msg
 		}
-		ct := int(m.Get("contentType").Int())
-		if !lineapi.IsMedia(ct) {
+		m, err := lineapi.ParseMessage([]byte(j.Raw))
+		if err != nil || !lineapi.IsMedia(m.ContentType) {
 			continue
 		}
-		r, err := mediaRefOf(m, ct)
+		r, err := mediaRefOf(m)
 		if err != nil {
 			return nil, usageErrorf("stdin line %d: %v", n, err)
 		}
@@ -243,21 +243,21 @@ func readMediaRefs(in io.Reader) ([]mediaRef, error) {
 // (beeper/line pkg/connector/handlers/image.go lineOBSDownloadOptions and
 // pkg/line/client.go DownloadOBSWithSIDOptions do the same). Without them
 // OBS may serve a re-encoded copy.
-func mediaRefOf(m gjson.Result, ct int) (mediaRef, error) {
-	id := m.Get("id").String()
+func mediaRefOf(m *lineapi.Message) (mediaRef, error) {
+	id := m.ID
 	if _, err := positiveDecimal(id); err != nil {
 		return mediaRef{}, fmt.Errorf("message id %q: %v", id, err)
 	}
-	md := m.Get("contentMetadata")
-	r := mediaRef{id: id, name: md.Get("FILE_NAME").String(), path: "/r/talk/m/" + id}
+	md := m.ContentMetadata
+	r := mediaRef{id: id, name: md["FILE_NAME"], path: "/r/talk/m/" + id}
 	// An unreadable FILE_SIZE bounds nothing: linectl's own limit does.
-	if n, err := positiveDecimal(md.Get("FILE_SIZE").String()); err == nil && n <= maxFileSize {
+	if n, err := positiveDecimal(md["FILE_SIZE"]); err == nil && n <= maxFileSize {
 		r.size = n
 	}
-	if oid := md.Get("OID").String(); oid != "" {
-		sid := md.Get("SID").String()
+	if oid := md["OID"]; oid != "" {
+		sid := md["SID"]
 		if sid == "" {
-			sid = map[int]string{lineapi.ContentImage: obs.SIDSealedImage, lineapi.ContentFile: obs.SIDSealedFile}[ct]
+			sid = map[int]string{lineapi.ContentImage: obs.SIDSealedImage, lineapi.ContentFile: obs.SIDSealedFile}[m.ContentType]
 		}
 		if !safeSegment(sid) || !safeSegment(oid) {
 			return mediaRef{}, fmt.Errorf("object %q/%q is not a storage path", sid, oid)
@@ -265,16 +265,16 @@ func mediaRefOf(m gjson.Result, ct int) (mediaRef, error) {
 		r.path = "/r/talk/" + sid + "/" + oid
 	}
 	r.get = r.path
-	if !md.Get("OID").Exists() && gjson.Get(md.Get("MEDIA_CONTENT_INFO").String(), "category").String() == "original" {
+	if _, sealed := md["OID"]; !sealed && gjson.Get(md["MEDIA_CONTENT_INFO"], "category").String() == "original" {
 		r.get += "/original"
 	}
-	if pop := md.Get("OBS_POP").String(); pop != "" {
+	if pop := md["OBS_POP"]; pop != "" {
 		if len(pop) > 128 {
 			return mediaRef{}, fmt.Errorf("OBS_POP %q is too long", pop[:32]+"…")
 		}
 		r.get += "?p=" + url.QueryEscape(pop)
 	}
-	if m.Get("chunks").IsArray() {
+	if m.Sealed() {
 		r.sealed = m
 	}
 	return r, nil
@@ -295,7 +295,7 @@ func safeSegment(s string) bool {
 
 // downloadOne fetches one object into its file.
 func downloadOne(ctx context.Context, store *obs.Client, sealer *e2ee.Sealer, r mediaRef, opts *downloadOptions) (*downloadedLine, error) {
-	if r.sealed.Exists() {
+	if r.sealed != nil {
 		km, name, err := openMediaKey(ctx, sealer, r.sealed)
 		if err != nil {
 			return nil, err
@@ -378,12 +378,8 @@ func downloadOne(ctx context.Context, store *obs.Client, sealer *e2ee.Sealer, r 
 }
 
 // openMediaKey unseals a media message's payload: its key material and file name.
-func openMediaKey(ctx context.Context, s *e2ee.Sealer, m gjson.Result) ([]byte, string, error) {
-	msg, err := lineapi.ParseMessage([]byte(m.Raw))
-	if err != nil {
-		return nil, "", withExit(ExitRejected, kindBadObject, err)
-	}
-	o, err := s.OpenMessage(ctx, msg)
+func openMediaKey(ctx context.Context, s *e2ee.Sealer, m *lineapi.Message) ([]byte, string, error) {
+	o, err := s.OpenMessage(ctx, m)
 	if err != nil {
 		return nil, "", withExit(ExitRejected, kindE2EERequired, fmt.Errorf("cannot open the sealed key: %w", err))
 	}

@@ -30,15 +30,6 @@ func openSealed(ctx context.Context, s *e2ee.Sealer, m *lineapi.Message) *sealed
 	return &sealedInfo{text: o.Text, fileName: o.FileName, decrypted: true}
 }
 
-// openSealedJSON is openSealed of a message's JSON.
-func openSealedJSON(ctx context.Context, s *e2ee.Sealer, raw string) *sealedInfo {
-	m, err := lineapi.ParseMessage([]byte(raw))
-	if err != nil {
-		return nil
-	}
-	return openSealed(ctx, s, m)
-}
-
 // appendSealed writes the fields receive adds to a sealed message object.
 func appendSealed(b []byte, si *sealedInfo) []byte {
 	if si.decrypted {

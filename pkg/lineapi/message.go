@@ -26,10 +26,13 @@ type Message struct {
 	ContentMetadata map[string]string
 	// Chunks is a Letter Sealing message's sealed payload (base64); nil when
 	// the message is not sealed.
-	Chunks           []string
-	CreatedTime      int64
-	DeliveredTime    int64
+	Chunks        []string
+	CreatedTime   int64
+	DeliveredTime int64
+	// RelatedMessageID and RelationType: the message this one relates to
+	// and how (RelationReply: a reply).
 	RelatedMessageID string
+	RelationType     int
 	// JSON is the message object as LINE sent it (every field, also those
 	// not decoded above).
 	JSON []byte
@@ -52,12 +55,11 @@ func ParseMessage(data []byte) (*Message, error) {
 	if !jsondepth.Within(data, messageMaxDepth) || !gjson.ValidBytes(data) {
 		return nil, ErrBadMessage
 	}
-	data = append([]byte(nil), data...)
-	r := gjson.ParseBytes(data)
+	r := gjson.ParseBytes(data) // a copy: the strings below point into it
 	if !r.IsObject() {
 		return nil, ErrBadMessage
 	}
-	m := &Message{JSON: data}
+	m := &Message{JSON: append([]byte(nil), data...)}
 	r.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "id":
@@ -78,6 +80,8 @@ func ParseMessage(data []byte) (*Message, error) {
 			m.DeliveredTime = v.Int()
 		case "relatedMessageId":
 			m.RelatedMessageID = v.String()
+		case "messageRelationType":
+			m.RelationType = int(v.Int())
 		case "contentMetadata":
 			if v.IsObject() {
 				m.ContentMetadata = map[string]string{}
