@@ -3,8 +3,6 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -149,8 +147,8 @@ type mediaRef struct {
 	// get is the request path of its download: path, with /original for a
 	// plain original image and ?p=<OBS_POP> when the message names one.
 	get    string
-	size   int64 // the plain size the message announced (FILE_SIZE); 0: none
-	sealed gjson.Result
+	size   int64            // the plain size the message announced (FILE_SIZE); 0: none
+	sealed *lineapi.Message // a sealed one: its key material is in its chunks
 	keyMat []byte
 	// compact: read from a message line (receive --text-only, history),
 	// which names no key material; compactSealed: that line's e2ee.
@@ -191,12 +189,12 @@ func runDownload(ctx context.Context, opts *downloadOptions) error {
 				failed = append(failed, err)
 				continue
 			}
-			if err := opts.Out.line(objectLine{Type: "object", MessageID: r.id, Object: r.path, Stored: stored, E2EE: r.sealed.Exists() || r.compactSealed}); err != nil {
+			if err := opts.Out.line(objectLine{Type: "object", MessageID: r.id, Object: r.path, Stored: stored, E2EE: r.sealed != nil || r.compactSealed}); err != nil {
 				return err
 			}
 			continue
 		}
-		if r.sealed.Exists() && sealer == nil {
+		if r.sealed != nil && sealer == nil {
 			s, save, err := opts.Opener(ctx, cl)
 			if err != nil {
 				return err
@@ -255,20 +253,23 @@ func readMediaRefs(in io.Reader) ([]mediaRef, error) {
 		if !gjson.Valid(line) {
 			return nil, usageErrorf("stdin line %d is not JSON (give the lines 'linectl receive' prints)", n)
 		}
-		m := gjson.Parse(line)
-		if msg := m.Get("message"); msg.IsObject() {
-			m = msg
-		}
-		ct := int(m.Get("contentType").Int())
-		if !lineapi.IsMedia(ct) {
-			continue
-		}
+		j := gjson.Parse(line)
 		var r mediaRef
 		var err error
-		if m.Get("type").String() == "message" {
-			r, err = compactRefOf(m) // a --text-only or history line
+		if j.Get("type").String() == "message" { // a --text-only or history line
+			if !lineapi.IsMedia(int(j.Get("contentType").Int())) {
+				continue
+			}
+			r, err = compactRefOf(j)
 		} else {
-			r, err = mediaRefOf(m, ct)
+			if msg := j.Get("message"); msg.IsObject() {
+				j = msg
+			}
+			m, perr := lineapi.ParseMessage([]byte(j.Raw))
+			if perr != nil || !lineapi.IsMedia(m.ContentType) {
+				continue
+			}
+			r, err = mediaRefOf(m)
 		}
 		if err != nil {
 			return nil, usageErrorf("stdin line %d: %v", n, err)
@@ -292,21 +293,21 @@ func readMediaRefs(in io.Reader) ([]mediaRef, error) {
 // (beeper/line pkg/connector/handlers/image.go lineOBSDownloadOptions and
 // pkg/line/client.go DownloadOBSWithSIDOptions do the same). Without them
 // OBS may serve a re-encoded copy.
-func mediaRefOf(m gjson.Result, ct int) (mediaRef, error) {
-	id := m.Get("id").String()
+func mediaRefOf(m *lineapi.Message) (mediaRef, error) {
+	id := m.ID
 	if _, err := positiveDecimal(id); err != nil {
 		return mediaRef{}, fmt.Errorf("message id %q: %v", id, err)
 	}
-	md := m.Get("contentMetadata")
-	r := mediaRef{id: id, name: md.Get("FILE_NAME").String(), path: "/r/talk/m/" + id}
+	md := m.ContentMetadata
+	r := mediaRef{id: id, name: md["FILE_NAME"], path: "/r/talk/m/" + id}
 	// An unreadable FILE_SIZE bounds nothing: linectl's own limit does.
-	if n, err := positiveDecimal(md.Get("FILE_SIZE").String()); err == nil && n <= maxFileSize {
+	if n, err := positiveDecimal(md["FILE_SIZE"]); err == nil && n <= maxFileSize {
 		r.size = n
 	}
-	if oid := md.Get("OID").String(); oid != "" {
-		sid := md.Get("SID").String()
+	if oid := md["OID"]; oid != "" {
+		sid := md["SID"]
 		if sid == "" {
-			sid = map[int]string{lineapi.ContentImage: obs.SIDSealedImage, lineapi.ContentFile: obs.SIDSealedFile}[ct]
+			sid = map[int]string{lineapi.ContentImage: obs.SIDSealedImage, lineapi.ContentFile: obs.SIDSealedFile}[m.ContentType]
 		}
 		if !safeSegment(sid) || !safeSegment(oid) {
 			return mediaRef{}, fmt.Errorf("object %q/%q is not a storage path", sid, oid)
@@ -314,16 +315,16 @@ func mediaRefOf(m gjson.Result, ct int) (mediaRef, error) {
 		r.path = "/r/talk/" + sid + "/" + oid
 	}
 	r.get = r.path
-	if !md.Get("OID").Exists() && gjson.Get(md.Get("MEDIA_CONTENT_INFO").String(), "category").String() == "original" {
+	if _, sealed := md["OID"]; !sealed && gjson.Get(md["MEDIA_CONTENT_INFO"], "category").String() == "original" {
 		r.get += "/original"
 	}
-	if pop := md.Get("OBS_POP").String(); pop != "" {
+	if pop := md["OBS_POP"]; pop != "" {
 		if len(pop) > 128 {
 			return mediaRef{}, fmt.Errorf("OBS_POP %q is too long", pop[:32]+"…")
 		}
 		r.get += "?p=" + url.QueryEscape(pop)
 	}
-	if m.Get("chunks").IsArray() {
+	if m.Sealed() {
 		r.sealed = m
 	}
 	return r, nil
@@ -344,7 +345,7 @@ func safeSegment(s string) bool {
 
 // downloadOne fetches one object into its file.
 func downloadOne(ctx context.Context, store *obs.Client, sealer *e2ee.Sealer, r mediaRef, opts *downloadOptions) (*downloadedLine, error) {
-	if r.sealed.Exists() {
+	if r.sealed != nil {
 		km, name, err := openMediaKey(ctx, sealer, r.sealed)
 		if err != nil {
 			return nil, err
@@ -427,28 +428,18 @@ func downloadOne(ctx context.Context, store *obs.Client, sealer *e2ee.Sealer, r 
 }
 
 // openMediaKey unseals a media message's payload: its key material and file name.
-func openMediaKey(ctx context.Context, s *e2ee.Sealer, m gjson.Result) ([]byte, string, error) {
-	sealed := e2ee.Sealed{From: m.Get("from").String(), To: m.Get("to").String(),
-		ContentType: int(m.Get("contentType").Int()), Version: m.Get("contentMetadata.e2eeVersion").String()}
-	for _, c := range m.Get("chunks").Array() {
-		sealed.Chunks = append(sealed.Chunks, c.String())
-	}
-	o, err := s.Open(ctx, sealed)
+func openMediaKey(ctx context.Context, s *e2ee.Sealer, m *lineapi.Message) ([]byte, string, error) {
+	o, err := s.OpenMessage(ctx, m)
 	if err != nil {
 		return nil, "", withExit(ExitRejected, kindE2EERequired, fmt.Errorf("cannot open the sealed key: %w", err))
 	}
-	var p struct {
-		KeyMaterial string `json:"keyMaterial"`
-		FileName    string `json:"fileName"`
-	}
-	if err := json.Unmarshal(o.Payload, &p); err != nil || p.KeyMaterial == "" {
+	if o.KeyMaterial == nil {
 		return nil, "", withExit(ExitRejected, kindBadObject, errors.New("the sealed payload has no keyMaterial"))
 	}
-	km, err := base64.StdEncoding.DecodeString(p.KeyMaterial)
-	if err != nil || len(km) != obs.KeyMaterialSize {
+	if len(o.KeyMaterial) != obs.KeyMaterialSize {
 		return nil, "", withExit(ExitRejected, kindBadObject, errors.New("the sealed keyMaterial is not 32 bytes of base64"))
 	}
-	return km, p.FileName, nil
+	return o.KeyMaterial, o.FileName, nil
 }
 
 // downloadPath is where r goes: --output, or a safe name in --dir.

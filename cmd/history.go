@@ -3,12 +3,10 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
-	"github.com/tidwall/gjson"
 
 	"github.com/linectl/linectl/pkg/lineapi"
 )
@@ -88,11 +86,11 @@ type pager struct {
 }
 
 // next returns the next (older) page, newest first; empty when done.
-func (p *pager) next(ctx context.Context) ([]json.RawMessage, error) {
+func (p *pager) next(ctx context.Context) ([]*lineapi.Message, error) {
 	if p.done {
 		return nil, nil
 	}
-	var page []json.RawMessage
+	var page []*lineapi.Message
 	var err error
 	if p.end == nil {
 		page, err = p.cl.GetRecentMessages(ctx, p.chat, p.size)
@@ -106,12 +104,12 @@ func (p *pager) next(ctx context.Context) ([]json.RawMessage, error) {
 		p.done = true
 		return nil, nil
 	}
-	last := gjson.ParseBytes(page[len(page)-1])
-	dt := last.Get("deliveredTime").Int()
+	last := page[len(page)-1]
+	dt := last.DeliveredTime
 	if dt == 0 {
-		dt = last.Get("createdTime").Int() // the extension's fallback
+		dt = last.CreatedTime // the extension's fallback
 	}
-	p.end = &lineapi.MessageBoxMessageID{DeliveredTime: lineapi.I64(dt), MessageID: last.Get("id").String()}
+	p.end = &lineapi.MessageBoxMessageID{DeliveredTime: lineapi.I64(dt), MessageID: last.ID}
 	return page, nil
 }
 
@@ -137,7 +135,7 @@ func runHistory(ctx context.Context, opts *historyOptions) error {
 	if opts.Before == "" {
 		p.size = min(opts.Limit, lineapi.MaxMessagesPerPage) // as the extension: count ≤ 50
 	}
-	var msgs []json.RawMessage // newest first
+	var msgs []*lineapi.Message // newest first
 	found := opts.Before == ""
 	seen := 0
 	for len(msgs) < opts.Limit {
@@ -151,7 +149,7 @@ func runHistory(ctx context.Context, opts *historyOptions) error {
 		for _, m := range page {
 			seen++
 			if !found {
-				found = gjson.GetBytes(m, "id").String() == opts.Before
+				found = m.ID == opts.Before
 				continue
 			}
 			if len(msgs) < opts.Limit {
@@ -168,8 +166,7 @@ func runHistory(ctx context.Context, opts *historyOptions) error {
 	w := bufio.NewWriter(opts.Stdout)
 	var buf []byte
 	for i := len(msgs) - 1; i >= 0; i-- {
-		m := gjson.ParseBytes(msgs[i])
-		buf = appendMessage(buf[:0], m, 0, me, openSealed(ctx, opener, m))
+		buf = appendMessage(buf[:0], msgs[i], 0, me, openSealed(ctx, opener, msgs[i]))
 		if _, err := w.Write(buf); err != nil {
 			return err
 		}

@@ -89,7 +89,7 @@ func TestLineFieldsGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 		var si *sealedInfo
-		if op.Message.Get("chunks").Exists() {
+		if op.Message != nil && op.Message.Sealed() {
 			si = &sealedInfo{text: "sealed", decrypted: true}
 		}
 		got.Write(appendOperationLine(nil, &op, si))

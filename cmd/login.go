@@ -130,12 +130,12 @@ func printLogin(f *factory, s *lineapi.Session, c *config.Config, e2eeKeys bool)
 }
 
 // finishLogin saves the session and its Letter Sealing keys and prints the login line.
-func finishLogin(f *factory, s *lineapi.Session, pw lineapi.PasswordE2EE) error {
+func finishLogin(f *factory, s *lineapi.Session) error {
 	c, err := saveLogin(f, s)
 	if err != nil {
 		return err
 	}
-	keys, err := saveE2EELogin(f, s, pw)
+	keys, err := saveE2EELogin(f, s)
 	if err != nil {
 		return err
 	}

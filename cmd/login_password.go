@@ -119,11 +119,11 @@ func runLoginPassword(cmd *cobra.Command, f *factory, opts *loginPasswordOptions
 		Email: opts.Email, Password: pw, Certificate: cfg.Account.Certificate, Events: loginEvents(f),
 	}
 	if !opts.NoE2EE {
-		in.E2EE = newPasswordE2EE(f)
+		in.E2EE = &lineapi.LetterSealingLogin{}
 	}
 	s, err := cl.LoginWithPassword(ctx, in)
 	if err != nil {
 		return loginError(ctx, err, opts.Wait, "the PIN was not confirmed on the phone")
 	}
-	return finishLogin(f, s, in.E2EE)
+	return finishLogin(f, s)
 }

@@ -113,5 +113,5 @@ func runLoginQR(cmd *cobra.Command, f *factory, opts *loginQROptions) error {
 	if err != nil {
 		return loginError(ctx, err, opts.Wait, "the QR code was not scanned (or the PIN not confirmed) on the phone")
 	}
-	return finishLogin(f, s, nil)
+	return finishLogin(f, s)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"github.com/tidwall/gjson"
 
 	"github.com/linectl/linectl/pkg/lineapi"
 )
@@ -66,7 +65,7 @@ func runRead(ctx context.Context, opts *readOptions) error {
 	}
 	l := readMarkLine{Type: "read", Chat: opts.Chat}
 	if len(last) > 0 {
-		l.MessageID = gjson.GetBytes(last[0], "id").String()
+		l.MessageID = last[0].ID
 		if err := cl.SendChatChecked(ctx, opts.Chat, l.MessageID); err != nil {
 			return fmt.Errorf("read %s: %w", opts.Chat, err)
 		}

@@ -154,20 +154,19 @@ func (o *receiveOptions) match(op *stream.Operation) bool {
 		return false
 	}
 	m := op.Message
-	if o.From != "" && m.Get("from").String() != o.From {
+	if o.From != "" && (m == nil || m.From != o.From) {
 		return false
 	}
 	if o.Chat != "" {
-		if m.Exists() {
-			to, from := m.Get("to").String(), m.Get("from").String()
-			if to != o.Chat && !(m.Get("toType").Int() == 0 && from == o.Chat) {
+		if m != nil {
+			if m.To != o.Chat && !(m.ToType == lineapi.ToUser && m.From == o.Chat) {
 				return false
 			}
 		} else if opChat(op) != o.Chat {
 			return false
 		}
 	}
-	if o.TextOnly && !m.IsObject() && !isConversationOp(op.Type) {
+	if o.TextOnly && m == nil && !isConversationOp(op.Type) {
 		return false
 	}
 	return true
@@ -254,10 +253,7 @@ func runReceive(ctx context.Context, opts *receiveOptions) error {
 			if !opts.match(op) {
 				return nil
 			}
-			var si *sealedInfo
-			if op.Message.IsObject() {
-				si = openSealed(ctx, opener, op.Message)
-			}
+			si := openSealed(ctx, opener, op.Message)
 			if line, ok := appendConversationOp(buf[:0], op); ok && opts.TextOnly {
 				buf = line
 			} else if opts.TextOnly {

@@ -16,17 +16,16 @@ import (
 
 // appendConversation writes "replyTo", "mentions" (the MIDs, "all") and
 // "mentionsMe" of a message.
-func appendConversation(b []byte, m gjson.Result, me string) []byte {
-	if rel := m.Get("relatedMessageId"); rel.Exists() && rel.String() != "" &&
-		m.Get("messageRelationType").Int() == lineapi.RelationReply {
+func appendConversation(b []byte, m *lineapi.Message, me string) []byte {
+	if m.RelatedMessageID != "" && m.RelationType == lineapi.RelationReply {
 		b = append(b, `,"replyTo":`...)
-		b = appendString(b, rel.String())
+		b = appendString(b, m.RelatedMessageID)
 	}
-	md := m.Get("contentMetadata.MENTION")
-	if !md.Exists() || md.Type != gjson.String {
+	md, ok := m.ContentMetadata["MENTION"]
+	if !ok {
 		return b
 	}
-	ms, err := lineapi.ParseMention(md.Str)
+	ms, err := lineapi.ParseMention(md)
 	if err != nil || len(ms) == 0 {
 		return b
 	}

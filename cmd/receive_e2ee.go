@@ -2,10 +2,7 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
-
-	"github.com/tidwall/gjson"
 
 	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/e2ee"
@@ -19,32 +16,18 @@ type sealedInfo struct {
 	reason    string
 }
 
-// openSealed decrypts a sealed message (one with chunks) for printing.
-// Failures are reported in the result, never returned: the message is
-// printed either way.
-func openSealed(ctx context.Context, s *e2ee.Sealer, msg gjson.Result) *sealedInfo {
-	chunksR := msg.Get("chunks")
-	if !chunksR.IsArray() {
+// openSealed decrypts a sealed message (one with chunks) for printing;
+// nil when m is not sealed. Failures are reported in the result, never
+// returned: the message is printed either way.
+func openSealed(ctx context.Context, s *e2ee.Sealer, m *lineapi.Message) *sealedInfo {
+	if m == nil || !m.Sealed() {
 		return nil
 	}
-	sealed := e2ee.Sealed{From: msg.Get("from").String(), To: msg.Get("to").String(),
-		ContentType: int(msg.Get("contentType").Int()), Version: msg.Get("contentMetadata.e2eeVersion").String()}
-	for _, c := range chunksR.Array() {
-		sealed.Chunks = append(sealed.Chunks, c.String())
-	}
-	o, err := s.Open(ctx, sealed)
+	o, err := s.OpenMessage(ctx, m)
 	if err != nil {
 		return &sealedInfo{reason: err.Error()}
 	}
-	si := &sealedInfo{text: o.Text, decrypted: true}
-	if lineapi.IsMedia(sealed.ContentType) {
-		var p struct {
-			FileName string `json:"fileName"`
-		}
-		_ = json.Unmarshal(o.Payload, &p)
-		si.fileName = p.FileName
-	}
-	return si
+	return &sealedInfo{text: o.Text, fileName: o.FileName, decrypted: true}
 }
 
 // appendSealed writes the fields receive adds to a sealed message object.

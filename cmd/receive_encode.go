@@ -28,18 +28,18 @@ func appendOperationLine(b []byte, op *stream.Operation, si *sealedInfo) []byte 
 	b = strconv.AppendInt(b, op.CreatedTime, 10)
 	b = append(b, `","reqSeq":`...)
 	b = strconv.AppendInt(b, op.ReqSeq, 10)
-	for i, p := range [3]gjson.Result{op.Param1, op.Param2, op.Param3} {
+	for i, p := range [3]stream.Param{op.Param1, op.Param2, op.Param3} {
 		if !p.Exists() {
 			continue
 		}
 		b = append(b, `,"param`...)
 		b = append(b, byte('1'+i))
 		b = append(b, `":`...)
-		b = appendValue(b, p)
+		b = appendValue(b, gjson.ParseBytes(p.JSON()))
 	}
-	if op.Message.IsObject() {
+	if op.Message != nil {
 		b = append(b, `,"message":`...)
-		b = appendValue(b, op.Message)
+		b = appendValue(b, gjson.ParseBytes(op.Message.JSON)) // every field, as LINE sent it
 		if si != nil {
 			b = appendSealed(b[:len(b)-1], si) // inside the message object
 			b = append(b, '}')
@@ -56,19 +56,19 @@ func appendMessageLine(b []byte, op *stream.Operation, me string, si *sealedInfo
 }
 
 // appendMessage writes one message line; rev 0 (history) omits "revision".
-func appendMessage(b []byte, m gjson.Result, rev int64, me string, si *sealedInfo) []byte {
-	from, to := m.Get("from").String(), m.Get("to").String()
+func appendMessage(b []byte, m *lineapi.Message, rev int64, me string, si *sealedInfo) []byte {
+	from, to := m.From, m.To
 	chat := to
-	if m.Get("toType").Int() == 0 && to == me {
+	if m.ToType == lineapi.ToUser && to == me {
 		chat = from
 	}
 	b = append(b, `{"type":"message","chat":`...)
 	b = appendString(b, chat)
 	b = append(b, `,"from":`...)
 	b = appendString(b, from)
-	ct := m.Get("contentType").Int()
+	ct := m.ContentType
 	switch {
-	case lineapi.IsMedia(int(ct)):
+	case lineapi.IsMedia(ct):
 		b = appendMedia(b, m, ct, si)
 		if si != nil {
 			b = append(b, `,"e2ee":true`...)
@@ -77,15 +77,15 @@ func appendMessage(b []byte, m gjson.Result, rev int64, me string, si *sealedInf
 		b = appendSealed(b, si)
 	default:
 		b = append(b, `,"text":`...)
-		b = appendString(b, m.Get("text").String())
+		b = appendString(b, m.Text)
 	}
-	if !lineapi.IsMedia(int(ct)) {
+	if !lineapi.IsMedia(ct) {
 		b = append(b, `,"messageId":`...)
-		b = appendString(b, m.Get("id").String())
+		b = appendString(b, m.ID)
 	}
-	if t := m.Get("createdTime"); t.Exists() {
+	if m.CreatedTime != 0 {
 		b = append(b, `,"createdTime":"`...)
-		b = strconv.AppendInt(b, t.Int(), 10)
+		b = strconv.AppendInt(b, m.CreatedTime, 10)
 		b = append(b, '"')
 	}
 	b = appendConversation(b, m, me)
@@ -101,26 +101,25 @@ func appendMessage(b []byte, m gjson.Result, rev int64, me string, si *sealedInf
 // its type, id (for 'linectl download'), name, size and object on LINE's
 // storage. The key material of
 // a sealed one stays in its chunks.
-func appendMedia(b []byte, m gjson.Result, ct int64, si *sealedInfo) []byte {
+func appendMedia(b []byte, m *lineapi.Message, ct int, si *sealedInfo) []byte {
 	b = append(b, `,"contentType":`...)
-	b = strconv.AppendInt(b, ct, 10)
+	b = strconv.AppendInt(b, int64(ct), 10)
 	b = append(b, `,"messageId":`...)
-	b = appendString(b, m.Get("id").String())
-	md := m.Get("contentMetadata")
-	if name := md.Get("FILE_NAME"); name.Exists() {
+	b = appendString(b, m.ID)
+	if name, ok := m.ContentMetadata["FILE_NAME"]; ok {
 		b = append(b, `,"fileName":`...)
-		b = appendString(b, name.String())
+		b = appendString(b, name)
 	} else if si != nil && si.fileName != "" {
 		// Sealed: the name travels only in the payload (as LINE's extension
 		// sends it: encryptWithE2eeChannel deletes FILE_NAME).
 		b = append(b, `,"fileName":`...)
 		b = appendString(b, si.fileName)
 	}
-	if size := md.Get("FILE_SIZE").Int(); size > 0 {
+	if size := m.MetadataInt("FILE_SIZE"); size > 0 {
 		b = append(b, `,"fileSize":`...)
 		b = strconv.AppendInt(b, size, 10)
 	}
-	if r, err := mediaRefOf(m, int(ct)); err == nil {
+	if r, err := mediaRefOf(m); err == nil {
 		b = append(b, `,"object":`...)
 		b = appendString(b, r.path)
 	}

@@ -136,19 +136,17 @@ func (b *botServer) runWebhooks(ctx context.Context) error {
 // handleOp tells every webhook whose token may use the chat, retrying each
 // with backoff; the position is saved past op once all took it or gave up.
 func (b *botServer) handleOp(ctx context.Context, hc *http.Client, me string, op *stream.Operation, redelivery bool) error {
-	text, sealed := "", op.Message.Get("chunks").IsArray()
-	if sealed && op.Message.IsObject() {
-		if si := openSealed(ctx, b.ss.sealer, op.Message); si != nil && si.decrypted {
-			text = si.text
-		}
+	text, sealed := "", op.Message != nil && op.Message.Sealed()
+	if si := openSealed(ctx, b.ss.sealer, op.Message); si != nil && si.decrypted {
+		text = si.text
 	}
 	h := botapi.HeardOf(op, me, text, sealed)
 	if h == nil {
 		return nil
 	}
 	if h.Kind == "message" {
-		if ct := int(op.Message.Get("contentType").Int()); lineapi.IsMedia(ct) {
-			if r, err := mediaRefOf(op.Message, ct); err == nil {
+		if ct := op.Message.ContentType; lineapi.IsMedia(ct) {
+			if r, err := mediaRefOf(op.Message); err == nil {
 				b.remember(h.MessageID, heardMedia{chat: h.Chat, ref: r, ct: ct})
 			}
 		}
@@ -247,7 +245,7 @@ func (b *botServer) content(ctx context.Context, id string) ([]byte, string, str
 		return nil, "", "", botapi.ErrNotFound
 	}
 	r := m.ref
-	if r.sealed.Exists() {
+	if r.sealed != nil {
 		km, _, err := openMediaKey(ctx, b.ss.sealer, r.sealed)
 		if err != nil {
 			return nil, "", "", err

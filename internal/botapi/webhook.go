@@ -76,34 +76,34 @@ func HeardOf(op *stream.Operation, me string, text string, sealed bool) *Heard {
 	switch op.Type {
 	case opReceiveMessage:
 		m := op.Message
-		if !m.IsObject() {
+		if m == nil {
 			return nil
 		}
-		from, to := m.Get("from").String(), m.Get("to").String()
+		from, to := m.From, m.To
 		if from == me {
 			return nil
 		}
-		if m.Get("toType").Int() == 0 {
+		if m.ToType == lineapi.ToUser {
 			chatOf(from)
 		} else {
 			chatOf(to)
 		}
-		h.Kind, h.From, h.MessageID = "message", from, m.Get("id").String()
-		if t := m.Get("createdTime").Int(); t > 0 {
+		h.Kind, h.From, h.MessageID = "message", from, m.ID
+		if t := m.CreatedTime; t > 0 {
 			h.Timestamp = t
 		}
 		msg := map[string]any{"id": h.MessageID}
-		md := m.Get("contentMetadata")
-		switch int(m.Get("contentType").Int()) {
+		md := m.ContentMetadata
+		switch m.ContentType {
 		case contentTypeText:
 			if sealed && text == "" {
 				return nil // a sealed text linectl could not open: nothing to tell
 			}
 			if !sealed {
-				text = m.Get("text").String()
+				text = m.Text
 			}
 			msg["type"], msg["text"] = "text", text
-			if ms, err := lineapi.ParseMention(md.Get("MENTION").String()); err == nil && len(ms) > 0 {
+			if ms, err := lineapi.ParseMention(md["MENTION"]); err == nil && len(ms) > 0 {
 				var list []map[string]any
 				for _, x := range ms {
 					e := map[string]any{"index": x.Start, "length": x.End - x.Start}
@@ -118,20 +118,19 @@ func HeardOf(op *stream.Operation, me string, text string, sealed bool) *Heard {
 			}
 		case contentTypeSticker:
 			msg["type"] = "sticker"
-			msg["packageId"], msg["stickerId"] = md.Get("STKPKGID").String(), md.Get("STKID").String()
+			msg["packageId"], msg["stickerId"] = md["STKPKGID"], md["STKID"]
 			msg["stickerResourceType"] = "STATIC"
 		case contentTypeImage:
 			msg["type"] = "image"
 			msg["contentProvider"] = map[string]any{"type": "line"}
 		case contentTypeFile:
 			msg["type"] = "file"
-			msg["fileName"] = md.Get("FILE_NAME").String()
-			n, _ := strconv.ParseInt(md.Get("FILE_SIZE").String(), 10, 64)
-			msg["fileSize"] = n
+			msg["fileName"] = md["FILE_NAME"]
+			msg["fileSize"] = m.MetadataInt("FILE_SIZE")
 		default:
 			return nil
 		}
-		if r := m.Get("relatedMessageId").String(); r != "" {
+		if r := m.RelatedMessageID; r != "" {
 			msg["quotedMessageId"] = r
 		}
 		h.Message = msg

@@ -172,13 +172,30 @@ type MessageBoxMessageID struct {
 }
 
 // GetRecentMessages returns a chat's newest messages, newest first, each
-// as LINE sends it (the receive stream's Message form).
+// decoded as the receive stream's are (a sealed one still sealed: e2ee
+// opens it).
 //
 // Gateway: POST /api/talk/thrift/Talk/TalkService/getRecentMessagesV2 [messageBoxId, messagesCount]
-func (c *Client) GetRecentMessages(ctx context.Context, chat string, count int) ([]json.RawMessage, error) {
-	var out []json.RawMessage
-	if err := c.thriftCall(ctx, "Talk/TalkService", "getRecentMessagesV2", []any{chat, count}, &out, true, true); err != nil {
+func (c *Client) GetRecentMessages(ctx context.Context, chat string, count int) ([]*Message, error) {
+	var raw []json.RawMessage
+	if err := c.thriftCall(ctx, "Talk/TalkService", "getRecentMessagesV2", []any{chat, count}, &raw, true, true); err != nil {
 		return nil, err
+	}
+	return parseMessages("getRecentMessagesV2", raw, "")
+}
+
+// parseMessages decodes a history answer, leaving out the message skip.
+func parseMessages(call string, raw []json.RawMessage, skip string) ([]*Message, error) {
+	out := make([]*Message, 0, len(raw))
+	for i, r := range raw {
+		m, err := ParseMessage(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: message %d: %w", call, i, err)
+		}
+		if skip != "" && m.ID == skip {
+			continue
+		}
+		out = append(out, m)
 	}
 	return out, nil
 }
@@ -188,7 +205,7 @@ func (c *Client) GetRecentMessages(ctx context.Context, chat string, count int) 
 // out); so does this method.
 //
 // Gateway: POST /api/talk/thrift/Talk/TalkService/getPreviousMessagesV2WithRequest [{messageBoxId, endMessageId:{deliveredTime, messageId}, messagesCount}, syncReason]
-func (c *Client) GetPreviousMessages(ctx context.Context, chat string, end MessageBoxMessageID, count int) ([]json.RawMessage, error) {
+func (c *Client) GetPreviousMessages(ctx context.Context, chat string, end MessageBoxMessageID, count int) ([]*Message, error) {
 	arg := struct {
 		MessageBoxID  string              `json:"messageBoxId"`
 		EndMessageID  MessageBoxMessageID `json:"endMessageId"`
@@ -198,15 +215,5 @@ func (c *Client) GetPreviousMessages(ctx context.Context, chat string, end Messa
 	if err := c.thriftCall(ctx, "Talk/TalkService", "getPreviousMessagesV2WithRequest", []any{arg, 2}, &raw, true, true); err != nil {
 		return nil, err
 	}
-	out := raw[:0]
-	for _, m := range raw {
-		var id struct {
-			ID string `json:"id"`
-		}
-		if json.Unmarshal(m, &id) == nil && id.ID == end.MessageID {
-			continue
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	return parseMessages("getPreviousMessagesV2WithRequest", raw, end.MessageID)
 }

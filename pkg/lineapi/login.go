@@ -22,7 +22,9 @@ type Session struct {
 	// UsedCertificate is true when a saved certificate let the login skip the PIN.
 	UsedCertificate bool
 	// E2EE is the Letter Sealing key-chain material, when the login returned one,
-	// and LoginKey the X25519 key it is wrapped to.
+	// and LoginKey the X25519 key it is wrapped to (a QR login's, or a password
+	// login's PasswordE2EE's when it has a LoginKey method, as
+	// LetterSealingLogin does). LetterSealingKeys unwraps it.
 	E2EE     *E2EEMetadata
 	LoginKey *ecdh.PrivateKey
 }
@@ -152,6 +154,9 @@ func (c *Client) finishE2EEPasswordLogin(ctx context.Context, r *LoginResult, pi
 	s, err := c.finishVerifier(ctx, r.Verifier)
 	if err == nil {
 		s.E2EE = dc.Result.Metadata
+		if k, ok := in.E2EE.(interface{ LoginKey() *ecdh.PrivateKey }); ok {
+			s.LoginKey = k.LoginKey()
+		}
 	}
 	return s, err
 }

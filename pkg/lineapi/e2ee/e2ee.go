@@ -5,7 +5,8 @@
 // it learns in a KeyStore. The cryptography itself is package sealing.
 //
 // A program that sends with lineapi uses a Sealer as the Encrypter of its
-// sends and Open on the messages it receives:
+// sends and OpenMessage on the messages it receives (the account's own keys
+// come from its login: lineapi.Session.LetterSealingKeys):
 //
 //	s := &e2ee.Sealer{GW: client, Keys: store, MID: myMID}
 //	probe, _ := client.ProbeE2EE(ctx, to)
@@ -13,7 +14,12 @@
 //		version, err := s.Seal(ctx, probe, &msg)
 //		…
 //	}
-//	opened, err := s.Open(ctx, e2ee.Sealed{From: …, To: …, Version: "2", Chunks: …})
+//	if op.Message != nil && op.Message.Sealed() { // a stream.Operation
+//		opened, err := s.OpenMessage(ctx, op.Message)
+//		…
+//	}
+//
+// The package's Example receives and decrypts with pkg/lineapi alone.
 //
 // The choices and their evidence are in docs/letter-sealing.md.
 package e2ee

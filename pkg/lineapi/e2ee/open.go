@@ -25,6 +25,11 @@ type Opened struct {
 	SpecVersion int
 	// AAD is the MID form that authenticated a V2 message.
 	AAD sealing.AADForm
+	// FileName and KeyMaterial are a sealed image's or file's name and the
+	// key of its object on LINE's storage (set by OpenMessage; KeyMaterial
+	// is nil when the payload carries none, empty when it is not base64).
+	FileName    string
+	KeyMaterial []byte
 }
 
 // Open decrypts a sealed message sent to or by this account. For a 1:1

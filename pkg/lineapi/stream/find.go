@@ -37,7 +37,11 @@ func FindSends(ctx context.Context, open Opener, rev int64, reqSeqs []int64) (ma
 	found := map[int64]string{}
 	err := search(ctx, open, rev, func(op *Operation) bool {
 		if op.Type == OpSendMessage && want[op.ReqSeq] {
-			found[op.ReqSeq] = op.Message.Get("id").String()
+			if op.Message != nil {
+				found[op.ReqSeq] = op.Message.ID
+			} else {
+				found[op.ReqSeq] = ""
+			}
 		}
 		return len(found) == len(want)
 	})

@@ -6,23 +6,54 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/linectl/linectl/pkg/lineapi"
 	"github.com/linectl/linectl/pkg/lineapi/internal/jsondepth"
 )
 
 // Operation is one operation of the stream (docs/protocol.md §7). It owns its
-// data: ParseOperation copies the event once (gjson values then point into
-// that copy), so an Operation stays valid after the reader's next event and
-// may be kept, sent to another goroutine or compared later.
+// data: ParseOperation copies what it keeps, so an Operation stays valid
+// after the reader's next event and may be kept, sent to another goroutine
+// or compared later.
 type Operation struct {
 	Revision    int64
 	CreatedTime int64
 	Type        OpType
 	ReqSeq      int64
-	Param1      gjson.Result
-	Param2      gjson.Result
-	Param3      gjson.Result
-	// Message is the message object (Exists() false when absent).
-	Message gjson.Result
+	// Param1..3 are the operation's parameters (their meaning depends on
+	// Type: docs/protocol.md §7).
+	Param1, Param2, Param3 Param
+	// Message is the operation's message, decoded once; nil when the
+	// operation carries none (or null).
+	Message *lineapi.Message
+}
+
+// Param is an operation parameter: a string in LINE's operations, kept as
+// carried.
+type Param struct {
+	raw string // the JSON value; "" when absent
+	str string
+}
+
+// String is the parameter's text: a string's value, another value's JSON,
+// "" when absent.
+func (p Param) String() string { return p.str }
+
+// Exists reports whether the operation carries the parameter.
+func (p Param) Exists() bool { return p.raw != "" }
+
+// JSON is the parameter's JSON value as carried (nil when absent).
+func (p Param) JSON() []byte {
+	if p.raw == "" {
+		return nil
+	}
+	return []byte(p.raw)
+}
+
+func paramOf(v gjson.Result) Param {
+	if !v.Exists() {
+		return Param{}
+	}
+	return Param{raw: v.Raw, str: v.String()} // Raw points into ParseBytes's own copy
 }
 
 // ErrBadOperation is a stream event that is not a usable operation.
@@ -59,7 +90,7 @@ func ParseOperation(data []byte) (Operation, error) {
 	if !root.IsObject() {
 		return op, fmt.Errorf("%w: not an object", ErrBadOperation)
 	}
-	var rev, ctime, typ, reqSeq gjson.Result
+	var rev, ctime, typ, reqSeq, msg gjson.Result
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "revision":
@@ -71,13 +102,13 @@ func ParseOperation(data []byte) (Operation, error) {
 		case "reqSeq":
 			reqSeq = v
 		case "param1":
-			op.Param1 = v
+			op.Param1 = paramOf(v)
 		case "param2":
-			op.Param2 = v
+			op.Param2 = paramOf(v)
 		case "param3":
-			op.Param3 = v
+			op.Param3 = paramOf(v)
 		case "message":
-			op.Message = v
+			msg = v
 		}
 		return true
 	})
@@ -92,7 +123,14 @@ func ParseOperation(data []byte) (Operation, error) {
 	op.Type = OpType(t)
 	op.CreatedTime, _ = i64(ctime)
 	op.ReqSeq, _ = i64(reqSeq)
-	if op.Message.Exists() && !op.Message.IsObject() && op.Message.Type != gjson.Null {
+	switch {
+	case msg.IsObject():
+		m, err := lineapi.ParseMessage([]byte(msg.Raw))
+		if err != nil {
+			return op, fmt.Errorf("%w: %w", ErrBadOperation, err)
+		}
+		op.Message = m
+	case msg.Exists() && msg.Type != gjson.Null:
 		return op, fmt.Errorf("%w: message is not an object", ErrBadOperation)
 	}
 	return op, nil
