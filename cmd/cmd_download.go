@@ -256,7 +256,7 @@ func readMediaRefs(in io.Reader) ([]mediaRef, error) {
 		j := gjson.Parse(line)
 		var r mediaRef
 		var err error
-		if j.Get("type").String() == "message" { // a --text-only or history line
+		if j.Get("type").String() == "message" && !j.Get("message").IsObject() { // a --text-only or history line
 			if !lineapi.IsMedia(int(j.Get("contentType").Int())) {
 				continue
 			}
