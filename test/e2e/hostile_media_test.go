@@ -153,13 +153,11 @@ func TestHostileObjectServer(t *testing.T) {
 	}
 }
 
-// kill -9 during a plain upload: the pending line, printed before the
-// upload's first byte, names the message; 'linectl upload' completes it.
-func TestKillDuringPlainUploadLeavesPending(t *testing.T) {
-	e := newEnv(t)
-	e.loginQR()
-	data := bytes.Repeat([]byte("backup "), 1000)
-	file := writeFile(t, "backup.tar", data)
+// killedMidUpload sends file to Family and kills linectl (-9) once it
+// printed its first line, while the upload hangs: a placeholder message.
+// It returns that line.
+func (e *env) killedMidUpload(t *testing.T, file string) ([]byte, error) {
+	t.Helper()
 	e.sim.Delay("obs-upload", 30*time.Second) // the upload never ends before the kill
 	cmd := exec.Command(binary, "send", "--to", simgw.FamilyMID, "--file", file)
 	cmd.Env = e.environ()
@@ -173,6 +171,17 @@ func TestKillDuringPlainUploadLeavesPending(t *testing.T) {
 	line, err := bufio.NewReader(out).ReadBytes('\n')
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	_ = cmd.Wait()
+	return line, err
+}
+
+// kill -9 during a plain upload: the pending line, printed before the
+// upload's first byte, names the message; 'linectl upload' completes it.
+func TestKillDuringPlainUploadLeavesPending(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	data := bytes.Repeat([]byte("backup "), 1000)
+	file := writeFile(t, "backup.tar", data)
+	line, err := e.killedMidUpload(t, file)
 	l := decode(t, string(line))
 	if err != nil || l["type"] != "pending" || l["fileName"] != "backup.tar" || l["fileSize"] != float64(len(data)) || l["contentType"] != 14.0 {
 		t.Fatalf("first line %q (%v)", line, err)
@@ -244,19 +253,7 @@ func TestUploadFinishesAtASignal(t *testing.T) {
 	e.loginQR()
 	data := bytes.Repeat([]byte("report "), 500)
 	file := writeFile(t, "report.txt", data)
-	e.sim.Delay("obs-upload", 30*time.Second)
-	cmd := exec.Command(binary, "send", "--to", simgw.FamilyMID, "--file", file)
-	cmd.Env = e.environ()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, _ := bufio.NewReader(out).ReadBytes('\n')
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	_ = cmd.Wait()
+	line, _ := e.killedMidUpload(t, file)
 	id, _ := decode(t, string(line))["messageId"].(string)
 	if id == "" {
 		t.Fatalf("no pending line: %q", line)
