@@ -385,11 +385,7 @@ func downloadOne(ctx context.Context, store *obs.Client, sealer *e2ee.Sealer, r 
 		ctx, cancel = context.WithTimeoutCause(ctx, opts.MaxTime, fmt.Errorf("%w: the download took longer than --max-time %v", context.DeadlineExceeded, opts.MaxTime))
 		defer cancel()
 	}
-	meta := "" // X-Talk-Meta only for a sealed object, as the extension's download sends it
-	if r.path != "/r/talk/m/"+r.id {
-		meta = obs.TalkMeta(r.id)
-	}
-	n, err := store.Download(ctx, r.get, meta, w, limit)
+	n, err := store.Download(ctx, r.get, r.talkMeta(), w, limit)
 	if err != nil {
 		if cause := context.Cause(ctx); errors.Is(cause, context.DeadlineExceeded) {
 			err = cause
@@ -482,11 +478,7 @@ func safeFileName(name string) string {
 
 // checkOne asks whether r's object is stored (download --check).
 func checkOne(ctx context.Context, store *obs.Client, r mediaRef) (bool, error) {
-	meta := "" // X-Talk-Meta only for a sealed object, as a download sends it
-	if r.path != "/r/talk/m/"+r.id {
-		meta = obs.TalkMeta(r.id)
-	}
-	return store.Stored(ctx, r.get, meta)
+	return store.Stored(ctx, r.get, r.talkMeta())
 }
 
 // compactRefOf locates the object of a message line as 'receive
@@ -512,4 +504,13 @@ func compactRefOf(m gjson.Result) (mediaRef, error) {
 		r.size = n
 	}
 	return r, nil
+}
+
+// talkMeta is the X-Talk-Meta of r's download: only for a sealed object, as
+// the extension's download sends it.
+func (r mediaRef) talkMeta() string {
+	if r.path == "/r/talk/m/"+r.id {
+		return ""
+	}
+	return obs.TalkMeta(r.id)
 }

@@ -218,15 +218,7 @@ func (c *Client) Download(ctx context.Context, path, talkMeta string, w io.Write
 		defer cancel(nil)
 		idle := watchIdle(c.IdleTimeout, cancel)
 		defer idle.stop()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
-		if err != nil {
-			return err
-		}
-		c.header(req, token)
-		if talkMeta != "" {
-			req.Header.Set("x-talk-meta", talkMeta)
-		}
-		resp, err := c.HTTP.Do(req)
+		resp, err := c.get(ctx, path, talkMeta, token)
 		if err != nil {
 			if errors.Is(context.Cause(ctx), ErrStalled) {
 				return fmt.Errorf("%w: no answer within %v", ErrStalled, c.IdleTimeout)
@@ -281,15 +273,7 @@ func (c *Client) Download(ctx context.Context, path, talkMeta string, w io.Write
 func (c *Client) Stored(ctx context.Context, path, talkMeta string) (bool, error) {
 	var stored bool
 	err := c.retry(ctx, func(token string) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
-		if err != nil {
-			return err
-		}
-		c.header(req, token)
-		if talkMeta != "" {
-			req.Header.Set("x-talk-meta", talkMeta)
-		}
-		resp, err := c.HTTP.Do(req)
+		resp, err := c.get(ctx, path, talkMeta, token)
 		if err != nil {
 			return err
 		}
@@ -305,6 +289,20 @@ func (c *Client) Stored(ctx context.Context, path, talkMeta string) (bool, error
 		return answer("check", resp)
 	})
 	return stored, err
+}
+
+// get asks for the object at path (with X-Talk-Meta for a sealed one), as a
+// download does.
+func (c *Client) get(ctx context.Context, path, talkMeta, token string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	c.header(req, token)
+	if talkMeta != "" {
+		req.Header.Set("x-talk-meta", talkMeta)
+	}
+	return c.HTTP.Do(req)
 }
 
 // idleWatch cancels an attempt when no byte comes for d.
