@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net"
@@ -42,7 +43,11 @@ func TestServeNodeSDK(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	npm := exec.Command("npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
+	// Bounded: a registry or a script that hangs fails this test with what it
+	// saw, instead of the whole package at go test's timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	npm := exec.CommandContext(ctx, "npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
 	npm.Dir = dir
 	if out, err := npm.CombinedOutput(); err != nil {
 		t.Fatalf("npm ci: %v\n%s", err, out)
@@ -59,7 +64,7 @@ func TestServeNodeSDK(t *testing.T) {
 	l := e.addBotToken("--name", "node-sdk", "--webhook", "http://127.0.0.1:"+strconv.Itoa(port)+"/callback")
 	srv := e.startServing([]string{"serve"}, "serve")
 
-	node := exec.Command("node", "sdk-test.mjs")
+	node := exec.CommandContext(ctx, "node", "sdk-test.mjs")
 	node.Dir = dir
 	node.Env = append(os.Environ(), "LINECTL_URL="+srv.url, "TOKEN="+l["token"].(string), "SECRET="+l["channelSecret"].(string),
 		"HOOK_PORT="+strconv.Itoa(port), "TO="+simgw.BobMID, "ALSO="+simgw.CarolMID)
@@ -92,7 +97,7 @@ func TestServeNodeSDK(t *testing.T) {
 		}
 	}
 	if err := node.Wait(); err != nil {
-		t.Fatalf("node: %v\nsteps %v\nstderr:\n%s", err, steps, stderr.String())
+		t.Fatalf("node: %v (context: %v)\nsteps %v\nstderr:\n%s\nserve's stderr:\n%s", err, ctx.Err(), steps, stderr.String(), srv.stderrText())
 	}
 	if p := steps["push"]; p["status"] != float64(200) || len(p["sentMessages"].([]any)) != 1 {
 		t.Fatalf("push %v", p)
