@@ -40,7 +40,23 @@ var (
 // symbolic link), nil when it does not exist. A FIFO, device or socket is
 // refused before it is opened, and the file is opened non-blocking and read
 // to at most MaxFileSize bytes, so no path can hang linectl or fill its memory.
-func readBounded(path string) ([]byte, fs.FileInfo, error) {
+func readBounded(path string) (b []byte, st fs.FileInfo, err error) {
+	for range replacedTries {
+		if b, st, err = readBoundedOnce(path); !errors.Is(err, errReplaced) {
+			break
+		}
+	}
+	return b, st, err
+}
+
+// errReplaced: the file was replaced between its stat and its open — by
+// another linectl process saving it (write a temporary file, rename it
+// over the old): read again, the new file. replacedTries bounds the rereads.
+var errReplaced = errors.New("the file changed while it was opened")
+
+const replacedTries = 5
+
+func readBoundedOnce(path string) ([]byte, fs.FileInfo, error) {
 	st, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
@@ -63,7 +79,7 @@ func readBounded(path string) ([]byte, fs.FileInfo, error) {
 	}
 	defer fh.Close()
 	if st2, err := fh.Stat(); err != nil || !os.SameFile(st, st2) || !st2.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("%w: %s changed while it was opened", ErrNotRegular, path)
+		return nil, nil, fmt.Errorf("%w: %s: %w", ErrNotRegular, path, errReplaced)
 	}
 	b, err := io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
 	if err != nil {
@@ -233,7 +249,16 @@ func asDiskError(path string, err error) error {
 // through a symbolic link, and a file others may read is refused
 // (ErrInsecure) — what = what it holds, for the message. At most max bytes.
 // A missing file is (nil, nil).
-func ReadPrivateFile(path, what string, max int64) ([]byte, error) {
+func ReadPrivateFile(path, what string, max int64) (b []byte, err error) {
+	for range replacedTries {
+		if b, err = readPrivateOnce(path, what, max); !errors.Is(err, errReplaced) {
+			break
+		}
+	}
+	return b, err
+}
+
+func readPrivateOnce(path, what string, max int64) ([]byte, error) {
 	st, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -253,7 +278,7 @@ func ReadPrivateFile(path, what string, max int64) ([]byte, error) {
 	}
 	defer fh.Close()
 	if st2, err := fh.Stat(); err != nil || !os.SameFile(st, st2) {
-		return nil, fmt.Errorf("read %s: the file changed while it was opened", path)
+		return nil, fmt.Errorf("read %s: %w", path, errReplaced)
 	}
 	b, err := io.ReadAll(io.LimitReader(fh, max+1))
 	if err != nil {
