@@ -234,7 +234,10 @@ func checkMediaName(what, name string) error {
 }
 
 // progressSource reports an upload's progress on stderr once it has taken
-// more than a second, then at most once a second.
+// more than a second, then at most once a second. A file is handed to the
+// connection itself, unwrapped, so that the kernel copies it (sendfile on
+// Linux: the bytes never pass through linectl): its progress is its
+// offset, read once a second. Any other source is counted as it is read.
 func progressSource(f *factory, name string, src obs.Source) obs.Source {
 	if f.Quiet {
 		return src
@@ -245,29 +248,61 @@ func progressSource(f *factory, name string, src obs.Source) obs.Source {
 		if err != nil {
 			return nil, err
 		}
-		now := time.Now()
-		return &progressReader{ReadCloser: rc, f: f, name: name, size: src.Size, start: now, next: now.Add(time.Second)}, nil
+		p := &progress{f: f, name: name, size: src.Size, start: time.Now()}
+		if file, ok := rc.(*os.File); ok {
+			go p.poll(file)
+			return file, nil
+		}
+		p.next = p.start.Add(time.Second)
+		return &progressReader{ReadCloser: rc, p: p}, nil
 	}
 	return src
 }
 
-type progressReader struct {
-	io.ReadCloser
-	f          *factory
-	name       string
-	size, done int64
-	start      time.Time
-	next       time.Time
-	shown      bool
+// progress is what an upload has sent of its size.
+type progress struct {
+	f     *factory
+	name  string
+	size  int64
+	start time.Time
+	next  time.Time // the earliest time of the next line (progressReader)
+	shown bool
 }
 
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.ReadCloser.Read(b)
-	p.done += int64(n)
-	if now := time.Now(); now.After(p.next) || (p.shown && err == io.EOF) {
-		p.next, p.shown = now.Add(time.Second), true
-		p.f.progress("uploading %s: %d%% (%.1f of %.1f MB, %s)", p.name, p.done*100/max(p.size, 1),
-			float64(p.done)/1e6, float64(p.size)/1e6, now.Sub(p.start).Round(time.Second))
+func (p *progress) show(done int64, now time.Time) {
+	p.shown = true
+	p.f.progress("uploading %s: %d%% (%.1f of %.1f MB, %s)", p.name, done*100/max(p.size, 1),
+		float64(done)/1e6, float64(p.size)/1e6, now.Sub(p.start).Round(time.Second))
+}
+
+// poll shows file's offset once a second until it is closed or all sent.
+func (p *progress) poll(file *os.File) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for now := range t.C {
+		off, err := file.Seek(0, io.SeekCurrent)
+		if err != nil { // closed: the attempt is over
+			return
+		}
+		p.show(off, now)
+		if off >= p.size {
+			return
+		}
+	}
+}
+
+type progressReader struct {
+	io.ReadCloser
+	p    *progress
+	done int64
+}
+
+func (r *progressReader) Read(b []byte) (int, error) {
+	n, err := r.ReadCloser.Read(b)
+	r.done += int64(n)
+	if now := time.Now(); now.After(r.p.next) || (r.p.shown && err == io.EOF) {
+		r.p.next = now.Add(time.Second)
+		r.p.show(r.done, now)
 	}
 	return n, err
 }

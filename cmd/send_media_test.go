@@ -3,7 +3,10 @@ package cmd
 import (
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +47,57 @@ func TestUploadProgress(t *testing.T) {
 			t.Fatalf("quiet=%v stderr %q", quiet, got)
 		}
 	}
+}
+
+// A file goes to the connection unwrapped (sendfile: the kernel copies
+// it), and its progress is still shown, from its offset.
+func TestUploadProgressOfAFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.bin")
+	if err := os.WriteFile(path, make([]byte, 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	errb := &lockedBuffer{}
+	f := newFactory(&iostreams{Out: io.Discard, ErrOut: errb})
+	src := obs.Source{Size: 1000, Open: func() (io.ReadCloser, error) { return os.Open(path) }}
+	rc, err := progressSource(f, "big.bin", src).Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, ok := rc.(*os.File)
+	if !ok {
+		t.Fatalf("the file is wrapped (%T): no sendfile", rc)
+	}
+	if _, err := io.ReadFull(file, make([]byte, 250)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(errb.String(), "uploading big.bin: 25% "); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stderr %q", errb.String())
+		}
+	}
+	file.Close() // the attempt is over: no more lines
+	time.Sleep(1200 * time.Millisecond)
+	if n := strings.Count(errb.String(), "uploading"); n > 2 {
+		t.Fatalf("%d lines after the file was closed: %q", n, errb.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writers and readers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestSafeFileName(t *testing.T) {

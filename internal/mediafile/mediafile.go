@@ -5,6 +5,7 @@
 package mediafile
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -62,12 +63,7 @@ func DescribeImage(md *delivery.Media, head []byte) error {
 		md.Name = strings.TrimSuffix(md.Name, filepath.Ext(md.Name)) + "." + ext
 	}
 	info := map[string]any{"category": "original", "fileSize": md.Source.Size, "extension": ext}
-	b, err := readSource(md.Source) // once, for the header and the preview
-	if err != nil {
-		md.Metadata = map[string]string{"MEDIA_CONTENT_INFO": compactJSON(info)}
-		return nil // no preview: LINE shows the image without one
-	}
-	hd, ok, err := readHeader(b, ext)
+	hd, ok, err := describeSource(md.Source, ext)
 	if err != nil {
 		return err
 	}
@@ -78,11 +74,38 @@ func DescribeImage(md *delivery.Media, head []byte) error {
 	if !ok {
 		return nil // a header that does not read: sent as it is, never decoded
 	}
-	if p, w, h := startPreview(b, hd); p != nil {
+	if p, w, h := startPreview(md.Source, hd); p != nil {
 		md.Preview = p
 		md.Metadata["MEDIA_THUMB_INFO"] = compactJSON(map[string]int{"width": w, "height": h})
 	}
 	return nil
+}
+
+// headerPrefix is how much of an image is read for its header: a PNG's
+// IHDR (and PLTE) and a JPEG's frame header come within it but behind
+// unusually large metadata. The rest is read only when it is needed: a
+// GIF's frames are counted by walking all its blocks, and the preview is
+// decoded from the source when it is asked for (the sealed flow) — a plain
+// PNG or JPEG is never read whole before its upload.
+const headerPrefix = 256 << 10
+
+// describeSource reads src's header (readHeader): from its first
+// headerPrefix bytes, or from all of it for a GIF or a header the prefix
+// does not hold. ok is false when it does not read (see readHeader).
+func describeSource(src obs.Source, ext string) (header, bool, error) {
+	b, err := readSource(src, headerPrefix)
+	if err != nil {
+		return header{}, false, nil // no preview: LINE shows the image without one
+	}
+	whole := int64(len(b)) < headerPrefix
+	hd, ok, err := readHeader(b, ext)
+	if whole || err != nil || (ok && ext != "gif") {
+		return hd, ok, err
+	}
+	if b, err = readSource(src, MaxImageSize); err != nil {
+		return header{}, false, nil
+	}
+	return readHeader(b, ext)
 }
 
 func compactJSON(v any) string {
@@ -90,17 +113,20 @@ func compactJSON(v any) string {
 	return string(b)
 }
 
-// readSource reads a whole Source (an image, bounded by MaxImageSize).
-func readSource(src obs.Source) ([]byte, error) {
+// readSource reads up to limit bytes of src (the whole of an image: limit
+// MaxImageSize), into one allocation of the size it needs.
+func readSource(src obs.Source, limit int64) ([]byte, error) {
 	rc, err := src.Open()
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	var b bytes.Buffer
-	b.Grow(int(min(max(src.Size, 0), MaxImageSize)) + bytes.MinRead) // one allocation: the size is known
-	_, err = b.ReadFrom(io.LimitReader(rc, MaxImageSize))
-	return b.Bytes(), err
+	b := make([]byte, min(max(src.Size, 0), limit))
+	n, err := io.ReadFull(rc, b)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil // shorter than announced: the header says what it says
+	}
+	return b[:n], err
 }
 
 // decodeSlot lets one preview decode run at a time in the process (notify
@@ -117,22 +143,27 @@ var decodeSlot = make(chan struct{}, 1)
 // that does not decode, or is too large to decode safely (maxDecodeBytes),
 // gets none (nil): LINE shows the image without it. Only the first frame of
 // a GIF is decoded.
-func startPreview(b []byte, hd header) (preview func() []byte, w, h int) {
+func startPreview(src obs.Source, hd header) (preview func() []byte, w, h int) {
 	if hd.decodeBytes() > maxDecodeBytes {
 		return nil, 0, 0
 	}
 	w, h = previewSize(hd.cfg.Width, hd.cfg.Height, previewBox)
 	var once sync.Once
 	var jpg []byte
-	return func() []byte { once.Do(func() { jpg = makePreview(b, w, h) }); return jpg }, w, h
+	return func() []byte { once.Do(func() { jpg = makePreview(src, w, h) }); return jpg }, w, h
 }
 
-// makePreview decodes b and encodes its w×h preview (nil if it does not
-// decode).
-func makePreview(b []byte, w, h int) []byte {
+// makePreview decodes src, read as it goes (never held whole beside its
+// pixels), and encodes its w×h preview (nil if it does not decode).
+func makePreview(src obs.Source, w, h int) []byte {
 	decodeSlot <- struct{}{}
 	defer func() { <-decodeSlot }()
-	img, _, err := image.Decode(bytes.NewReader(b))
+	rc, err := src.Open()
+	if err != nil {
+		return nil
+	}
+	defer rc.Close()
+	img, _, err := image.Decode(bufio.NewReaderSize(io.LimitReader(rc, MaxImageSize), 64<<10))
 	if err != nil {
 		return nil
 	}

@@ -2,14 +2,21 @@ package mediafile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/linectl/linectl/pkg/lineapi/delivery"
+	"github.com/linectl/linectl/pkg/lineapi/obs"
 )
 
 func encode(t *testing.T, format string, w, h int) []byte {
@@ -77,4 +84,131 @@ func TestDescribeImage(t *testing.T) {
 	if md, err := FromBytes("huge.png", huge); err != nil || md.Preview != nil {
 		t.Fatalf("huge: %v, preview %v", err, md != nil && md.Preview != nil)
 	}
+}
+
+// countingSource is a Source of b that counts the bytes read from it.
+func countingSource(b []byte, read *int64) obs.Source {
+	return obs.Source{Size: int64(len(b)), Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(&countingReader{r: bytes.NewReader(b), n: read}), nil
+	}}
+}
+
+type countingReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	*c.n += int64(k)
+	return k, err
+}
+
+// A PNG or JPEG is described from its first headerPrefix bytes: a plain
+// send (no preview) never reads the rest before the upload. The preview,
+// when asked for, reads it as it decodes.
+func TestDescribeReadsOnlyTheHeader(t *testing.T) {
+	for _, format := range []string{"png", "jpg"} {
+		b := noise(t, format, 700, 700)
+		if len(b) <= 2*headerPrefix {
+			t.Fatalf("%s: %d bytes: too small for the test", format, len(b))
+		}
+		var read int64
+		md := &delivery.Media{ContentType: 1, Name: "x." + format, Source: countingSource(b, &read)}
+		if err := DescribeImage(md, b[:512]); err != nil {
+			t.Fatal(err)
+		}
+		if read > headerPrefix || md.Metadata["MEDIA_THUMB_INFO"] != `{"height":384,"width":384}` {
+			t.Fatalf("%s: read %d bytes of %d to describe it; metadata %v", format, read, len(b), md.Metadata)
+		}
+		if p := md.Preview(); p == nil {
+			t.Fatalf("%s: no preview", format)
+		}
+	}
+}
+
+// A header behind more than headerPrefix bytes of metadata (a JPEG's
+// APPn segments, a paletted PNG's PLTE behind a large chunk) and a GIF's
+// frames beyond it are read from the whole image.
+func TestDescribeHeaderBeyondPrefix(t *testing.T) {
+	// JPEG: SOI, then 6 APP2 segments of 65533 bytes (an ICC profile's
+	// size), then the rest of a small JPEG.
+	j := encode(t, "jpg", 500, 300)
+	var b bytes.Buffer
+	b.Write(j[:2])
+	for range 6 {
+		b.Write([]byte{0xFF, 0xE2, 0xFF, 0xFF})
+		b.Write(make([]byte, 0xFFFF-2))
+	}
+	b.Write(j[2:])
+	// PNG, paletted: IHDR, a 300 KB private chunk, then PLTE and the rest.
+	pal := image.NewPaletted(image.Rect(0, 0, 500, 300), color.Palette{color.Black, color.White})
+	var pb bytes.Buffer
+	if err := png.Encode(&pb, pal); err != nil {
+		t.Fatal(err)
+	}
+	p := pb.Bytes()
+	big := make([]byte, 300<<10)
+	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(big)))
+	chunk = append(chunk, "prVt"...)
+	chunk = append(chunk, big...)
+	chunk = binary.BigEndian.AppendUint32(chunk, crc32.ChecksumIEEE(append([]byte("prVt"), big...)))
+	p = append(append(append([]byte{}, p[:33]...), chunk...), p[33:]...) // 8 signature + 25 IHDR
+	for name, img := range map[string][]byte{"app.jpg": b.Bytes(), "pal.png": p} {
+		md, err := FromBytes(name, img)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if md.Metadata["MEDIA_THUMB_INFO"] != `{"height":230,"width":384}` || md.Preview() == nil {
+			t.Fatalf("%s: metadata %v", name, md.Metadata)
+		}
+	}
+	// GIF: two frames of noise, the second beyond the prefix.
+	g := noise(t, "gif", 700, 700)
+	if len(g) <= headerPrefix {
+		t.Fatalf("gif: %d bytes: too small for the test", len(g))
+	}
+	md, err := FromBytes("anim.gif", g)
+	if err != nil || !strings.Contains(md.Metadata["MEDIA_CONTENT_INFO"], `"animated":true`) {
+		t.Fatalf("gif: %v %v", err, md.Metadata)
+	}
+}
+
+// noise is a w×h image of random pixels (it does not compress) in format
+// (a GIF has two frames).
+func noise(t *testing.T, format string, w, h int) []byte {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	var b bytes.Buffer
+	var err error
+	switch format {
+	case "gif":
+		pal := make(color.Palette, 256)
+		for i := range pal {
+			pal[i] = color.RGBA{uint8(i), uint8(255 - i), uint8(i * 7), 255}
+		}
+		g := &gif.GIF{}
+		for range 2 {
+			p := image.NewPaletted(image.Rect(0, 0, w, h), pal)
+			for i := range p.Pix {
+				p.Pix[i] = uint8(r.Uint32())
+			}
+			g.Image, g.Delay = append(g.Image, p), append(g.Delay, 1)
+		}
+		err = gif.EncodeAll(&b, g)
+	default:
+		img := image.NewNRGBA(image.Rect(0, 0, w, h))
+		for i := range img.Pix {
+			img.Pix[i] = uint8(r.Uint32())
+		}
+		if format == "png" {
+			err = png.Encode(&b, img)
+		} else {
+			err = jpeg.Encode(&b, img, &jpeg.Options{Quality: 100})
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

@@ -55,7 +55,7 @@ func benchMedia(report *strings.Builder, bin, dir string, runs int, rtts []time.
 			s, err = run(env, nil, "curl", "-sS", "-f", "-o", "/dev/null", "-X", "POST", url+"/r/talk/m/"+id,
 				"-H", "x-line-access: "+obsToken, "-H", "x-line-application: CHROMEOS\t3.7.2\tChrome_OS\t", "-H", "Expect:",
 				"-H", "content-type: application/octet-stream", "-H", "x-obs-params: eyJ2ZXIiOiIyLjAiLCJuYW1lIjoiYmVuY2gucG5nIiwidHlwZSI6ImltYWdlIn0=",
-				"--data-binary", "@"+path)
+				"-T", path)
 			must(err)
 			curl = append(curl, s)
 		}
