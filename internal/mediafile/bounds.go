@@ -30,8 +30,9 @@ var ErrTooLarge = errors.New("the image is too large")
 // header is what an image's header says, read without decoding pixels.
 type header struct {
 	cfg         image.Config
-	frames      int  // 1 but for a GIF
-	progressive bool // a progressive JPEG (its decode holds every coefficient)
+	frames      int    // 1 but for a GIF
+	progressive bool   // a progressive JPEG (its decode holds every coefficient)
+	ext         string // png, jpg, gif
 }
 
 // readHeader reads an image's header (its dimensions; a GIF's frame count by
@@ -43,7 +44,7 @@ func readHeader(b []byte, ext string) (h header, ok bool, err error) {
 	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
 		return header{}, false, nil
 	}
-	h = header{cfg: cfg, frames: 1}
+	h = header{cfg: cfg, frames: 1, ext: ext}
 	switch ext {
 	case "gif":
 		n, err := gifFrames(b)

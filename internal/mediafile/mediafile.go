@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"image"
-	"image/draw"
 	_ "image/gif" // a decoder for the preview (the first frame)
 	"image/jpeg"
 	_ "image/png" // a decoder for the preview
@@ -20,8 +19,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-
-	xdraw "golang.org/x/image/draw"
 
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
@@ -150,28 +147,48 @@ func startPreview(src obs.Source, hd header) (preview func() []byte, w, h int) {
 	w, h = previewSize(hd.cfg.Width, hd.cfg.Height, previewBox)
 	var once sync.Once
 	var jpg []byte
-	return func() []byte { once.Do(func() { jpg = makePreview(src, w, h) }); return jpg }, w, h
+	return func() []byte { once.Do(func() { jpg = makePreview(src, hd, w, h) }); return jpg }, w, h
 }
 
-// makePreview decodes src, read as it goes (never held whole beside its
-// pixels), and encodes its w×h preview (nil if it does not decode).
-func makePreview(src obs.Source, w, h int) []byte {
+// makePreview decodes src, read as it goes, and encodes its w×h preview
+// (nil if it does not decode). A PNG is shrunk row by row as it is read
+// (shrinkPNG); the PNGs that reads not, and JPEGs and GIFs, are decoded
+// whole by the standard library, then shrunk.
+func makePreview(src obs.Source, hd header, w, h int) []byte {
 	decodeSlot <- struct{}{}
 	defer func() { <-decodeSlot }()
-	rc, err := src.Open()
-	if err != nil {
-		return nil
-	}
-	defer rc.Close()
-	img, _, err := image.Decode(bufio.NewReaderSize(io.LimitReader(rc, MaxImageSize), 64<<10))
+	img, err := decodePreview(src, hd.ext == "png", w, h)
 	if err != nil {
 		return nil
 	}
 	var out bytes.Buffer
-	if err := jpeg.Encode(&out, scaleDown(img, w, h), &jpeg.Options{Quality: previewQuality}); err != nil {
+	if err := jpeg.Encode(&out, img, &jpeg.Options{Quality: previewQuality}); err != nil {
 		return nil
 	}
 	return out.Bytes()
+}
+
+func decodePreview(src obs.Source, png bool, w, h int) (*image.RGBA, error) {
+	read := func(decode func(io.Reader) (*image.RGBA, error)) (*image.RGBA, error) {
+		rc, err := src.Open()
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		return decode(io.LimitReader(rc, MaxImageSize))
+	}
+	if png {
+		if img, err := read(func(r io.Reader) (*image.RGBA, error) { return shrinkPNG(r, w, h) }); err == nil {
+			return img, nil
+		}
+	}
+	return read(func(r io.Reader) (*image.RGBA, error) {
+		img, _, err := image.Decode(bufio.NewReaderSize(r, 64<<10))
+		if err != nil {
+			return nil, err
+		}
+		return shrinkImage(img, w, h), nil
+	})
 }
 
 // previewSize is w×h fitted within box×box, as the extension's Cy
@@ -183,20 +200,6 @@ func previewSize(w, h, box int) (int, int) {
 	}
 	a := math.Min(float64(box)/float64(w), float64(box)/float64(h))
 	return max(1, int(math.Round(float64(w)*a))), max(1, int(math.Round(float64(h)*a)))
-}
-
-// scaleDown draws img over white (JPEG has no alpha: transparent areas
-// would turn black) at nw×nh, bilinear.
-func scaleDown(img image.Image, nw, nh int) image.Image {
-	b := img.Bounds()
-	out := image.NewRGBA(image.Rect(0, 0, nw, nh))
-	draw.Draw(out, out.Bounds(), image.White, image.Point{}, draw.Src)
-	if nw == b.Dx() && nh == b.Dy() {
-		draw.Draw(out, out.Bounds(), img, b.Min, draw.Over)
-	} else {
-		xdraw.ApproxBiLinear.Scale(out, out.Bounds(), img, b, xdraw.Over, nil)
-	}
-	return out
 }
 
 // FromBytes is the image message of b, named name (its extension is set

@@ -171,7 +171,7 @@ func main() {
 		if *mediaRTTOnly {
 			rtts = rtts[1:]
 		}
-		benchMedia(report, abs, dir, min(*runs, 9), rtts)
+		benchMedia(report, abs, dir, *runs, rtts)
 		fmt.Print(report.String())
 		return
 	}
@@ -249,7 +249,7 @@ func main() {
 	benchReceive(report, abs, dir, []int{*ops / 10, *ops})
 	benchNotify(report, abs, cfg, env, *runs, l.wall)
 	benchServeLoad(report, abs, dir, min(*runs, 9), *serveRequests)
-	benchMedia(report, abs, dir, min(*runs, 9), []time.Duration{0, 40 * time.Millisecond})
+	benchMedia(report, abs, dir, *runs, []time.Duration{0, 40 * time.Millisecond})
 	benchBigFile(report, abs, dir, *bigRuns)
 	benchSigner(report, abs, dir, *runs, &sendBench{cfg: cfg, url: url, curl: c.wall})
 	must(os.WriteFile(*out, []byte(report.String()), 0o644))
