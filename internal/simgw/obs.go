@@ -240,14 +240,28 @@ func obsParams(h http.Header) (map[string]string, *obsAnswer) {
 	return p, nil
 }
 
-// readOBSBody reads an upload's body, never more than MaxOBSObject+1 bytes.
+// readOBSBody reads an upload's body, never more than MaxOBSObject+1 bytes:
+// one allocation of the announced size, filled by the reads (a
+// bytes.Buffer would clear it first — a second pass over every page, as
+// long again as the copy for a 5 MB image), then one byte more to see that
+// the body ends there.
 func (s *objectStore) readOBSBody(r *http.Request) ([]byte, *obsAnswer) {
-	var buf bytes.Buffer
+	lim := io.LimitReader(r.Body, s.opts.MaxOBSObject+1)
+	var b []byte
+	var err error
 	if n := r.ContentLength; n > 0 && n <= s.opts.MaxOBSObject {
-		buf.Grow(int(n) + bytes.MinRead) // one allocation, however large the object
+		// Shorter than announced is an error (net/http ends the body early:
+		// a client killed mid-upload), never a shorter object.
+		b = make([]byte, n)
+		if _, err = io.ReadFull(lim, b); err == nil {
+			var more bytes.Buffer
+			if _, err = more.ReadFrom(lim); more.Len() > 0 {
+				b = append(b, more.Bytes()...) // longer than announced: too large, or refused below
+			}
+		}
+	} else {
+		b, err = io.ReadAll(lim)
 	}
-	_, err := buf.ReadFrom(io.LimitReader(r.Body, s.opts.MaxOBSObject+1))
-	b := buf.Bytes()
 	switch {
 	case err != nil:
 		return nil, refuse(400, "body unreadable")
