@@ -542,7 +542,10 @@ func (s *Server) sendParts(ctx context.Context, w http.ResponseWriter, e *Entry,
 		if !rec.Started() {
 			return store.Put(rec.Token, rec.Key, nil) // nothing reached LINE: the key is free again
 		}
-		return store.Put(rec.Token, rec.Key, rec)
+		// The outcome, once the sends have ended: not waiting for its disk
+		// sync (Note) — the record Put before each send is what keeps a
+		// retry from sending twice.
+		return store.Note(rec.Token, rec.Key, rec)
 	}
 	var sendErr error
 	for start := 0; start < len(rec.Parts) && sendErr == nil; {

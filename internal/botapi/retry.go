@@ -1,8 +1,10 @@
 package botapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -71,25 +73,51 @@ func (r *Record) Started() bool {
 	return false
 }
 
-type retryFile struct {
-	Version int       `json:"version"`
-	Records []*Record `json:"records"`
-}
-
 // RetryStore keeps the records of requests with a retry key, in memory and
-// in the file at Path (rewritten at every change; "" keeps them in memory
-// only). A key is held by one request at a time.
+// in a journal at Path ("" keeps them in memory only): one JSON line per
+// change, appended, and on disk (fsync) before Put returns — a record that
+// says a send is starting is durable before the send. Puts that come
+// together share one write and one fsync (group commit), so concurrent
+// pushes do not queue behind each other's disk syncs; the journal is
+// rewritten with only the live records (compacted) when it has grown to
+// four times their size. A key is held by one request at a time.
 type RetryStore struct {
 	Path string
 	Now  func() time.Time
 
 	mu      sync.Mutex
-	records map[string]*Record
+	records map[string]*Record // as last Put (only the key's holder changes it)
+	lines   map[string][]byte  // each live record's journal line
 	busy    map[string]chan struct{}
 	loaded  bool
+
+	// The journal and its group commit (under mu).
+	f        *os.File // open for appending; nil: compact (rewrite) first
+	size     int64    // bytes in the journal
+	pending  []byte   // lines Put but not yet written
+	started  uint64   // batches started
+	done     uint64   // batches on disk (or failed)
+	failed   map[uint64]error
+	flushing bool
+	// compacting: the flush rewrites the journal (a Note then waits for
+	// it rather than append to the file being replaced).
+	compacting bool
+	cond       *sync.Cond
+	// Flushes counts the batches written (a test's evidence of group commit).
+	Flushes int
 }
 
-func rkey(token, key string) string { return token + " " + strings.ToLower(key) }
+// journalLine is one change: a record as it now is, or a key forgotten
+// (Record nil).
+type journalLine struct {
+	Token  string  `json:"token"`
+	Key    string  `json:"key"`
+	Record *Record `json:"record,omitempty"`
+}
+
+// maxJournal bounds the journal linectl reads: a record is a few hundred
+// bytes, so this holds a quarter of a million requests of a day.
+const maxJournal = 64 << 20
 
 func (s *RetryStore) now() time.Time {
 	if s.Now != nil {
@@ -110,23 +138,57 @@ func (s *RetryStore) loadLocked() error {
 	if s.loaded {
 		return nil
 	}
-	s.records, s.busy = map[string]*Record{}, map[string]chan struct{}{}
+	s.records, s.lines, s.busy, s.failed = map[string]*Record{}, map[string][]byte{}, map[string]chan struct{}{}, map[uint64]error{}
+	s.cond = sync.NewCond(&s.mu)
 	s.loaded = true
 	if s.Path == "" {
 		return nil
 	}
-	b, err := config.ReadFile(s.Path)
+	b, err := config.ReadPrivateFile(s.Path, "X-Line-Retry-Key records", maxJournal)
 	if err != nil || b == nil {
 		return err
 	}
-	var f retryFile
-	if err := json.Unmarshal(b, &f); err != nil {
+	bad := func(err error) error {
 		return fmt.Errorf("%w: %s is not a retry key file (%v): it was left as it is", config.ErrCorrupt, s.Path, err)
 	}
-	for _, r := range f.Records {
-		s.records[rkey(r.Token, r.Key)] = r
+	if bytes.HasPrefix(b, []byte(`{"version":`)) { // the first format: one JSON document, rewritten at every change
+		var f struct{ Records []*Record }
+		if err := json.Unmarshal(b, &f); err != nil {
+			return bad(err)
+		}
+		for _, r := range f.Records {
+			s.keep(rkey(r.Token, r.Key), r)
+		}
+		return nil // rewritten in the journal's form at the first Put (s.f is nil)
+	}
+	for len(b) > 0 {
+		line, rest, complete := bytes.Cut(b, []byte("\n"))
+		b = rest
+		var l journalLine
+		if err := json.Unmarshal(line, &l); err != nil {
+			if !complete {
+				break // the last line, torn by a crash while it was written: its Put never returned
+			}
+			return bad(err)
+		}
+		k := rkey(l.Token, l.Key)
+		if l.Record == nil {
+			delete(s.records, k)
+			delete(s.lines, k)
+			continue
+		}
+		s.keep(k, l.Record)
 	}
 	return nil
+}
+
+// keep holds r in memory (loading: from the journal).
+func (s *RetryStore) keep(k string, r *Record) {
+	line, err := json.Marshal(journalLine{Token: r.Token, Key: r.Key, Record: r})
+	if err != nil {
+		return
+	}
+	s.records[k], s.lines[k] = r, append(line, '\n')
 }
 
 // Acquire waits for the key to be free and returns its record (nil when
@@ -161,37 +223,151 @@ func (s *RetryStore) Acquire(token, key string) (*Record, func(), error) {
 	}
 }
 
-// Put stores r (nil with token and key: forgets the key) and writes the file.
-func (s *RetryStore) Put(token, key string, r *Record) error {
+// Put stores r (nil with token and key: forgets the key) and returns once
+// the change is on disk (synced).
+func (s *RetryStore) Put(token, key string, r *Record) error { return s.put(token, key, r, true) }
+
+// Note stores r as Put does but does not wait for the disk sync: the line
+// is written (a crash of the process keeps it) and synced with the next
+// batch. It is for a record whose sends have ended: should the machine
+// itself crash before the sync, the journal still holds the line Put
+// before the sends, whose parts say "attempting" — a retry answers them as
+// unknown and never sends them again.
+func (s *RetryStore) Note(token, key string, r *Record) error { return s.put(token, key, r, false) }
+
+func (s *RetryStore) put(token, key string, r *Record, durable bool) error {
+	l := journalLine{Token: token, Key: strings.ToLower(key), Record: r}
+	line, err := json.Marshal(l) // now, by the key's holder: the record as it is
+	if err != nil {
+		return err
+	}
+	line = append(line, '\n')
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.loadLocked(); err != nil {
 		return err
 	}
+	k := rkey(token, key)
 	if r == nil {
-		delete(s.records, rkey(token, key))
+		_, written := s.lines[k]
+		delete(s.records, k)
+		delete(s.lines, k)
+		if !written {
+			return nil // nothing of it in the journal to forget
+		}
 	} else {
-		s.records[rkey(token, key)] = r
+		s.records[k], s.lines[k] = r, line
 	}
-	return s.saveLocked()
-}
-
-func (s *RetryStore) saveLocked() error {
 	if s.Path == "" {
 		return nil
 	}
-	f := retryFile{Version: 1, Records: []*Record{}}
+	if !durable && s.f != nil && !s.compacting {
+		// Appended beside a batch being synced, if any: each write of a
+		// file opened for appending lands whole at its end.
+		if _, err := s.f.Write(line); err == nil {
+			s.size += int64(len(line))
+			return nil
+		}
+	}
+	s.pending = append(s.pending, line...)
+	mine := s.started + 1 // the next batch to start carries this line
+	for s.done < mine {
+		if s.flushing {
+			s.cond.Wait()
+			continue
+		}
+		s.flush()
+	}
+	return s.failed[mine]
+}
+
+// flush writes the pending lines as one batch (mu held; released while it
+// writes): appended and synced, or — when the journal is not open, or has
+// grown to four times the live records — the live records rewritten
+// atomically in its place.
+func (s *RetryStore) flush() {
+	s.flushing = true
+	s.started++
+	n, batch := s.started, s.pending
+	s.pending = nil
+	var live []byte
+	compact := s.f == nil
+	if !compact {
+		var liveSize int
+		for _, l := range s.lines {
+			liveSize += len(l)
+		}
+		compact = s.size+int64(len(batch)) > 4*int64(liveSize)+64<<10
+	}
+	if compact {
+		live = s.snapshot()
+	}
+	f := s.f
+	s.compacting = compact
+	s.mu.Unlock()
+	var err error
+	var size int64
+	if compact {
+		f, size, err = s.rewrite(f, live)
+	} else {
+		err = appendSync(f, batch)
+	}
+	s.mu.Lock()
+	switch {
+	case err != nil:
+		if f != nil {
+			_ = f.Close()
+		}
+		f = nil // rewritten from memory at the next Put
+		s.failed[n] = err
+	case compact:
+		s.size = size
+	default:
+		s.size += int64(len(batch))
+	}
+	s.f, s.compacting = f, false
+	s.done, s.flushing = n, false
+	s.Flushes++
+	s.cond.Broadcast()
+}
+
+// snapshot is every live record's line, the expired dropped (mu held).
+func (s *RetryStore) snapshot() []byte {
 	now := s.now()
+	var b []byte
 	for k, r := range s.records {
 		if now.Sub(r.Created) > RetryKeyTTL {
 			delete(s.records, k)
+			delete(s.lines, k)
 			continue
 		}
-		f.Records = append(f.Records, r)
+		b = append(b, s.lines[k]...)
 	}
-	b, err := json.Marshal(f)
+	return b
+}
+
+// rewrite replaces the journal with live (WriteFileAtomic: 0600, fsync,
+// rename, the directory synced) and opens it for appending.
+func (s *RetryStore) rewrite(old *os.File, live []byte) (*os.File, int64, error) {
+	if old != nil {
+		_ = old.Close()
+	}
+	if err := config.WriteFileAtomic(s.Path, live); err != nil {
+		return nil, 0, err
+	}
+	f, err := os.OpenFile(s.Path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
+		return nil, 0, err
+	}
+	return f, int64(len(live)), nil
+}
+
+// appendSync appends b to f and syncs it.
+func appendSync(f *os.File, b []byte) error {
+	if _, err := f.Write(b); err != nil {
 		return err
 	}
-	return config.WriteFileAtomic(s.Path, append(b, '\n'))
+	return f.Sync()
 }
+
+func rkey(token, key string) string { return token + " " + strings.ToLower(key) }

@@ -1,9 +1,15 @@
 package botapi
 
 import (
+	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/linectl/linectl/internal/config"
 )
 
 // A retry key is kept 24 hours from its first request, as LINE keeps it,
@@ -60,4 +66,103 @@ func TestRetryKeyOneAtATime(t *testing.T) {
 	}
 	release()
 	<-got
+}
+
+// Puts that come together share one write and one sync (group commit);
+// every one of them, and every Note after them, is in the journal after a
+// restart.
+func TestRetryJournalGroupCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bot-retry-keys.json")
+	now := time.Now()
+	s := &RetryStore{Path: path, Now: func() time.Time { return now }}
+	const n = 64
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+			rec := &Record{Key: key, Token: "tok", Created: now, Parts: []Part{{To: "u1", State: partAttempting}}}
+			if err := s.Put("tok", key, rec); err != nil {
+				t.Error(err)
+			}
+			rec.Parts[0].State, rec.Parts[0].MessageID = partSent, fmt.Sprint(i)
+			if err := s.Note("tok", key, rec); err != nil { // the outcome: written, synced later
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if s.Flushes >= n {
+		t.Fatalf("%d Puts, %d flushes: no group commit", n, s.Flushes)
+	}
+	s2 := &RetryStore{Path: path, Now: s.Now} // a restart
+	for i := range n {
+		key := fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+		r, release, err := s2.Acquire("tok", key)
+		if err != nil || r == nil || !r.Done() || r.Parts[0].MessageID != fmt.Sprint(i) {
+			t.Fatalf("key %d after a restart: %+v %v", i, r, err)
+		}
+		release()
+	}
+}
+
+// The journal is compacted as it grows (only the live records are
+// rewritten), a line torn by a crash is ignored, and the first format (one
+// JSON document) is read.
+func TestRetryJournalCompactsAndRecovers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bot-retry-keys.json")
+	now := time.Now()
+	s := &RetryStore{Path: path, Now: func() time.Time { return now }}
+	key := "123e4567-e89b-12d3-a456-426614174000"
+	rec := &Record{Key: key, Token: "tok", Created: now, Parts: []Part{{To: "u1", State: partSent, MessageID: "1"}}}
+	for range 2000 { // the same record again and again: the journal would grow without bound
+		if err := s.Put("tok", key, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Size() > 200<<10 || st.Mode().Perm() != 0o600 {
+		t.Fatalf("journal after 2000 Puts of one record: %v, %v", st.Size(), err)
+	}
+	// A crash in the middle of a line: the torn line is ignored.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteString(`{"token":"tok","key":"0000`)
+	f.Close()
+	r, release, err := (&RetryStore{Path: path, Now: s.Now}).Acquire("tok", key)
+	if err != nil || r == nil || !r.Done() {
+		t.Fatalf("after a torn line: %+v %v", r, err)
+	}
+	release()
+	// A bad line that is not the last: refused, the file left as it is.
+	if err := os.WriteFile(path, []byte("not json\n{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := (&RetryStore{Path: path, Now: s.Now}).Acquire("tok", key); !errors.Is(err, config.ErrCorrupt) {
+		t.Fatalf("bad journal: %v", err)
+	}
+	// The first format.
+	old := `{"version":1,"records":[{"key":"` + key + `","token":"tok","path":"/v2/bot/message/push","requestId":"r","created":"` +
+		now.Format(time.RFC3339Nano) + `","parts":[{"to":"u1","index":0,"state":"sent","messageId":"7"}]}]}` + "\n"
+	if err := os.WriteFile(path, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s3 := &RetryStore{Path: path, Now: s.Now}
+	r, release, err = s3.Acquire("tok", key)
+	if err != nil || r == nil || r.Parts[0].MessageID != "7" {
+		t.Fatalf("first format: %+v %v", r, err)
+	}
+	release()
+	if err := s3.Put("tok", "00000000-0000-4000-8000-000000000001", &Record{Token: "tok", Key: "00000000-0000-4000-8000-000000000001", Created: now}); err != nil {
+		t.Fatal(err)
+	}
+	r, release, err = (&RetryStore{Path: path, Now: s.Now}).Acquire("tok", key)
+	if err != nil || r == nil || r.Parts[0].MessageID != "7" {
+		t.Fatalf("first format, after the journal replaced it: %+v %v", r, err)
+	}
+	release()
 }

@@ -126,7 +126,7 @@ func main() {
 	mediaRTTOnly := flag.Bool("media-rtt-only", false, "measure only the 5 MB image send at 40 ms RTT and print it (docs/benchmarks.md untouched)")
 	latencyOnly := flag.Bool("latency-only", false, "measure only the round trips (0 and 40 ms) and print them (docs/benchmarks.md untouched)")
 	bigOnly := flag.Bool("bigfile-only", false, "measure only the 1 GiB file (send and download) and print it (docs/benchmarks.md untouched)")
-	bigRuns := flag.Int("bigfile-runs", 1, "runs per 1 GiB measurement")
+	bigRuns := flag.Int("bigfile-runs", 3, "runs per 1 GiB measurement")
 	agentColdOnly := flag.Bool("agent-cold-only", false, "measure only the cold send through the gateway agent at 40 ms RTT and print it (docs/benchmarks.md untouched)")
 	serveLoadOnly := flag.Bool("serve-load-only", false, "measure only notify serve under load (1 and 8 clients) and print it (docs/benchmarks.md untouched)")
 	serveRequests := flag.Int("serve-requests", 400, "requests per notify serve load measurement")

@@ -106,26 +106,32 @@ func startNotifyServe(bin, cfg string, env []string) (api, token string, stop fu
 	var tl struct{ Token string }
 	must(json.Unmarshal(out, &tl))
 
-	srv := exec.Command(bin, "notify", "serve", "--listen", "127.0.0.1:0", "--rate-limit", "1000000/h")
+	base, stop := startServer(bin, env, "notify-serve", "notify", "serve", "--listen", "127.0.0.1:0", "--rate-limit", "1000000/h")
+	return base + "/api/notify", tl.Token, stop
+}
+
+// startServer runs bin with args, a server that prints {"type":typ,"url":…}
+// when it listens, and returns that URL and how to stop it.
+func startServer(bin string, env []string, typ string, args ...string) (base string, stop func()) {
+	srv := exec.Command(bin, args...)
 	srv.Env = env
 	stdout, err := srv.StdoutPipe()
 	must(err)
 	must(srv.Start())
 	sc := bufio.NewScanner(stdout)
-	var base string
 	for sc.Scan() {
 		var l struct{ Type, URL string }
-		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Type == "notify-serve" {
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Type == typ {
 			base = l.URL
 			break
 		}
 	}
 	if base == "" {
-		must(fmt.Errorf("notify serve printed no notify-serve line"))
+		must(fmt.Errorf("%s printed no %s line", strings.Join(args, " "), typ))
 	}
 	go func() {
 		for sc.Scan() { // drain the request lines
 		}
 	}()
-	return base + "/api/notify", tl.Token, func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }
+	return base, func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }
 }
