@@ -192,3 +192,25 @@ func FuzzShrinkPNG(f *testing.F) {
 		}
 	})
 }
+
+// The word-wide byte arithmetic of the filters is the byte arithmetic, for
+// every pair of bytes in every lane.
+func TestBytesInAWord(t *testing.T) {
+	for a := range 256 {
+		for b := range 256 {
+			for lane := range 4 {
+				sh := 8 * lane
+				wa, wb := uint32(a)<<sh|0x5a<<((sh+8)%32), uint32(b)<<sh|0xa5<<((sh+8)%32)
+				if got := uint8(addBytes(wa, wb) >> sh); got != uint8(a+b) {
+					t.Fatalf("addBytes %d+%d lane %d: %d", a, b, lane, got)
+				}
+				if got := uint8(meanBytes(wa, wb) >> sh); got != uint8((a+b)/2) {
+					t.Fatalf("meanBytes %d,%d lane %d: %d", a, b, lane, got)
+				}
+				if got := uint8(addBytes64(uint64(wa)<<32|uint64(wa), uint64(wb)<<32|uint64(wb)) >> (sh + 32)); got != uint8(a+b) {
+					t.Fatalf("addBytes64 %d+%d lane %d: %d", a, b, lane, got)
+				}
+			}
+		}
+	}
+}

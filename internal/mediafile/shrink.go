@@ -16,10 +16,11 @@ import (
 type shrinker struct {
 	w, h, nw, nh int
 	out          *image.RGBA
-	start        []int    // the first source column of each box, and w
-	sum          []uint32 // r, g, b sums of the boxes of the row being filled
-	rows         uint32   // source rows added to it
-	oy           int      // its y
+	start        []int               // the first source column of each box, and w
+	sum          []uint32            // r, g, b sums of the boxes of the row being filled
+	rows         uint32              // source rows added to it
+	oy           int                 // its y
+	inv          map[uint32][]uint64 // inverses, by rows
 }
 
 func newShrinker(w, h, nw, nh int) *shrinker {
@@ -57,12 +58,10 @@ func (s *shrinker) flush() {
 		return
 	}
 	px := s.out.Pix[s.oy*s.out.Stride:]
+	inv := s.inverses()
 	for b := range s.nw {
 		n := uint64(s.start[b+1]-s.start[b]) * uint64(s.rows)
-		// (sum + n/2) / n by a multiplication (three divisions a box were
-		// a tenth of the preview's time): m = ⌈2³²/n⌉ gives the quotient
-		// or one more, which the check takes back.
-		m := (1<<32 + n - 1) / n
+		m := inv[b]
 		for k := range 3 {
 			x := uint64(s.sum[3*b+k]) + n/2
 			q := x * m >> 32
@@ -75,6 +74,27 @@ func (s *shrinker) flush() {
 		px[4*b+3] = 0xff
 	}
 	s.rows = 0
+}
+
+// inverses is, for each box of a row of s.rows source rows, m = ⌈2³²/n⌉
+// (n: the box's pixels), so that (sum + n/2) / n is a multiplication: m
+// gives the quotient or one more, which flush takes back. A box's rows are
+// one of two counts, so the divisions are made twice, not once a box
+// (three divisions a box were a tenth of the preview's time).
+func (s *shrinker) inverses() []uint64 {
+	if inv, ok := s.inv[s.rows]; ok {
+		return inv
+	}
+	if s.inv == nil {
+		s.inv = map[uint32][]uint64{}
+	}
+	inv := make([]uint64, s.nw)
+	for b := range inv {
+		n := uint64(s.start[b+1]-s.start[b]) * uint64(s.rows)
+		inv[b] = (1<<32 + n - 1) / n
+	}
+	s.inv[s.rows] = inv
+	return inv
 }
 
 func (s *shrinker) result() *image.RGBA {
