@@ -7,8 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/linectl/linectl/internal/simgw"
 )
@@ -223,6 +226,51 @@ func TestServeRetryKey(t *testing.T) {
 		if got[s] != n {
 			t.Fatalf("%q stored %d times, want %d (%v)", s, got[s], n, got)
 		}
+	}
+}
+
+// kill -9 in the middle of a keyed push: the journal already held the
+// record that its send was starting (synced before the send), so after a
+// restart the same key is 500 — may have been delivered — and the message
+// is never sent a second time.
+func TestServeRetryKeyKilledMidSend(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	tok := e.addBotToken()["token"].(string)
+	srv := e.startServing([]string{"serve"}, "serve", "--confirm-timeout", "1s")
+	const key = "623e4567-e89b-12d3-a456-426614174000"
+	body := map[string]any{"to": simgw.BobMID, "messages": []any{text("killed mid-send")}}
+	e.sim.Delay("sendMessage", 2*time.Second)
+	go func() { // its answer never comes: the server is killed
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", srv.url+"/v2/bot/message/push", bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Line-Retry-Key", key)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	journal := filepath.Join(filepath.Dir(e.config), "bot-retry-keys.json")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if b, _ := os.ReadFile(journal); bytes.Contains(b, []byte(key)) && bytes.Contains(b, []byte(`"attempting"`)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the journal never said the send was starting")
+		}
+	}
+	_ = srv.cmd.Process.Kill()
+	<-srv.done
+	e.sim.Delay("sendMessage", 0)
+	time.Sleep(2500 * time.Millisecond) // the simulator finishes the delayed call (stored, or not)
+	srv = e.startServing([]string{"serve"}, "serve", "--confirm-timeout", "1s")
+	defer srv.stop()
+	for range 2 {
+		wantBot(t, botCall(t, "POST", srv.url+"/v2/bot/message/push", tok, body, "X-Line-Retry-Key", key), 500, "linectl stopped while sending it")
+	}
+	if n := storedTexts(e)["killed mid-send"]; n > 1 {
+		t.Fatalf("stored %d times", n)
 	}
 }
 
