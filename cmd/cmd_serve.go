@@ -148,8 +148,13 @@ func newBotServer(ctx context.Context, f *factory, opts *notifyServeOptions, ss 
 	if err != nil {
 		return nil, err
 	}
-	retry := &botapi.RetryStore{Path: st.BotRetryKeysPath(), Now: f.Now}
-	if err := retry.Load(); err != nil {
+	retry := &botapi.RetryStore{Path: st.BotRetryKeysPath(), Now: f.Now, Lock: st.LockBotRetryKeys}
+	switch err := retry.Load(); {
+	case errors.Is(err, state.ErrLocked):
+		// As with the webhooks: this serve answers the API, but a request
+		// with a retry key only where its key is kept.
+		f.progress("linectl: serve: another 'linectl serve' keeps this config's X-Line-Retry-Key records; requests with a retry key are refused here (500, nothing sent)")
+	case err != nil:
 		return nil, err
 	}
 	b := &botServer{f: f, tokens: tokens, ss: ss, opts: opts, hooks: st.Webhooks()}

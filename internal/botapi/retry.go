@@ -84,8 +84,13 @@ func (r *Record) Started() bool {
 type RetryStore struct {
 	Path string
 	Now  func() time.Time
+	// Lock, when set, takes the records' lock before they are first read
+	// (without waiting): a store that cannot take it answers every keyed
+	// request with its error, and tries again at the next.
+	Lock func() (unlock func(), err error)
 
 	mu      sync.Mutex
+	unlock  func()
 	records map[string]*Record // as last Put (only the key's holder changes it)
 	lines   map[string][]byte  // each live record's journal line
 	busy    map[string]chan struct{}
@@ -138,6 +143,13 @@ func (s *RetryStore) loadLocked() error {
 	if s.loaded {
 		return nil
 	}
+	if s.Lock != nil && s.Path != "" {
+		unlock, err := s.Lock()
+		if err != nil {
+			return fmt.Errorf("another 'linectl serve' keeps this config's X-Line-Retry-Key records (%w)", err)
+		}
+		s.unlock = unlock // held until Close or the process's end (kept: its file must not be collected)
+	}
 	s.records, s.lines, s.busy, s.failed = map[string]*Record{}, map[string][]byte{}, map[string]chan struct{}{}, map[uint64]error{}
 	s.cond = sync.NewCond(&s.mu)
 	s.loaded = true
@@ -180,6 +192,24 @@ func (s *RetryStore) loadLocked() error {
 		s.keep(k, l.Record)
 	}
 	return nil
+}
+
+// Close releases the records' lock (Lock) and closes the journal.
+func (s *RetryStore) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.flushing {
+		s.cond.Wait()
+	}
+	if s.f != nil {
+		_ = s.f.Close()
+		s.f = nil
+	}
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
+	}
+	s.loaded = false
 }
 
 // keep holds r in memory (loading: from the journal).

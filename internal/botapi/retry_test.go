@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,4 +166,33 @@ func TestRetryJournalCompactsAndRecovers(t *testing.T) {
 		t.Fatalf("first format, after the journal replaced it: %+v %v", r, err)
 	}
 	release()
+}
+
+// One store keeps a config's records (Lock): a second one refuses keyed
+// requests — it would lose the first's keys, and a retry sent to it could
+// send twice — until the first is closed.
+func TestRetryStoreLock(t *testing.T) {
+	dir := t.TempDir()
+	path, lockPath := filepath.Join(dir, "bot-retry-keys.json"), filepath.Join(dir, "bot-retry-keys.lock")
+	lock := func() (func(), error) {
+		unlock, ok, err := config.TryLock(lockPath)
+		if err == nil && !ok {
+			err = errors.New("held")
+		}
+		return unlock, err
+	}
+	a, b := &RetryStore{Path: path, Lock: lock}, &RetryStore{Path: path, Lock: lock}
+	if err := a.Load(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.Acquire("tok", "k"); err == nil || !strings.Contains(err.Error(), "another 'linectl serve'") {
+		t.Fatalf("second store: %v", err)
+	}
+	a.Close()
+	_, release, err := b.Acquire("tok", "k")
+	if err != nil {
+		t.Fatalf("after the first closed: %v", err)
+	}
+	release()
+	b.Close()
 }

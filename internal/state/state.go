@@ -32,6 +32,7 @@ const (
 	FileBotTokens    = "bot-tokens.json"      // serve's Messaging API tokens (format: internal/botapi)
 	FileBotSecrets   = "bot-secrets.json"     // their channel secrets (webhook signatures)
 	FileBotRetryKeys = "bot-retry-keys.json"  // X-Line-Retry-Key records, 24 h (format: internal/botapi)
+	FileBotRetryLock = "bot-retry-keys.lock"  // one keeper of them per config
 	FileBotWebhooks  = "bot-webhooks.json"    // the webhooks' stream position
 	FileBotHooksLock = "bot-webhooks.lock"    // one webhook dispatcher per config
 	DirSigner        = "signer"               // the imported signing module (format: pkg/lineapi/wasmsign)
@@ -68,6 +69,12 @@ func (d *Dir) BotTokensPaths() (tokens, secrets string) {
 
 // BotRetryKeysPath is serve's X-Line-Retry-Key records (internal/botapi's).
 func (d *Dir) BotRetryKeysPath() string { return d.path(FileBotRetryKeys) }
+
+// LockBotRetryKeys takes the lock of the retry key records without waiting
+// (ErrLocked when another serve holds it): one process keeps them, or two
+// would each lose the other's keys and a retry sent to the other could send
+// its message twice.
+func (d *Dir) LockBotRetryKeys() (unlock func(), err error) { return tryLock(d.path(FileBotRetryLock)) }
 
 // SignerDir is where `signer import` puts LINE's module.
 func (d *Dir) SignerDir() string { return d.path(DirSigner) }

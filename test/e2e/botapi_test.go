@@ -274,6 +274,30 @@ func TestServeRetryKeyKilledMidSend(t *testing.T) {
 	}
 }
 
+// Two serves on one config: the second answers the API, but a request with
+// a retry key only where its keys are kept — it is refused there (500,
+// nothing sent), or a retry sent to the other server could send twice.
+func TestServeRetryKeysOneKeeper(t *testing.T) {
+	e := newEnv(t)
+	e.loginQR()
+	tok := e.addBotToken()["token"].(string)
+	first := e.startServing([]string{"serve"}, "serve")
+	defer first.stop()
+	second := e.startServing([]string{"serve"}, "serve")
+	defer second.stop()
+	body := map[string]any{"to": simgw.BobMID, "messages": []any{text("to the second")}}
+	const key = "723e4567-e89b-12d3-a456-426614174000"
+	wantBot(t, botCall(t, "POST", second.url+"/v2/bot/message/push", tok, body, "X-Line-Retry-Key", key), 500, "another 'linectl serve' keeps")
+	if !strings.Contains(second.stderrText(), "requests with a retry key are refused here") {
+		t.Fatalf("stderr %q", second.stderrText())
+	}
+	wantBot(t, botCall(t, "POST", second.url+"/v2/bot/message/push", tok, body), 200, "sentMessages")
+	wantBot(t, botCall(t, "POST", first.url+"/v2/bot/message/push", tok, body, "X-Line-Retry-Key", key), 200, "sentMessages")
+	if n := storedTexts(e)["to the second"]; n != 2 {
+		t.Fatalf("stored %d times, want 2 (the unkeyed one and the keyed one on the first server)", n)
+	}
+}
+
 // quoteToken (a reply to that message) and textV2 mentions reach LINE as
 // 'linectl send --reply-to/--mention' sends them.
 func TestServeQuoteAndMentions(t *testing.T) {
