@@ -228,6 +228,12 @@ func parseSendArgs(ctx context.Context, f *factory, opts *sendOptions, args []st
 		}
 	}
 	if done, err := parseMediaArgs(f, opts, args, stickerSet); done || err != nil {
+		if md := opts.Media; err == nil && md != nil && md.StartPreview != nil {
+			// On the second core while the process starts (it waits for
+			// nothing else yet): a sealed chat uploads it, a plain one stops
+			// it when the flow is known.
+			md.StartPreview()
+		}
 		return err
 	}
 	if stickerSet {

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
@@ -72,7 +73,7 @@ func DescribeImage(md *delivery.Media, head []byte) error {
 		return nil // a header that does not read: sent as it is, never decoded
 	}
 	if p, w, h := startPreview(md.Source, hd); p != nil {
-		md.Preview = p
+		md.Preview, md.StartPreview, md.StopPreview = p.Get, p.Start, p.Stop
 		md.Metadata["MEDIA_THUMB_INFO"] = compactJSON(map[string]int{"width": w, "height": h})
 	}
 	return nil
@@ -131,33 +132,109 @@ func readSource(src obs.Source, limit int64) ([]byte, error) {
 // memory decoding takes stays bounded whatever the number of requests.
 var decodeSlot = make(chan struct{}, 1)
 
-// startPreview returns the image's preview, made on first call: fitted
-// within previewBox×previewBox, a JPEG of previewQuality (as the
-// extension). The size is known at once (from the image's header, for the
-// message's MEDIA_THUMB_INFO); the JPEG is made only when asked for — a
-// plain image uploads none — and a sender that wants it ready in time starts
-// it in the background (delivery does, beside the sealed upload). An image
-// that does not decode, or is too large to decode safely (maxDecodeBytes),
-// gets none (nil): LINE shows the image without it. Only the first frame of
-// a GIF is decoded.
-func startPreview(src obs.Source, hd header) (preview func() []byte, w, h int) {
+// startPreview returns the image's preview, fitted within
+// previewBox×previewBox, a JPEG of previewQuality (as the extension). The
+// size is known at once (from the image's header, for the message's
+// MEDIA_THUMB_INFO); the JPEG is made when asked for — a plain image uploads
+// none — or when started early, and a sender that wants it ready in time
+// starts it in the background (delivery does, beside the sealed upload). An
+// image that does not decode, or is too large to decode safely
+// (maxDecodeBytes), gets none (nil): LINE shows the image without it. Only
+// the first frame of a GIF is decoded.
+func startPreview(src obs.Source, hd header) (p *previewJob, w, h int) {
 	if hd.decodeBytes() > maxDecodeBytes {
 		return nil, 0, 0
 	}
 	w, h = previewSize(hd.cfg.Width, hd.cfg.Height, previewBox)
-	var once sync.Once
-	var jpg []byte
-	return func() []byte { once.Do(func() { jpg = makePreview(src, hd, w, h) }); return jpg }, w, h
+	return &previewJob{src: src, hd: hd, w: w, h: h}, w, h
+}
+
+// previewJob makes a preview once, in the background when started; a stop
+// ends the making at its next read of the image, and a later Get makes it
+// again.
+type previewJob struct {
+	src  obs.Source
+	hd   header
+	w, h int
+	mu   sync.Mutex
+	run  *previewRun // the making under way or done; nil: none yet, or stopped
+}
+
+type previewRun struct {
+	stop atomic.Bool
+	done chan struct{}
+	jpg  []byte
+}
+
+// Start starts making the preview, if it is not under way or made.
+func (p *previewJob) Start() { p.start() }
+
+func (p *previewJob) start() *previewRun {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.run == nil {
+		r := &previewRun{done: make(chan struct{})}
+		p.run = r
+		go func() {
+			defer close(r.done)
+			r.jpg = makePreview(p.src, p.hd, p.w, p.h, &r.stop)
+		}()
+	}
+	return p.run
+}
+
+// Stop stops a making under way (a made preview is kept).
+func (p *previewJob) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r := p.run; r != nil {
+		select {
+		case <-r.done:
+			if r.jpg != nil || !r.stop.Load() {
+				return // made (or failed for good): kept
+			}
+		default:
+		}
+		r.stop.Store(true)
+		p.run = nil
+	}
+}
+
+// Get returns the preview, made now if needed (nil: none).
+func (p *previewJob) Get() []byte {
+	for {
+		r := p.start()
+		<-r.done
+		if !r.stop.Load() {
+			return r.jpg
+		}
+		// Stopped before it was made: make it again.
+	}
+}
+
+// stoppable reads r until stop is set.
+type stoppable struct {
+	r    io.Reader
+	stop *atomic.Bool
+}
+
+var errPreviewStopped = errors.New("the preview was stopped")
+
+func (s stoppable) Read(b []byte) (int, error) {
+	if s.stop.Load() {
+		return 0, errPreviewStopped
+	}
+	return s.r.Read(b)
 }
 
 // makePreview decodes src, read as it goes, and encodes its w×h preview
 // (nil if it does not decode). A PNG is shrunk row by row as it is read
 // (shrinkPNG); the PNGs that reads not, and JPEGs and GIFs, are decoded
 // whole by the standard library, then shrunk.
-func makePreview(src obs.Source, hd header, w, h int) []byte {
+func makePreview(src obs.Source, hd header, w, h int, stop *atomic.Bool) []byte {
 	decodeSlot <- struct{}{}
 	defer func() { <-decodeSlot }()
-	img, err := decodePreview(src, hd.ext == "png", w, h)
+	img, err := decodePreview(src, hd.ext == "png", w, h, stop)
 	if err != nil {
 		return nil
 	}
@@ -168,18 +245,19 @@ func makePreview(src obs.Source, hd header, w, h int) []byte {
 	return out.Bytes()
 }
 
-func decodePreview(src obs.Source, png bool, w, h int) (*image.RGBA, error) {
+func decodePreview(src obs.Source, png bool, w, h int, stop *atomic.Bool) (*image.RGBA, error) {
 	read := func(decode func(io.Reader) (*image.RGBA, error)) (*image.RGBA, error) {
 		rc, err := src.Open()
 		if err != nil {
 			return nil, err
 		}
 		defer rc.Close()
-		return decode(io.LimitReader(rc, MaxImageSize))
+		return decode(stoppable{io.LimitReader(rc, MaxImageSize), stop})
 	}
 	if png {
-		if img, err := read(func(r io.Reader) (*image.RGBA, error) { return shrinkPNG(r, w, h) }); err == nil {
-			return img, nil
+		img, err := read(func(r io.Reader) (*image.RGBA, error) { return shrinkPNG(r, w, h) })
+		if err == nil || stop.Load() {
+			return img, err
 		}
 	}
 	return read(func(r io.Reader) (*image.RGBA, error) {

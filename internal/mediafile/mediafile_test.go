@@ -13,7 +13,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/linectl/linectl/pkg/lineapi/delivery"
 	"github.com/linectl/linectl/pkg/lineapi/obs"
@@ -212,3 +214,51 @@ func noise(t *testing.T, format string, w, h int) []byte {
 	}
 	return b.Bytes()
 }
+
+// A preview started early and stopped ends at its next read of the image;
+// asked for later, it is made again, whole.
+func TestPreviewStopAndAgain(t *testing.T) {
+	b := noise(t, "png", 300, 300)
+	gate := make(chan struct{})
+	var reads atomic.Int64
+	src := obs.Source{Size: int64(len(b)), Open: func() (io.ReadCloser, error) {
+		return io.NopCloser(readFunc(func(p []byte) (int, error) {
+			if reads.Add(1) == 2 {
+				<-gate // the first making waits here, after its first read
+			}
+			return 0, nil
+		})), nil
+	}}
+	var read int64
+	real := countingSource(b, &read)
+	md := &delivery.Media{ContentType: 1, Name: "x.png", Source: real}
+	if err := DescribeImage(md, b[:512]); err != nil {
+		t.Fatal(err)
+	}
+	job := &previewJob{src: src, hd: header{cfg: image.Config{Width: 300, Height: 300}, ext: "png"}, w: 300, h: 300}
+	job.Start()
+	for reads.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	run := job.run
+	job.Stop()
+	close(gate)
+	<-run.done
+	if run.jpg != nil || !run.stop.Load() {
+		t.Fatal("a stopped making made a preview")
+	}
+	job.src = real // the image readable again: Get makes it
+	if p := job.Get(); p == nil {
+		t.Fatal("no preview after a stop")
+	}
+	// Through the Media: start, stop, then Preview makes it.
+	md.StartPreview()
+	md.StopPreview()
+	if md.Preview() == nil {
+		t.Fatal("Media: no preview after a stop")
+	}
+}
+
+type readFunc func([]byte) (int, error)
+
+func (f readFunc) Read(p []byte) (int, error) { return f(p) }

@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/png"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 
 	"github.com/linectl/linectl/pkg/lineapi/obs"
@@ -159,7 +160,7 @@ func TestShrinkPNGMatchesImagePNG(t *testing.T) {
 	if _, err := shrinkPNG(bytes.NewReader(grey16), nw, nh); err != errPNGOther {
 		t.Fatalf("shrinkPNG of a 16-bit PNG: %v", err)
 	}
-	if img, err := decodePreview(obs.BytesSource(grey16), true, nw, nh); err != nil || img.Bounds().Dx() != nw {
+	if img, err := decodePreview(obs.BytesSource(grey16), true, nw, nh, new(atomic.Bool)); err != nil || img.Bounds().Dx() != nw {
 		t.Fatalf("decodePreview of a 16-bit PNG: %v", err)
 	}
 }

@@ -27,6 +27,12 @@ type Media struct {
 	// (later calls wait for it and return the same); it is asked for only
 	// when it is uploaded (the sealed flow), best-effort; nil: none.
 	Preview func() []byte
+	// StartPreview, when set, starts making the preview before the flow
+	// is known (a caller with a core to spare: linectl send starts it
+	// while the process starts); StopPreview stops it — a Sender calls it
+	// when the flow is plain, which uploads no preview. A Preview after a
+	// stop makes it again.
+	StartPreview, StopPreview func()
 }
 
 func (md *Media) preview() []byte {
@@ -192,6 +198,9 @@ func (s *Sender) sendMediaAs(ctx context.Context, to string, toType lineapi.ToTy
 			return res, err
 		}
 	} else {
+		if md.StopPreview != nil {
+			md.StopPreview() // started early (StartPreview): a plain image uploads none
+		}
 		m.ContentMetadata = plainMetadata(md)
 	}
 	obj := res.Object

@@ -619,6 +619,27 @@ func TestMediaFlows(t *testing.T) {
 	}
 }
 
+// A preview started early (StartPreview) is stopped when the flow is plain
+// (no preview is uploaded), and left to finish when it is sealed.
+func TestPlainImageStopsItsPreview(t *testing.T) {
+	for _, sealed := range []bool{false, true} {
+		flow, probes := flowOf(1, lineapi.FlowPlain), []*lineapi.Probe(nil)
+		if sealed {
+			flow, probes = flowOf(1, lineapi.FlowSealed), []*lineapi.Probe{sealedChat}
+		}
+		f := &fakeLine{flow: flow, probeAnswers: probes}
+		s := &Sender{GW: f, Finder: f, Uploader: f, From: user, E2EE: E2EEAuto, Encrypter: &sealer{}, Now: func() time.Time { return r0 }}
+		md, stops := imageMedia(), 0
+		md.StopPreview = func() { stops++ }
+		if _, err := s.SendMessage(context.Background(), group, md); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{false: 1, true: 0}[sealed]; stops != want {
+			t.Fatalf("sealed %v: %d stops, want %d", sealed, stops, want)
+		}
+	}
+}
+
 var r0 = time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)
 
 // UploadPlain, used again after an UploadError, sends no message: one
