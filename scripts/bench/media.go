@@ -82,11 +82,12 @@ func benchMedia(report *strings.Builder, bin, dir string, runs int, rtts []time.
 	fmt.Fprintf(report, "\nThe sealed flow does two things the plain one does not, measured in this run on one core of the bench process with nothing else running (medians of %d): "+
 		"the preview, %s (decode the PNG — inflate, unfilter — area-average it to 384×384 over white, encode the JPEG; in a CPU profile about "+
 		"a tenth inflating, 40 %% unfiltering, 30 %% averaging, 20 %% the JPEG), and the encryption, %s "+
-		"(AES-256-CTR and HMAC-SHA256 of the %.1f MB). The preview is made while the object is encrypted and uploaded; it overlaps them only "+
+		"(AES-256-CTR and HMAC-SHA256 of the %.1f MB). The preview is started as soon as the image is checked — on the core the process "+
+		"start leaves idle; a plain flow stops it — and goes on while the object is encrypted and uploaded; it overlaps them only "+
 		"when a core is free for it.\n\n", runs, ms(preview), ms(encrypt), float64(len(pic))/1e6)
 	fmt.Fprintf(report, "**The floor on loopback** (a 2-core machine): while the object uploads, the simulator receiving it holds one core and "+
 		"linectl's upload much of the other, so the preview's CPU adds to the wall time instead of hiding behind the upload: sealed ≈ plain "+
-		"+ preview = %s + %s = %s, %.2f× curl. Measured: %s, %.2f× that floor. The plain flow costs what curl costs, and the sealed flow's "+
+		"+ preview = %s + %s = %s, %.2f× curl, less what of the preview the process start hides. Measured: %s, %.2f× that sum. The plain flow costs what curl costs, and the sealed flow's "+
 		"own work (flow and probe cached, upload, encryption, preview upload, `sendMessage`) little more (without the preview, an experiment "+
 		"measured the sealed send at 1.04× curl); what is left is the preview the extension makes for every image (`Ry`), whose size and "+
 		"quality are LINE's, at the speed of Go's inflate, of a row filter that waits on the byte before it, and of Go's JPEG encoder. "+
