@@ -88,8 +88,8 @@ func benchMedia(report *strings.Builder, bin, dir string, runs int, rtts []time.
 	fmt.Fprintf(report, "**The floor on loopback** (a 2-core machine): while the object uploads, the simulator receiving it holds one core and "+
 		"linectl's upload much of the other, so the preview's CPU adds to the wall time instead of hiding behind the upload: sealed ≈ plain "+
 		"+ preview = %s + %s = %s, %.2f× curl, less what of the preview the process start hides. Measured: %s, %.2f× that sum. The plain flow costs what curl costs, and the sealed flow's "+
-		"own work (flow and probe cached, upload, encryption, preview upload, `sendMessage`) little more (without the preview, an experiment "+
-		"measured the sealed send at 1.04× curl); what is left is the preview the extension makes for every image (`Ry`), whose size and "+
+		"own work (flow and probe cached, upload, encryption, preview upload, `sendMessage`) within the target (an experiment that left the "+
+		"preview out measured the sealed send at about 1.2× curl); what is left is the preview the extension makes for every image (`Ry`), whose size and "+
 		"quality are LINE's, at the speed of Go's inflate, of a row filter that waits on the byte before it, and of Go's JPEG encoder. "+
 		"Where a core is free — any machine with more than two, or a "+
 		"real OBS, which is not on your machine — it is hidden behind the upload: at 40 ms the sealed row is at the round trips' floor.\n\n",
