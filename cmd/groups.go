@@ -33,6 +33,34 @@ func strictGroups(c *cobra.Command) {
 	c.SuggestionsMinimumDistance = 2 // cobra sets it only on the root, and only on its own path
 	if c.Run == nil && c.RunE == nil {
 		c.RunE = needsSubcommand
+		if c.Annotations == nil {
+			c.Annotations = map[string]string{}
+		}
+		c.Annotations[groupOnly] = "1"
+	}
+	if !c.HasParent() {
+		// A group's usage shows "group [command]" only: "group [flags]"
+		// would say it runs by itself, and it does not (exit 2). Set on the
+		// root, the template is every command's.
+		c.SetUsageTemplate(strings.Replace(c.UsageTemplate(), "{{if .Runnable}}\n  {{.UseLine}}{{end}}",
+			`{{if and .Runnable (not (index .Annotations "`+groupOnly+`"))}}`+"\n  {{.UseLine}}{{end}}", 1))
+	}
+}
+
+// groupOnly marks a group command that runs nothing by itself (its RunE
+// only says a subcommand is needed): the reference pages show no usage line
+// of its own (NewRootForDocs).
+const groupOnly = "linectl/group-only"
+
+// forDocs makes the group commands of c's tree not runnable, as the
+// reference pages describe them: cobra's pages print a command's own usage
+// line ("linectl login [flags]") only for a runnable one.
+func forDocs(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		forDocs(sub)
+	}
+	if c.Annotations[groupOnly] != "" {
+		c.RunE = nil
 	}
 }
 

@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 )
@@ -65,6 +66,26 @@ func TestGroupHelpFlag(t *testing.T) {
 		}
 		if !strings.Contains(out.String(), "Usage:") {
 			t.Errorf("%v: no help on stdout", args)
+		}
+	}
+}
+
+// A group's usage line is "group [command]", never "group [flags]" (it
+// runs nothing by itself: exit 2); a command that runs keeps its own.
+func TestGroupUsageLine(t *testing.T) {
+	for args, want := range map[string]struct{ has, hasNot string }{
+		"login --help":            {"linectl login [command]", "linectl login [flags]"},
+		"notify token --help":     {"linectl notify token [command]", "linectl notify token [flags]"},
+		"--help":                  {"linectl [command]", "linectl [flags]"},
+		"send --help":             {"linectl send --to MID", ""},
+		"notify token add --help": {"linectl notify token add (--to MID", ""},
+		"sandbox --help":          {"linectl sandbox [flags]", ""},
+	} {
+		var out bytes.Buffer
+		run(context.Background(), &iostreams{In: strings.NewReader(""), Out: &out, ErrOut: io.Discard}, strings.Fields(args))
+		usage, _, _ := strings.Cut(out.String()[strings.Index(out.String(), "Usage:"):], "\n\n")
+		if !strings.Contains(usage, want.has) || want.hasNot != "" && strings.Contains(usage, want.hasNot) {
+			t.Errorf("%s: usage %q", args, usage)
 		}
 	}
 }

@@ -154,7 +154,11 @@ func clearTokens(f *factory, refused string) {
 }
 
 // NewRootForDocs returns the command tree for generating documentation.
-func NewRootForDocs() *cobra.Command { return newRootCmd(newFactory(&iostreams{})) }
+func NewRootForDocs() *cobra.Command {
+	root := newRootCmd(newFactory(&iostreams{}))
+	forDocs(root)
+	return root
+}
 
 func newRootCmd(f *factory) *cobra.Command {
 	root := &cobra.Command{
