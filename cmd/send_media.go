@@ -187,7 +187,7 @@ func spoolStdin(what string, stdin io.Reader, limit int64) (obs.Source, []byte, 
 		tmp.Close()
 		return obs.Source{}, nil, usageErrorf("%s -: %v", what, err)
 	}
-	open := func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(tmp, 0, n)), nil }
+	open := func() (io.ReadCloser, error) { return spoolReader(tmp, n) }
 	return obs.Source{Open: open, Size: n}, head, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -160,5 +161,39 @@ func TestFileStdinBeyondImageLimit(t *testing.T) {
 	}
 	if _, err := loadMedia("-", "x.png", lineapi.ContentImage, io.LimitReader(zeros{}, size)); err == nil {
 		t.Fatal("an image over 50 MiB from stdin accepted")
+	}
+}
+
+// Stdin is spooled to an unnamed file; every upload attempt reads it whole
+// from its start (the first one's reading, or closing, changes nothing for
+// the next), and on Unix as an *os.File, which the kernel copies.
+func TestSpooledStdinEachAttemptWhole(t *testing.T) {
+	want := bytes.Repeat([]byte("0123456789"), 10000)
+	src, head, err := spoolStdin("--file", bytes.NewReader(want), 1<<20)
+	if err != nil || !bytes.Equal(head, want[:512]) {
+		t.Fatalf("spool: %v", err)
+	}
+	for attempt := range 3 {
+		rc, err := src.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := rc.(*os.File); !ok && runtime.GOOS != "windows" {
+			t.Fatalf("attempt %d: %T, not a file: no sendfile", attempt, rc)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("attempt %d: %d bytes, %v", attempt, len(got), err)
+		}
+	}
+	// An attempt cut short leaves the next one whole.
+	rc, _ := src.Open()
+	_, _ = io.ReadFull(rc, make([]byte, 777))
+	rc.Close()
+	rc, _ = src.Open()
+	defer rc.Close()
+	if got, _ := io.ReadAll(rc); !bytes.Equal(got, want) {
+		t.Fatalf("after a cut attempt: %d bytes", len(got))
 	}
 }
