@@ -169,7 +169,9 @@ func (s *RetryStore) loadLocked() error {
 			return bad(err)
 		}
 		for _, r := range f.Records {
-			s.keep(rkey(r.Token, r.Key), r)
+			if r != nil { // null: nothing to keep
+				s.keep(rkey(r.Token, r.Key), r)
+			}
 		}
 		return nil // rewritten in the journal's form at the first Put (s.f is nil)
 	}

@@ -196,3 +196,35 @@ func TestRetryStoreLock(t *testing.T) {
 	release()
 	b.Close()
 }
+
+// Whatever the journal holds — torn, hostile, the first format — loading
+// it never panics: it is read, or refused as corrupt.
+func FuzzRetryJournal(f *testing.F) {
+	f.Add([]byte(`{"token":"tok","key":"k","record":{"key":"k","token":"tok","created":"2026-01-01T00:00:00Z","parts":[{"to":"u1","state":"sent"}]}}` + "\n"))
+	f.Add([]byte(`{"token":"tok","key":"k"}` + "\n" + `{"token":"tok","key":"k","record":null}`))
+	f.Add([]byte(`{"version":1,"records":[{"key":"k","token":"t","parts":null}]}`))
+	f.Add([]byte("\x00\x00\n{"))
+	f.Add([]byte(`{"version":1,"records":[null]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(t.TempDir(), "bot-retry-keys.json")
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s := &RetryStore{Path: path}
+		r, release, err := s.Acquire("tok", "k")
+		if err != nil {
+			if !errors.Is(err, config.ErrCorrupt) {
+				t.Fatalf("not a corrupt-file error: %v", err)
+			}
+			return
+		}
+		if r != nil {
+			_ = r.Done()
+			_ = r.Started()
+		}
+		release()
+		if err := s.Put("tok", "k", &Record{Key: "k", Token: "tok"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
