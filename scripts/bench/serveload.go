@@ -199,14 +199,18 @@ func benchServeLoad(report *strings.Builder, bin, dir string, runs, total int) {
 		idle     float64 // the machine's idle CPU during the server's loads
 	}
 	var rs []result
-	directs := map[int]result{}
-	for _, clients := range []int{1, 8} {
-		r := result{what: "`notify serve`: POST /api/notify", clients: clients}
+	// measure is one row: the direct sends, then the server's, back to back
+	// (the simulator's state grows with every message: each row's direct
+	// baseline is taken beside it).
+	measure := func(what string, clients int, do func(hc *http.Client, i int) error) {
+		r := result{what: what, clients: clients}
 		r.d, r.dw = loads(clients, total, direct)
-		r.s, r.sw, r.idle = loadsIdle(clients, total, notify)
+		r.s, r.sw, r.idle = loadsIdle(clients, total, do)
 		r.dps, r.sps = float64(loadReps*total)/r.dw.Seconds(), float64(loadReps*total)/r.sw.Seconds()
 		rs = append(rs, r)
-		directs[clients] = r
+	}
+	for _, clients := range []int{1, 8} {
+		measure("`notify serve`: POST /api/notify", clients, notify)
 	}
 	stop()
 	// The Messaging API: `linectl serve`, a bot token, push (with a retry
@@ -229,15 +233,12 @@ func benchServeLoad(report *strings.Builder, bin, dir string, runs, total int) {
 		}
 	}
 	for _, keyed := range []bool{false, true} {
+		what := "`serve`: POST /v2/bot/message/push"
+		if keyed {
+			what += ", with `X-Line-Retry-Key`"
+		}
 		for _, clients := range []int{1, 8} {
-			r := directs[clients]
-			r.what = "`serve`: POST /v2/bot/message/push"
-			if keyed {
-				r.what += ", with `X-Line-Retry-Key`"
-			}
-			r.s, r.sw, r.idle = loadsIdle(clients, total, push(keyed))
-			r.sps = float64(loadReps*total) / r.sw.Seconds()
-			rs = append(rs, r)
+			measure(what, clients, push(keyed))
 		}
 	}
 	msf := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -247,7 +248,7 @@ func benchServeLoad(report *strings.Builder, bin, dir string, runs, total int) {
 		"(opened by one request before the clock starts), on loopback. **serve**: POST /api/notify to a running `notify serve`, and the "+
 		"Messaging API's push (one text message; without and with an `X-Line-Retry-Key`) to a running `linectl serve` — each sends its message to the "+
 		"simulator: one `sendMessage`. **direct**: the same clients posting that `sendMessage` straight to the simulator — "+
-		"what a message costs without a server (measured once, beside the notify rows). **Added** is the server's latency minus direct's at the same quantile and "+
+		"what a message costs without a server (measured just before each row's server loads). **Added** is the server's latency minus direct's at the same quantile and "+
 		"concurrency: what the server itself costs (HTTP hop, token check, queueing behind its one sending session). The client-side send "+
 		"rate (`send.ratePerSecond`, to its maximum) and the Notify token's `--rate-limit` are lifted.\n\n", loadReps, total, loadReps*total)
 	fmt.Fprintf(report, "| server | clients | direct p50 | direct p99 | serve p50 | serve p99 | added p50 | added p99 | direct req/s | serve req/s | CPU idle |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
