@@ -274,11 +274,12 @@ func benchServeLoad(report *strings.Builder, bin, dir string, runs, total int) {
 		"after the send must still know the key, or the client's retry would send the message twice); pushes that come together "+
 		"share one write and one sync (group commit), and the outcome after the send is written without waiting for a sync. "+
 		"Before that, the whole key file was rewritten and synced twice a request under one lock (an earlier run: +27 ms at p50 "+
-		"with 8 clients, 264 requests/s). That sync, about 0.15 ms on an idle disk and 1–3 ms here under load, is what a keyed "+
-		"push costs over an unkeyed one, and a push that comes while a batch is syncing waits for that one too: its added p99 is "+
-		"several milliseconds above the 5 ms target here. It is what makes the retry key's promise (never a second copy) hold "+
-		"through a crash of the machine; a cheaper sync (a journal written ahead of use, then fdatasync) measured only about a "+
-		"quarter faster on an idle disk, and was not made.\n\n"+
+		"with 8 clients, 264 requests/s). The journal is zeros written ahead of its lines, so a line is made durable with "+
+		"fdatasync, which need not wait for the file system's own journal commit (under CPU saturation a small test measured "+
+		"an append and fsync at ~11 ms p99, the write ahead and fdatasync at 2–8 ms). That sync is what a keyed push costs over an "+
+		"unkeyed one, and a push that comes while a batch is syncing waits for that one too: its added p99 stays a few "+
+		"milliseconds above the unkeyed push's here. It is what makes the retry key's promise (never a second copy) hold through "+
+		"a crash of the machine.\n\n"+
 		"**CPU idle** is the machine's idle CPU during the server's loads: with 8 clients, the clients, the server and the simulator "+
 		"share two cores and leave about a tenth idle, so the slowest requests wait for a core, not for the server's work — the "+
 		"p99s (of the server and of the direct sends alike) move by several milliseconds from one run to the next, and the added "+
