@@ -277,8 +277,8 @@ func benchServeLoad(report *strings.Builder, bin, dir string, runs, total int) {
 		"with 8 clients, 264 requests/s). The journal is zeros written ahead of its lines, so a line is made durable with "+
 		"fdatasync, which need not wait for the file system's own journal commit (under CPU saturation a small test measured "+
 		"an append and fsync at ~11 ms p99, the write ahead and fdatasync at 2–8 ms). That sync is what a keyed push costs over an "+
-		"unkeyed one, and a push that comes while a batch is syncing waits for that one too: its added p99 stays a few "+
-		"milliseconds above the unkeyed push's here. It is what makes the retry key's promise (never a second copy) hold through "+
+		"unkeyed one, and a push that comes while a batch is syncing waits for that one too: its added p50 is 1–2 ms above "+
+		"the unkeyed push's here. It is what makes the retry key's promise (never a second copy) hold through "+
 		"a crash of the machine.\n\n"+
 		"**CPU idle** is the machine's idle CPU during the server's loads: with 8 clients, the clients, the server and the simulator "+
 		"share two cores and leave about a tenth idle, so the slowest requests wait for a core, not for the server's work — the "+
