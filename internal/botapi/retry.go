@@ -149,16 +149,27 @@ func (s *RetryStore) loadLocked() error {
 	if s.loaded {
 		return nil
 	}
-	if s.Lock != nil && s.Path != "" {
+	if s.Lock != nil && s.Path != "" && s.unlock == nil {
 		unlock, err := s.Lock()
 		if err != nil {
 			return fmt.Errorf("another 'linectl serve' keeps this config's X-Line-Retry-Key records (%w)", err)
 		}
 		s.unlock = unlock // held until Close or the process's end (kept: its file must not be collected)
 	}
-	s.records, s.lines, s.busy, s.failed = map[string]*Record{}, map[string][]byte{}, map[string]chan struct{}{}, map[uint64]error{}
+	s.records, s.lines = map[string]*Record{}, map[string][]byte{}
+	if err := s.read(); err != nil {
+		// Not loaded: every keyed request is refused with this, and the
+		// file is never rewritten from an empty memory.
+		return err
+	}
+	s.busy, s.failed = map[string]chan struct{}{}, map[uint64]error{}
 	s.cond = sync.NewCond(&s.mu)
 	s.loaded = true
+	return nil
+}
+
+// read fills records and lines from the file at Path (none: nothing).
+func (s *RetryStore) read() error {
 	if s.Path == "" {
 		return nil
 	}
@@ -210,7 +221,7 @@ func (s *RetryStore) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for s.flushing {
-		s.cond.Wait()
+		s.cond.Wait() // flushing: loaded, so cond is set
 	}
 	if s.f != nil {
 		_ = s.f.Close()

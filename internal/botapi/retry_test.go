@@ -258,3 +258,25 @@ func TestRetryJournalGrows(t *testing.T) {
 		release()
 	}
 }
+
+// A journal that does not read is refused at every keyed request, and never
+// rewritten (from an empty memory) by a later one: it is left as it is.
+func TestRetryJournalCorruptLeftAsItIs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bot-retry-keys.json")
+	bad := []byte("not json\n{}\n")
+	if err := os.WriteFile(path, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &RetryStore{Path: path}
+	for range 2 {
+		if _, _, err := s.Acquire("tok", "k"); !errors.Is(err, config.ErrCorrupt) {
+			t.Fatalf("acquire: %v", err)
+		}
+		if err := s.Put("tok", "k", &Record{Key: "k", Token: "tok"}); !errors.Is(err, config.ErrCorrupt) {
+			t.Fatalf("put: %v", err)
+		}
+	}
+	if b, _ := os.ReadFile(path); !bytes.Equal(b, bad) {
+		t.Fatalf("the file was rewritten: %q", b)
+	}
+}
