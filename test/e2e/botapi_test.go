@@ -298,6 +298,37 @@ func TestServeRetryKeysOneKeeper(t *testing.T) {
 	}
 }
 
+// A full config disk: a keyed push whose record cannot be written is
+// refused before anything is sent (500); once the journal exists, its lines
+// go into the zeros written ahead of them, so keyed pushes go on while the
+// disk is full.
+func TestServeRetryKeysFullDisk(t *testing.T) {
+	e := newEnv(t)
+	d := mountConfigDisk(t, e)
+	e.loginQR()
+	tok := e.addBotToken()["token"].(string)
+	srv := e.startServing([]string{"serve"}, "serve")
+	defer srv.stop()
+	push := srv.url + "/v2/bot/message/push"
+	body := func(s string) map[string]any { return map[string]any{"to": simgw.BobMID, "messages": []any{text(s)}} }
+
+	d.fill()
+	wantBot(t, botCall(t, "POST", push, tok, body("no journal"), "X-Line-Retry-Key", "823e4567-e89b-12d3-a456-426614174000"), 500, "nothing was sent")
+	d.free()
+	wantBot(t, botCall(t, "POST", push, tok, body("journal made"), "X-Line-Retry-Key", "923e4567-e89b-12d3-a456-426614174000"), 200, "sentMessages")
+	d.fill()
+	for i := range 5 {
+		key := fmt.Sprintf("a23e4567-e89b-12d3-a456-42661417400%d", i)
+		wantBot(t, botCall(t, "POST", push, tok, body("disk full"), "X-Line-Retry-Key", key), 200, "sentMessages")
+		wantBot(t, botCall(t, "POST", push, tok, body("disk full"), "X-Line-Retry-Key", key), 409, "already accepted")
+	}
+	d.free()
+	got := storedTexts(e)
+	if got["no journal"] != 0 || got["journal made"] != 1 || got["disk full"] != 5 {
+		t.Fatalf("stored %v", got)
+	}
+}
+
 // quoteToken (a reply to that message) and textV2 mentions reach LINE as
 // 'linectl send --reply-to/--mention' sends them.
 func TestServeQuoteAndMentions(t *testing.T) {
