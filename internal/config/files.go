@@ -41,11 +41,7 @@ var (
 // refused before it is opened, and the file is opened non-blocking and read
 // to at most MaxFileSize bytes, so no path can hang linectl or fill its memory.
 func readBounded(path string) (b []byte, st fs.FileInfo, err error) {
-	for range replacedTries {
-		if b, st, err = readBoundedOnce(path); !errors.Is(err, errReplaced) {
-			break
-		}
-	}
+	err = rereadReplaced(func() error { b, st, err = readBoundedOnce(path); return err })
 	return b, st, err
 }
 
@@ -55,6 +51,17 @@ func readBounded(path string) (b []byte, st fs.FileInfo, err error) {
 var errReplaced = errors.New("the file changed while it was opened")
 
 const replacedTries = 5
+
+// rereadReplaced runs read until it does not find the file replaced, at
+// most replacedTries times, and returns its last error.
+func rereadReplaced(read func() error) (err error) {
+	for range replacedTries {
+		if err = read(); !errors.Is(err, errReplaced) {
+			break
+		}
+	}
+	return err
+}
 
 func readBoundedOnce(path string) ([]byte, fs.FileInfo, error) {
 	st, err := os.Stat(path)
@@ -250,11 +257,7 @@ func asDiskError(path string, err error) error {
 // (ErrInsecure) — what = what it holds, for the message. At most max bytes.
 // A missing file is (nil, nil).
 func ReadPrivateFile(path, what string, max int64) (b []byte, err error) {
-	for range replacedTries {
-		if b, err = readPrivateOnce(path, what, max); !errors.Is(err, errReplaced) {
-			break
-		}
-	}
+	err = rereadReplaced(func() error { b, err = readPrivateOnce(path, what, max); return err })
 	return b, err
 }
 
